@@ -1,0 +1,312 @@
+//! Adapters: one folder per elastickv API (`redis/`, later `dynamodb/`, `s3/`, `sqs/`), each
+//! owning its internal key and value layouts (`keys.rs`) and both directions of the
+//! conversion (`decode.rs`: records → tree, `encode.rs`: tree → records).
+//!
+//! This file holds what every adapter plugs into:
+//! * the route table ([`ROUTES`], [`route`]): which user-key prefix belongs to which adapter
+//!   and family, matched longest prefix first (s3_tree_pipeline.md §10.3, containers.md §5);
+//! * the [`Decoder`] and [`Encoder`] traits the pipeline drives;
+//! * [`AdapterError`], the one error type of this layer.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::dump::DumpTree;
+use crate::ErrorKind;
+
+pub mod redis;
+
+/// The four adapters, in the canonical order of MANIFEST/ENCODE_INFO (`redis, dynamodb, s3, sqs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Adapter {
+    Redis,
+    DynamoDb,
+    S3,
+    Sqs,
+}
+
+impl Adapter {
+    /// Every adapter, in canonical order.
+    pub const ALL: [Adapter; 4] = [Adapter::Redis, Adapter::DynamoDb, Adapter::S3, Adapter::Sqs];
+
+    /// The name used on the command line, in MANIFEST.json and as the tree's top directory.
+    pub fn name(self) -> &'static str {
+        match self {
+            Adapter::Redis => "redis",
+            Adapter::DynamoDb => "dynamodb",
+            Adapter::S3 => "s3",
+            Adapter::Sqs => "sqs",
+        }
+    }
+
+    /// Parse a canonical adapter name.
+    pub fn from_name(name: &str) -> Option<Adapter> {
+        Adapter::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// Whether this toolkit decodes and encodes this adapter yet. Records of an adapter that
+    /// is not built are counted and reported with one warning, never silently dropped.
+    pub fn is_built(self) -> bool {
+        matches!(self, Adapter::Redis)
+    }
+}
+
+/// What a user key is, as far as routing and `inspect` care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    RedisString,
+    RedisHash,
+    RedisList,
+    RedisSet,
+    RedisZset,
+    RedisStream,
+    RedisHll,
+    RedisTtl,
+    DynamoDb,
+    S3,
+    Sqs,
+    /// Owned by elastickv itself (transactions, routing catalog, encryption registry…).
+    Internal,
+    /// No route: user data outside the adapters, or a family this toolkit does not know.
+    Unknown,
+}
+
+impl Family {
+    /// Every family, in report order.
+    pub const ALL: [Family; 13] = [
+        Family::RedisString,
+        Family::RedisHash,
+        Family::RedisList,
+        Family::RedisSet,
+        Family::RedisZset,
+        Family::RedisStream,
+        Family::RedisHll,
+        Family::RedisTtl,
+        Family::DynamoDb,
+        Family::S3,
+        Family::Sqs,
+        Family::Internal,
+        Family::Unknown,
+    ];
+
+    /// A stable lower-case name (used by `inspect` and its JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::RedisString => "redis_string",
+            Family::RedisHash => "redis_hash",
+            Family::RedisList => "redis_list",
+            Family::RedisSet => "redis_set",
+            Family::RedisZset => "redis_zset",
+            Family::RedisStream => "redis_stream",
+            Family::RedisHll => "redis_hll",
+            Family::RedisTtl => "redis_ttl",
+            Family::DynamoDb => "dynamodb",
+            Family::S3 => "s3",
+            Family::Sqs => "sqs",
+            Family::Internal => "internal",
+            Family::Unknown => "unknown",
+        }
+    }
+
+    /// The adapter that owns this family, if any.
+    pub fn adapter(self) -> Option<Adapter> {
+        match self {
+            Family::RedisString
+            | Family::RedisHash
+            | Family::RedisList
+            | Family::RedisSet
+            | Family::RedisZset
+            | Family::RedisStream
+            | Family::RedisHll
+            | Family::RedisTtl => Some(Adapter::Redis),
+            Family::DynamoDb => Some(Adapter::DynamoDb),
+            Family::S3 => Some(Adapter::S3),
+            Family::Sqs => Some(Adapter::Sqs),
+            Family::Internal | Family::Unknown => None,
+        }
+    }
+}
+
+/// One prefix of the route table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub prefix: &'static [u8],
+    pub family: Family,
+}
+
+const fn r(prefix: &'static [u8], family: Family) -> Route {
+    Route { prefix, family }
+}
+
+/// Prefixes of the adapters not built yet and of elastickv's internal families
+/// (s3_tree_pipeline.md §10.3). An adapter's own prefixes live in its `keys.rs`.
+const OTHER_ROUTES: &[Route] = &[
+    r(b"!ddb|meta|table|", Family::DynamoDb),
+    r(b"!ddb|meta|gen|", Family::DynamoDb),
+    r(b"!ddb|item|", Family::DynamoDb),
+    r(b"!ddb|gsi|", Family::DynamoDb),
+    r(b"!s3|bucket|meta|", Family::S3),
+    r(b"!s3|obj|head|", Family::S3),
+    r(b"!s3|upload|meta|", Family::S3),
+    r(b"!s3|upload|part|", Family::S3),
+    r(b"!s3|blob|", Family::S3),
+    r(b"!s3|chunkref|", Family::S3),
+    r(b"!s3|chunkblob|", Family::S3),
+    r(b"!s3|bucket|gen|", Family::Internal),
+    r(b"!s3|gc|upload|", Family::Internal),
+    r(b"!s3route|", Family::Internal),
+    r(b"!txn|", Family::Internal),
+    r(b"!dist|", Family::Internal),
+    r(b"!encryption|", Family::Internal),
+    r(b"!sqs|queue|meta|", Family::Sqs),
+    r(b"!sqs|queue|gen|", Family::Sqs),
+    r(b"!sqs|queue|seq|", Family::Sqs),
+    r(b"!sqs|queue|tombstone|", Family::Sqs),
+    r(b"!sqs|msg|data|", Family::Sqs),
+    r(b"!sqs|msg|vis|", Family::Sqs),
+    r(b"!sqs|msg|byage|", Family::Sqs),
+    r(b"!sqs|msg|dedup|", Family::Sqs),
+    r(b"!sqs|msg|group|", Family::Sqs),
+];
+
+/// The whole route table, longest prefix first (stable for equal lengths).
+pub fn routes() -> &'static [Route] {
+    static TABLE: OnceLock<Vec<Route>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t: Vec<Route> = redis::keys::ROUTES.iter().chain(OTHER_ROUTES).copied().collect();
+        t.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+        t
+    })
+}
+
+/// The route of a user key: the longest matching prefix, or `None` (an unknown key).
+pub fn route(user_key: &[u8]) -> Option<&'static Route> {
+    if user_key.first() != Some(&b'!') {
+        return None;
+    }
+    routes().iter().find(|r| user_key.starts_with(r.prefix))
+}
+
+/// The family of a user key (`Unknown` when no prefix matches).
+pub fn family_of(user_key: &[u8]) -> Family {
+    route(user_key).map_or(Family::Unknown, |r| r.family)
+}
+
+/// One live record handed to a decoder: the newest version of a user key (DECISIONS.md D1).
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// The user key (MVCC suffix removed), including the adapter prefix.
+    pub user_key: &'a [u8],
+    /// The value body (MVCC value header removed).
+    pub value: &'a [u8],
+    /// The version's commit timestamp (full HLC).
+    pub commit_ts: u64,
+    /// The value header's `expireAt` (HLC; 0 = none). Adapters keep TTLs in their values.
+    pub expire_at: u64,
+    /// Which family the route table assigned.
+    pub family: Family,
+}
+
+/// A warning raised while decoding, with the Go event name (s3_tree_pipeline.md §10.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub event: &'static str,
+    pub fields: Vec<(&'static str, String)>,
+}
+
+/// Where a decoder puts warnings.
+pub type Warnings = Vec<Warning>;
+
+/// Records → tree, for one adapter. The pipeline calls `handle` for each live record routed
+/// to the adapter (in stream order) and `finalize` exactly once at the end, also after an
+/// error. All output goes through the [`DumpTree`], under the adapter's own top directory.
+pub trait Decoder {
+    fn handle(
+        &mut self,
+        tree: &mut DumpTree,
+        warnings: &mut Warnings,
+        record: &Record<'_>,
+    ) -> Result<(), AdapterError>;
+
+    fn finalize(&mut self, tree: &mut DumpTree, warnings: &mut Warnings) -> Result<(), AdapterError>;
+}
+
+/// Receives the records an encoder emits; the pipeline stamps, sorts and frames them.
+pub trait RecordSink {
+    fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError>;
+}
+
+/// Tree → records, for one adapter. `root` is the dump root (the folder holding MANIFEST.json).
+pub trait Encoder {
+    fn encode(&mut self, root: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError>;
+}
+
+/// Why a [`RecordSink`] refused a record.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("encoded key of {len} bytes exceeds the limit of {max} bytes")]
+    KeyTooLarge { len: usize, max: usize },
+    #[error("encoded value of {len} bytes exceeds the limit of {max} bytes")]
+    ValueTooLarge { len: usize, max: usize },
+    #[error("record sink: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The error of the adapter layer. Every variant names the file or the key involved.
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    /// A record in the snapshot is malformed for its family (decode).
+    #[error("{adapter}: key {key}: {what}")]
+    BadRecord { adapter: &'static str, key: String, what: String },
+    /// A file of the dump tree is malformed (encode).
+    #[error("{}: {what}", path.display())]
+    BadFile { path: PathBuf, what: String },
+    /// The sink refused a record (encode).
+    #[error("{}: key {key}: {source}", path.display())]
+    Sink { path: PathBuf, key: String, source: SinkError },
+    /// A dump-layer failure (filename, JSON, file I/O).
+    #[error(transparent)]
+    Dump(#[from] crate::dump::DumpError),
+    /// I/O on a named file.
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl AdapterError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AdapterError::BadRecord { .. } | AdapterError::BadFile { .. } => ErrorKind::Data,
+            AdapterError::Sink { source: SinkError::Io(_), .. } => ErrorKind::Usage,
+            AdapterError::Sink { .. } => ErrorKind::Data,
+            AdapterError::Dump(e) => e.kind(),
+            AdapterError::Io { .. } => ErrorKind::Usage,
+        }
+    }
+}
+
+/// Printable form of a key for messages: the bytes with non-printables escaped, cut at 120.
+pub fn display_key(key: &[u8]) -> String {
+    let cut = &key[..key.len().min(120)];
+    let mut s = cut.escape_ascii().to_string();
+    if key.len() > cut.len() {
+        s.push_str(&format!("…(+{} bytes)", key.len() - cut.len()));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longest_prefix_wins() {
+        assert_eq!(family_of(b"!hs|meta|d|\0\0\0\x01k"), Family::RedisHash);
+        assert_eq!(family_of(b"!s3|bucket|gen|b"), Family::Internal);
+        assert_eq!(family_of(b"!s3|bucket|meta|b"), Family::S3);
+        assert_eq!(family_of(b"!txn|lock|x"), Family::Internal);
+        assert_eq!(family_of(b"plain"), Family::Unknown);
+        assert_eq!(family_of(b"!redis|hash|legacy"), Family::Unknown);
+        let t = routes();
+        assert!(t.windows(2).all(|w| w[0].prefix.len() >= w[1].prefix.len()));
+    }
+}

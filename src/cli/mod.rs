@@ -1,0 +1,1 @@
+//! Command-line front ends: flag parsing, exit codes, progress and logging.

@@ -1,0 +1,23 @@
+//! ekv-snapshot: read, verify, decode and encode elastickv snapshot files.
+//!
+//! The modules follow the data flow of a decode (and, reversed, an encode):
+//!
+//! ```text
+//! file ─► container ─► mvcc ─► pipeline::decode ─► adapters::*::decode ─► dump
+//! dump ─► adapters::*::encode ─► pipeline::encode ─► container (EKVPBBL1)
+//! ```
+//!
+//! A module may use the modules above it in this list, never below:
+//! [`spill`] (no format knowledge), [`container`], [`mvcc`], [`dump`], [`adapters`],
+//! [`pipeline`], [`cli`]. The byte-level specification lives in `../shared/spec/`.
+
+pub mod spill;
+pub mod container;
+pub mod mvcc;
+pub mod dump;
+pub mod adapters;
+pub mod pipeline;
+pub mod cli;
+mod error;
+
+pub use error::{Error, ErrorKind};
