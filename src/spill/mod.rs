@@ -1,0 +1,572 @@
+//! External sort of byte records under a memory budget, spilling sorted runs to temporary
+//! files and merging them. Used by the encoder (records sorted by encoded key) and by
+//! CHECKSUMS (lines sorted by path). Knows no format.
+//!
+//! * [`ExternalSorter`] buffers `(key, value)` records in memory and counts
+//!   `key + value + RECORD_OVERHEAD` bytes per record against the budget. When the next
+//!   record would exceed it, the buffer is sorted and written as one run to an anonymous
+//!   scratch file in the caller's scratch directory ([`run`] owns that layout).
+//! * [`ExternalSorter::finish`] returns [`SortedRecords`]: the buffer sorted in place if
+//!   nothing was spilled, otherwise a k-way merge (a binary heap) of the runs, the last
+//!   buffer being spilled as a final run first so that the merge holds only read buffers.
+//!
+//! Order: ascending bytewise by key; equal keys keep their insertion order (the sort is
+//! stable, runs hold consecutive insertions, and the merge breaks ties by run number), so a
+//! caller finds duplicates as adjacent equal keys.
+//!
+//! Memory: while pushing, the buffer stays below the budget (a single record larger than the
+//! budget is buffered alone). While merging, each run has one read buffer of
+//! `budget / MAX_FAN_IN` bytes clamped to 4–64 KiB, plus its current record. At most
+//! [`MAX_FAN_IN`] runs are merged at once; with more, groups of consecutive runs are first
+//! merged into longer runs, pass after pass.
+//!
+//! Scratch files are anonymous (created unlinked, `tempfile::tempfile_in`): nothing is left
+//! in the scratch directory on any path, including a crash. All runs of a pass share one file
+//! and one descriptor.
+
+mod run;
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use run::{RunMeta, RunReader, RunWriter};
+
+/// Bytes counted against the budget for each buffered record on top of its key and value
+/// (its slot in the index).
+pub const RECORD_OVERHEAD: usize = std::mem::size_of::<Slot>();
+
+/// The most runs merged at once.
+pub const MAX_FAN_IN: usize = 64;
+
+/// Smallest and largest read buffer per run during a merge.
+const MIN_READ_BUF: usize = 4 * 1024;
+const MAX_READ_BUF: usize = 64 * 1024;
+
+/// Where a buffered record lives in the arena.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    start: usize,
+    key_len: usize,
+    value_len: usize,
+}
+
+impl Slot {
+    fn key<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
+        &arena[self.start..self.start + self.key_len]
+    }
+
+    fn value<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
+        let from = self.start + self.key_len;
+        &arena[from..from + self.value_len]
+    }
+}
+
+/// Sorts `(key, value)` records by key under a memory budget. See the module docs.
+#[derive(Debug)]
+pub struct ExternalSorter {
+    budget: usize,
+    scratch_dir: PathBuf,
+    /// Keys and values of the buffered records, back to back.
+    arena: Vec<u8>,
+    slots: Vec<Slot>,
+    /// Bytes of the buffer counted against the budget.
+    used: usize,
+    /// Records pushed in all.
+    pushed: u64,
+    /// The scratch file, once the first run is spilled.
+    writer: Option<RunWriter>,
+    runs: Vec<RunMeta>,
+}
+
+impl ExternalSorter {
+    /// A sorter that keeps at most about `budget_bytes` of records in memory and spills to
+    /// anonymous files in `scratch_dir` beyond that. The directory is used only on the first
+    /// spill.
+    pub fn new(budget_bytes: usize, scratch_dir: &Path) -> ExternalSorter {
+        ExternalSorter {
+            budget: budget_bytes,
+            scratch_dir: scratch_dir.to_path_buf(),
+            arena: Vec::new(),
+            slots: Vec::new(),
+            used: 0,
+            pushed: 0,
+            writer: None,
+            runs: Vec::new(),
+        }
+    }
+
+    /// Add a record. Fails only if spilling to the scratch directory fails; the sorter
+    /// must then be dropped.
+    pub fn push(&mut self, key: &[u8], value: &[u8]) -> io::Result<()> {
+        let data = key.len() + value.len();
+        let need = data + RECORD_OVERHEAD;
+        if !self.slots.is_empty() && self.used + need > self.budget {
+            self.spill()?;
+        }
+        let len = self.arena.len();
+        if self.arena.capacity() - len < data {
+            // Grow by doubling, but not past the budget, so capacity tracks the budget.
+            let doubled = self.arena.capacity().saturating_mul(2);
+            let target = (len + data).max(doubled.min(self.budget));
+            self.arena.reserve_exact(target - len);
+        }
+        self.arena.extend_from_slice(key);
+        self.arena.extend_from_slice(value);
+        self.slots.push(Slot {
+            start: len,
+            key_len: key.len(),
+            value_len: value.len(),
+        });
+        self.used += need;
+        self.pushed += 1;
+        Ok(())
+    }
+
+    /// Records pushed so far.
+    pub fn len(&self) -> u64 {
+        self.pushed
+    }
+
+    /// No record pushed yet.
+    pub fn is_empty(&self) -> bool {
+        self.pushed == 0
+    }
+
+    /// Runs written to scratch so far.
+    pub fn spilled_runs(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Sort the buffer and write it as one run.
+    fn spill(&mut self) -> io::Result<()> {
+        sort_slots(&mut self.slots, &self.arena);
+        let writer = match &mut self.writer {
+            Some(w) => w,
+            None => self
+                .writer
+                .insert(RunWriter::new(scratch_file(&self.scratch_dir)?)),
+        };
+        for slot in &self.slots {
+            writer.write_record(slot.key(&self.arena), slot.value(&self.arena))?;
+        }
+        self.runs.push(writer.finish_run());
+        self.slots.clear();
+        self.arena.clear();
+        self.used = 0;
+        Ok(())
+    }
+
+    /// Stop pushing and read the records back in order.
+    pub fn finish(mut self) -> io::Result<SortedRecords> {
+        let total = self.pushed;
+        if self.runs.is_empty() {
+            sort_slots(&mut self.slots, &self.arena);
+            return Ok(SortedRecords {
+                total,
+                inner: Inner::Memory {
+                    arena: self.arena,
+                    slots: self.slots,
+                    next: 0,
+                },
+            });
+        }
+        if !self.slots.is_empty() {
+            self.spill()?;
+        }
+        let ExternalSorter {
+            budget,
+            scratch_dir,
+            arena,
+            slots,
+            writer,
+            mut runs,
+            ..
+        } = self;
+        drop((arena, slots));
+        let buf_len = (budget / MAX_FAN_IN).clamp(MIN_READ_BUF, MAX_READ_BUF);
+        let mut file = match writer {
+            Some(w) => w.into_file()?,
+            None => scratch_file(&scratch_dir)?,
+        };
+        while runs.len() > MAX_FAN_IN {
+            (file, runs) = merge_pass(&file, &runs, &scratch_dir, buf_len)?;
+        }
+        let merge = Merge::new(&file, &runs, buf_len)?;
+        Ok(SortedRecords {
+            total,
+            inner: Inner::Merge { file, merge },
+        })
+    }
+}
+
+/// Stable sort of the buffered records by key.
+fn sort_slots(slots: &mut [Slot], arena: &[u8]) {
+    slots.sort_by(|a, b| a.key(arena).cmp(b.key(arena)));
+}
+
+/// A new anonymous scratch file in `dir`.
+fn scratch_file(dir: &Path) -> io::Result<File> {
+    tempfile::tempfile_in(dir).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "creating a spill file in scratch directory {}: {e}",
+                dir.display()
+            ),
+        )
+    })
+}
+
+/// Merge groups of [`MAX_FAN_IN`] consecutive runs of `file` into one run each, in a new
+/// scratch file.
+fn merge_pass(
+    file: &File,
+    runs: &[RunMeta],
+    scratch_dir: &Path,
+    buf_len: usize,
+) -> io::Result<(File, Vec<RunMeta>)> {
+    let mut out = RunWriter::new(scratch_file(scratch_dir)?);
+    let mut merged = Vec::with_capacity(runs.len().div_ceil(MAX_FAN_IN));
+    for group in runs.chunks(MAX_FAN_IN) {
+        let mut merge = Merge::new(file, group, buf_len)?;
+        while let Some((key, value)) = merge.next(file)? {
+            out.write_record(key, value)?;
+        }
+        merged.push(out.finish_run());
+    }
+    Ok((out.into_file()?, merged))
+}
+
+/// The current record of one run in the merge heap. Ordered so that the max-heap pops the
+/// smallest key, and for equal keys the lowest (earliest) run.
+#[derive(Debug)]
+struct Head {
+    key: Vec<u8>,
+    run: usize,
+}
+
+impl Ord for Head {
+    fn cmp(&self, other: &Head) -> Ordering {
+        other
+            .key
+            .cmp(&self.key)
+            .then_with(|| other.run.cmp(&self.run))
+    }
+}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Head) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Head) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Head {}
+
+/// A k-way merge of runs of one scratch file (passed to each call, not owned).
+#[derive(Debug)]
+struct Merge {
+    readers: Vec<RunReader>,
+    /// The current value of each run.
+    values: Vec<Vec<u8>>,
+    heap: BinaryHeap<Head>,
+    /// The record returned last; its run is advanced on the next call.
+    current: Option<Head>,
+}
+
+impl Merge {
+    fn new(file: &File, runs: &[RunMeta], buf_len: usize) -> io::Result<Merge> {
+        let mut merge = Merge {
+            readers: Vec::with_capacity(runs.len()),
+            values: Vec::with_capacity(runs.len()),
+            heap: BinaryHeap::with_capacity(runs.len()),
+            current: None,
+        };
+        for (number, meta) in runs.iter().enumerate() {
+            let mut reader = RunReader::new(*meta, number, buf_len);
+            let mut head = Head {
+                key: Vec::new(),
+                run: number,
+            };
+            let mut value = Vec::new();
+            if reader.read_record(file, &mut head.key, &mut value)? {
+                merge.heap.push(head);
+            }
+            merge.readers.push(reader);
+            merge.values.push(value);
+        }
+        Ok(merge)
+    }
+
+    fn next(&mut self, file: &File) -> io::Result<Option<(&[u8], &[u8])>> {
+        if let Some(mut head) = self.current.take() {
+            let run = head.run;
+            if self.readers[run].read_record(file, &mut head.key, &mut self.values[run])? {
+                self.heap.push(head);
+            }
+        }
+        self.current = self.heap.pop();
+        Ok(self
+            .current
+            .as_ref()
+            .map(|head| (head.key.as_slice(), self.values[head.run].as_slice())))
+    }
+}
+
+/// The records of an [`ExternalSorter`], in key order. Scratch files are released on drop.
+#[derive(Debug)]
+pub struct SortedRecords {
+    total: u64,
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    /// Nothing was spilled: the sorted buffer.
+    Memory {
+        arena: Vec<u8>,
+        slots: Vec<Slot>,
+        next: usize,
+    },
+    /// A merge of the runs of `file`.
+    Merge { file: File, merge: Merge },
+}
+
+impl SortedRecords {
+    /// The next `(key, value)` record, valid until the next call; `None` at the end. Fails on
+    /// a read error or a corrupt scratch file (`InvalidData`).
+    #[allow(clippy::should_implement_trait)] // a lending iterator cannot be an Iterator
+    pub fn next(&mut self) -> io::Result<Option<(&[u8], &[u8])>> {
+        match &mut self.inner {
+            Inner::Memory { arena, slots, next } => {
+                let Some(slot) = slots.get(*next) else {
+                    return Ok(None);
+                };
+                *next += 1;
+                Ok(Some((slot.key(arena), slot.value(arena))))
+            }
+            Inner::Merge { file, merge } => merge.next(file),
+        }
+    }
+
+    /// The number of records in all (read or not).
+    pub fn len(&self) -> u64 {
+        self.total
+    }
+
+    /// There are no records.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Record = (Vec<u8>, Vec<u8>);
+
+    fn collect(sorted: &mut SortedRecords) -> Vec<Record> {
+        let mut out = Vec::new();
+        while let Some((k, v)) = sorted.next().unwrap() {
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        out
+    }
+
+    /// Sort `records` with `budget`; return the output and the number of spilled runs.
+    fn sort(records: &[Record], budget: usize) -> (Vec<Record>, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ExternalSorter::new(budget, dir.path());
+        for (k, v) in records {
+            s.push(k, v).unwrap();
+        }
+        assert_eq!(s.len(), records.len() as u64);
+        let runs = s.spilled_runs();
+        let mut sorted = s.finish().unwrap();
+        assert_eq!(sorted.len(), records.len() as u64);
+        let out = collect(&mut sorted);
+        assert!(sorted.next().unwrap().is_none());
+        (out, runs)
+    }
+
+    fn stable_sorted(records: &[Record]) -> Vec<Record> {
+        let mut want = records.to_vec();
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        want
+    }
+
+    fn records(n: u32) -> Vec<Record> {
+        (0..n)
+            .map(|i| {
+                let k = (i.wrapping_mul(2_654_435_761) % 97).to_be_bytes().to_vec();
+                (k, i.to_le_bytes().to_vec())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn empty_sorter() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ExternalSorter::new(0, dir.path());
+        assert!(s.is_empty());
+        let mut sorted = s.finish().unwrap();
+        assert!(sorted.is_empty());
+        assert!(sorted.next().unwrap().is_none());
+    }
+
+    #[test]
+    fn in_memory_sort_is_stable() {
+        let recs: Vec<Record> = [("b", "1"), ("a", "2"), ("b", "3"), ("", "4")]
+            .iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect();
+        let (out, runs) = sort(&recs, 1 << 20);
+        assert_eq!(runs, 0);
+        let got: Vec<&[u8]> = out.iter().map(|(_, v)| v.as_slice()).collect();
+        assert_eq!(got, [b"4", b"2", b"1", b"3"]);
+    }
+
+    #[test]
+    fn zero_budget_spills_every_record_and_merges_in_passes() {
+        let recs = records(1000);
+        let (out, runs) = sort(&recs, 0);
+        // Every record but the last becomes a run while pushing; the last at finish.
+        assert_eq!(runs, 999);
+        assert_eq!(out, stable_sorted(&recs));
+    }
+
+    #[test]
+    fn budget_counts_record_overhead() {
+        // Each record is 2 + 2 + overhead bytes: exactly 3 fit in the budget.
+        let per = 4 + RECORD_OVERHEAD;
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ExternalSorter::new(3 * per, dir.path());
+        for i in 0u8..3 {
+            s.push(&[0, i], &[1, i]).unwrap();
+        }
+        assert_eq!(s.spilled_runs(), 0);
+        s.push(&[0, 3], &[1, 3]).unwrap();
+        assert_eq!(s.spilled_runs(), 1);
+    }
+
+    #[test]
+    fn record_larger_than_budget_is_alone_in_its_run() {
+        let big = vec![9u8; 100_000];
+        let recs = vec![
+            (b"m".to_vec(), b"1".to_vec()),
+            (b"a".to_vec(), big.clone()),
+            (b"z".to_vec(), b"2".to_vec()),
+        ];
+        let (out, runs) = sort(&recs, 64);
+        assert_eq!(runs, 2);
+        assert_eq!(out, stable_sorted(&recs));
+    }
+
+    #[test]
+    fn scratch_dir_stays_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ExternalSorter::new(0, dir.path());
+        for (k, v) in records(200) {
+            s.push(&k, &v).unwrap();
+        }
+        assert!(s.spilled_runs() > MAX_FAN_IN);
+        let count = || std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(count(), 0);
+        let mut sorted = s.finish().unwrap();
+        assert!(sorted.next().unwrap().is_some());
+        assert_eq!(count(), 0);
+        drop(sorted);
+        assert_eq!(count(), 0);
+    }
+
+    #[test]
+    fn missing_scratch_dir_fails_on_first_spill_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("absent");
+        let mut s = ExternalSorter::new(0, &missing);
+        s.push(b"a", b"1").unwrap();
+        let err = s.push(b"b", b"2").unwrap_err();
+        assert!(err.to_string().contains("absent"), "{err}");
+        // Nothing spilled: an in-memory sort never touches the directory.
+        let mut s = ExternalSorter::new(1 << 20, &missing);
+        s.push(b"b", b"2").unwrap();
+        s.push(b"a", b"1").unwrap();
+        let out = collect(&mut s.finish().unwrap());
+        assert_eq!(out[0].0, b"a");
+    }
+
+    #[test]
+    fn dropping_a_sorter_with_runs_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ExternalSorter::new(10, dir.path());
+        for (k, v) in records(50) {
+            s.push(&k, &v).unwrap();
+        }
+        assert!(s.spilled_runs() > 0);
+        drop(s);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn head_order_pops_smallest_key_then_earliest_run() {
+        let mut heap = BinaryHeap::new();
+        for (key, run) in [(b"b", 0), (b"a", 2), (b"a", 1), (b"c", 0)] {
+            heap.push(Head {
+                key: key.to_vec(),
+                run,
+            });
+        }
+        let order: Vec<(Vec<u8>, usize)> =
+            std::iter::from_fn(|| heap.pop().map(|h| (h.key, h.run))).collect();
+        assert_eq!(
+            order,
+            [
+                (b"a".to_vec(), 1),
+                (b"a".to_vec(), 2),
+                (b"b".to_vec(), 0),
+                (b"c".to_vec(), 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn corrupt_scratch_file_is_an_error_during_merge() {
+        use std::io::{Seek, SeekFrom, Write};
+        // Records of 4 + 4 bytes, 1000 per run: runs of 24,000 bytes, far more than the
+        // 4 KiB each reader has loaded when the merge starts.
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ExternalSorter::new(1000 * (8 + RECORD_OVERHEAD), dir.path());
+        for (k, v) in records(3000) {
+            s.push(&k, &v).unwrap();
+        }
+        let mut sorted = s.finish().unwrap();
+        let Inner::Merge { file, .. } = &mut sorted.inner else {
+            panic!("expected a merge");
+        };
+        // Corrupt the key length of run 0's 900th record.
+        file.seek(SeekFrom::Start(24 * 900)).unwrap();
+        file.write_all(&u64::MAX.to_le_bytes()).unwrap();
+        let err = loop {
+            match sorted.next() {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("corruption not detected"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            err.to_string()
+                .starts_with("spill run 0 at scratch byte 21600:"),
+            "{err}"
+        );
+    }
+}
