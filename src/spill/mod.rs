@@ -14,8 +14,10 @@
 //! stable, runs hold consecutive insertions, and the merge breaks ties by run number), so a
 //! caller finds duplicates as adjacent equal keys.
 //!
-//! Memory: while pushing, the buffer stays below the budget (a single record larger than the
-//! budget is buffered alone). While merging, each run has one read buffer of
+//! Memory: while pushing, the counted size of the buffer stays below the budget (a single
+//! record larger than the budget is buffered alone). Its two allocations (the key/value
+//! arena and the index) grow by doubling capped at the budget each, so the allocated
+//! capacity stays under twice the budget in the worst case. While merging, each run has one read buffer of
 //! `budget / MAX_FAN_IN` bytes clamped to 4–64 KiB, plus its current record. At most
 //! [`MAX_FAN_IN`] runs are merged at once; with more, groups of consecutive runs are first
 //! merged into longer runs, pass after pass.
@@ -115,6 +117,12 @@ impl ExternalSorter {
         }
         self.arena.extend_from_slice(key);
         self.arena.extend_from_slice(value);
+        if self.slots.len() == self.slots.capacity() {
+            let slots = self.slots.len();
+            let doubled = self.slots.capacity().saturating_mul(2);
+            let target = (slots + 1).max(doubled.min(self.budget / RECORD_OVERHEAD));
+            self.slots.reserve_exact(target - slots);
+        }
         self.slots.push(Slot {
             start: len,
             key_len: key.len(),
@@ -456,6 +464,24 @@ mod tests {
         assert_eq!(s.spilled_runs(), 0);
         s.push(&[0, 3], &[1, 3]).unwrap();
         assert_eq!(s.spilled_runs(), 1);
+    }
+
+    #[test]
+    fn allocations_stay_within_the_budget() {
+        let budget = 10_000;
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ExternalSorter::new(budget, dir.path());
+        for i in 0u32..20_000 {
+            let value = vec![0u8; (i % 13) as usize];
+            s.push(&i.to_be_bytes(), &value).unwrap();
+            assert!(s.used <= budget);
+            let allocated = s.arena.capacity() + s.slots.capacity() * RECORD_OVERHEAD;
+            assert!(
+                allocated <= 2 * budget,
+                "{allocated} bytes allocated at record {i}"
+            );
+        }
+        assert!(s.spilled_runs() > 20);
     }
 
     #[test]
