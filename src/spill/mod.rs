@@ -17,10 +17,10 @@
 //! Memory: while pushing, the counted size of the buffer stays below the budget (a single
 //! record larger than the budget is buffered alone). Its two allocations (the key/value
 //! arena and the index) grow by doubling capped at the budget each, so the allocated
-//! capacity stays under twice the budget in the worst case. While merging, each run has one read buffer of
-//! `budget / MAX_FAN_IN` bytes clamped to 4–64 KiB, plus its current record. At most
-//! [`MAX_FAN_IN`] runs are merged at once; with more, groups of consecutive runs are first
-//! merged into longer runs, pass after pass.
+//! capacity stays under twice the budget in the worst case. While merging, each run has one
+//! read buffer of `budget / MAX_FAN_IN` bytes clamped to 4–64 KiB, plus its current record.
+//! At most [`MAX_FAN_IN`] runs are merged at once; with more, groups of consecutive runs are
+//! first merged into longer runs, pass after pass.
 //!
 //! Scratch files are anonymous (created unlinked, `tempfile::tempfile_in`): nothing is left
 //! in the scratch directory on any path, including a crash. All runs of a pass share one file
@@ -163,6 +163,8 @@ impl ExternalSorter {
         self.runs.push(writer.finish_run());
         self.slots.clear();
         self.arena.clear();
+        // Give back what a record larger than the budget made the arena grow to.
+        self.arena.shrink_to(self.budget);
         self.used = 0;
         Ok(())
     }
@@ -492,6 +494,13 @@ mod tests {
             (b"a".to_vec(), big.clone()),
             (b"z".to_vec(), b"2".to_vec()),
         ];
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ExternalSorter::new(64, dir.path());
+        for (k, v) in &recs {
+            s.push(k, v).unwrap();
+        }
+        assert_eq!(s.spilled_runs(), 2);
+        assert!(s.arena.capacity() <= 64, "{}", s.arena.capacity());
         let (out, runs) = sort(&recs, 64);
         assert_eq!(runs, 2);
         assert_eq!(out, stable_sorted(&recs));
