@@ -160,8 +160,23 @@ proptest! {
         prop_assert_eq!(live.len(), out.iter().filter(|(c, _, _)| *c == Class::Live).count());
         prop_assert_eq!(live, want);
 
+        // next_visible yields exactly the live and raw items of next, in the same order.
+        let mut visible = Vec::new();
+        while let Some(item) = view.next_visible().unwrap() {
+            visible.push(match item {
+                MvccItem::Live(e) => (Class::Live, e.user_key.to_vec(), e.body.to_vec()),
+                MvccItem::Raw(r) => (Class::Raw, r.key.to_vec(), r.value.to_vec()),
+                other => return Err(TestCaseError::fail(format!("not visible: {other:?}"))),
+            });
+        }
+        let want_visible: Vec<Item> = out
+            .iter()
+            .filter(|(c, _, _)| matches!(c, Class::Live | Class::Raw))
+            .cloned()
+            .collect();
+        prop_assert_eq!(visible, want_visible);
+
         // Counters add up.
-        while view.next().unwrap().is_some() {}
         let c = view.counters();
         prop_assert_eq!(c.entries, n as u64);
         prop_assert_eq!(c.live_keys + c.tombstoned_keys, newest.len() as u64);

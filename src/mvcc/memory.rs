@@ -7,7 +7,7 @@
 
 use crate::container::{ContainerError, MvccEntry, RawEntry, StreamEntry};
 
-use super::EntrySource;
+use super::{CurrentEntry, EntrySource};
 
 /// Size of the EKVPBBL1 header that precedes the first entry.
 const STREAM_HEADER_LEN: u64 = 16;
@@ -77,10 +77,11 @@ struct Stored {
     offset: u64,
 }
 
-/// An in-memory [`EntrySource`]. See the module docs.
+/// An in-memory [`EntrySource`] and [`CurrentEntry`]. See the module docs.
 #[derive(Debug, Clone, Default)]
 pub struct MemorySource {
     entries: Vec<Stored>,
+    /// Entries returned so far (one past the end once the end was reported).
     next: usize,
 }
 
@@ -112,10 +113,16 @@ impl MemorySource {
 
 impl EntrySource for MemorySource {
     fn next_entry(&mut self) -> Result<Option<StreamEntry<'_>>, ContainerError> {
-        let Some(stored) = self.entries.get(self.next) else {
-            return Ok(None);
-        };
-        self.next += 1;
+        if self.next <= self.entries.len() {
+            self.next += 1;
+        }
+        Ok(MemorySource::current_entry(self))
+    }
+}
+
+impl CurrentEntry for MemorySource {
+    fn current_entry(&self) -> Option<StreamEntry<'_>> {
+        let stored = self.entries.get(self.next.checked_sub(1)?)?;
         let entry = match &stored.entry {
             OwnedEntry::Raw { value, .. } => StreamEntry::Raw(RawEntry {
                 key: &stored.key,
@@ -138,7 +145,7 @@ impl EntrySource for MemorySource {
                 offset: stored.offset,
             }),
         };
-        Ok(Some(entry))
+        Some(entry)
     }
 }
 
@@ -201,6 +208,23 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(src.next_entry().unwrap().is_none());
+        assert!(src.current_entry().is_none());
         assert!(src.next_entry().unwrap().is_none());
+    }
+
+    #[test]
+    fn current_entry_lends_the_last_entry_again() {
+        let mut src = MemorySource::new(vec![
+            OwnedEntry::raw(b"_meta_applied_index", b"1"),
+            OwnedEntry::mvcc(b"a", 1, false, b"x"),
+        ]);
+        assert!(src.current_entry().is_none());
+        let first = src.next_entry().unwrap().map(|e| e.offset());
+        assert_eq!(first, Some(16));
+        assert_eq!(src.current_entry().map(|e| e.offset()), Some(16));
+        let second = src.next_entry().unwrap().map(|e| e.offset());
+        assert_eq!(src.current_entry().map(|e| e.offset()), second);
+        assert!(src.next_entry().unwrap().is_none());
+        assert!(src.current_entry().is_none());
     }
 }

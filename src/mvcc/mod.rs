@@ -8,7 +8,8 @@
 //!
 //! * [`tracker`]: [`VersionTracker`], the bounded-memory state machine that classifies each
 //!   MVCC entry as the live newest version, a deleting tombstone, or an older version;
-//! * [`view`]: [`MvccView`], a lending iterator that pairs a source with a tracker and counts;
+//! * [`view`]: [`MvccView`], a lending iterator that pairs a source with a tracker and counts
+//!   (every entry classified, or only the visible ones with a [`CurrentEntry`] source);
 //! * [`memory`]: [`MemorySource`], an in-memory [`EntrySource`] for tests and small tools.
 
 pub mod memory;
@@ -30,15 +31,38 @@ pub trait EntrySource {
     fn next_entry(&mut self) -> Result<Option<StreamEntry<'_>>, ContainerError>;
 }
 
+/// A source that can lend its current entry again: the one the last
+/// [`EntrySource::next_entry`] returned (`None` before the first or after the end).
+///
+/// With it, [`MvccView::next_visible`] can skip entries for the caller: it classifies an
+/// entry, drops that borrow, and borrows the entry again only to return it (a loop that
+/// returns the borrow from `next_entry` itself is rejected by today's borrow checker).
+pub trait CurrentEntry: EntrySource {
+    /// The entry the last call to [`EntrySource::next_entry`] returned.
+    fn current_entry(&self) -> Option<StreamEntry<'_>>;
+}
+
 impl<S: EntrySource + ?Sized> EntrySource for &mut S {
     fn next_entry(&mut self) -> Result<Option<StreamEntry<'_>>, ContainerError> {
         (**self).next_entry()
     }
 }
 
+impl<S: CurrentEntry + ?Sized> CurrentEntry for &mut S {
+    fn current_entry(&self) -> Option<StreamEntry<'_>> {
+        (**self).current_entry()
+    }
+}
+
 impl<S: EntrySource + ?Sized> EntrySource for Box<S> {
     fn next_entry(&mut self) -> Result<Option<StreamEntry<'_>>, ContainerError> {
         (**self).next_entry()
+    }
+}
+
+impl<S: CurrentEntry + ?Sized> CurrentEntry for Box<S> {
+    fn current_entry(&self) -> Option<StreamEntry<'_>> {
+        (**self).current_entry()
     }
 }
 

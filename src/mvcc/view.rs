@@ -1,31 +1,37 @@
 //! [`MvccView`]: the logical view of an EKVPBBL1 entry stream (DECISIONS.md D1, D3;
 //! containers.md §2.2 "Multiple versions of one user key", §2.6, §6 gotchas 7–8).
 //!
-//! The view is a lending iterator: each call reads one entry from the source and returns it
-//! with its place in the logical view ([`MvccItem`]), in stream order. Only
-//! [`MvccItem::Live`] entries carry the state at the snapshot's commit ts; `Deleted` and
-//! `Older` entries are reported so that the caller can count or show progress, and must
-//! otherwise be ignored:
+//! The view is a lending iterator with two ways to step:
 //!
-//! ```text
-//! while let Some(item) = view.next()? {
-//!     match item {
-//!         MvccItem::Live(entry) => route(entry),
-//!         MvccItem::Raw(row) => count_internal(row),
-//!         MvccItem::Deleted(_) | MvccItem::Older(_) => {}
-//!     }
-//! }
-//! ```
+//! * [`MvccView::next`] reads one entry from any [`EntrySource`] and returns it with its
+//!   place in the logical view ([`MvccItem`]), in stream order. Only [`MvccItem::Live`]
+//!   entries carry the state at the snapshot's commit ts; `Deleted` and `Older` entries are
+//!   reported so that the caller can count them or show progress, and must otherwise be
+//!   ignored:
 //!
-//! Why every entry is returned rather than only the live ones: the entry borrows the
-//! source's buffer, and returning a borrow from inside a loop that may go on to read the next
-//! entry is rejected by today's borrow checker (the NLL "conditional return" limitation), so
-//! a skipping loop over [`EntrySource::next_entry`] cannot be written without `unsafe`.
+//!   ```text
+//!   while let Some(item) = view.next()? {
+//!       match item {
+//!           MvccItem::Live(entry) => route(entry),
+//!           MvccItem::Raw(row) => count_internal(row),
+//!           MvccItem::Deleted(_) | MvccItem::Older(_) => {}
+//!       }
+//!   }
+//!   ```
+//!
+//! * [`MvccView::next_visible`], when the source also implements [`CurrentEntry`], skips
+//!   `Deleted` and `Older` entries itself and yields only `Live` and `Raw` items.
+//!
+//! Why the first form exists: the entry borrows the source's buffer, and returning that
+//! borrow from inside a loop that may go on to read the next entry is rejected by today's
+//! borrow checker (the NLL "conditional return" limitation). A skipping loop therefore needs
+//! to borrow the entry a second time, on the returning path only, which [`CurrentEntry`]
+//! provides.
 
 use crate::container::{MvccEntry, RawEntry, StreamEntry};
 
 use super::tracker::{Version, VersionTracker};
-use super::{EntrySource, MvccError};
+use super::{CurrentEntry, EntrySource, MvccError};
 
 /// One entry of the stream with its place in the logical view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +147,15 @@ impl<S: EntrySource> MvccView<S> {
         Ok(Some(item))
     }
 
+    /// Step once: `None` at the end, else the offset of the entry and whether it is visible
+    /// (live or raw).
+    fn step(&mut self) -> Result<Option<(u64, bool)>, MvccError> {
+        Ok(self.next()?.map(|item| {
+            let visible = matches!(item, MvccItem::Live(_) | MvccItem::Raw(_));
+            (item.offset(), visible)
+        }))
+    }
+
     /// The counters so far.
     pub fn counters(&self) -> MvccCounters {
         self.counters
@@ -165,6 +180,29 @@ impl<S: EntrySource> MvccView<S> {
     /// Give the source back.
     pub fn into_source(self) -> S {
         self.source
+    }
+}
+
+impl<S: CurrentEntry> MvccView<S> {
+    /// The next visible item ([`MvccItem::Live`] or [`MvccItem::Raw`]), skipping deleted
+    /// keys and older versions (still counted), or `None` at the end. Fails as
+    /// [`MvccView::next`] does.
+    pub fn next_visible(&mut self) -> Result<Option<MvccItem<'_>>, MvccError> {
+        loop {
+            let Some((offset, visible)) = self.step()? else {
+                return Ok(None);
+            };
+            if visible {
+                return match self.source.current_entry() {
+                    Some(StreamEntry::Mvcc(m)) if m.offset == offset => Ok(Some(MvccItem::Live(m))),
+                    Some(StreamEntry::Raw(r)) if r.offset == offset => Ok(Some(MvccItem::Raw(r))),
+                    _ => Err(MvccError::Malformed {
+                        offset,
+                        what: "the source did not lend its current entry again".into(),
+                    }),
+                };
+            }
+        }
     }
 }
 
@@ -367,13 +405,87 @@ mod tests {
     }
 
     #[test]
+    fn next_visible_skips_deleted_and_older_entries() {
+        let t2 = 0x0001_0000_0000_0002u64;
+        let t1 = 0x0001_0000_0000_0001u64;
+        let mut entries = vec![
+            mvcc(b"k", t2, false, b"v2"),
+            mvcc(b"k", t1, false, b"v1"),
+            mvcc(b"k\xfe", t1, false, b"fe"),
+            mvcc(b"k\xff", t2, true, b""),
+            mvcc(b"k\xff", t1, false, b"stale"),
+        ];
+        entries.sort_by_key(OwnedEntry::stream_key);
+        entries.push(OwnedEntry::raw(b"_meta_last_commit_ts", &t2.to_le_bytes()));
+        let mut view = MvccView::new(MemorySource::new(entries));
+        let mut got = Vec::new();
+        while let Some(item) = view.next_visible().unwrap() {
+            got.push(match item {
+                MvccItem::Live(e) => (e.user_key.to_vec(), e.body.to_vec()),
+                MvccItem::Raw(r) => (r.key.to_vec(), r.value.to_vec()),
+                other => panic!("not visible: {other:?}"),
+            });
+        }
+        assert_eq!(
+            got,
+            [
+                (b"k\xfe".to_vec(), b"fe".to_vec()),
+                (b"k".to_vec(), b"v2".to_vec()),
+                (b"_meta_last_commit_ts".to_vec(), t2.to_le_bytes().to_vec()),
+            ]
+        );
+        let c = view.counters();
+        assert_eq!((c.entries, c.older_versions, c.tombstoned_keys), (6, 2, 1));
+        assert!(view.next_visible().unwrap().is_none());
+    }
+
+    #[test]
+    fn next_visible_refuses_a_source_that_loses_its_entry() {
+        /// Yields entries but never lends them again.
+        struct Forgetful(MemorySource);
+        impl EntrySource for Forgetful {
+            fn next_entry(
+                &mut self,
+            ) -> Result<Option<StreamEntry<'_>>, crate::container::ContainerError> {
+                self.0.next_entry()
+            }
+        }
+        impl CurrentEntry for Forgetful {
+            fn current_entry(&self) -> Option<StreamEntry<'_>> {
+                None
+            }
+        }
+        let src = Forgetful(MemorySource::new(vec![mvcc(b"a", 1, false, b"")]));
+        let mut view = MvccView::new(src);
+        let err = view.next_visible().unwrap_err();
+        assert!(
+            matches!(err, MvccError::Malformed { offset: 16, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn next_visible_passes_order_errors_through() {
+        let entries = vec![mvcc(b"b", 1, false, b""), mvcc(b"a", 1, false, b"")];
+        let mut view = MvccView::new(MemorySource::new(entries));
+        assert!(view.next_visible().unwrap().is_some());
+        assert!(matches!(
+            view.next_visible().unwrap_err(),
+            MvccError::NotSorted { .. }
+        ));
+    }
+
+    #[test]
     fn view_over_a_borrowed_source() {
         let mut src = MemorySource::new(vec![mvcc(b"a", 1, false, b"")]);
         {
             let mut view = MvccView::new(&mut src);
-            assert!(view.next().unwrap().is_some());
+            assert!(view.next_visible().unwrap().is_some());
         }
-        let mut boxed: Box<dyn EntrySource> = Box::new(src);
+        let mut boxed: Box<dyn CurrentEntry> = Box::new(src);
+        assert!(boxed.current_entry().is_some());
+        let mut view = MvccView::new(&mut boxed);
+        assert!(view.next_visible().unwrap().is_none());
         assert!(boxed.next_entry().unwrap().is_none());
     }
 }
