@@ -5,7 +5,8 @@
 //! * [`ExternalSorter`] buffers `(key, value)` records in memory and counts
 //!   `key + value + RECORD_OVERHEAD` bytes per record against the budget. When the next
 //!   record would exceed it, the buffer is sorted and written as one run to an anonymous
-//!   scratch file in the caller's scratch directory ([`run`] owns that layout).
+//!   scratch file in the caller's scratch directory (the private `run` module owns that
+//!   layout).
 //! * [`ExternalSorter::finish`] returns [`SortedRecords`]: the buffer sorted in place if
 //!   nothing was spilled, otherwise a k-way merge (a binary heap) of the runs, the last
 //!   buffer being spilled as a final run first so that the merge holds only read buffers.
