@@ -16,7 +16,10 @@
 //! ([`Trailer::MaybeFooter`]) is a bare stream if it ends cleanly at an entry boundary, and a
 //! headerless live file if exactly 4 bytes remain there *and* they equal the CRC32C of every
 //! byte before them (a chance match is 1 in 2^32). Any other 4-byte tail is reported as
-//! truncation (it is neither a key length nor a valid footer).
+//! truncation (it is neither a key length nor a valid footer). The limit of this rule: a
+//! headerless live file damaged so that it parses as a bare stream (cut at an entry
+//! boundary, or a last value length grown by 4 to swallow the footer) is read as a bare
+//! stream. Files with an FSM header, which every kvFSM writes, have no such gap.
 //!
 //! [`SnapshotFile`] computes the CRC32C of every byte while it streams, so a caller learns
 //! at the end of one pass ([`SnapshotFile::finish`]) whether the footer matches, before it
