@@ -1,21 +1,218 @@
 //! The bytes of a snapshot file (containers.md): the FSM header, the EKVPBBL1 stream, the
 //! live-file CRC32C footer, and format sniffing.
+//!
+//! * [`peek`]: the buffered reader every layer of one file is read through (peek without
+//!   consuming, running CRC32C of consumed bytes, file offsets).
+//! * [`header`]: the `EKVTHLC1`/`EKVTHLC2` FSM header and the no-downgrade latch (§1).
+//! * [`format`]: the payload magics and sniffing (§2.1, D10).
+//! * [`pebble`]: the `EKVPBBL1` stream reader and writer, MVCC key/value codec (§2.2, §2.3).
+//! * [`live`]: whole files: bare streams, live `fsm-snap/<index>.fsm` files with footer,
+//!   `fsm-snap/` directories, snapshot index from the name (§3.2, §4, D2, D4).
 
 pub mod entry;
+pub mod format;
+pub mod header;
+pub mod live;
+pub mod pebble;
+pub mod peek;
 
 pub use entry::{MvccEntry, RawEntry, StreamEntry};
+pub use format::PayloadFormat;
+pub use header::{FsmHeader, HeaderLatch, HeaderVersion, LatchDecision};
+pub use live::{
+    list_fsm_snapshots, newest_fsm_snapshot, resolve_inputs, snapshot_index_from_path,
+    Crc32cWriter, FooterReport, Framing, SnapshotFile, SnapshotInfo,
+};
+pub use pebble::{
+    decode_key, encode_key, encode_value, is_raw_operational_key, PebbleStreamReader,
+    PebbleStreamWriter, Trailer, MAX_ENCODED_KEY_LEN, MAX_ENCODED_VALUE_LEN, PEBBLE_MAGIC,
+};
+pub use peek::PeekReader;
+
+use std::path::PathBuf;
 
 use crate::ErrorKind;
 
-/// The error of the container layer.
+/// Longest key prefix shown in an error message (keys may be up to 1 MiB).
+const KEY_DISPLAY_MAX: usize = 64;
+
+/// Render a key for an error message: printable ASCII as is, other bytes as `\xNN`,
+/// truncated after [`KEY_DISPLAY_MAX`] bytes.
+pub fn display_key(key: &[u8]) -> String {
+    let mut s = String::with_capacity(key.len().min(KEY_DISPLAY_MAX) + 8);
+    for &b in key.iter().take(KEY_DISPLAY_MAX) {
+        if (0x20..0x7f).contains(&b) && b != b'\\' {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    if key.len() > KEY_DISPLAY_MAX {
+        s.push_str(&format!("... ({} bytes)", key.len()));
+    }
+    s
+}
+
+/// The error of the container layer. Every variant names the byte offset (from the start
+/// of the file) and what was expected; [`ContainerError::InFile`] adds the file path.
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
-    #[error("{0}")]
-    Todo(String),
+    /// An error raised while reading or writing a named file.
+    #[error("{}: {source}", path.display())]
+    InFile {
+        path: PathBuf,
+        #[source]
+        source: Box<ContainerError>,
+    },
+    /// The input file or directory could not be opened or listed.
+    #[error("cannot open {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A directory input holds no `<index>.fsm` file.
+    #[error("no snapshot file (<16 hex digits>.fsm) in directory {}", path.display())]
+    NoSnapshots { path: PathBuf },
+    /// A real I/O error (not an end of file) while reading.
+    #[error("I/O error at offset {offset} while reading {what}: {source}")]
+    Io {
+        offset: u64,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An I/O error while writing.
+    #[error("I/O error while writing {what}: {source}")]
+    Write {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The input ended inside a field.
+    #[error("truncated at offset {offset}: expected {expected} bytes of {what}, found {found}")]
+    Truncated {
+        offset: u64,
+        what: &'static str,
+        expected: u64,
+        found: u64,
+    },
+    /// v2 FSM header length prefix outside 16..=1024 (`ErrSnapshotHeaderInvalidLength`).
+    #[error("snapshot header: invalid v2 length prefix {len} at offset 8: expected 16..=1024")]
+    HeaderInvalidLength { len: u16 },
+    /// `EKVTHLC` followed by an unknown version byte (`ErrSnapshotHeaderUnknownMagic`).
+    #[error(
+        "snapshot header: unknown EKVTHLC* magic {} at offset 0: expected EKVTHLC1 or EKVTHLC2",
+        display_key(magic)
+    )]
+    HeaderUnknownMagic { magic: [u8; 8] },
+    /// The payload does not start with the expected magic (`ErrSnapshotBadMagic`).
+    #[error(
+        "bad magic at offset {offset}: expected {expected:?}, found {}",
+        display_key(found)
+    )]
+    BadMagic {
+        offset: u64,
+        expected: &'static str,
+        found: [u8; 8],
+    },
+    /// A recognised payload format this tool cannot read (D10).
+    #[error("unsupported payload format at offset {offset}: {format} ({description}); only EKVPBBL1 is supported")]
+    UnsupportedFormat {
+        offset: u64,
+        format: &'static str,
+        description: &'static str,
+    },
+    /// Encoded key length prefix above 1,048,584 (`ErrSnapshotKeyTooLarge`).
+    #[error("snapshot key length {len} at offset {offset} exceeds the limit {max}")]
+    KeyTooLarge { offset: u64, len: u64, max: u64 },
+    /// Encoded value length prefix above 268,435,499 (`ErrSnapshotValueTooLarge`).
+    #[error("snapshot value length {len} at offset {offset} (key {key}) exceeds the limit {max}")]
+    ValueTooLarge {
+        offset: u64,
+        len: u64,
+        max: u64,
+        key: String,
+    },
+    /// An encoded key shorter than its 8-byte timestamp suffix (`ErrSnapshotShortKey`).
+    #[error("encoded key {key} of entry at offset {offset} is {len} bytes: expected at least 8 (timestamp suffix)")]
+    ShortKey { offset: u64, len: u64, key: String },
+    /// A value shorter than its 9-byte value header (`ErrSnapshotShortValue`).
+    #[error("value of key {key} in entry at offset {offset} is {len} bytes: expected at least 9 (value header)")]
+    ShortValue { offset: u64, len: u64, key: String },
+    /// Reserved flag bits or encryption state 10/11 (`ErrSnapshotEncryptedReserved`).
+    #[error("value header of key {key} in entry at offset {offset} has flags 0x{flags:02x}: reserved encryption_state or reserved bits set")]
+    ReservedBits { offset: u64, flags: u8, key: String },
+    /// Encryption state 01 (`ErrSnapshotEncryptedEntry`).
+    #[error("entry at offset {offset} (key {key}) is encrypted (flags 0x{flags:02x}): decryption is not supported")]
+    EncryptedEntry { offset: u64, flags: u8, key: String },
+    /// A file with an FSM header ended at an entry boundary without its 4-byte footer.
+    #[error("missing CRC32C footer at offset {offset}: a file with an EKVTHLC header must end with a 4-byte footer")]
+    MissingFooter { offset: u64 },
+    /// A headerless file ends with 4 bytes that are neither a key length nor a footer
+    /// matching the computed CRC32C.
+    #[error("truncated at offset {offset}: 4 trailing bytes {found:08x} are neither an 8-byte key length nor a CRC32C footer (computed {computed:08x})")]
+    TruncatedOrBadFooter {
+        offset: u64,
+        found: u32,
+        computed: u32,
+    },
+    /// The footer does not match the CRC32C of the bytes before it (`ErrFSMSnapshotFileCRC`).
+    #[error("file CRC32C mismatch (file corrupt): footer at offset {offset} says {expected:08x}, computed {computed:08x}")]
+    FooterMismatch {
+        offset: u64,
+        expected: u32,
+        computed: u32,
+    },
+    /// `next()` called again after an error.
+    #[error("reader stopped at offset {offset} by an earlier error")]
+    AfterError { offset: u64 },
+    /// Writer: a key or value beyond the format's bounds.
+    #[error("cannot encode key {key}: {what} length {len} exceeds the limit {max}")]
+    EncodeTooLarge {
+        what: &'static str,
+        len: u64,
+        max: u64,
+        key: String,
+    },
+    /// Writer: keys must be strictly ascending by encoded bytes, without duplicates.
+    #[error(
+        "cannot encode key {key}: {problem} (entries must be sorted by encoded key, no duplicates)"
+    )]
+    EncodeOrder { key: String, problem: &'static str },
 }
 
 impl ContainerError {
+    /// Usage (environment: open, I/O) or data (the bytes are wrong).
     pub fn kind(&self) -> ErrorKind {
-        ErrorKind::Data
+        match self {
+            ContainerError::InFile { source, .. } => source.kind(),
+            ContainerError::Open { .. }
+            | ContainerError::NoSnapshots { .. }
+            | ContainerError::Io { .. }
+            | ContainerError::Write { .. } => ErrorKind::Usage,
+            _ => ErrorKind::Data,
+        }
+    }
+
+    /// The error without its [`ContainerError::InFile`] wrappers.
+    pub fn root(&self) -> &ContainerError {
+        match self {
+            ContainerError::InFile { source, .. } => source.root(),
+            other => other,
+        }
+    }
+
+    /// Wrap with the file path (no double wrapping).
+    pub fn in_file(self, path: impl Into<PathBuf>) -> ContainerError {
+        match self {
+            e @ ContainerError::InFile { .. } => e,
+            e @ ContainerError::Open { .. } => e,
+            e @ ContainerError::NoSnapshots { .. } => e,
+            e => ContainerError::InFile {
+                path: path.into(),
+                source: Box::new(e),
+            },
+        }
     }
 }
