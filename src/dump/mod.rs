@@ -13,6 +13,7 @@ pub mod filename;
 pub mod fs;
 pub mod json;
 pub mod keymap;
+mod lines;
 pub mod manifest;
 pub mod tree;
 
