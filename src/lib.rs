@@ -11,13 +11,13 @@
 //! [`spill`] (no format knowledge), [`container`], [`mvcc`], [`dump`], [`adapters`],
 //! [`pipeline`], [`cli`]. The byte-level specification lives in `../shared/spec/`.
 
-pub mod spill;
-pub mod container;
-pub mod mvcc;
-pub mod dump;
 pub mod adapters;
-pub mod pipeline;
 pub mod cli;
+pub mod container;
+pub mod dump;
 mod error;
+pub mod mvcc;
+pub mod pipeline;
+pub mod spill;
 
 pub use error::{Error, ErrorKind};

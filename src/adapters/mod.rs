@@ -173,7 +173,11 @@ const OTHER_ROUTES: &[Route] = &[
 pub fn routes() -> &'static [Route] {
     static TABLE: OnceLock<Vec<Route>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut t: Vec<Route> = redis::keys::ROUTES.iter().chain(OTHER_ROUTES).copied().collect();
+        let mut t: Vec<Route> = redis::keys::ROUTES
+            .iter()
+            .chain(OTHER_ROUTES)
+            .copied()
+            .collect();
         t.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
         t
     })
@@ -228,7 +232,11 @@ pub trait Decoder {
         record: &Record<'_>,
     ) -> Result<(), AdapterError>;
 
-    fn finalize(&mut self, tree: &mut DumpTree, warnings: &mut Warnings) -> Result<(), AdapterError>;
+    fn finalize(
+        &mut self,
+        tree: &mut DumpTree,
+        warnings: &mut Warnings,
+    ) -> Result<(), AdapterError>;
 }
 
 /// Receives the records an encoder emits; the pipeline stamps, sorts and frames them.
@@ -257,26 +265,40 @@ pub enum SinkError {
 pub enum AdapterError {
     /// A record in the snapshot is malformed for its family (decode).
     #[error("{adapter}: key {key}: {what}")]
-    BadRecord { adapter: &'static str, key: String, what: String },
+    BadRecord {
+        adapter: &'static str,
+        key: String,
+        what: String,
+    },
     /// A file of the dump tree is malformed (encode).
     #[error("{}: {what}", path.display())]
     BadFile { path: PathBuf, what: String },
     /// The sink refused a record (encode).
     #[error("{}: key {key}: {source}", path.display())]
-    Sink { path: PathBuf, key: String, source: SinkError },
+    Sink {
+        path: PathBuf,
+        key: String,
+        source: SinkError,
+    },
     /// A dump-layer failure (filename, JSON, file I/O).
     #[error(transparent)]
     Dump(#[from] crate::dump::DumpError),
     /// I/O on a named file.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl AdapterError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             AdapterError::BadRecord { .. } | AdapterError::BadFile { .. } => ErrorKind::Data,
-            AdapterError::Sink { source: SinkError::Io(_), .. } => ErrorKind::Usage,
+            AdapterError::Sink {
+                source: SinkError::Io(_),
+                ..
+            } => ErrorKind::Usage,
             AdapterError::Sink { .. } => ErrorKind::Data,
             AdapterError::Dump(e) => e.kind(),
             AdapterError::Io { .. } => ErrorKind::Usage,

@@ -21,15 +21,35 @@ pub struct JsonStyle {
 
 impl JsonStyle {
     /// `json.MarshalIndent(v, "", "  ")`: Redis collection files, S3 `_bucket.json` and meta sidecars.
-    pub const MARSHAL_INDENT: JsonStyle = JsonStyle { indent: true, escape_html: true, newline: false };
+    pub const MARSHAL_INDENT: JsonStyle = JsonStyle {
+        indent: true,
+        escape_html: true,
+        newline: false,
+    };
     /// `json.Marshal`: compact values, stream lines (the caller adds `\n`).
-    pub const MARSHAL: JsonStyle = JsonStyle { indent: false, escape_html: true, newline: false };
+    pub const MARSHAL: JsonStyle = JsonStyle {
+        indent: false,
+        escape_html: true,
+        newline: false,
+    };
     /// `json.Encoder` + indent + `SetEscapeHTML(false)`: MANIFEST.json.
-    pub const MANIFEST: JsonStyle = JsonStyle { indent: true, escape_html: false, newline: true };
+    pub const MANIFEST: JsonStyle = JsonStyle {
+        indent: true,
+        escape_html: false,
+        newline: true,
+    };
     /// `json.Encoder` + indent, escaping on: `<output>.encode_info.json`.
-    pub const ENCODE_INFO: JsonStyle = JsonStyle { indent: true, escape_html: true, newline: true };
+    pub const ENCODE_INFO: JsonStyle = JsonStyle {
+        indent: true,
+        escape_html: true,
+        newline: true,
+    };
     /// `json.Encoder` + `SetEscapeHTML(false)`, compact: one JSONL line (KEYMAP, TTL sidecars).
-    pub const JSONL: JsonStyle = JsonStyle { indent: false, escape_html: false, newline: true };
+    pub const JSONL: JsonStyle = JsonStyle {
+        indent: false,
+        escape_html: false,
+        newline: true,
+    };
 }
 
 /// Serialize `value` in `style`, appending to `out`.

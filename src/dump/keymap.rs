@@ -20,7 +20,8 @@ pub struct KeyMap {
 impl KeyMap {
     /// Remember that `encoded` stands for `original`.
     pub fn record(&mut self, encoded: &str, original: &[u8], kind: &'static str) {
-        self.records.insert(encoded.to_owned(), (original.to_vec(), kind));
+        self.records
+            .insert(encoded.to_owned(), (original.to_vec(), kind));
     }
 
     pub fn is_empty(&self) -> bool {

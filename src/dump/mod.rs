@@ -45,7 +45,10 @@ pub enum DumpError {
     Checksum { path: PathBuf, what: String },
     /// I/O on a named file.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl DumpError {
@@ -58,6 +61,9 @@ impl DumpError {
 
     /// Wrap an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> DumpError {
-        DumpError::Io { path: path.into(), source }
+        DumpError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
