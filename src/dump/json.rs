@@ -2,18 +2,24 @@
 //! for reading JSON leniently the way Go's `encoding/json` does.
 //!
 //! Writing goes through serde with a custom `serde_json::Formatter` that reproduces Go's
-//! bytes: HTML escaping (`<` `>` `&` U+2028 U+2029) on or off, `\b` `\f` short escapes,
+//! bytes: HTML escaping (`<` `>` `&`) on or off, U+2028/U+2029 always escaped, `\b` `\f` short escapes,
 //! lowercase `\u00xx`, Go float formatting, `MarshalIndent` two-space layout, and the
 //! trailing-newline rule of each Go call site. Styles are named after those call sites.
 
+use std::borrow::Cow;
+use std::io;
+
+use base64::Engine;
+use serde::ser::SerializeMap;
 use serde::Serialize;
+use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
 
 /// How a Go call site writes JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JsonStyle {
     /// Two-space `MarshalIndent` layout (else compact).
     pub indent: bool,
-    /// Escape `<`, `>`, `&`, U+2028, U+2029 as `\u…`.
+    /// Escape `<`, `>`, `&` as `\u…` (U+2028 and U+2029 are escaped in every style, as Go does).
     pub escape_html: bool,
     /// End with `\n` (`json.Encoder`) or not (`json.Marshal*`).
     pub newline: bool,
@@ -53,9 +59,56 @@ impl JsonStyle {
 }
 
 /// Serialize `value` in `style`, appending to `out`.
+///
+/// Serializing to memory cannot fail for the plain data types of this crate; should a
+/// `Serialize` impl report an error anyway (e.g. a map with non-string keys), `out` is left
+/// as it was and `null` is written instead, so the caller never sees half a value. Use
+/// [`try_write_to`] to observe such errors.
 pub fn write_to<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T, style: JsonStyle) {
-    let _ = (out, value, style);
-    todo!()
+    let start = out.len();
+    if try_write_to(out, value, style).is_err() {
+        out.truncate(start);
+        out.extend_from_slice(b"null");
+        if style.newline {
+            out.push(b'\n');
+        }
+    }
+}
+
+/// Like [`write_to`], but report a serialization error (and leave `out` unchanged).
+pub fn try_write_to<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+    style: JsonStyle,
+) -> Result<(), serde_json::Error> {
+    let start = out.len();
+    let result = if style.indent {
+        let fmt = GoFormatter {
+            inner: PrettyFormatter::with_indent(b"  "),
+            escape_html: style.escape_html,
+        };
+        let mut ser = serde_json::Serializer::with_formatter(&mut *out, fmt);
+        value.serialize(&mut ser)
+    } else {
+        let fmt = GoFormatter {
+            inner: CompactFormatter,
+            escape_html: style.escape_html,
+        };
+        let mut ser = serde_json::Serializer::with_formatter(&mut *out, fmt);
+        value.serialize(&mut ser)
+    };
+    match result {
+        Ok(()) => {
+            if style.newline {
+                out.push(b'\n');
+            }
+            Ok(())
+        }
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
+        }
+    }
 }
 
 /// Serialize `value` in `style` into a new buffer.
@@ -65,6 +118,142 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T, style: JsonStyle) -> Vec<u8> {
     out
 }
 
+/// Go `encoding/json` formatting of a float64: shortest round-trip digits, `'f'` notation
+/// when `1e-6 <= |x| < 1e21` (or `x == 0`), else `'e'` notation with a signed exponent of at
+/// least two digits, `e-07` shortened to `e-7`. Non-finite values have no JSON form; they are
+/// written as `null` (callers that need `"+inf"` map them first).
+pub fn go_f64(x: f64) -> String {
+    if !x.is_finite() {
+        return "null".to_owned();
+    }
+    let abs = x.abs();
+    if abs == 0.0 || (1e-6..1e21).contains(&abs) {
+        format!("{x}")
+    } else {
+        go_exponent(format!("{x:e}"))
+    }
+}
+
+/// [`go_f64`] for float32 (Go uses the same thresholds with 32-bit shortest digits).
+pub fn go_f32(x: f32) -> String {
+    if !x.is_finite() {
+        return "null".to_owned();
+    }
+    let abs = x.abs();
+    if abs == 0.0 || (1e-6..1e21).contains(&abs) {
+        format!("{x}")
+    } else {
+        go_exponent(format!("{x:e}"))
+    }
+}
+
+/// Rust `{:e}` (`1.5e300`, `1e-7`) to Go's exponent form (`1.5e+300`, `1e-7`, `1e+21`).
+fn go_exponent(rust: String) -> String {
+    match rust.split_once('e') {
+        Some((mantissa, exp)) => {
+            let (sign, digits) = match exp.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', exp),
+            };
+            if sign == '+' && digits.len() < 2 {
+                format!("{mantissa}e+0{digits}")
+            } else {
+                format!("{mantissa}e{sign}{digits}")
+            }
+        }
+        None => rust,
+    }
+}
+
+/// The formatter behind every style: a compact or pretty inner formatter for layout, plus
+/// Go's string escaping and float formatting.
+struct GoFormatter<F> {
+    inner: F,
+    escape_html: bool,
+}
+
+impl<F: Formatter> Formatter for GoFormatter<F> {
+    fn write_f32<W: ?Sized + io::Write>(&mut self, w: &mut W, value: f32) -> io::Result<()> {
+        w.write_all(go_f32(value).as_bytes())
+    }
+
+    fn write_f64<W: ?Sized + io::Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
+        w.write_all(go_f64(value).as_bytes())
+    }
+
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // Go escapes U+2028 and U+2029 whatever the HTML setting; `<` `>` `&` only with it.
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            let escape: &[u8] = match c {
+                '<' if self.escape_html => b"\\u003c",
+                '>' if self.escape_html => b"\\u003e",
+                '&' if self.escape_html => b"\\u0026",
+                '\u{2028}' => b"\\u2028",
+                '\u{2029}' => b"\\u2029",
+                _ => continue,
+            };
+            w.write_all(&fragment.as_bytes()[start..i])?;
+            w.write_all(escape)?;
+            start = i + c.len_utf8();
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+
+    fn write_char_escape<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        e: CharEscape,
+    ) -> io::Result<()> {
+        // serde_json only asks for `"`, `\` and bytes < 0x20; its forms (short escapes for
+        // \b \f \n \r \t, lowercase `\u00xx` otherwise) are Go's (Go >= 1.22).
+        CompactFormatter.write_char_escape(w, e)
+    }
+
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.begin_array(w)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.inner.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.begin_object(w)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.inner.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.end_object_value(w)
+    }
+}
+
 /// Binary-safe value envelope: a JSON string when the bytes are valid UTF-8, otherwise
 /// `{"base64":"<base64url, no padding>"}` (redis.md §5.4).
 #[derive(Debug, Clone, Copy)]
@@ -72,32 +261,188 @@ pub struct Binary<'a>(pub &'a [u8]);
 
 impl Serialize for Binary<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let _ = s;
-        todo!()
+        match std::str::from_utf8(self.0) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry(
+                    "base64",
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.0),
+                )?;
+                map.end()
+            }
+        }
     }
 }
 
 /// Look up a member of a JSON object the way Go's struct decoding does: exact name first,
 /// else ASCII case-insensitive; among several matches the last one in document order wins.
+///
+/// Document order is only known when serde_json keeps insertion order (`preserve_order`);
+/// otherwise "last" is the last in the map's (sorted) order, which is still deterministic.
 pub fn get_ci<'a>(
     obj: &'a serde_json::Map<String, serde_json::Value>,
     name: &str,
 ) -> Option<&'a serde_json::Value> {
-    let _ = (obj, name);
-    todo!()
+    if let Some(v) = obj.get(name) {
+        return Some(v);
+    }
+    obj.iter()
+        .rev()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
 }
 
 /// Parse exactly one JSON value from `bytes`, Go `json.Decoder` style: the value may be
 /// followed only by whitespace (`trailing_close_ok` also accepts trailing `]`/`}` as Go's
 /// `dec.More()` check does). Invalid UTF-8 inside strings becomes U+FFFD.
 pub fn parse_one(bytes: &[u8], trailing_close_ok: bool) -> Result<serde_json::Value, String> {
-    let _ = (bytes, trailing_close_ok);
-    todo!()
+    let text = go_lossy_utf8(bytes);
+    let text = fix_lone_surrogates(&text);
+    let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
+    let value = match stream.next() {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return Err(e.to_string()),
+        None => return Err("no JSON value (empty input)".to_owned()),
+    };
+    let offset = stream.byte_offset();
+    let rest = text.as_bytes().get(offset..).unwrap_or_default();
+    match rest
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    {
+        None => Ok(value),
+        Some(i) => {
+            let c = rest.get(i).copied().unwrap_or(b' ');
+            if trailing_close_ok && (c == b']' || c == b'}') {
+                Ok(value)
+            } else {
+                Err(format!(
+                    "unexpected data after the JSON value at byte {}",
+                    offset + i
+                ))
+            }
+        }
+    }
+}
+
+/// Go's replacement of invalid UTF-8: each byte that does not start a valid sequence
+/// becomes one U+FFFD (Rust's `from_utf8_lossy` would fold a truncated sequence into one).
+fn go_lossy_utf8(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => {
+            let mut out = String::with_capacity(bytes.len() + 16);
+            let mut rest = bytes;
+            loop {
+                match std::str::from_utf8(rest) {
+                    Ok(s) => {
+                        out.push_str(s);
+                        break;
+                    }
+                    Err(e) => {
+                        let (good, bad) = rest.split_at(e.valid_up_to());
+                        out.push_str(std::str::from_utf8(good).unwrap_or_default());
+                        out.push('\u{FFFD}');
+                        rest = bad.get(1..).unwrap_or_default();
+                    }
+                }
+            }
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// Go turns a `\uXXXX` surrogate escape that is not part of a valid pair into U+FFFD;
+/// serde_json rejects it. Rewrite such escapes (inside strings only) as `\ufffd`.
+fn fix_lone_surrogates(text: &str) -> Cow<'_, str> {
+    if !text.contains("\\u") && !text.contains("\\U") {
+        return Cow::Borrowed(text);
+    }
+    let b = text.as_bytes();
+    let hex4 = |i: usize| -> Option<u32> {
+        let s = b.get(i..i + 4)?;
+        let s = std::str::from_utf8(s).ok()?;
+        u32::from_str_radix(s, 16)
+            .ok()
+            .filter(|_| s.bytes().all(|c| c.is_ascii_hexdigit()))
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0; // bytes of `text` already copied into `out`
+    let mut in_string = false;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b.get(i).copied().unwrap_or(0);
+        if !in_string {
+            if c == b'"' {
+                in_string = true;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'"' => {
+                in_string = false;
+                i += 1;
+            }
+            b'\\' => {
+                if b.get(i + 1) != Some(&b'u') {
+                    i += 2;
+                    continue;
+                }
+                let Some(u) = hex4(i + 2) else {
+                    i += 2;
+                    continue;
+                };
+                if !(0xD800..0xE000).contains(&u) {
+                    i += 6;
+                    continue;
+                }
+                let pair = (0xD800..0xDC00).contains(&u)
+                    && b.get(i + 6) == Some(&b'\\')
+                    && b.get(i + 7) == Some(&b'u')
+                    && hex4(i + 8).is_some_and(|l| (0xDC00..0xE000).contains(&l));
+                if pair {
+                    i += 12;
+                } else {
+                    let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                    o.push_str(text.get(copied..i).unwrap_or_default());
+                    o.push_str("\\ufffd");
+                    i += 6;
+                    copied = i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(text.get(copied..).unwrap_or_default());
+            Cow::Owned(o)
+        }
+    }
 }
 
 /// Go `base64.RawURLEncoding` decoding: no padding, `\r`/`\n` skipped, non-zero trailing
 /// bits accepted.
 pub fn decode_base64url_lenient(text: &str) -> Result<Vec<u8>, String> {
-    let _ = text;
-    todo!()
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+    );
+    let cleaned: Cow<'_, str> = if text.contains(['\r', '\n']) {
+        Cow::Owned(text.chars().filter(|c| *c != '\r' && *c != '\n').collect())
+    } else {
+        Cow::Borrowed(text)
+    };
+    ENGINE
+        .decode(cleaned.as_bytes())
+        .map_err(|e| format!("invalid base64url (no padding): {e}"))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,222 @@
+//! Byte-exact tests of the five Go JSON styles (s3_tree_pipeline.md §0, redis.md §5.4) and
+//! of the lenient reader helpers.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::*;
+
+fn s(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap()
+}
+
+#[derive(Serialize)]
+struct Sample<'a> {
+    name: &'a str,
+    list: Vec<u32>,
+    empty: Vec<u32>,
+    obj: serde_json::Value,
+    none: serde_json::Value,
+}
+
+fn sample() -> Sample<'static> {
+    Sample {
+        name: "a<b>&c",
+        list: vec![1, 2],
+        empty: vec![],
+        obj: json!({}),
+        none: json!({"k": null}),
+    }
+}
+
+#[test]
+fn style_marshal_indent() {
+    let want = "{\n  \"name\": \"a\\u003cb\\u003e\\u0026c\",\n  \"list\": [\n    1,\n    2\n  ],\n  \"empty\": [],\n  \"obj\": {},\n  \"none\": {\n    \"k\": null\n  }\n}";
+    assert_eq!(s(to_vec(&sample(), JsonStyle::MARSHAL_INDENT)), want);
+}
+
+#[test]
+fn style_marshal() {
+    let want =
+        r#"{"name":"a\u003cb\u003e\u0026c","list":[1,2],"empty":[],"obj":{},"none":{"k":null}}"#;
+    assert_eq!(s(to_vec(&sample(), JsonStyle::MARSHAL)), want);
+}
+
+#[test]
+fn style_manifest() {
+    let want = "{\n  \"name\": \"a<b>&c\",\n  \"list\": [\n    1,\n    2\n  ],\n  \"empty\": [],\n  \"obj\": {},\n  \"none\": {\n    \"k\": null\n  }\n}\n";
+    assert_eq!(s(to_vec(&sample(), JsonStyle::MANIFEST)), want);
+}
+
+#[test]
+fn style_encode_info() {
+    let want = "{\n  \"name\": \"a\\u003cb\\u003e\\u0026c\",\n  \"list\": [\n    1,\n    2\n  ],\n  \"empty\": [],\n  \"obj\": {},\n  \"none\": {\n    \"k\": null\n  }\n}\n";
+    assert_eq!(s(to_vec(&sample(), JsonStyle::ENCODE_INFO)), want);
+}
+
+#[test]
+fn style_jsonl() {
+    let want =
+        "{\"name\":\"a<b>&c\",\"list\":[1,2],\"empty\":[],\"obj\":{},\"none\":{\"k\":null}}\n";
+    assert_eq!(s(to_vec(&sample(), JsonStyle::JSONL)), want);
+}
+
+#[test]
+fn string_escaping() {
+    let input = "q\"b\\n\nr\rt\tB\u{8}F\u{c}x\u{1}\u{1f}d\u{7f}/é\u{2028}\u{2029}<>&";
+    assert_eq!(
+        s(to_vec(input, JsonStyle::MARSHAL)),
+        "\"q\\\"b\\\\n\\nr\\rt\\tB\\bF\\fx\\u0001\\u001fd\u{7f}/é\\u2028\\u2029\\u003c\\u003e\\u0026\""
+    );
+    assert_eq!(
+        s(to_vec(input, JsonStyle::JSONL)),
+        "\"q\\\"b\\\\n\\nr\\rt\\tB\\bF\\fx\\u0001\\u001fd\u{7f}/é\\u2028\\u2029<>&\"\n"
+    );
+    // Map keys go through the same escaping.
+    assert_eq!(
+        s(to_vec(&json!({"<k>": 1}), JsonStyle::MARSHAL)),
+        r#"{"\u003ck\u003e":1}"#
+    );
+}
+
+#[test]
+fn go_float_vectors() {
+    let cases: &[(f64, &str)] = &[
+        (100.0, "100"),
+        (1.5, "1.5"),
+        (-0.0, "-0"),
+        (0.0, "0"),
+        (1e20, "100000000000000000000"),
+        (1e21, "1e+21"),
+        (1e-7, "1e-7"),
+        (0.000001, "0.000001"),
+        (9.999999e-7, "9.999999e-7"),
+        (1.5e300, "1.5e+300"),
+        (5e-324, "5e-324"),
+        (123456789012345678.0, "123456789012345680"),
+        (-2.5e-10, "-2.5e-10"),
+        (0.1, "0.1"),
+    ];
+    for (x, want) in cases {
+        assert_eq!(go_f64(*x), *want, "{x:e}");
+        assert_eq!(s(to_vec(x, JsonStyle::MARSHAL)), *want);
+    }
+    assert_eq!(go_f32(1e21), "1e+21");
+    assert_eq!(go_f32(0.5), "0.5");
+    assert_eq!(go_f64(f64::INFINITY), "null");
+}
+
+#[test]
+fn binary_envelope() {
+    assert_eq!(
+        s(to_vec(&Binary(b"\x80\xff\x01"), JsonStyle::MARSHAL)),
+        r#"{"base64":"gP8B"}"#
+    );
+    assert_eq!(
+        s(to_vec(&Binary(b"\xff"), JsonStyle::MARSHAL)),
+        r#"{"base64":"_w"}"#
+    );
+    assert_eq!(
+        s(to_vec(&Binary("é<".as_bytes()), JsonStyle::MARSHAL)),
+        r#""é\u003c""#
+    );
+    assert_eq!(s(to_vec(&Binary(b""), JsonStyle::MARSHAL)), r#""""#);
+    assert_eq!(
+        s(to_vec(
+            &vec![Binary(b"\xff"), Binary(b"v")],
+            JsonStyle::MARSHAL_INDENT
+        )),
+        "[\n  {\n    \"base64\": \"_w\"\n  },\n  \"v\"\n]"
+    );
+}
+
+#[test]
+fn write_to_appends_and_failure_writes_null() {
+    let mut out = b"x".to_vec();
+    write_to(&mut out, &1u8, JsonStyle::JSONL);
+    assert_eq!(out, b"x1\n");
+    // A map with non-string keys cannot be JSON.
+    let mut bad = std::collections::BTreeMap::new();
+    bad.insert(vec![1u8], 1);
+    let mut out = b"y".to_vec();
+    assert!(try_write_to(&mut out, &bad, JsonStyle::MARSHAL).is_err());
+    assert_eq!(out, b"y");
+    write_to(&mut out, &bad, JsonStyle::MARSHAL);
+    assert_eq!(out, b"ynull");
+}
+
+#[test]
+fn get_ci_matching() {
+    let v = json!({"Fields": 1, "other": 2});
+    let obj = v.as_object().unwrap();
+    assert_eq!(get_ci(obj, "fields"), Some(&json!(1)));
+    assert_eq!(get_ci(obj, "OTHER"), Some(&json!(2)));
+    assert_eq!(get_ci(obj, "missing"), None);
+    let v = json!({"FIELDS": 1, "fields": 2});
+    assert_eq!(get_ci(v.as_object().unwrap(), "fields"), Some(&json!(2)));
+    // Non-ASCII case folding is not applied.
+    let v = json!({"ÄB": 1});
+    assert_eq!(get_ci(v.as_object().unwrap(), "äb"), None);
+}
+
+#[test]
+fn parse_one_trailing_rules() {
+    assert_eq!(
+        parse_one(b" {\"a\":1} \n\t", false).unwrap(),
+        json!({"a": 1})
+    );
+    assert!(parse_one(b"{\"a\":1} x", false).is_err());
+    assert!(parse_one(b"{\"a\":1}{}", false).is_err());
+    assert!(parse_one(b"{\"a\":1}}", false).is_err());
+    assert_eq!(
+        parse_one(b"{\"a\":1} }garbage", true).unwrap(),
+        json!({"a": 1})
+    );
+    assert_eq!(parse_one(b"[1]]", true).unwrap(), json!([1]));
+    assert!(parse_one(b"{\"a\":1} x", true).is_err());
+    assert!(parse_one(b"", false).is_err());
+    assert!(parse_one(b"   ", true).is_err());
+    assert!(parse_one(b"{\"a\":", false).is_err());
+}
+
+#[test]
+fn parse_one_replaces_invalid_utf8_per_byte() {
+    let v = parse_one(b"\"a\xffb\xe2\x82c\"", false).unwrap();
+    // Go: each invalid byte becomes one U+FFFD (a truncated 3-byte sequence gives two).
+    assert_eq!(v, json!("a\u{fffd}b\u{fffd}\u{fffd}c"));
+    // Outside a string, invalid bytes are still an error.
+    assert!(parse_one(b"\xff", false).is_err());
+}
+
+#[test]
+fn parse_one_replaces_lone_surrogates() {
+    assert_eq!(
+        parse_one(br#""\ud800x""#, false).unwrap(),
+        json!("\u{fffd}x")
+    );
+    assert_eq!(parse_one(br#""\udc00""#, false).unwrap(), json!("\u{fffd}"));
+    assert_eq!(parse_one(br#""\ud83d\ude00""#, false).unwrap(), json!("😀"));
+    assert_eq!(
+        parse_one(br#""\ud800\ud800\udc00""#, false).unwrap(),
+        json!("\u{fffd}\u{10000}")
+    );
+    assert_eq!(
+        parse_one(br#"{"k\ud800":"\\ud800"}"#, false).unwrap(),
+        json!({"k\u{fffd}": "\\ud800"})
+    );
+}
+
+#[test]
+fn base64url_lenient() {
+    assert_eq!(decode_base64url_lenient("gP8B").unwrap(), b"\x80\xff\x01");
+    assert_eq!(decode_base64url_lenient("").unwrap(), b"");
+    assert_eq!(
+        decode_base64url_lenient("gP\r\n8B\n").unwrap(),
+        b"\x80\xff\x01"
+    );
+    // `_x` has non-zero trailing bits (canonical `_w`); Go accepts it.
+    assert_eq!(decode_base64url_lenient("_x").unwrap(), b"\xff");
+    for bad in ["gP8B=", "_w==", "a", "a+b/", "!!"] {
+        assert!(decode_base64url_lenient(bad).is_err(), "{bad}");
+    }
+}
