@@ -1,43 +1,205 @@
 //! Safe file I/O, in one place: atomic write (temp + fsync + rename + directory fsync),
-//! no-follow opens, refusal of symlinks, hard links, FIFOs and paths that escape a root.
+//! no-follow opens, refusal of symlinks, hard links, FIFOs and paths that escape a root
+//! (redis.md §5.11, s3_tree_pipeline.md §8 verify rules).
+//!
+//! Every open of a path that comes from a dump tree uses `O_NOFOLLOW` (a symlink in the
+//! last component fails with `ELOOP`) and `O_NONBLOCK` (a FIFO does not block the open),
+//! then `fstat`s the open descriptor, so the checks and the file read are about the same
+//! inode.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use super::DumpError;
+
+/// The parent directory of `path` (`.` for a bare file name).
+pub(crate) fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Map an open error of a no-follow open to a refusal where it means one.
+fn open_error(path: &Path, e: io::Error) -> DumpError {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => DumpError::unsafe_path(path, "is a symbolic link"),
+        Some(libc::ENXIO) => DumpError::unsafe_path(path, "is a FIFO or socket with no peer"),
+        Some(libc::EISDIR) => DumpError::unsafe_path(path, "is a directory, not a regular file"),
+        _ => DumpError::io(path, e),
+    }
+}
+
+/// Refuse anything but a regular file with a single link.
+fn check_regular_single_link(path: &Path, file: &File) -> Result<(), DumpError> {
+    let meta = file.metadata().map_err(|e| DumpError::io(path, e))?;
+    if !meta.file_type().is_file() {
+        return Err(DumpError::unsafe_path(path, "not a regular file"));
+    }
+    if meta.nlink() != 1 {
+        return Err(DumpError::unsafe_path(
+            path,
+            format!("has {} hard links (expected 1)", meta.nlink()),
+        ));
+    }
+    Ok(())
+}
+
+/// Clear `O_NONBLOCK` on an open descriptor (set only to open FIFOs safely).
+fn clear_nonblock(path: &Path, file: &File) -> Result<(), DumpError> {
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own; F_GETFL/F_SETFL take no pointers.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(DumpError::io(path, io::Error::last_os_error()));
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(DumpError::io(path, io::Error::last_os_error()));
+    }
+    Ok(())
+}
 
 /// Write `bytes` to `path` atomically: a `<name>.tmp-<16 hex>` sibling created with `mode`,
 /// written, fsynced, renamed over `path`, then the parent directory fsynced. Refuses a
 /// `path` that is a symlink or not a regular file.
 pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DumpError> {
-    let _ = (path, bytes, mode);
-    todo!()
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(DumpError::unsafe_path(path, "is a symbolic link"));
+        }
+        Ok(meta) if !meta.file_type().is_file() => {
+            return Err(DumpError::unsafe_path(
+                path,
+                "exists and is not a regular file",
+            ));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(DumpError::io(path, e)),
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| DumpError::unsafe_path(path, "has no file name"))?;
+    let dir = parent_of(path);
+    let mut tmp_name = name.to_owned();
+    tmp_name.push(format!(".tmp-{}", random_hex16()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+            .map_err(|e| open_error(&tmp, e))?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| DumpError::io(&tmp, e))?;
+        file.write_all(bytes).map_err(|e| DumpError::io(&tmp, e))?;
+        file.sync_all().map_err(|e| DumpError::io(&tmp, e))?;
+        drop(file);
+        std::fs::rename(&tmp, path).map_err(|e| DumpError::io(path, e))
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    fsync_dir(dir)
 }
 
 /// fsync a directory.
 pub fn fsync_dir(dir: &Path) -> Result<(), DumpError> {
-    let _ = dir;
-    todo!()
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)
+        .map_err(|e| DumpError::io(dir, e))?;
+    file.sync_all().map_err(|e| DumpError::io(dir, e))
 }
 
 /// 16 lowercase hex digits from 8 random bytes (temp-file names).
 pub fn random_hex16() -> String {
-    todo!()
+    let mut buf = [0u8; 8];
+    if getrandom::getrandom(&mut buf).is_err() {
+        // No OS randomness: fall back to time, pid and a counter (uniqueness, not secrecy,
+        // is what a temp name needs; create_new catches the rest).
+        use sha2::{Digest, Sha256};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let mut h = Sha256::new();
+        h.update(nanos.to_le_bytes());
+        h.update(std::process::id().to_le_bytes());
+        h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+        for (dst, src) in buf.iter_mut().zip(h.finalize()) {
+            *dst = src;
+        }
+    }
+    hex::encode(buf)
 }
 
 /// Open an input file of a dump tree for reading: no-follow, must be a regular file with a
 /// link count of 1 (hard links refused), FIFOs refused without blocking.
 pub fn open_input(path: &Path) -> Result<File, DumpError> {
-    let _ = path;
-    todo!()
+    let file = open_regular_nofollow(path)?;
+    check_regular_single_link(path, &file)?;
+    Ok(file)
+}
+
+/// Open for reading with `O_NOFOLLOW|O_NONBLOCK`, require a regular file (any link count),
+/// then clear `O_NONBLOCK`.
+pub(crate) fn open_regular_nofollow(path: &Path) -> Result<File, DumpError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| open_error(path, e))?;
+    let meta = file.metadata().map_err(|e| DumpError::io(path, e))?;
+    if !meta.file_type().is_file() {
+        return Err(DumpError::unsafe_path(path, "not a regular file"));
+    }
+    clear_nonblock(path, &file)?;
+    Ok(file)
 }
 
 /// Open (create or truncate) a sidecar output file with mode 0600: no-follow, refuses a
 /// symlink, a hard link (nlink > 1), a FIFO or any non-regular file at `path`. Returns the
 /// file and whether it existed before (so a failed write can roll back only what it created).
 pub fn open_sidecar(path: &Path) -> Result<(File, bool), DumpError> {
-    let _ = path;
-    todo!()
+    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    let (file, existed) = match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(flags)
+        .open(path)
+    {
+        Ok(f) => (f, false),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            // Something is there (possibly a dangling symlink, which create_new also
+            // reports as existing): open it without creating, no-follow.
+            let f = OpenOptions::new()
+                .write(true)
+                .custom_flags(flags)
+                .open(path)
+                .map_err(|e| open_error(path, e))?;
+            (f, true)
+        }
+        Err(e) => return Err(open_error(path, e)),
+    };
+    check_regular_single_link(path, &file)?;
+    file.set_len(0).map_err(|e| DumpError::io(path, e))?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| DumpError::io(path, e))?;
+    clear_nonblock(path, &file)?;
+    Ok((file, existed))
 }
 
 /// What a directory listing found.
@@ -60,13 +222,66 @@ pub struct DirEntry {
 /// List a directory of a dump tree, sorted by name bytes, without following symlinks.
 /// `Ok(None)` when `dir` does not exist; an error when it is a symlink or not a directory.
 pub fn list_dir(dir: &Path) -> Result<Option<Vec<DirEntry>>, DumpError> {
-    let _ = dir;
-    todo!()
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(DumpError::unsafe_path(
+                dir,
+                "is a symbolic link, not a directory",
+            ));
+        }
+        Ok(meta) if !meta.is_dir() => {
+            return Err(DumpError::unsafe_path(dir, "is not a directory"))
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(DumpError::io(dir, e)),
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| DumpError::io(dir, e))? {
+        let entry = entry.map_err(|e| DumpError::io(dir, e))?;
+        let path = entry.path();
+        let ft = entry.file_type().map_err(|e| DumpError::io(&path, e))?;
+        let kind = if ft.is_symlink() {
+            EntryKind::Symlink
+        } else if ft.is_dir() {
+            EntryKind::Dir
+        } else if ft.is_file() {
+            EntryKind::File
+        } else {
+            EntryKind::Other
+        };
+        out.push(DirEntry {
+            name: entry.file_name(),
+            path,
+            kind,
+        });
+    }
+    out.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    Ok(Some(out))
 }
 
 /// Check that a relative path (`/`-separated) stays inside its root: no absolute path, no
 /// `..`, no empty or `.` component, no NUL.
 pub fn check_relative(rel: &str) -> Result<(), DumpError> {
-    let _ = rel;
-    todo!()
+    let what = if rel.is_empty() {
+        Some("empty path")
+    } else if rel.starts_with('/') {
+        Some("absolute path")
+    } else if rel.contains('\0') {
+        Some("NUL byte in path")
+    } else {
+        rel.split('/').find_map(|c| match c {
+            "" => Some("empty path component"),
+            "." => Some("`.` path component"),
+            ".." => Some("`..` path component escapes the root"),
+            _ => None,
+        })
+    };
+    match what {
+        Some(what) => Err(DumpError::unsafe_path(rel, what)),
+        None => Ok(()),
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,7 @@ pub mod filename;
 pub mod fs;
 pub mod json;
 pub mod keymap;
+mod lines;
 pub mod manifest;
 pub mod tree;
 
@@ -43,6 +44,10 @@ pub enum DumpError {
     /// A CHECKSUMS verification failure.
     #[error("{}: checksum mismatch ({what})", path.display())]
     Checksum { path: PathBuf, what: String },
+    /// The output path cannot be used (it exists and is not an empty directory, or has no
+    /// file name): a usage error.
+    #[error("{}: cannot write the dump here: {what}", path.display())]
+    Output { path: PathBuf, what: String },
     /// I/O on a named file.
     #[error("{}: {source}", path.display())]
     Io {
@@ -54,7 +59,7 @@ pub enum DumpError {
 impl DumpError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            DumpError::Io { .. } => ErrorKind::Usage,
+            DumpError::Io { .. } | DumpError::Output { .. } => ErrorKind::Usage,
             _ => ErrorKind::Data,
         }
     }
@@ -64,6 +69,22 @@ impl DumpError {
         DumpError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// A refusal for safety ([`DumpError::Unsafe`]).
+    pub fn unsafe_path(path: impl Into<PathBuf>, what: impl Into<String>) -> DumpError {
+        DumpError::Unsafe {
+            path: path.into(),
+            what: what.into(),
+        }
+    }
+
+    /// A malformed metadata file ([`DumpError::Invalid`]).
+    pub fn invalid(path: impl Into<PathBuf>, what: impl Into<String>) -> DumpError {
+        DumpError::Invalid {
+            path: path.into(),
+            what: what.into(),
         }
     }
 }

@@ -1,0 +1,163 @@
+//! CHECKSUMS line format and `verify` rules (s3_tree_pipeline.md §8, Go checksums_test.go).
+
+use std::os::unix::fs::symlink;
+
+use super::*;
+use crate::dump::DumpTree;
+
+const D0: [u8; 32] = [0u8; 32];
+
+fn digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A root with the given files and a CHECKSUMS of the given text.
+fn root_with(files: &[(&str, &[u8])], list: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (rel, bytes) in files {
+        let p = d.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    std::fs::write(d.path().join("CHECKSUMS"), list).unwrap();
+    d
+}
+
+#[test]
+fn line_plain_and_escaped() {
+    let zeros = "0".repeat(64);
+    assert_eq!(
+        line("redis/db_0/strings/k.bin", &D0),
+        format!("{zeros}  redis/db_0/strings/k.bin\n").into_bytes()
+    );
+    assert_eq!(
+        line("x\ny", &D0),
+        format!("\\{zeros}  x\\ny\n").into_bytes()
+    );
+    assert_eq!(
+        line("a\\b\rc", &D0),
+        format!("\\{zeros}  a\\\\b\\rc\n").into_bytes()
+    );
+    let mut d = [0u8; 32];
+    d[0] = 0xAB;
+    assert!(line("p", &d).starts_with(b"ab00"));
+}
+
+#[test]
+fn escape_round_trip() {
+    for rel in ["x\ny", "a\\b", "c\rd", "\\\\", "plain"] {
+        let l = line(rel, &D0);
+        let text = l.strip_suffix(b"\n").unwrap();
+        let (dg, path) = parse_line(text).unwrap();
+        assert_eq!((dg, path.as_slice()), (D0, rel.as_bytes()));
+    }
+}
+
+#[test]
+fn dangling_or_unknown_escape_rejected() {
+    let zeros = "0".repeat(64);
+    for bad in [format!("\\{zeros}  a\\"), format!("\\{zeros}  a\\x")] {
+        assert!(parse_line(bad.as_bytes()).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn verify_happy_path_both_separators_and_blank_lines() {
+    let list = format!("{}  a/b\n\n{} *c\r\n", digest(b"1"), digest(b"2"));
+    let d = root_with(&[("a/b", b"1"), ("c", b"2")], &list);
+    assert_eq!(verify(d.path()).unwrap(), 2);
+}
+
+#[test]
+fn verify_detects_tampering_and_missing_file() {
+    let list = format!("{}  a\n", digest(b"1"));
+    let d = root_with(&[("a", b"2")], &list);
+    let err = verify(d.path()).unwrap_err();
+    assert!(
+        matches!(err, DumpError::Checksum { .. }) && err.to_string().contains("expected"),
+        "{err}"
+    );
+    let d = root_with(&[], &list);
+    let err = verify(d.path()).unwrap_err();
+    assert!(
+        matches!(err, DumpError::Checksum { .. }) && err.to_string().contains("missing"),
+        "{err}"
+    );
+    let d = root_with(&[("f", b"")], &format!("{}  f/under-a-file\n", digest(b"")));
+    assert!(matches!(verify(d.path()), Err(DumpError::Checksum { .. })));
+}
+
+#[test]
+fn verify_rejects_malformed_lines() {
+    let h = digest(b"");
+    for list in [
+        format!("{}  a\n", h.to_uppercase()),
+        format!("{h} a\n"),
+        format!("{h}\ta\n"),
+        format!("{h}  \n"),
+        format!("{h}  .\n"),
+        "short\n".to_owned(),
+        format!("{}  a\n", &h[..63]),
+        format!("{}  {}\n", h, "x".repeat(9000)),
+    ] {
+        let d = root_with(&[("a", b"")], &list);
+        let err = verify(d.path()).unwrap_err();
+        assert!(matches!(err, DumpError::Invalid { .. }), "{list:?}: {err}");
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+}
+
+#[test]
+fn verify_rejects_traversal() {
+    let h = digest(b"");
+    for p in ["../x", "/etc/passwd", "a/../../x"] {
+        let d = root_with(&[("a", b"")], &format!("{h}  {p}\n"));
+        let err = verify(d.path()).unwrap_err();
+        assert!(matches!(err, DumpError::Unsafe { .. }), "{p}: {err}");
+    }
+    // A `..` that stays inside is local (Go filepath.IsLocal).
+    let d = root_with(&[("a", b"")], &format!("{h}  b/../a\n"));
+    assert_eq!(verify(d.path()).unwrap(), 1);
+    let d = root_with(&[("a", b"")], &format!("{h}  a/..\n"));
+    assert!(matches!(verify(d.path()), Err(DumpError::Invalid { .. })));
+}
+
+#[test]
+fn verify_rejects_terminal_and_intermediate_symlinks() {
+    let h = digest(b"x");
+    let d = root_with(&[("real/f", b"x")], &format!("{h}  link\n"));
+    symlink(d.path().join("real/f"), d.path().join("link")).unwrap();
+    let err = verify(d.path()).unwrap_err();
+    assert!(
+        matches!(err, DumpError::Unsafe { .. }) && err.to_string().contains("symbolic link"),
+        "{err}"
+    );
+    let d = root_with(&[("real/f", b"x")], &format!("{h}  dir/f\n"));
+    symlink(d.path().join("real"), d.path().join("dir")).unwrap();
+    assert!(matches!(verify(d.path()), Err(DumpError::Unsafe { .. })));
+}
+
+#[test]
+fn verify_rejects_empty_lists() {
+    for list in ["", "\n\n  \n"] {
+        let d = root_with(&[], list);
+        let err = verify(d.path()).unwrap_err();
+        assert!(err.to_string().contains("lists no files"), "{err}");
+    }
+    let d = tempfile::tempdir().unwrap();
+    assert!(matches!(verify(d.path()), Err(DumpError::Io { .. })));
+}
+
+#[test]
+fn verify_a_published_tree_of_many_files() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o");
+    let mut tree = DumpTree::create(&out).unwrap();
+    for i in 0..64 {
+        tree.write_file(&format!("dir{}/f{i}", i % 4), &vec![i as u8; 70_000])
+            .unwrap();
+    }
+    tree.write_file("odd\nname\\x", b"z").unwrap();
+    tree.publish(None).unwrap();
+    assert_eq!(verify(&out).unwrap(), 65);
+}

@@ -1,0 +1,209 @@
+//! Refusal tests of the safe I/O helpers: symlinks, hard links, FIFOs, `..` escapes.
+
+use std::ffi::CString;
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{symlink, PermissionsExt};
+
+use super::*;
+
+fn mkfifo(path: &Path) {
+    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+fn is_unsafe(r: Result<impl Sized, DumpError>, needle: &str) {
+    match r {
+        Err(e @ DumpError::Unsafe { .. }) => {
+            assert!(e.to_string().contains(needle), "{e}");
+            assert_eq!(e.kind(), crate::ErrorKind::Data);
+        }
+        Err(e) => panic!("expected Unsafe({needle}), got {e}"),
+        Ok(_) => panic!("expected Unsafe({needle}), got Ok"),
+    }
+}
+
+#[test]
+fn atomic_write_creates_replaces_and_sets_mode() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("f.json");
+    atomic_write(&p, b"one", 0o600).unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), b"one");
+    assert_eq!(
+        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    atomic_write(&p, b"two", 0o644).unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), b"two");
+    assert_eq!(
+        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    // No temp file is left behind.
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn atomic_write_refuses_symlink_and_directory() {
+    let d = tempfile::tempdir().unwrap();
+    let target = d.path().join("target");
+    std::fs::write(&target, b"keep").unwrap();
+    let link = d.path().join("link");
+    symlink(&target, &link).unwrap();
+    is_unsafe(atomic_write(&link, b"x", 0o600), "symbolic link");
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    let sub = d.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    is_unsafe(atomic_write(&sub, b"x", 0o600), "not a regular file");
+    // A missing parent is an I/O (usage) error, and leaves nothing behind.
+    let err = atomic_write(&d.path().join("nope/f"), b"x", 0o600).unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::Usage);
+}
+
+#[test]
+fn random_hex16_shape() {
+    let a = random_hex16();
+    assert_eq!(a.len(), 16);
+    assert!(a
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    assert_ne!(a, random_hex16());
+}
+
+#[test]
+fn open_input_accepts_regular_file() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("f");
+    std::fs::write(&p, b"data").unwrap();
+    let mut s = String::new();
+    open_input(&p).unwrap().read_to_string(&mut s).unwrap();
+    assert_eq!(s, "data");
+}
+
+#[test]
+fn open_input_refusals() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("f");
+    std::fs::write(&p, b"data").unwrap();
+    let link = d.path().join("link");
+    symlink(&p, &link).unwrap();
+    is_unsafe(open_input(&link), "symbolic link");
+    let hard = d.path().join("hard");
+    std::fs::hard_link(&p, &hard).unwrap();
+    is_unsafe(open_input(&hard), "hard links");
+    is_unsafe(open_input(&p), "hard links");
+    let fifo = d.path().join("fifo");
+    mkfifo(&fifo);
+    is_unsafe(open_input(&fifo), "not a regular file");
+    is_unsafe(open_input(d.path()), "not a regular file");
+    let err = open_input(&d.path().join("missing")).unwrap_err();
+    assert!(matches!(err, DumpError::Io { .. }), "{err}");
+}
+
+#[test]
+fn open_sidecar_creates_and_truncates() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("s.jsonl");
+    let (mut f, existed) = open_sidecar(&p).unwrap();
+    assert!(!existed);
+    f.write_all(b"long content").unwrap();
+    drop(f);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (mut f, existed) = open_sidecar(&p).unwrap();
+    assert!(existed);
+    f.write_all(b"x").unwrap();
+    drop(f);
+    assert_eq!(std::fs::read(&p).unwrap(), b"x");
+    assert_eq!(
+        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn open_sidecar_refusals() {
+    let d = tempfile::tempdir().unwrap();
+    let target = d.path().join("target");
+    std::fs::write(&target, b"keep").unwrap();
+    let link = d.path().join("link");
+    symlink(&target, &link).unwrap();
+    is_unsafe(open_sidecar(&link), "symbolic link");
+    let dangling = d.path().join("dangling");
+    symlink(d.path().join("nowhere"), &dangling).unwrap();
+    is_unsafe(open_sidecar(&dangling), "symbolic link");
+    assert!(!d.path().join("nowhere").exists());
+    let hard = d.path().join("hard");
+    std::fs::hard_link(&target, &hard).unwrap();
+    is_unsafe(open_sidecar(&hard), "hard links");
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    let fifo = d.path().join("fifo");
+    mkfifo(&fifo);
+    is_unsafe(open_sidecar(&fifo), "FIFO");
+    let sub = d.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    is_unsafe(open_sidecar(&sub), "directory");
+}
+
+#[test]
+fn list_dir_sorted_no_follow() {
+    let d = tempfile::tempdir().unwrap();
+    assert!(list_dir(&d.path().join("missing")).unwrap().is_none());
+    std::fs::write(d.path().join("b"), b"").unwrap();
+    std::fs::write(d.path().join("B"), b"").unwrap();
+    std::fs::create_dir(d.path().join("a")).unwrap();
+    symlink(d.path().join("a"), d.path().join("c")).unwrap();
+    mkfifo(&d.path().join("f"));
+    let entries = list_dir(d.path()).unwrap().unwrap();
+    let got: Vec<_> = entries
+        .iter()
+        .map(|e| (e.name.to_str().unwrap(), e.kind.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("B", EntryKind::File),
+            ("a", EntryKind::Dir),
+            ("b", EntryKind::File),
+            ("c", EntryKind::Symlink),
+            ("f", EntryKind::Other)
+        ]
+    );
+    assert_eq!(entries[1].path, d.path().join("a"));
+    is_unsafe(list_dir(&d.path().join("c")), "symbolic link");
+    is_unsafe(list_dir(&d.path().join("b")), "not a directory");
+}
+
+#[test]
+fn check_relative_rules() {
+    for ok in [
+        "a",
+        "a/b.json",
+        "redis/db_0/strings/%00.bin",
+        ".hidden",
+        "..x/y",
+        "a/.b",
+    ] {
+        check_relative(ok).unwrap();
+    }
+    for (bad, why) in [
+        ("", "empty path"),
+        ("/abs", "absolute"),
+        ("../x", "escapes"),
+        ("a/../../x", "escapes"),
+        ("a/..", "escapes"),
+        ("a//b", "empty path component"),
+        ("a/", "empty path component"),
+        ("./a", "`.`"),
+        ("a\0b", "NUL"),
+    ] {
+        is_unsafe(check_relative(bad), why);
+    }
+}
+
+#[test]
+fn fsync_dir_works_and_reports_missing() {
+    let d = tempfile::tempdir().unwrap();
+    fsync_dir(d.path()).unwrap();
+    assert!(fsync_dir(&d.path().join("missing")).is_err());
+}
