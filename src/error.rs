@@ -27,6 +27,8 @@ pub enum Error {
     #[error(transparent)]
     Container(#[from] crate::container::ContainerError),
     #[error(transparent)]
+    Mvcc(#[from] crate::mvcc::MvccError),
+    #[error(transparent)]
     Dump(#[from] crate::dump::DumpError),
     #[error(transparent)]
     Adapter(#[from] crate::adapters::AdapterError),
@@ -39,6 +41,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Container(e) => e.kind(),
+            Error::Mvcc(e) => e.kind(),
             Error::Dump(e) => e.kind(),
             Error::Adapter(e) => e.kind(),
             Error::Pipeline(e) => e.kind(),

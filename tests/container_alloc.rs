@@ -60,8 +60,7 @@ fn huge_lengths_never_allocate() {
         if let Ok(r) = r.as_mut() {
             assert!(r.next().is_err(), "{what}");
         }
-        let e = SnapshotFile::from_reader(&bytes[..], Path::new("a.fsm"), None)
-            .and_then(|mut f| f.finish());
+        let e = SnapshotFile::from_reader(&bytes[..], Path::new("a.fsm"), None).and_then(|mut f| f.finish());
         assert!(e.is_err(), "{what}");
         assert!(!matches!(
             e.unwrap_err().root(),

@@ -6,8 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use ekv_snapshot::container::{
-    encode_key, encode_value, ContainerError, Crc32cWriter, FsmHeader, PebbleStreamWriter,
-    SnapshotFile,
+    encode_key, encode_value, ContainerError, Crc32cWriter, FsmHeader, PebbleStreamWriter, SnapshotFile,
 };
 use ekv_snapshot::ErrorKind;
 use proptest::prelude::*;
@@ -202,10 +201,7 @@ fn every_truncation_and_single_bit_flip_of_a_small_live_file() {
                 b[at] ^= 1 << bit;
                 check(&b);
                 if matches!(shape, Shape::V1 | Shape::V2) {
-                    assert!(
-                        read_all(&b).is_err(),
-                        "{shape:?}: flip {at}.{bit} undetected"
-                    );
+                    assert!(read_all(&b).is_err(), "{shape:?}: flip {at}.{bit} undetected");
                 }
             }
         }

@@ -78,9 +78,7 @@ fn build(
             entries.push(OwnedEntry::raw(&key, b"raw"));
         }
         if let OwnedEntry::Mvcc {
-            user_key,
-            commit_ts,
-            ..
+            user_key, commit_ts, ..
         } = &e
         {
             let (ts, tomb) = newest[user_key];

@@ -73,10 +73,7 @@ fn string_new_format_with_inline_ttl() {
     v.extend_from_slice(&1788998400000u64.to_be_bytes());
     v.extend_from_slice(b"tok");
     let d = decode(&[rec(s(b"session:abc"), v)]);
-    assert_eq!(
-        d.file("redis/db_0/strings/session%3Aabc.bin").unwrap(),
-        b"tok"
-    );
+    assert_eq!(d.file("redis/db_0/strings/session%3Aabc.bin").unwrap(), b"tok");
     assert_eq!(
         d.text("redis/db_0/strings_ttl.jsonl"),
         "{\"key\":\"session%3Aabc\",\"expire_at_ms\":1788998400000}\n"
@@ -103,10 +100,7 @@ fn hll_legacy_written_raw_and_index_ttl_routed_to_hll_sidecar() {
         ttl(b"plain", 7),
         ttl(b"uniques", 9),
     ]);
-    assert_eq!(
-        d.file("redis/db_0/hll/uniques.bin").unwrap(),
-        b"\x00RS\x01sketch"
-    );
+    assert_eq!(d.file("redis/db_0/hll/uniques.bin").unwrap(), b"\x00RS\x01sketch");
     assert_eq!(
         d.text("redis/db_0/hll_ttl.jsonl"),
         "{\"key\":\"uniques\",\"expire_at_ms\":9}\n"
@@ -120,12 +114,7 @@ fn hll_legacy_written_raw_and_index_ttl_routed_to_hll_sidecar() {
 
 #[test]
 fn hll_new_format_strips_envelope_and_dedups_ttl() {
-    let v = [
-        h("FF 02 01"),
-        1000u64.to_be_bytes().to_vec(),
-        b"sk".to_vec(),
-    ]
-    .concat();
+    let v = [h("FF 02 01"), 1000u64.to_be_bytes().to_vec(), b"sk".to_vec()].concat();
     let d = decode(&[rec(hll(b"u"), v), ttl(b"u", 1000)]);
     assert_eq!(d.file("redis/db_0/hll/u.bin").unwrap(), b"sk");
     assert_eq!(
@@ -190,10 +179,7 @@ fn ttl_rejects_bad_length() {
 
 #[test]
 fn filenames_go_through_encode_segment() {
-    let d = decode(&[
-        rec(s(b"a/b:c"), h("FF 01 00")),
-        rec(s(b""), h("FF 01 00 45")),
-    ]);
+    let d = decode(&[rec(s(b"a/b:c"), h("FF 01 00")), rec(s(b""), h("FF 01 00 45"))]);
     assert!(d.exists("redis/db_0/strings/a%2Fb%3Ac.bin"));
     // The empty key is legal: a dot-file.
     assert_eq!(d.file("redis/db_0/strings/.bin").unwrap(), b"E");
@@ -250,10 +236,7 @@ fn orphan_ttl_warns_once_on_finalize() {
     d.result.as_ref().unwrap();
     assert_eq!(d.events(), vec!["redis_orphan_ttl"]);
     assert_eq!(d.field("redis_orphan_ttl", "count").as_deref(), Some("2"));
-    assert_eq!(
-        d.field("redis_orphan_ttl", "pending_ttl_buffer_overflow"),
-        None
-    );
+    assert_eq!(d.field("redis_orphan_ttl", "pending_ttl_buffer_overflow"), None);
     assert!(!d.exists("redis"));
 }
 
@@ -403,8 +386,7 @@ fn hash_length_mismatch_warns() {
     let d = decode(&[hfld(b"h", b"f", b"v"), hmeta(b"h", 5)]);
     assert_eq!(d.events(), vec!["redis_hash_length_mismatch"]);
     assert_eq!(
-        d.field("redis_hash_length_mismatch", "declared_len")
-            .as_deref(),
+        d.field("redis_hash_length_mismatch", "declared_len").as_deref(),
         Some("5")
     );
     assert_eq!(
@@ -413,8 +395,7 @@ fn hash_length_mismatch_warns() {
         Some("1")
     );
     assert_eq!(
-        d.field("redis_hash_length_mismatch", "user_key_len")
-            .as_deref(),
+        d.field("redis_hash_length_mismatch", "user_key_len").as_deref(),
         Some("1")
     );
     assert!(d.field("redis_hash_length_mismatch", "hint").is_some());
@@ -441,23 +422,14 @@ fn hash_errors() {
     assert!(d.err().contains("invalid hash meta"), "{}", d.err());
     let d = decode(&[hmeta(b"h", 1 << 63)]);
     assert!(d.err().contains("invalid hash meta"), "{}", d.err());
-    let d = decode(&[rec(
-        [HASH_FIELD_PREFIX, &[0, 0, 0, 10], b"abc"].concat(),
-        b"v",
-    )]);
+    let d = decode(&[rec([HASH_FIELD_PREFIX, &[0, 0, 0, 10], b"abc"].concat(), b"v")]);
     assert!(d.err().contains("invalid hash key"), "{}", d.err());
     // A delta key is skipped without error and creates nothing.
-    let d = decode(&[rec(
-        wide_key(HASH_META_DELTA_PREFIX, b"h", &[0; 12]),
-        [0u8; 8],
-    )]);
+    let d = decode(&[rec(wide_key(HASH_META_DELTA_PREFIX, b"h", &[0; 12]), [0u8; 8])]);
     d.result.as_ref().unwrap();
     assert!(!d.exists("redis"));
     // Trailing bytes after the user key of a meta key are ignored.
-    let d = decode(&[rec(
-        wide_key(HASH_META_PREFIX, b"h", b"junk"),
-        0u64.to_be_bytes(),
-    )]);
+    let d = decode(&[rec(wide_key(HASH_META_PREFIX, b"h", b"junk"), 0u64.to_be_bytes())]);
     assert!(d.exists("redis/db_0/hashes/h.json"));
     // Count i64::MAX is accepted.
     let d = decode(&[hmeta(b"h", i64::MAX as u64)]);
@@ -491,13 +463,10 @@ fn list_empty_ttl_mismatch_binary_and_no_meta() {
     let d = decode(&[litm(b"l", 0, b"\xFF"), lmeta(b"l", 2)]);
     assert_eq!(d.events(), vec!["redis_list_length_mismatch"]);
     assert_eq!(
-        d.field("redis_list_length_mismatch", "observed_items")
-            .as_deref(),
+        d.field("redis_list_length_mismatch", "observed_items").as_deref(),
         Some("1")
     );
-    assert!(d
-        .text("redis/db_0/lists/l.json")
-        .contains("\"base64\": \"_w\""));
+    assert!(d.text("redis/db_0/lists/l.json").contains("\"base64\": \"_w\""));
     let d = decode(&[litm(b"l", 0, b"x")]);
     assert!(d.warnings.is_empty());
     assert!(d.exists("redis/db_0/lists/l.json"));
@@ -561,9 +530,7 @@ fn set_empty_ttl_after_rows_mismatch_binary_and_errors() {
             .as_deref(),
         Some("1")
     );
-    assert!(d
-        .text("redis/db_0/sets/s.json")
-        .contains("\"base64\": \"gA\""));
+    assert!(d.text("redis/db_0/sets/s.json").contains("\"base64\": \"gA\""));
     let d = decode(&[smem(b"s", b"a")]);
     assert!(d.warnings.is_empty() && d.exists("redis/db_0/sets/s.json"));
     let d = decode(&[rec(wide_key(SET_META_PREFIX, b"s", b""), [0u8])]);
@@ -572,10 +539,7 @@ fn set_empty_ttl_after_rows_mismatch_binary_and_errors() {
     assert!(d.err().contains("invalid set meta"));
     let d = decode(&[smeta(b"s", i64::MAX as u64)]);
     d.result.as_ref().unwrap();
-    let d = decode(&[rec(
-        wide_key(SET_META_DELTA_PREFIX, b"s", &[0; 12]),
-        [0u8; 8],
-    )]);
+    let d = decode(&[rec(wide_key(SET_META_DELTA_PREFIX, b"s", &[0; 12]), [0u8; 8])]);
     assert!(!d.exists("redis/db_0/sets"));
 }
 
@@ -638,16 +602,11 @@ fn zset_empty_ttl_mismatch_binary_noops_and_errors() {
             .as_deref(),
         Some("1")
     );
-    assert!(d
-        .text("redis/db_0/zsets/z.json")
-        .contains("\"base64\": \"_g\""));
+    assert!(d.text("redis/db_0/zsets/z.json").contains("\"base64\": \"_g\""));
     let d = decode(&[zmem(b"z", b"a", 1.0)]);
     assert!(d.warnings.is_empty() && d.exists("redis/db_0/zsets/z.json"));
     let d = decode(&[
-        rec(
-            wide_key(ZSET_META_DELTA_PREFIX, b"z", &[0; 12]),
-            b"anything",
-        ),
+        rec(wide_key(ZSET_META_DELTA_PREFIX, b"z", &[0; 12]), b"anything"),
         rec(zset_score_key(b"z", 1.0, b"m"), b""),
     ]);
     d.result.as_ref().unwrap();
@@ -769,18 +728,14 @@ fn stream_empty_mismatch_orphans_and_trim_cursor() {
         Some("1")
     );
     assert_eq!(
-        d.field("redis_stream_length_mismatch", "declared_len")
-            .as_deref(),
+        d.field("redis_stream_length_mismatch", "declared_len").as_deref(),
         Some("3")
     );
     let d = decode(&[xent(b"s", 1, 0, &["a", "b"])]);
     assert_eq!(d.events(), vec!["redis_stream_orphan_entries_without_meta"]);
     assert_eq!(
-        d.field(
-            "redis_stream_orphan_entries_without_meta",
-            "observed_entries"
-        )
-        .as_deref(),
+        d.field("redis_stream_orphan_entries_without_meta", "observed_entries")
+            .as_deref(),
         Some("1")
     );
     assert!(!d.exists("redis/db_0/streams/s.jsonl"));
@@ -814,11 +769,7 @@ fn stream_errors() {
 
 #[test]
 fn multiple_streams_and_types_sorted() {
-    let d = decode(&[
-        xmeta(b"b", 0, 0, 0),
-        xmeta(b"a", 0, 0, 0),
-        xmeta(b"c", 0, 0, 0),
-    ]);
+    let d = decode(&[xmeta(b"b", 0, 0, 0), xmeta(b"a", 0, 0, 0), xmeta(b"c", 0, 0, 0)]);
     for k in ["a", "b", "c"] {
         assert!(d.exists(&format!("redis/db_0/streams/{k}.jsonl")));
     }

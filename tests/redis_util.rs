@@ -43,10 +43,7 @@ impl Decoded {
     }
     pub fn field(&self, event: &str, name: &str) -> Option<String> {
         let w = self.warnings.iter().find(|w| w.event == event)?;
-        w.fields
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
+        w.fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
     }
     pub fn err(&self) -> String {
         match &self.result {

@@ -83,13 +83,7 @@ fn tiny_budget_equals_unlimited_on_10k_records() {
         .map(|i| {
             let r = next();
             let key_len = (r % 12) as usize;
-            let key: Vec<u8> = r
-                .to_be_bytes()
-                .iter()
-                .cycle()
-                .take(key_len)
-                .copied()
-                .collect();
+            let key: Vec<u8> = r.to_be_bytes().iter().cycle().take(key_len).copied().collect();
             let mut value = vec![(r >> 8) as u8; (r >> 16) as usize % 30];
             value.extend_from_slice(&i.to_le_bytes());
             (key, value)

@@ -173,11 +173,7 @@ const OTHER_ROUTES: &[Route] = &[
 pub fn routes() -> &'static [Route] {
     static TABLE: OnceLock<Vec<Route>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut t: Vec<Route> = redis::keys::ROUTES
-            .iter()
-            .chain(OTHER_ROUTES)
-            .copied()
-            .collect();
+        let mut t: Vec<Route> = redis::keys::ROUTES.iter().chain(OTHER_ROUTES).copied().collect();
         t.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
         t
     })
@@ -232,11 +228,7 @@ pub trait Decoder {
         record: &Record<'_>,
     ) -> Result<(), AdapterError>;
 
-    fn finalize(
-        &mut self,
-        tree: &mut DumpTree,
-        warnings: &mut Warnings,
-    ) -> Result<(), AdapterError>;
+    fn finalize(&mut self, tree: &mut DumpTree, warnings: &mut Warnings) -> Result<(), AdapterError>;
 }
 
 /// Receives the records an encoder emits; the pipeline stamps, sorts and frames them.
@@ -285,10 +277,7 @@ pub enum AdapterError {
     Dump(#[from] crate::dump::DumpError),
     /// I/O on a named file.
     #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 impl AdapterError {

@@ -1,1 +1,194 @@
-//! Command-line front ends: flag parsing, exit codes, progress and logging.
+//! Command-line front ends: clap definitions, exit-code mapping (DECISIONS.md D8), progress
+//! and logging. Three entry points share them: `ekv-snapshot` (subcommands) and the drop-in
+//! `elastickv-snapshot-decode` / `elastickv-snapshot-encode`, which accept the Go flags
+//! (`-flag`, `--flag`, `-flag=value`, Go boolean syntax) so existing runbooks work unchanged.
+
+mod decode;
+mod encode;
+mod inspect;
+mod log;
+mod progress;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use decode::DecodeArgs;
+pub use encode::EncodeArgs;
+pub use inspect::InspectArgs;
+
+/// The toolkit's version, recorded in MANIFEST.json and ENCODE_INFO.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ekv-snapshot",
+    version,
+    about = "Inspect, decode and encode elastickv snapshot files"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode a snapshot (.fsm or fsm-snap/ directory) into a dump tree.
+    Decode(DecodeArgs),
+    /// Encode a dump tree into a loadable .fsm (bare EKVPBBL1 stream).
+    Encode(EncodeArgs),
+    /// Show what a snapshot holds and whether it is intact.
+    Inspect(InspectArgs),
+}
+
+/// `ekv-snapshot`.
+pub fn main_ekv() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return clap_exit(e),
+    };
+    let code = match cli.command {
+        Command::Decode(a) => decode::run("ekv-snapshot decode", &a),
+        Command::Encode(a) => encode::run("ekv-snapshot encode", &a),
+        Command::Inspect(a) => inspect::run(&a),
+    };
+    ExitCode::from(code)
+}
+
+/// `elastickv-snapshot-decode` (Go flags).
+pub fn main_go_decode() -> ExitCode {
+    const PROG: &str = "elastickv-snapshot-decode";
+    match DecodeArgs::try_parse_from(go_args(PROG)) {
+        Ok(a) => ExitCode::from(decode::run(PROG, &a)),
+        Err(e) => clap_exit(e),
+    }
+}
+
+/// `elastickv-snapshot-encode` (Go flags).
+pub fn main_go_encode() -> ExitCode {
+    const PROG: &str = "elastickv-snapshot-encode";
+    match EncodeArgs::try_parse_from(go_args(PROG)) {
+        Ok(a) => ExitCode::from(encode::run(PROG, &a)),
+        Err(e) => clap_exit(e),
+    }
+}
+
+/// clap's own exit: help and version exit 0, flag errors exit 1 (usage, D8).
+fn clap_exit(e: clap::Error) -> ExitCode {
+    let _ = e.print();
+    if e.use_stderr() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The process arguments with Go's single-dash long flags (`-input x`, `-self-test=true`)
+/// rewritten to clap's `--input x`. Parsing stops at the first non-flag argument, as Go's.
+fn go_args(prog: &str) -> Vec<OsString> {
+    normalize_go_args(prog, std::env::args_os().skip(1))
+}
+
+fn normalize_go_args(prog: &str, args: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    let mut out = vec![OsString::from(prog)];
+    let mut flags_done = false;
+    let mut expect_value = false;
+    for a in args {
+        let s = a.to_string_lossy();
+        if flags_done || expect_value {
+            expect_value = false;
+            out.push(a);
+            continue;
+        }
+        if s == "--" {
+            flags_done = true;
+            out.push(a);
+            continue;
+        }
+        let long = if let Some(rest) = s.strip_prefix("--") {
+            rest.to_owned()
+        } else if let Some(rest) = s.strip_prefix('-') {
+            if rest.is_empty() {
+                flags_done = true;
+                out.push(a);
+                continue;
+            }
+            rest.to_owned()
+        } else {
+            flags_done = true;
+            out.push(a);
+            continue;
+        };
+        if long == "h" || long == "help" {
+            out.push(OsString::from("--help"));
+            continue;
+        }
+        if !long.contains('=') && !is_go_bool_flag(&long) {
+            expect_value = true;
+        }
+        out.push(OsString::from(format!("--{long}")));
+    }
+    out
+}
+
+/// The boolean flags of the Go CLIs (they take no separate value).
+fn is_go_bool_flag(name: &str) -> bool {
+    matches!(
+        name,
+        "include-incomplete-uploads"
+            | "include-orphans"
+            | "preserve-sqs-visibility"
+            | "include-sqs-side-records"
+            | "rename-collisions"
+            | "self-test"
+            | "quiet"
+            | "q"
+    )
+}
+
+/// Go's `strconv.ParseBool`, for `-flag=value` booleans.
+fn parse_go_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(format!("invalid boolean value {s:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(args: &[&str]) -> Vec<String> {
+        normalize_go_args("p", args.iter().map(OsString::from))
+            .into_iter()
+            .skip(1)
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn go_single_dash_flags_become_long_flags() {
+        assert_eq!(
+            norm(&["-input", "a.fsm", "-output=o"]),
+            ["--input", "a.fsm", "--output=o"]
+        );
+        assert_eq!(
+            norm(&["-self-test", "-input", "-x"]),
+            ["--self-test", "--input", "-x"]
+        );
+        assert_eq!(
+            norm(&["--adapter", "redis", "stray", "-input"]),
+            ["--adapter", "redis", "stray", "-input"]
+        );
+        assert_eq!(norm(&["-h"]), ["--help"]);
+    }
+
+    #[test]
+    fn go_bools() {
+        assert_eq!(parse_go_bool("T"), Ok(true));
+        assert_eq!(parse_go_bool("0"), Ok(false));
+        assert!(parse_go_bool("yes").is_err());
+    }
+}

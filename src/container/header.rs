@@ -138,11 +138,9 @@ fn read_exact<R: Read>(
     what: &'static str,
 ) -> Result<(), ContainerError> {
     let offset = r.offset();
-    let got = r.peek(buf.len()).map_err(|source| ContainerError::Io {
-        offset,
-        what,
-        source,
-    })?;
+    let got = r
+        .peek(buf.len())
+        .map_err(|source| ContainerError::Io { offset, what, source })?;
     if got.len() < buf.len() {
         return Err(ContainerError::Truncated {
             offset,
@@ -258,12 +256,10 @@ impl HeaderLatch {
         cutover: u64,
     ) -> Result<LatchDecision, ContainerError> {
         let d = self.decide(ceiling_ms, cutover);
-        d.header
-            .write_to(w)
-            .map_err(|source| ContainerError::Write {
-                what: "FSM header",
-                source,
-            })?;
+        d.header.write_to(w).map_err(|source| ContainerError::Write {
+            what: "FSM header",
+            source,
+        })?;
         Ok(d)
     }
 }
@@ -345,10 +341,7 @@ mod tests {
         let input = hex("454B5654484C4332 FFFF");
         let (got, _) = read_all(&input);
         let e = got.unwrap_err();
-        assert!(matches!(
-            e,
-            ContainerError::HeaderInvalidLength { len: 0xFFFF }
-        ));
+        assert!(matches!(e, ContainerError::HeaderInvalidLength { len: 0xFFFF }));
         assert!(e.to_string().contains("65535"), "{e}");
     }
 
@@ -360,10 +353,7 @@ mod tests {
             input.extend_from_slice(&[0; 16]);
             let (got, _) = read_all(&input);
             let e = got.unwrap_err();
-            assert!(
-                matches!(e, ContainerError::HeaderUnknownMagic { .. }),
-                "{e}"
-            );
+            assert!(matches!(e, ContainerError::HeaderUnknownMagic { .. }), "{e}");
         }
         let (got, _) = read_all(b"EKVTHLC9");
         assert!(got.unwrap_err().to_string().contains("EKVTHLC9"));

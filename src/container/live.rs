@@ -107,10 +107,7 @@ pub fn resolve_inputs(path: &Path, all: bool) -> Result<Vec<PathBuf>, ContainerE
         return Ok(vec![path.to_path_buf()]);
     }
     if all {
-        let list: Vec<PathBuf> = list_fsm_snapshots(path)?
-            .into_iter()
-            .map(|(_, p)| p)
-            .collect();
+        let list: Vec<PathBuf> = list_fsm_snapshots(path)?.into_iter().map(|(_, p)| p).collect();
         if list.is_empty() {
             return Err(ContainerError::NoSnapshots {
                 path: path.to_path_buf(),
@@ -195,11 +192,7 @@ impl SnapshotFile<File> {
 
 impl<R: Read> SnapshotFile<R> {
     /// Sniff the layers of `reader` (named `path` in errors and in the info).
-    pub fn from_reader(
-        reader: R,
-        path: &Path,
-        file_size: Option<u64>,
-    ) -> Result<Self, ContainerError> {
+    pub fn from_reader(reader: R, path: &Path, file_size: Option<u64>) -> Result<Self, ContainerError> {
         Self::sniff(reader, path, file_size).map_err(|e| e.in_file(path))
     }
 

@@ -20,12 +20,12 @@ pub use entry::{MvccEntry, RawEntry, StreamEntry};
 pub use format::PayloadFormat;
 pub use header::{FsmHeader, HeaderLatch, HeaderVersion, LatchDecision};
 pub use live::{
-    list_fsm_snapshots, newest_fsm_snapshot, resolve_inputs, snapshot_index_from_path,
-    Crc32cWriter, FooterReport, Framing, SnapshotFile, SnapshotInfo,
+    list_fsm_snapshots, newest_fsm_snapshot, resolve_inputs, snapshot_index_from_path, Crc32cWriter,
+    FooterReport, Framing, SnapshotFile, SnapshotInfo,
 };
 pub use pebble::{
-    decode_key, encode_key, encode_value, is_raw_operational_key, PebbleStreamReader,
-    PebbleStreamWriter, Trailer, MAX_ENCODED_KEY_LEN, MAX_ENCODED_VALUE_LEN, PEBBLE_MAGIC,
+    decode_key, encode_key, encode_value, is_raw_operational_key, PebbleStreamReader, PebbleStreamWriter,
+    Trailer, MAX_ENCODED_KEY_LEN, MAX_ENCODED_VALUE_LEN, PEBBLE_MAGIC,
 };
 pub use peek::PeekReader;
 
@@ -117,7 +117,9 @@ pub enum ContainerError {
         found: [u8; 8],
     },
     /// A recognised payload format this tool cannot read (D10).
-    #[error("unsupported payload format at offset {offset}: {format} ({description}); only EKVPBBL1 is supported")]
+    #[error(
+        "unsupported payload format at offset {offset}: {format} ({description}); only EKVPBBL1 is supported"
+    )]
     UnsupportedFormat {
         offset: u64,
         format: &'static str,
@@ -138,7 +140,9 @@ pub enum ContainerError {
     #[error("encoded key {key} of entry at offset {offset} is {len} bytes: expected at least 8 (timestamp suffix)")]
     ShortKey { offset: u64, len: u64, key: String },
     /// A value shorter than its 9-byte value header (`ErrSnapshotShortValue`).
-    #[error("value of key {key} in entry at offset {offset} is {len} bytes: expected at least 9 (value header)")]
+    #[error(
+        "value of key {key} in entry at offset {offset} is {len} bytes: expected at least 9 (value header)"
+    )]
     ShortValue { offset: u64, len: u64, key: String },
     /// Reserved flag bits or encryption state 10/11 (`ErrSnapshotEncryptedReserved`).
     #[error("value header of key {key} in entry at offset {offset} has flags 0x{flags:02x}: reserved encryption_state or reserved bits set")]
@@ -152,11 +156,7 @@ pub enum ContainerError {
     /// A headerless file ends with 4 bytes that are neither a key length nor a footer
     /// matching the computed CRC32C.
     #[error("truncated at offset {offset}: 4 trailing bytes {found:08x} are neither an 8-byte key length nor a CRC32C footer (computed {computed:08x})")]
-    TruncatedOrBadFooter {
-        offset: u64,
-        found: u32,
-        computed: u32,
-    },
+    TruncatedOrBadFooter { offset: u64, found: u32, computed: u32 },
     /// The footer does not match the CRC32C of the bytes before it (`ErrFSMSnapshotFileCRC`).
     #[error("file CRC32C mismatch (file corrupt): footer at offset {offset} says {expected:08x}, computed {computed:08x}")]
     FooterMismatch {
@@ -176,9 +176,7 @@ pub enum ContainerError {
         key: String,
     },
     /// Writer: keys must be strictly ascending by encoded bytes, without duplicates.
-    #[error(
-        "cannot encode key {key}: {problem} (entries must be sorted by encoded key, no duplicates)"
-    )]
+    #[error("cannot encode key {key}: {problem} (entries must be sorted by encoded key, no duplicates)")]
     EncodeOrder { key: String, problem: &'static str },
 }
 

@@ -148,10 +148,7 @@ impl<R: Read> PebbleStreamReader<R> {
 
     /// Read the 16-byte stream header at the current position of `input` (for example
     /// right after an FSM header), with `trailer` deciding how the stream may end.
-    pub fn from_peek_reader(
-        mut input: PeekReader<R>,
-        trailer: Trailer,
-    ) -> Result<Self, ContainerError> {
+    pub fn from_peek_reader(mut input: PeekReader<R>, trailer: Trailer) -> Result<Self, ContainerError> {
         let offset = input.offset();
         let head = input.peek(16).map_err(|source| ContainerError::Io {
             offset,
@@ -296,11 +293,7 @@ impl<R: Read> PebbleStreamReader<R> {
 
     fn io_err(&self, what: &'static str) -> impl FnOnce(std::io::Error) -> ContainerError {
         let offset = self.input.offset();
-        move |source| ContainerError::Io {
-            offset,
-            what,
-            source,
-        }
+        move |source| ContainerError::Io { offset, what, source }
     }
 
     /// Read an 8-byte little-endian length at the current position, or report how many

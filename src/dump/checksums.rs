@@ -93,11 +93,7 @@ pub fn verify(root: &Path) -> Result<u64, DumpError> {
         if actual != digest {
             return Err(DumpError::Checksum {
                 path: target,
-                what: format!(
-                    "expected {}, got {}",
-                    hex::encode(digest),
-                    hex::encode(actual)
-                ),
+                what: format!("expected {}, got {}", hex::encode(digest), hex::encode(actual)),
             });
         }
         verified += 1;
@@ -130,11 +126,7 @@ fn parse_line(line: &[u8]) -> Result<([u8; 32], Vec<u8>), String> {
     if sep != b"  " && sep != b" *" {
         return Err("expected two spaces or ` *` after the digest".into());
     }
-    let path = if escaped {
-        unescape(path)?
-    } else {
-        path.to_vec()
-    };
+    let path = if escaped { unescape(path)? } else { path.to_vec() };
     if path.is_empty() || path == b"." {
         return Err(format!("invalid path {:?}", String::from_utf8_lossy(&path)));
     }
@@ -198,10 +190,7 @@ fn check_no_symlink(root: &Path, components: &[&[u8]]) -> Result<PathBuf, DumpEr
                 ));
             }
             Ok(_) => {}
-            Err(e)
-                if e.kind() == io::ErrorKind::NotFound
-                    || e.raw_os_error() == Some(libc::ENOTDIR) =>
-            {
+            Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) => {
                 return Err(DumpError::Checksum {
                     path,
                     what: "file is missing".into(),

@@ -170,10 +170,7 @@ mod tests {
     fn round_trip_and_unknown_fields() {
         let info = example();
         assert_eq!(EncodeInfo::from_bytes(&info.to_bytes(), p()).unwrap(), info);
-        assert_eq!(
-            EncodeInfo::from_bytes(EXAMPLE.as_bytes(), p()).unwrap(),
-            info
-        );
+        assert_eq!(EncodeInfo::from_bytes(EXAMPLE.as_bytes(), p()).unwrap(), info);
         let extra = EXAMPLE.replacen("{", "{\"future\": [1, {\"x\": null}],", 1);
         assert_eq!(EncodeInfo::from_bytes(extra.as_bytes(), p()).unwrap(), info);
     }

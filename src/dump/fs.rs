@@ -73,10 +73,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DumpErro
             return Err(DumpError::unsafe_path(path, "is a symbolic link"));
         }
         Ok(meta) if !meta.file_type().is_file() => {
-            return Err(DumpError::unsafe_path(
-                path,
-                "exists and is not a regular file",
-            ));
+            return Err(DumpError::unsafe_path(path, "exists and is not a regular file"));
         }
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -224,14 +221,9 @@ pub struct DirEntry {
 pub fn list_dir(dir: &Path) -> Result<Option<Vec<DirEntry>>, DumpError> {
     match std::fs::symlink_metadata(dir) {
         Ok(meta) if meta.file_type().is_symlink() => {
-            return Err(DumpError::unsafe_path(
-                dir,
-                "is a symbolic link, not a directory",
-            ));
+            return Err(DumpError::unsafe_path(dir, "is a symbolic link, not a directory"));
         }
-        Ok(meta) if !meta.is_dir() => {
-            return Err(DumpError::unsafe_path(dir, "is not a directory"))
-        }
+        Ok(meta) if !meta.is_dir() => return Err(DumpError::unsafe_path(dir, "is not a directory")),
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(DumpError::io(dir, e)),

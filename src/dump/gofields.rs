@@ -101,11 +101,7 @@ impl<'a> Fields<'a> {
     }
 
     pub(crate) fn strings(&self, field: &str) -> Result<Vec<String>, DumpError> {
-        self.array(
-            field,
-            |v| v.as_str().map(str::to_owned),
-            "an array of strings",
-        )
+        self.array(field, |v| v.as_str().map(str::to_owned), "an array of strings")
     }
 
     pub(crate) fn u32s(&self, field: &str) -> Result<Vec<u32>, DumpError> {

@@ -45,8 +45,7 @@ pub struct KeyMap {
 impl KeyMap {
     /// Remember that `encoded` stands for `original`.
     pub fn record(&mut self, encoded: &str, original: &[u8], kind: &'static str) {
-        self.records
-            .insert(encoded.to_owned(), (original.to_vec(), kind));
+        self.records.insert(encoded.to_owned(), (original.to_vec(), kind));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -64,9 +63,7 @@ impl KeyMap {
             if encoded.is_empty() || kind.is_empty() {
                 return Err(DumpError::invalid(
                     rel,
-                    format!(
-                        "KEYMAP record with empty encoded name or kind ({encoded:?}, {kind:?})"
-                    ),
+                    format!("KEYMAP record with empty encoded name or kind ({encoded:?}, {kind:?})"),
                 ));
             }
         }
@@ -93,9 +90,7 @@ impl KeyMap {
 
     /// The original bytes recorded for `encoded`, if any.
     pub fn get(&self, encoded: &str) -> Option<&[u8]> {
-        self.records
-            .get(encoded)
-            .map(|(original, _)| original.as_slice())
+        self.records.get(encoded).map(|(original, _)| original.as_slice())
     }
 }
 
@@ -116,9 +111,8 @@ pub fn load(path: &Path) -> Result<HashMap<String, Vec<u8>>, DumpError> {
             }
             Err(LineError::Io(e)) => return Err(DumpError::io(path, e)),
         };
-        let (encoded, original) = parse_record(line).map_err(|what| {
-            DumpError::invalid(path, format!("line {n}: invalid KEYMAP record: {what}"))
-        })?;
+        let (encoded, original) = parse_record(line)
+            .map_err(|what| DumpError::invalid(path, format!("line {n}: invalid KEYMAP record: {what}")))?;
         map.insert(encoded, original);
     }
 }

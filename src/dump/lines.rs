@@ -53,8 +53,7 @@ impl<R: BufRead> Lines<R> {
             if self.buf.len() + take + usize::from(found) > self.max {
                 return Err(LineError::TooLong);
             }
-            self.buf
-                .extend_from_slice(chunk.get(..take).unwrap_or(chunk));
+            self.buf.extend_from_slice(chunk.get(..take).unwrap_or(chunk));
             self.reader.consume(take + usize::from(found));
             if found {
                 terminated = true;
@@ -83,9 +82,7 @@ mod tests {
             match lines.next_line() {
                 Ok(Some((_, l))) => out.push(l.to_vec()),
                 Ok(None) => return Ok(out),
-                Err(LineError::TooLong) => {
-                    return Err(format!("too long at line {}", lines.number + 1))
-                }
+                Err(LineError::TooLong) => return Err(format!("too long at line {}", lines.number + 1)),
                 Err(LineError::Io(e)) => return Err(e.to_string()),
             }
         }
@@ -95,14 +92,8 @@ mod tests {
     fn splits_like_scan_lines() {
         assert_eq!(all(b"", 10).unwrap(), Vec::<Vec<u8>>::new());
         assert_eq!(all(b"a\n", 10).unwrap(), vec![b"a".to_vec()]);
-        assert_eq!(
-            all(b"a\r\nb", 10).unwrap(),
-            vec![b"a".to_vec(), b"b".to_vec()]
-        );
-        assert_eq!(
-            all(b"a\n\n", 10).unwrap(),
-            vec![b"a".to_vec(), b"".to_vec()]
-        );
+        assert_eq!(all(b"a\r\nb", 10).unwrap(), vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(all(b"a\n\n", 10).unwrap(), vec![b"a".to_vec(), b"".to_vec()]);
         assert_eq!(all(b"\n", 10).unwrap(), vec![b"".to_vec()]);
         assert_eq!(all(b"x\r\r\n", 10).unwrap(), vec![b"x\r".to_vec()]);
     }

@@ -151,18 +151,10 @@ impl Manifest {
         };
         // 2. the format_version gate, before any other type check.
         let version = match top.get("format_version") {
-            None => {
-                return Err(DumpError::invalid(
-                    path,
-                    "format_version is missing or null",
-                ))
-            }
-            Some(v) => v
-                .as_u64()
-                .filter(|n| u32::try_from(*n).is_ok())
-                .ok_or_else(|| {
-                    DumpError::invalid(path, "format_version: expected an unsigned 32-bit integer")
-                })?,
+            None => return Err(DumpError::invalid(path, "format_version is missing or null")),
+            Some(v) => v.as_u64().filter(|n| u32::try_from(*n).is_ok()).ok_or_else(|| {
+                DumpError::invalid(path, "format_version: expected an unsigned 32-bit integer")
+            })?,
         };
         if version != u64::from(FORMAT_VERSION) {
             return Err(DumpError::UnsupportedVersion {
@@ -329,9 +321,7 @@ impl Manifest {
         if self.key_segment_max_bytes == 0 {
             return bad("key_segment_max_bytes is zero".into());
         }
-        if self.dynamodb_layout != DYNAMODB_LAYOUT_PER_ITEM
-            && self.dynamodb_layout != DYNAMODB_LAYOUT_JSONL
-        {
+        if self.dynamodb_layout != DYNAMODB_LAYOUT_PER_ITEM && self.dynamodb_layout != DYNAMODB_LAYOUT_JSONL {
             return bad(format!(
                 "dynamodb_layout {:?} (expected {DYNAMODB_LAYOUT_PER_ITEM:?} or {DYNAMODB_LAYOUT_JSONL:?})",
                 self.dynamodb_layout
@@ -574,8 +564,7 @@ pub fn is_rfc3339(s: &str) -> bool {
         return false;
     };
     zone_ok
-        && time::Date::from_calendar_date(year as i32, month, u8::try_from(day).unwrap_or(0))
-            .is_ok()
+        && time::Date::from_calendar_date(year as i32, month, u8::try_from(day).unwrap_or(0)).is_ok()
         && hour < 24
         && minute < 60
         && second < 60

@@ -51,10 +51,7 @@ pub enum DumpError {
     Output { path: PathBuf, what: String },
     /// I/O on a named file.
     #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 impl DumpError {

@@ -108,8 +108,7 @@ impl DumpTree {
                 return Err(output_error(output, "exists and is a symbolic link"));
             }
             Ok(meta) if meta.is_dir() => {
-                let mut entries =
-                    std::fs::read_dir(output).map_err(|e| DumpError::io(output, e))?;
+                let mut entries = std::fs::read_dir(output).map_err(|e| DumpError::io(output, e))?;
                 if entries.next().is_some() {
                     return Err(output_error(output, "exists and is not an empty directory"));
                 }
@@ -172,8 +171,7 @@ impl DumpTree {
             match DirBuilder::new().mode(0o755).create(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let meta =
-                        std::fs::symlink_metadata(&path).map_err(|e| DumpError::io(&path, e))?;
+                    let meta = std::fs::symlink_metadata(&path).map_err(|e| DumpError::io(&path, e))?;
                     if !meta.is_dir() {
                         return Err(DumpError::unsafe_path(
                             path,
@@ -206,9 +204,7 @@ impl DumpTree {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&path)
             .map_err(|e| match e.kind() {
-                io::ErrorKind::AlreadyExists => {
-                    DumpError::unsafe_path(&path, "written twice in one tree")
-                }
+                io::ErrorKind::AlreadyExists => DumpError::unsafe_path(&path, "written twice in one tree"),
                 _ => DumpError::io(&path, e),
             })?;
         Ok((path, file))
@@ -284,19 +280,17 @@ impl DumpTree {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&list_path)
             .map_err(|e| DumpError::io(&list_path, e))?;
-        file.write_all(&list)
-            .map_err(|e| DumpError::io(&list_path, e))?;
+        file.write_all(&list).map_err(|e| DumpError::io(&list_path, e))?;
         file.sync_all().map_err(|e| DumpError::io(&list_path, e))?;
         drop(file);
         self.sync_staging()?;
         std::fs::rename(&self.staging, &self.output).map_err(|e| match e.raw_os_error() {
-            Some(libc::ENOTEMPTY)
-            | Some(libc::EEXIST)
-            | Some(libc::ENOTDIR)
-            | Some(libc::EISDIR) => output_error(
-                &self.output,
-                format!("cannot replace it with the finished tree: {e}"),
-            ),
+            Some(libc::ENOTEMPTY) | Some(libc::EEXIST) | Some(libc::ENOTDIR) | Some(libc::EISDIR) => {
+                output_error(
+                    &self.output,
+                    format!("cannot replace it with the finished tree: {e}"),
+                )
+            }
             _ => DumpError::io(&self.output, e),
         })?;
         self.published = true;

@@ -53,9 +53,7 @@ impl OwnedEntry {
         match self {
             OwnedEntry::Raw { key, .. } => key.clone(),
             OwnedEntry::Mvcc {
-                user_key,
-                commit_ts,
-                ..
+                user_key, commit_ts, ..
             } => encode_key(user_key, *commit_ts),
         }
     }
@@ -199,10 +197,7 @@ mod tests {
         }
         match src.next_entry().unwrap() {
             Some(StreamEntry::Mvcc(m)) => {
-                assert_eq!(
-                    (m.expire_at, m.tombstone, m.body),
-                    (77, false, &b"body"[..])
-                );
+                assert_eq!((m.expire_at, m.tombstone, m.body), (77, false, &b"body"[..]));
                 assert_eq!(m.encoded_key, encode_key(b"z", 3));
             }
             other => panic!("unexpected {other:?}"),

@@ -125,6 +125,13 @@ pub(crate) fn show_key(key: &[u8]) -> String {
     }
 }
 
+/// The file reader is a source of entries.
+impl<R: std::io::Read> EntrySource for crate::container::SnapshotFile<R> {
+    fn next_entry(&mut self) -> Result<Option<StreamEntry<'_>>, ContainerError> {
+        self.next()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,10 +144,7 @@ mod tests {
         let shown = show_key(&long);
         assert!(shown.starts_with(&"ab".repeat(SHOWN_KEY_BYTES)));
         assert!(shown.ends_with("… (100 bytes)"), "{shown}");
-        assert_eq!(
-            show_key(&long[..SHOWN_KEY_BYTES]),
-            "ab".repeat(SHOWN_KEY_BYTES)
-        );
+        assert_eq!(show_key(&long[..SHOWN_KEY_BYTES]), "ab".repeat(SHOWN_KEY_BYTES));
     }
 
     #[test]
@@ -153,10 +157,7 @@ mod tests {
         };
         assert_eq!(e.kind(), ErrorKind::Data);
         let msg = e.to_string();
-        assert!(
-            msg.contains("offset 52") && msg.contains("offset 16"),
-            "{msg}"
-        );
+        assert!(msg.contains("offset 52") && msg.contains("offset 16"), "{msg}");
         let e = MvccError::DuplicateKey {
             offset: 52,
             prev_offset: 16,

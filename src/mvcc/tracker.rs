@@ -177,14 +177,8 @@ mod tests {
         let newer = h("217265646973 7C 737472 7C 6B FFFEFFFFFFFFFFFD");
         let older = h("217265646973 7C 737472 7C 6B FFFEFFFFFFFFFFFE");
         let mut t = VersionTracker::new();
-        assert_eq!(
-            t.classify(&entry(&newer, false, 16)).unwrap(),
-            Version::Live
-        );
-        assert_eq!(
-            t.classify(&entry(&older, false, 53)).unwrap(),
-            Version::Older
-        );
+        assert_eq!(t.classify(&entry(&newer, false, 16)).unwrap(), Version::Live);
+        assert_eq!(t.classify(&entry(&older, false, 53)).unwrap(), Version::Older);
         assert_eq!(t.open_keys(), 1);
     }
 
@@ -214,16 +208,10 @@ mod tests {
         let k_old = h("6B 0000000000000009");
         assert!(k_new < j && j < k_old);
         let mut t = VersionTracker::new();
-        assert_eq!(
-            t.classify(&entry(&k_new, false, 16)).unwrap(),
-            Version::Live
-        );
+        assert_eq!(t.classify(&entry(&k_new, false, 16)).unwrap(), Version::Live);
         assert_eq!(t.classify(&entry(&j, false, 41)).unwrap(), Version::Live);
         assert_eq!(t.open_keys(), 2);
-        assert_eq!(
-            t.classify(&entry(&k_old, false, 67)).unwrap(),
-            Version::Older
-        );
+        assert_eq!(t.classify(&entry(&k_old, false, 67)).unwrap(), Version::Older);
         // J = 6B 00 is still a prefix of K's older encoded key, so it stays open.
         assert_eq!(t.open_keys(), 2);
         let next = h("6C 0000000000000001");
@@ -264,10 +252,7 @@ mod tests {
         // Sorted order: a_new < long (prefix) < a_old.
         assert_eq!(t.classify(&entry(&a_new, false, 1)).unwrap(), Version::Live);
         assert_eq!(t.classify(&entry(&long, false, 2)).unwrap(), Version::Live);
-        assert_eq!(
-            t.classify(&entry(&a_old, false, 3)).unwrap(),
-            Version::Older
-        );
+        assert_eq!(t.classify(&entry(&a_old, false, 3)).unwrap(), Version::Older);
     }
 
     #[test]
@@ -300,8 +285,7 @@ mod tests {
     fn descending_versions_of_one_key_are_an_error() {
         // Older version first, newer second: would otherwise hide the newest version.
         let mut t = VersionTracker::new();
-        t.classify(&entry(&h("6B 0000000000000009"), false, 16))
-            .unwrap();
+        t.classify(&entry(&h("6B 0000000000000009"), false, 16)).unwrap();
         let err = t
             .classify(&entry(&h("6B 0000000000000005"), false, 41))
             .unwrap_err();
@@ -336,10 +320,7 @@ mod tests {
             ..entry(&enc, false, 30)
         };
         let err = t.classify(&bad).unwrap_err();
-        assert!(
-            matches!(err, MvccError::Malformed { offset: 30, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, MvccError::Malformed { offset: 30, .. }), "{err}");
         // Nothing was recorded: the first good entry is still the first.
         assert_eq!(t.classify(&entry(&enc, false, 40)).unwrap(), Version::Live);
     }
@@ -353,10 +334,7 @@ mod tests {
         assert!(e_new < x && x < e_old);
         assert_eq!(t.classify(&entry(&e_new, false, 1)).unwrap(), Version::Live);
         assert_eq!(t.classify(&entry(&x, false, 2)).unwrap(), Version::Live);
-        assert_eq!(
-            t.classify(&entry(&e_old, false, 3)).unwrap(),
-            Version::Older
-        );
+        assert_eq!(t.classify(&entry(&e_old, false, 3)).unwrap(), Version::Older);
     }
 
     #[test]
@@ -366,11 +344,7 @@ mod tests {
             for ts in [2u64, 1] {
                 let mut enc = format!("!redis|str|key{i:08}").into_bytes();
                 enc.extend_from_slice(&(!ts).to_be_bytes());
-                let want = if ts == 2 {
-                    Version::Live
-                } else {
-                    Version::Older
-                };
+                let want = if ts == 2 { Version::Live } else { Version::Older };
                 assert_eq!(t.classify(&entry(&enc, false, u64::from(i))).unwrap(), want);
             }
         }
@@ -396,11 +370,7 @@ mod tests {
         assert!(keys[..depth].iter().all(|(_, newest)| *newest));
         let mut t = VersionTracker::new();
         for (i, (enc, newest)) in keys.iter().enumerate() {
-            let want = if *newest {
-                Version::Live
-            } else {
-                Version::Older
-            };
+            let want = if *newest { Version::Live } else { Version::Older };
             assert_eq!(t.classify(&entry(enc, false, i as u64)).unwrap(), want);
         }
         assert_eq!(t.max_open_keys(), depth);

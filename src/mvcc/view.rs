@@ -309,10 +309,7 @@ mod tests {
                 ('D', b"k\xff".to_vec()),
             ]
         );
-        assert_eq!(
-            (c.live_keys, c.older_versions, c.tombstoned_keys),
-            (3, 1, 1)
-        );
+        assert_eq!((c.live_keys, c.older_versions, c.tombstoned_keys), (3, 1, 1));
     }
 
     #[test]
@@ -324,11 +321,7 @@ mod tests {
         ];
         entries.sort_by_key(OwnedEntry::stream_key);
         let (out, c) = run(entries);
-        assert_eq!(
-            out.iter().map(|(k, _)| *k).collect::<String>(),
-            "DOO",
-            "{out:?}"
-        );
+        assert_eq!(out.iter().map(|(k, _)| *k).collect::<String>(), "DOO", "{out:?}");
         assert_eq!(c.live_keys, 0);
         assert_eq!(c.tombstoned_keys, 1);
         assert_eq!(c.older_versions, 2);
@@ -344,11 +337,7 @@ mod tests {
             OwnedEntry::raw(b"!encryption|writers|\0\0\0\x01|\0\x02", &[0; 12]),
         ];
         let (out, c) = run(entries);
-        assert_eq!(
-            out.iter().map(|(k, _)| *k).collect::<String>(),
-            "LRLR",
-            "{out:?}"
-        );
+        assert_eq!(out.iter().map(|(k, _)| *k).collect::<String>(), "LRLR", "{out:?}");
         assert_eq!(c.raw_rows, 2);
         assert_eq!(c.entries, 4);
     }
@@ -363,9 +352,7 @@ mod tests {
         let err = view.next().unwrap_err();
         match err {
             MvccError::NotSorted {
-                offset,
-                prev_offset,
-                ..
+                offset, prev_offset, ..
             } => assert_eq!((offset, prev_offset), (second, 16)),
             other => panic!("unexpected {other:?}"),
         }
@@ -377,10 +364,7 @@ mod tests {
         let entries = vec![mvcc(b"a", 1, false, b"x"), mvcc(b"a", 1, false, b"x")];
         let mut view = MvccView::new(MemorySource::new(entries));
         view.next().unwrap();
-        assert!(matches!(
-            view.next().unwrap_err(),
-            MvccError::DuplicateKey { .. }
-        ));
+        assert!(matches!(view.next().unwrap_err(), MvccError::DuplicateKey { .. }));
     }
 
     #[test]
@@ -444,9 +428,7 @@ mod tests {
         /// Yields entries but never lends them again.
         struct Forgetful(MemorySource);
         impl EntrySource for Forgetful {
-            fn next_entry(
-                &mut self,
-            ) -> Result<Option<StreamEntry<'_>>, crate::container::ContainerError> {
+            fn next_entry(&mut self) -> Result<Option<StreamEntry<'_>>, crate::container::ContainerError> {
                 self.0.next_entry()
             }
         }
@@ -458,10 +440,7 @@ mod tests {
         let src = Forgetful(MemorySource::new(vec![mvcc(b"a", 1, false, b"")]));
         let mut view = MvccView::new(src);
         let err = view.next_visible().unwrap_err();
-        assert!(
-            matches!(err, MvccError::Malformed { offset: 16, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, MvccError::Malformed { offset: 16, .. }), "{err}");
     }
 
     #[test]

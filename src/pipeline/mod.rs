@@ -1,16 +1,83 @@
-//! Whole-snapshot operations: decode, encode, self-test, inspect.
+//! Whole-snapshot operations, streaming end to end:
+//!
+//! * [`decode`]: snapshot file → container → MVCC view → prefix dispatch to the adapter
+//!   decoders → a dump tree published atomically with MANIFEST.json and CHECKSUMS;
+//! * [`encode`]: dump tree → adapter encoders → records stamped with one commit ts, sorted by
+//!   encoded key under a memory budget (spilling beyond it), duplicates rejected → a bare
+//!   EKVPBBL1 stream;
+//! * [`self_test`]: decode produced bytes into scratch and compare adapter subtrees;
+//! * [`inspect`]: what a snapshot holds, by layer and family.
+
+pub mod decode;
+pub mod encode;
+pub mod inspect;
+pub mod self_test;
+
+use std::path::PathBuf;
 
 use crate::ErrorKind;
 
 /// The error of the pipeline layer.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    /// Options that make no sense together (usage).
     #[error("{0}")]
-    Todo(String),
+    InvalidOptions(String),
+    /// The input path does not exist or cannot be read (usage).
+    #[error("{}: {what}", path.display())]
+    Input { path: PathBuf, what: String },
+    /// `--last-commit-ts` below the manifest's value.
+    #[error("last_commit_ts {requested} is below the manifest's last_commit_ts {manifest}: refusing to move time backwards")]
+    LastCommitTsRegression { requested: u64, manifest: u64 },
+    /// An option the selected adapter cannot honour when encoding.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A selected adapter has no scope in MANIFEST.json.
+    #[error("adapter {0:?} is selected but MANIFEST.json has no adapters.{0} scope")]
+    AdapterNotInManifest(&'static str),
+    /// The self-test decode of the produced bytes did not match the input tree.
+    #[error("self-test mismatch (see {})", path.display())]
+    SelfTestMismatch { path: PathBuf },
+    /// Our own output path cannot be written safely (a symlink, hard link or FIFO where a
+    /// file of ours belongs): an environment problem, not bad input.
+    #[error("refusing to write {}: {what}", path.display())]
+    UnsafeOutput { path: PathBuf, what: String },
+    /// I/O on our own output or scratch (usage/environment).
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 impl PipelineError {
     pub fn kind(&self) -> ErrorKind {
-        ErrorKind::Data
+        match self {
+            PipelineError::InvalidOptions(_)
+            | PipelineError::Input { .. }
+            | PipelineError::UnsafeOutput { .. }
+            | PipelineError::Io { .. } => ErrorKind::Usage,
+            PipelineError::LastCommitTsRegression { .. }
+            | PipelineError::Unsupported(_)
+            | PipelineError::AdapterNotInManifest(_)
+            | PipelineError::SelfTestMismatch { .. } => ErrorKind::Data,
+        }
     }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> PipelineError {
+        PipelineError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Receives progress of a long run (bytes of input consumed, entries seen).
+pub trait Progress {
+    /// Called periodically (not for every entry) with running totals.
+    fn update(&mut self, bytes: u64, entries: u64);
+}
+
+/// A progress sink that ignores everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn update(&mut self, _bytes: u64, _entries: u64) {}
 }

@@ -261,10 +261,7 @@ struct Head {
 
 impl Ord for Head {
     fn cmp(&self, other: &Head) -> Ordering {
-        other
-            .key
-            .cmp(&self.key)
-            .then_with(|| other.run.cmp(&self.run))
+        other.key.cmp(&self.key).then_with(|| other.run.cmp(&self.run))
     }
 }
 
@@ -600,8 +597,7 @@ mod tests {
         };
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(
-            err.to_string()
-                .starts_with("spill run 0 at scratch byte 21600:"),
+            err.to_string().starts_with("spill run 0 at scratch byte 21600:"),
             "{err}"
         );
     }

@@ -144,12 +144,7 @@ impl RunReader {
 
     /// Read the next record into `key` and `value` (resized to fit). `false` at the end of
     /// the run.
-    pub fn read_record(
-        &mut self,
-        file: &File,
-        key: &mut Vec<u8>,
-        value: &mut Vec<u8>,
-    ) -> io::Result<bool> {
+    pub fn read_record(&mut self, file: &File, key: &mut Vec<u8>, value: &mut Vec<u8>) -> io::Result<bool> {
         let at = self.offset();
         if self.left == 0 {
             if at != self.meta.end {
@@ -230,17 +225,12 @@ impl RunReader {
         if left_in_run == 0 {
             return Err(self.corrupt(self.pos, "unexpected end of run"));
         }
-        let want = into
-            .len()
-            .min(usize::try_from(left_in_run).unwrap_or(usize::MAX));
+        let want = into.len().min(usize::try_from(left_in_run).unwrap_or(usize::MAX));
         let n = read_at(file, &mut into[..want], self.pos)?;
         if n == 0 {
             return Err(self.corrupt(
                 self.pos,
-                format!(
-                    "scratch file ends before the run's end at byte {}",
-                    self.meta.end
-                ),
+                format!("scratch file ends before the run's end at byte {}", self.meta.end),
             ));
         }
         self.pos += n as u64;
@@ -360,10 +350,7 @@ mod tests {
         overwrite(&mut file, 0, &u64::MAX.to_le_bytes());
         let err = read_all(&file, metas[0], 64).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-        assert!(
-            err.to_string().contains("exceed the run's largest"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("exceed the run's largest"), "{err}");
     }
 
     #[test]

@@ -249,12 +249,7 @@ impl<O: TreeOut> RedisDecoder<O> {
     }
 
     /// Handle one record (see [`Decoder::handle`]).
-    pub fn handle_record(
-        &mut self,
-        out: &mut O,
-        key: &[u8],
-        value: &[u8],
-    ) -> Result<(), AdapterError> {
+    pub fn handle_record(&mut self, out: &mut O, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
         if let Some(uk) = key.strip_prefix(STR_PREFIX) {
             self.blob(out, key, uk, value, Kind::String)
         } else if let Some(uk) = key.strip_prefix(HLL_PREFIX) {
@@ -276,33 +271,21 @@ impl<O: TreeOut> RedisDecoder<O> {
         } else if let Some(rest) = key.strip_prefix(ZSET_META_PREFIX) {
             self.count_meta(key, rest, value, CollKind::Zset, "zset")
         } else if let Some(rest) = key.strip_prefix(HASH_FIELD_PREFIX) {
-            let (uk, name) =
-                parse_wide(rest).map_err(|e| bad(key, format!("invalid hash key: {e}")))?;
+            let (uk, name) = parse_wide(rest).map_err(|e| bad(key, format!("invalid hash key: {e}")))?;
             let id = self.coll(key, CollKind::Hash, uk)?;
             self.push(key, CollKind::Hash, id, name, value, 0, 0, false)
         } else if let Some(rest) = key.strip_prefix(SET_MEMBER_PREFIX) {
-            let (uk, member) =
-                parse_wide(rest).map_err(|e| bad(key, format!("invalid set key: {e}")))?;
+            let (uk, member) = parse_wide(rest).map_err(|e| bad(key, format!("invalid set key: {e}")))?;
             let id = self.coll(key, CollKind::Set, uk)?;
             self.push(key, CollKind::Set, id, member, b"", 0, 0, false)
         } else if let Some(rest) = key.strip_prefix(ZSET_MEMBER_PREFIX) {
-            let (uk, member) =
-                parse_wide(rest).map_err(|e| bad(key, format!("invalid zset key: {e}")))?;
+            let (uk, member) = parse_wide(rest).map_err(|e| bad(key, format!("invalid zset key: {e}")))?;
             let score = parse_zset_score(value).map_err(|e| bad(key, e))?;
             let id = self.coll(key, CollKind::Zset, uk)?;
             if let Some(c) = self.colls.coll_mut(CollKind::Zset, id) {
                 c.saw_wide = true;
             }
-            self.push(
-                key,
-                CollKind::Zset,
-                id,
-                member,
-                b"",
-                score.to_bits(),
-                0,
-                false,
-            )
+            self.push(key, CollKind::Zset, id, member, b"", score.to_bits(), 0, false)
         } else if let Some(uk) = key.strip_prefix(ZSET_LEGACY_PREFIX) {
             let entries = parse_zset_legacy(value).map_err(|e| bad(key, e))?;
             let id = self.coll(key, CollKind::Zset, uk)?;
@@ -313,16 +296,7 @@ impl<O: TreeOut> RedisDecoder<O> {
             if !saw_wide {
                 for e in &entries {
                     let bits = e.score.to_bits();
-                    self.push(
-                        key,
-                        CollKind::Zset,
-                        id,
-                        e.member.as_bytes(),
-                        b"",
-                        bits,
-                        0,
-                        true,
-                    )?;
+                    self.push(key, CollKind::Zset, id, e.member.as_bytes(), b"", bits, 0, true)?;
                 }
             }
             Ok(())
@@ -339,8 +313,7 @@ impl<O: TreeOut> RedisDecoder<O> {
             let id = self.coll(key, CollKind::List, uk)?;
             self.push(key, CollKind::List, id, b"", value, seq as u64, 0, false)
         } else if let Some(rest) = key.strip_prefix(STREAM_META_PREFIX) {
-            let (uk, _) =
-                parse_wide(rest).map_err(|e| bad(key, format!("invalid stream key: {e}")))?;
+            let (uk, _) = parse_wide(rest).map_err(|e| bad(key, format!("invalid stream key: {e}")))?;
             let m = parse_stream_meta(value).map_err(|e| bad(key, e))?;
             let id = self.coll(key, CollKind::Stream, uk)?;
             self.apply_meta(CollKind::Stream, id, m.length, m.inline_ttl);
@@ -361,11 +334,7 @@ impl<O: TreeOut> RedisDecoder<O> {
     }
 
     /// Write everything kept in memory (see [`Decoder::finalize`]). A second call does nothing.
-    pub fn finalize_into(
-        &mut self,
-        out: &mut O,
-        warnings: &mut Warnings,
-    ) -> Result<(), AdapterError> {
+    pub fn finalize_into(&mut self, out: &mut O, warnings: &mut Warnings) -> Result<(), AdapterError> {
         if self.finalized {
             return Ok(());
         }
@@ -409,10 +378,7 @@ impl<O: TreeOut> RedisDecoder<O> {
                 ),
             ];
             if self.pending_overflow > 0 {
-                fields.push((
-                    "pending_ttl_buffer_overflow",
-                    self.pending_overflow.to_string(),
-                ));
+                fields.push(("pending_ttl_buffer_overflow", self.pending_overflow.to_string()));
                 fields.push(("pending_ttl_buffer_bytes_cap", self.pending_cap.to_string()));
             }
             warnings.push(Warning {
@@ -464,13 +430,7 @@ impl<O: TreeOut> RedisDecoder<O> {
         Ok(())
     }
 
-    fn ttl_line(
-        &mut self,
-        out: &mut O,
-        which: Sidecar,
-        seg: &str,
-        ms: u64,
-    ) -> Result<(), AdapterError> {
+    fn ttl_line(&mut self, out: &mut O, which: Sidecar, seg: &str, ms: u64) -> Result<(), AdapterError> {
         let name = match which {
             Sidecar::Strings => "strings_ttl.jsonl",
             Sidecar::Hll => "hll_ttl.jsonl",
@@ -496,13 +456,7 @@ impl<O: TreeOut> RedisDecoder<O> {
         Ok(())
     }
 
-    fn ttl(
-        &mut self,
-        out: &mut O,
-        key: &[u8],
-        uk: &[u8],
-        value: &[u8],
-    ) -> Result<(), AdapterError> {
+    fn ttl(&mut self, out: &mut O, key: &[u8], uk: &[u8], value: &[u8]) -> Result<(), AdapterError> {
         let ms = parse_ttl_value(value).map_err(|e| bad(key, e))?;
         match self.kinds.get(uk).copied() {
             Some(KeyInfo {
@@ -632,8 +586,7 @@ impl<O: TreeOut> RedisDecoder<O> {
         kind: CollKind,
         what: &str,
     ) -> Result<(), AdapterError> {
-        let (uk, _trailing) =
-            parse_wide(rest).map_err(|e| bad(key, format!("invalid {what} key: {e}")))?;
+        let (uk, _trailing) = parse_wide(rest).map_err(|e| bad(key, format!("invalid {what} key: {e}")))?;
         let meta = parse_count_meta(value, what).map_err(|e| bad(key, e))?;
         let id = self.coll(key, kind, uk)?;
         self.apply_meta(kind, id, meta.len, meta.inline_ttl);
@@ -813,11 +766,7 @@ impl Decoder for RedisDecoder<DumpTree> {
         self.handle_record(tree, record.user_key, record.value)
     }
 
-    fn finalize(
-        &mut self,
-        tree: &mut DumpTree,
-        warnings: &mut Warnings,
-    ) -> Result<(), AdapterError> {
+    fn finalize(&mut self, tree: &mut DumpTree, warnings: &mut Warnings) -> Result<(), AdapterError> {
         self.finalize_into(tree, warnings)
     }
 }

@@ -86,12 +86,7 @@ pub fn enumerate_dbs(root: &Path) -> Result<Vec<u32>, AdapterError> {
     let redis = root.join("redis");
     match lstat(&redis)? {
         Node::Missing => return Ok(Vec::new()),
-        Node::Other(what) => {
-            return Err(bad_file(
-                &redis,
-                format!("expected a directory, found {what}"),
-            ))
-        }
+        Node::Other(what) => return Err(bad_file(&redis, format!("expected a directory, found {what}"))),
         Node::Dir => {}
     }
     let entries = list_dir(&redis)?.unwrap_or_default();
@@ -128,13 +123,11 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn add(&mut self, path: &Path, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
-        self.sink
-            .add(key, value)
-            .map_err(|source| AdapterError::Sink {
-                path: path.to_path_buf(),
-                key: display_key(key),
-                source,
-            })
+        self.sink.add(key, value).map_err(|source| AdapterError::Sink {
+            path: path.to_path_buf(),
+            key: display_key(key),
+            source,
+        })
     }
 
     /// Recover the raw key of a file stem (§6.1 `resolveKey`).
@@ -144,9 +137,7 @@ impl Ctx<'_> {
                 Some(k) => Ok(k.clone()),
                 None => Err(bad_file(
                     path,
-                    format!(
-                        "{stem:?} is a SHA-256 fallback name and KEYMAP.jsonl has no record for it"
-                    ),
+                    format!("{stem:?} is a SHA-256 fallback name and KEYMAP.jsonl has no record for it"),
                 )),
             };
         }
@@ -164,8 +155,7 @@ impl Ctx<'_> {
 /// Load a TTL sidecar: a sequence of `{key, expire_at_ms}` values; the last entry of a key wins.
 fn load_ttl_sidecar(path: &Path) -> Result<HashMap<String, u64>, AdapterError> {
     let mut map = HashMap::new();
-    if matches!(std::fs::symlink_metadata(path), Err(ref e) if e.kind() == std::io::ErrorKind::NotFound)
-    {
+    if matches!(std::fs::symlink_metadata(path), Err(ref e) if e.kind() == std::io::ErrorKind::NotFound) {
         return Ok(map);
     }
     let bytes = read_input(path)?;
@@ -188,12 +178,7 @@ fn load_ttl_sidecar(path: &Path) -> Result<HashMap<String, u64>, AdapterError> {
                     .unwrap_or(0);
                 (key, ms)
             }
-            _ => {
-                return Err(bad_file(
-                    path,
-                    format!("value {}: expected a JSON object", i + 1),
-                ))
-            }
+            _ => return Err(bad_file(path, format!("value {}: expected a JSON object", i + 1))),
         };
         map.insert(key, ms);
     }
@@ -221,9 +206,7 @@ fn opt_u64(o: &Map<String, Value>, name: &str) -> Result<Option<u64>, String> {
             .as_u64()
             .map(Some)
             .ok_or_else(|| format!("\"{name}\" must be an unsigned integer, got {n}")),
-        Some(other) => Err(format!(
-            "\"{name}\" must be an unsigned integer, got {other}"
-        )),
+        Some(other) => Err(format!("\"{name}\" must be an unsigned integer, got {other}")),
     }
 }
 
@@ -264,12 +247,7 @@ fn collection_doc(path: &Path, bytes: &[u8]) -> Result<(Map<String, Value>, u64)
     let o = match v {
         Value::Object(o) => o,
         Value::Null => Map::new(),
-        other => {
-            return Err(bad_file(
-                path,
-                format!("expected a JSON object, got {other}"),
-            ))
-        }
+        other => return Err(bad_file(path, format!("expected a JSON object, got {other}"))),
     };
     match get_ci(&o, "format_version") {
         Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
@@ -287,11 +265,7 @@ fn collection_doc(path: &Path, bytes: &[u8]) -> Result<(Map<String, Value>, u64)
     Ok((o, ms))
 }
 
-fn elem_obj<'v>(
-    v: &'v Value,
-    what: &str,
-    i: usize,
-) -> Result<Option<&'v Map<String, Value>>, String> {
+fn elem_obj<'v>(v: &'v Value, what: &str, i: usize) -> Result<Option<&'v Map<String, Value>>, String> {
     match v {
         Value::Object(o) => Ok(Some(o)),
         Value::Null => Ok(None),
@@ -351,9 +325,7 @@ impl RedisEncoder {
     pub fn encode_db(&mut self, db: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
         match lstat(db)? {
             Node::Missing => return Ok(()),
-            Node::Other(what) => {
-                return Err(bad_file(db, format!("expected a directory, found {what}")))
-            }
+            Node::Other(what) => return Err(bad_file(db, format!("expected a directory, found {what}"))),
             Node::Dir => {}
         }
         let km_path = db.join("KEYMAP.jsonl");
@@ -376,21 +348,13 @@ impl RedisEncoder {
             let k = ctx.resolve(path, stem)?;
             let body = read_input(path)?;
             let ms = strings_ttl.get(stem).copied().unwrap_or(0);
-            ctx.add(
-                path,
-                &[STR_PREFIX, &k].concat(),
-                &build_string_value(&body, ms),
-            )
+            ctx.add(path, &[STR_PREFIX, &k].concat(), &build_string_value(&body, ms))
         })?;
         walk(&db.join("hll"), ".bin", |path, stem| {
             let k = ctx.resolve(path, stem)?;
             let body = read_input(path)?;
             let ms = hll_ttl.get(stem).copied().unwrap_or(0);
-            ctx.add(
-                path,
-                &[HLL_PREFIX, &k].concat(),
-                &build_hll_value(&body, ms),
-            )?;
+            ctx.add(path, &[HLL_PREFIX, &k].concat(), &build_hll_value(&body, ms))?;
             ctx.ttl_row(path, &k, ms)
         })?;
         walk(&db.join("hashes"), ".json", |path, stem| {
@@ -400,16 +364,10 @@ impl RedisEncoder {
             let mut recs = Vec::with_capacity(fields.len());
             for (i, f) in fields.iter().enumerate() {
                 let f = elem_obj(f, "fields", i).map_err(|e| bad_file(path, e))?;
-                let name = binary(
-                    f.and_then(|o| get_ci(o, "name")),
-                    &format!("fields[{i}].name"),
-                )
-                .map_err(|e| bad_file(path, e))?;
-                let value = binary(
-                    f.and_then(|o| get_ci(o, "value")),
-                    &format!("fields[{i}].value"),
-                )
-                .map_err(|e| bad_file(path, e))?;
+                let name = binary(f.and_then(|o| get_ci(o, "name")), &format!("fields[{i}].name"))
+                    .map_err(|e| bad_file(path, e))?;
+                let value = binary(f.and_then(|o| get_ci(o, "value")), &format!("fields[{i}].value"))
+                    .map_err(|e| bad_file(path, e))?;
                 recs.push((name, value));
             }
             ctx.add(
@@ -428,9 +386,7 @@ impl RedisEncoder {
             let members = opt_array(&o, "members").map_err(|e| bad_file(path, e))?;
             let mut recs = Vec::with_capacity(members.len());
             for (i, m) in members.iter().enumerate() {
-                recs.push(
-                    binary(Some(m), &format!("members[{i}]")).map_err(|e| bad_file(path, e))?,
-                );
+                recs.push(binary(Some(m), &format!("members[{i}]")).map_err(|e| bad_file(path, e))?);
             }
             ctx.add(
                 path,
@@ -450,11 +406,7 @@ impl RedisEncoder {
             for (i, it) in items.iter().enumerate() {
                 recs.push(binary(Some(it), &format!("items[{i}]")).map_err(|e| bad_file(path, e))?);
             }
-            ctx.add(
-                path,
-                &list_meta_key(&k),
-                &build_list_meta(recs.len() as u64, ms),
-            )?;
+            ctx.add(path, &list_meta_key(&k), &build_list_meta(recs.len() as u64, ms))?;
             for (i, it) in recs.iter().enumerate() {
                 ctx.add(path, &list_item_key(&k, i as i64), it)?;
             }
@@ -472,8 +424,7 @@ impl RedisEncoder {
                     &format!("members[{i}].member"),
                 )
                 .map_err(|e| bad_file(path, e))?;
-                let s =
-                    score(m.and_then(|o| get_ci(o, "score")), i).map_err(|e| bad_file(path, e))?;
+                let s = score(m.and_then(|o| get_ci(o, "score")), i).map_err(|e| bad_file(path, e))?;
                 recs.push((member, s));
             }
             ctx.add(
@@ -482,11 +433,7 @@ impl RedisEncoder {
                 &build_count_meta(recs.len() as u64, ms),
             )?;
             for (m, s) in &recs {
-                ctx.add(
-                    path,
-                    &wide_key(ZSET_MEMBER_PREFIX, &k, m),
-                    &build_zset_score(*s),
-                )?;
+                ctx.add(path, &wide_key(ZSET_MEMBER_PREFIX, &k, m), &build_zset_score(*s))?;
                 ctx.add(path, &zset_score_key(&k, *s, m), b"")?;
             }
             ctx.ttl_row(path, &k, ms)
@@ -537,10 +484,7 @@ fn encode_stream(ctx: &mut Ctx<'_>, path: &Path, k: &[u8]) -> Result<(), Adapter
             let length = match get_ci(&o, "length") {
                 None | Some(Value::Null) => 0,
                 Some(Value::Number(x)) => x.as_i64().ok_or_else(|| {
-                    bad_file(
-                        path,
-                        format!("value {n}: \"length\" must be an integer, got {x}"),
-                    )
+                    bad_file(path, format!("value {n}: \"length\" must be an integer, got {x}"))
                 })?,
                 Some(other) => {
                     return Err(bad_file(
@@ -577,16 +521,13 @@ fn encode_stream(ctx: &mut Ctx<'_>, path: &Path, k: &[u8]) -> Result<(), Adapter
                 format!("value {n}: invalid stream id {id:?} (expected <ms>-<seq>)"),
             ));
         };
-        let fields =
-            opt_array(&o, "fields").map_err(|e| bad_file(path, format!("value {n}: {e}")))?;
+        let fields = opt_array(&o, "fields").map_err(|e| bad_file(path, format!("value {n}: {e}")))?;
         let mut flat = Vec::with_capacity(fields.len() * 2);
         for (j, f) in fields.iter().enumerate() {
-            let f =
-                elem_obj(f, "fields", j).map_err(|e| bad_file(path, format!("value {n}: {e}")))?;
+            let f = elem_obj(f, "fields", j).map_err(|e| bad_file(path, format!("value {n}: {e}")))?;
             for part in ["name", "value"] {
                 let what = format!("value {n}: fields[{j}].{part}");
-                let b = binary(f.and_then(|o| get_ci(o, part)), &what)
-                    .map_err(|e| bad_file(path, e))?;
+                let b = binary(f.and_then(|o| get_ci(o, part)), &what).map_err(|e| bad_file(path, e))?;
                 let s = String::from_utf8(b).map_err(|_| {
                     bad_file(
                         path,
@@ -641,9 +582,7 @@ fn walk(
 ) -> Result<(), AdapterError> {
     match lstat(dir)? {
         Node::Missing => return Ok(()),
-        Node::Other(what) => {
-            return Err(bad_file(dir, format!("expected a directory, found {what}")))
-        }
+        Node::Other(what) => return Err(bad_file(dir, format!("expected a directory, found {what}"))),
         Node::Dir => {}
     }
     let entries = list_dir(dir)?.unwrap_or_default();

@@ -224,9 +224,7 @@ pub struct Meta {
 
 fn check_len(len: u64, what: &str) -> Result<u64, String> {
     if len > I64_MAX {
-        return Err(format!(
-            "invalid {what} meta: length {len} exceeds int64 max"
-        ));
+        return Err(format!("invalid {what} meta: length {len} exceeds int64 max"));
     }
     Ok(len)
 }
@@ -465,8 +463,7 @@ pub fn parse_zset_legacy(value: &[u8]) -> Result<Vec<RedisZSetEntry>, String> {
     let Some(body) = value.strip_prefix(ZSET_LEGACY_MAGIC) else {
         return Err("invalid zset legacy blob: missing magic 00 52 5A 01".to_owned());
     };
-    let v = RedisZSetValue::decode(body)
-        .map_err(|e| format!("invalid zset legacy blob: protobuf: {e}"))?;
+    let v = RedisZSetValue::decode(body).map_err(|e| format!("invalid zset legacy blob: protobuf: {e}"))?;
     if let Some(e) = v.entries.iter().find(|e| e.score.is_nan()) {
         return Err(format!(
             "invalid zset legacy blob: member {:?} has a NaN score",
@@ -501,8 +498,7 @@ pub fn parse_stream_entry(value: &[u8]) -> Result<Vec<String>, String> {
     let Some(body) = value.strip_prefix(STREAM_ENTRY_MAGIC) else {
         return Err("invalid stream entry: missing magic 00 52 58 45 01".to_owned());
     };
-    let e = RedisStreamEntry::decode(body)
-        .map_err(|e| format!("invalid stream entry: protobuf: {e}"))?;
+    let e = RedisStreamEntry::decode(body).map_err(|e| format!("invalid stream entry: protobuf: {e}"))?;
     if e.fields.len() % 2 != 0 {
         return Err(format!(
             "invalid stream entry: odd number of fields ({}), expected name/value pairs",
@@ -600,10 +596,7 @@ mod tests {
         );
         // An HLL envelope is a legacy string and vice versa.
         let hll = h("FF 02 00 01");
-        assert_eq!(
-            parse_envelope(&hll, STRING_VERSION).unwrap().inline_ttl,
-            None
-        );
+        assert_eq!(parse_envelope(&hll, STRING_VERSION).unwrap().inline_ttl, None);
         assert_eq!(
             parse_envelope(&hll, HLL_VERSION).unwrap(),
             Enveloped {
@@ -611,10 +604,7 @@ mod tests {
                 inline_ttl: Some(0)
             }
         );
-        assert_eq!(
-            parse_envelope(&[0xFF], STRING_VERSION).unwrap().inline_ttl,
-            None
-        );
+        assert_eq!(parse_envelope(&[0xFF], STRING_VERSION).unwrap().inline_ttl, None);
         assert_eq!(parse_envelope(&[], STRING_VERSION).unwrap().body, b"");
     }
 
@@ -652,10 +642,7 @@ mod tests {
         );
         assert_eq!(parse_ttl_value(&[0xFF; 8]).unwrap(), i64::MAX as u64);
         let e = parse_ttl_value(&[0, 1]).unwrap_err();
-        assert!(
-            e.contains("invalid TTL value") && e.contains("got 2"),
-            "{e}"
-        );
+        assert!(e.contains("invalid TTL value") && e.contains("got 2"), "{e}");
         assert_eq!(build_ttl_value(258), h("00 00 00 00 00 00 01 02"));
     }
 
@@ -669,11 +656,7 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_count_meta(
-                &h("00 00 00 00 00 00 00 02 00 00 00 00 00 00 00 00"),
-                "hash"
-            )
-            .unwrap(),
+            parse_count_meta(&h("00 00 00 00 00 00 00 02 00 00 00 00 00 00 00 00"), "hash").unwrap(),
             Meta {
                 len: 2,
                 inline_ttl: Some(0)
@@ -681,10 +664,7 @@ mod tests {
         );
         // 16-byte TTL is not clamped.
         let v = [vec![0u8; 8], vec![0xFF; 8]].concat();
-        assert_eq!(
-            parse_count_meta(&v, "set").unwrap().inline_ttl,
-            Some(u64::MAX)
-        );
+        assert_eq!(parse_count_meta(&v, "set").unwrap().inline_ttl, Some(u64::MAX));
         assert_eq!(
             parse_count_meta(&(i64::MAX as u64).to_be_bytes(), "zset")
                 .unwrap()
@@ -692,10 +672,7 @@ mod tests {
             i64::MAX as u64
         );
         let e = parse_count_meta(&(1u64 << 63).to_be_bytes(), "hash").unwrap_err();
-        assert!(
-            e.contains("invalid hash meta") && e.contains("int64"),
-            "{e}"
-        );
+        assert!(e.contains("invalid hash meta") && e.contains("int64"), "{e}");
         let e = parse_count_meta(&[0], "set").unwrap_err();
         assert!(e.contains("invalid set meta") && e.contains("got 1"), "{e}");
         assert_eq!(build_count_meta(2, 0), h("00 00 00 00 00 00 00 02"));
@@ -756,10 +733,7 @@ mod tests {
         assert_eq!(parse_stream_meta(&v).unwrap().inline_ttl, Some(7));
         // 48 bytes: the trim cursor is accepted and ignored.
         let v48 = [v.clone(), vec![0xAA; 16]].concat();
-        assert_eq!(
-            parse_stream_meta(&v48).unwrap(),
-            parse_stream_meta(&v).unwrap()
-        );
+        assert_eq!(parse_stream_meta(&v48).unwrap(), parse_stream_meta(&v).unwrap());
         let e = parse_stream_meta(&[0; 3]).unwrap_err();
         assert!(e.contains("invalid stream meta"), "{e}");
         let mut big = vec![0u8; 24];
@@ -775,13 +749,7 @@ mod tests {
         let k = wide_key(HASH_FIELD_PREFIX, b"user:42", b"age");
         assert_eq!(
             k,
-            [
-                b"!hs|fld|".as_slice(),
-                &h("00 00 00 07"),
-                b"user:42",
-                b"age"
-            ]
-            .concat()
+            [b"!hs|fld|".as_slice(), &h("00 00 00 07"), b"user:42", b"age"].concat()
         );
         let rest = &k[HASH_FIELD_PREFIX.len()..];
         assert_eq!(
@@ -811,10 +779,7 @@ mod tests {
             parse_list_item(&k[LIST_ITEM_PREFIX.len()..]).unwrap(),
             (b"q".as_slice(), -1)
         );
-        assert_eq!(
-            parse_list_item(&sortable_i64(5)).unwrap(),
-            (b"".as_slice(), 5)
-        );
+        assert_eq!(parse_list_item(&sortable_i64(5)).unwrap(), (b"".as_slice(), 5));
         let e = parse_list_item(b"").unwrap_err();
         assert!(e.contains("invalid list item key"), "{e}");
         assert_eq!(list_meta_key(b"q"), b"!lst|meta|q");
@@ -849,10 +814,7 @@ mod tests {
     #[test]
     fn zset_scores() {
         assert_eq!(build_zset_score(100.0), h("40 59 00 00 00 00 00 00"));
-        assert_eq!(
-            parse_zset_score(&h("40 59 00 00 00 00 00 00")).unwrap(),
-            100.0
-        );
+        assert_eq!(parse_zset_score(&h("40 59 00 00 00 00 00 00")).unwrap(), 100.0);
         let neg0 = parse_zset_score(&h("80 00 00 00 00 00 00 00")).unwrap();
         assert!(neg0 == 0.0 && neg0.is_sign_negative());
         assert_eq!(
@@ -875,10 +837,7 @@ mod tests {
             ]
             .concat()
         );
-        assert_eq!(
-            zset_score_key(b"z", -0.0, b"m"),
-            zset_score_key(b"z", 0.0, b"m")
-        );
+        assert_eq!(zset_score_key(b"z", -0.0, b"m"), zset_score_key(b"z", 0.0, b"m"));
     }
 
     #[test]

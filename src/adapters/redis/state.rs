@@ -88,10 +88,7 @@ impl Arena {
     /// Store `a ‖ b`; returns (chunk, offset), or `None` when an index would overflow u32.
     fn push(&mut self, a: &[u8], b: &[u8]) -> Option<(u32, u32)> {
         let need = a.len().checked_add(b.len())?;
-        let fits = self
-            .chunks
-            .last()
-            .is_some_and(|c| c.capacity() - c.len() >= need);
+        let fits = self.chunks.last().is_some_and(|c| c.capacity() - c.len() >= need);
         if !fits {
             self.chunks.push(Vec::with_capacity(need.max(CHUNK)));
         }
@@ -156,11 +153,7 @@ impl CollState {
     }
 
     /// The collection of `key` in `kind`, created if needed; `true` when created.
-    pub(super) fn get_or_create(
-        &mut self,
-        kind: CollKind,
-        key: &[u8],
-    ) -> Result<(u32, bool), Full> {
+    pub(super) fn get_or_create(&mut self, kind: CollKind, key: &[u8]) -> Result<(u32, bool), Full> {
         let fam = &mut self.families[kind.index()];
         if let Some(&id) = fam.index.get(key) {
             return Ok((id, false));
@@ -297,18 +290,12 @@ mod tests {
         let (a, _) = s.get_or_create(CollKind::Hash, b"a").unwrap();
         assert_eq!(s.get_or_create(CollKind::Hash, b"b").unwrap(), (b, false));
         s.push(CollKind::Hash, b, b"y", b"1", 0, 0, false).unwrap();
-        s.push(CollKind::Hash, a, b"x", b"old", 0, 0, false)
-            .unwrap();
+        s.push(CollKind::Hash, a, b"x", b"old", 0, 0, false).unwrap();
         s.push(CollKind::Hash, b, b"x", b"2", 0, 0, false).unwrap();
-        s.push(CollKind::Hash, a, b"x", b"new", 0, 0, false)
-            .unwrap();
+        s.push(CollKind::Hash, a, b"x", b"new", 0, 0, false).unwrap();
         let mut out = Vec::new();
         s.flush(CollKind::Hash, |f| {
-            let e: Vec<_> = f
-                .elems
-                .iter()
-                .map(|e| (e.a.to_vec(), e.b.to_vec()))
-                .collect();
+            let e: Vec<_> = f.elems.iter().map(|e| (e.a.to_vec(), e.b.to_vec())).collect();
             out.push((f.key.to_vec(), e));
             Ok::<(), ()>(())
         })
@@ -319,10 +306,7 @@ mod tests {
                 (b"a".to_vec(), vec![(b"x".to_vec(), b"new".to_vec())]),
                 (
                     b"b".to_vec(),
-                    vec![
-                        (b"x".to_vec(), b"2".to_vec()),
-                        (b"y".to_vec(), b"1".to_vec())
-                    ]
+                    vec![(b"x".to_vec(), b"2".to_vec()), (b"y".to_vec(), b"1".to_vec())]
                 ),
             ]
         );
@@ -346,12 +330,9 @@ mod tests {
         assert_eq!(got, vec![(b"m".to_vec(), 3)]);
 
         let (st, _) = s.get_or_create(CollKind::Stream, b"s").unwrap();
-        s.push(CollKind::Stream, st, b"", b"p2", 2, 0, false)
-            .unwrap();
-        s.push(CollKind::Stream, st, b"", b"p1", 1, 5, false)
-            .unwrap();
-        s.push(CollKind::Stream, st, b"", b"p1b", 1, 5, false)
-            .unwrap();
+        s.push(CollKind::Stream, st, b"", b"p2", 2, 0, false).unwrap();
+        s.push(CollKind::Stream, st, b"", b"p1", 1, 5, false).unwrap();
+        s.push(CollKind::Stream, st, b"", b"p1b", 1, 5, false).unwrap();
         let mut got = Vec::new();
         s.flush(CollKind::Stream, |f| {
             got = f.elems.iter().map(|e| e.b.to_vec()).collect();

@@ -170,10 +170,7 @@ fn empty_payloads() {
         let n = bad.len();
         bad[n - 1] ^= 1;
         let e = open(&bad, "e.fsm").unwrap().finish().unwrap_err();
-        assert!(
-            matches!(e.root(), ContainerError::FooterMismatch { .. }),
-            "{e}"
-        );
+        assert!(matches!(e.root(), ContainerError::FooterMismatch { .. }), "{e}");
     }
     // Headerless: exactly the footer of nothing (CRC32C("") = 0).
     let f = open(&[0, 0, 0, 0], "h.fsm").unwrap();

@@ -133,10 +133,7 @@ fn d3_raw_operational_rows_by_exact_match() {
     let Some(StreamEntry::Raw(raw)) = r.next().unwrap() else {
         panic!("registry row must be raw")
     };
-    assert_eq!(
-        (raw.key, raw.value, raw.offset),
-        (&reg[..], &[9u8; 12][..], 16)
-    );
+    assert_eq!((raw.key, raw.value, raw.offset), (&reg[..], &[9u8; 12][..], 16));
     for k in RAW_META_KEYS {
         let Some(StreamEntry::Raw(raw)) = r.next().unwrap() else {
             panic!("{k:?} must be raw")
@@ -191,10 +188,7 @@ fn header_errors() {
     }
     // Wrong magic wins over shortness once 8 bytes exist.
     let e = PebbleStreamReader::new(&b"EKVTHLC1"[..]).unwrap_err();
-    assert!(
-        matches!(e, ContainerError::BadMagic { offset: 0, .. }),
-        "{e}"
-    );
+    assert!(matches!(e, ContainerError::BadMagic { offset: 0, .. }), "{e}");
     assert_eq!(e.kind(), ErrorKind::Data);
     let e = PebbleStreamReader::new(&b"EKVSSTI1\0\0\0\0\0\0\0\0"[..]).unwrap_err();
     assert!(e.to_string().contains("EKVSSTI1"), "{e}");
@@ -220,10 +214,7 @@ fn truncation_at_every_byte_is_an_error_except_at_boundaries() {
             assert!(r.is_ok(), "cut {cut}: {r:?}");
         } else {
             let e = r.unwrap_err();
-            assert!(
-                matches!(e, ContainerError::Truncated { .. }),
-                "cut {cut}: {e}"
-            );
+            assert!(matches!(e, ContainerError::Truncated { .. }), "cut {cut}: {e}");
             assert_eq!(e.kind(), ErrorKind::Data);
         }
     }
@@ -353,10 +344,7 @@ fn errors_stop_the_reader() {
     let mut r = PebbleStreamReader::new(&bytes[..]).unwrap();
     assert!(r.next().is_err());
     let e = r.next().unwrap_err();
-    assert!(
-        matches!(e, ContainerError::AfterError { offset: 16 }),
-        "{e}"
-    );
+    assert!(matches!(e, ContainerError::AfterError { offset: 16 }), "{e}");
 }
 
 #[test]
@@ -478,11 +466,7 @@ fn buffers_are_reused_across_entries() {
         ptrs.insert((m.encoded_key.as_ptr() as usize, m.body.as_ptr() as usize));
     }
     assert_eq!(r.entries(), 1000);
-    assert_eq!(
-        ptrs.len(),
-        1,
-        "the same two buffers are lent for every entry"
-    );
+    assert_eq!(ptrs.len(), 1, "the same two buffers are lent for every entry");
 }
 
 /// A reader that returns one byte per call.

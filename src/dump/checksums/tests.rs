@@ -30,10 +30,7 @@ fn line_plain_and_escaped() {
         line("redis/db_0/strings/k.bin", &D0),
         format!("{zeros}  redis/db_0/strings/k.bin\n").into_bytes()
     );
-    assert_eq!(
-        line("x\ny", &D0),
-        format!("\\{zeros}  x\\ny\n").into_bytes()
-    );
+    assert_eq!(line("x\ny", &D0), format!("\\{zeros}  x\\ny\n").into_bytes());
     assert_eq!(
         line("a\\b\rc", &D0),
         format!("\\{zeros}  a\\\\b\\rc\n").into_bytes()

@@ -217,10 +217,7 @@ fn decode_lenient_forms() {
 #[test]
 fn decode_rejects_truncated_and_non_hex_escapes() {
     for s in ["%", "%1", "a%", "a%F", "%GG", "%1G", "%G1", "%%41"] {
-        assert!(
-            matches!(decode_segment(s), Err(DumpError::Segment { .. })),
-            "{s}"
-        );
+        assert!(matches!(decode_segment(s), Err(DumpError::Segment { .. })), "{s}");
     }
 }
 

@@ -30,16 +30,10 @@ fn atomic_write_creates_replaces_and_sets_mode() {
     let p = d.path().join("f.json");
     atomic_write(&p, b"one", 0o600).unwrap();
     assert_eq!(std::fs::read(&p).unwrap(), b"one");
-    assert_eq!(
-        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
     atomic_write(&p, b"two", 0o644).unwrap();
     assert_eq!(std::fs::read(&p).unwrap(), b"two");
-    assert_eq!(
-        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-        0o644
-    );
+    assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
     // No temp file is left behind.
     assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
 }
@@ -115,10 +109,7 @@ fn open_sidecar_creates_and_truncates() {
     f.write_all(b"x").unwrap();
     drop(f);
     assert_eq!(std::fs::read(&p).unwrap(), b"x");
-    assert_eq!(
-        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
 }
 
 #[test]

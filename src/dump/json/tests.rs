@@ -37,8 +37,7 @@ fn style_marshal_indent() {
 
 #[test]
 fn style_marshal() {
-    let want =
-        r#"{"name":"a\u003cb\u003e\u0026c","list":[1,2],"empty":[],"obj":{},"none":{"k":null}}"#;
+    let want = r#"{"name":"a\u003cb\u003e\u0026c","list":[1,2],"empty":[],"obj":{},"none":{"k":null}}"#;
     assert_eq!(s(to_vec(&sample(), JsonStyle::MARSHAL)), want);
 }
 
@@ -56,8 +55,7 @@ fn style_encode_info() {
 
 #[test]
 fn style_jsonl() {
-    let want =
-        "{\"name\":\"a<b>&c\",\"list\":[1,2],\"empty\":[],\"obj\":{},\"none\":{\"k\":null}}\n";
+    let want = "{\"name\":\"a<b>&c\",\"list\":[1,2],\"empty\":[],\"obj\":{},\"none\":{\"k\":null}}\n";
     assert_eq!(s(to_vec(&sample(), JsonStyle::JSONL)), want);
 }
 
@@ -161,17 +159,11 @@ fn get_ci_matching() {
 
 #[test]
 fn parse_one_trailing_rules() {
-    assert_eq!(
-        parse_one(b" {\"a\":1} \n\t", false).unwrap(),
-        json!({"a": 1})
-    );
+    assert_eq!(parse_one(b" {\"a\":1} \n\t", false).unwrap(), json!({"a": 1}));
     assert!(parse_one(b"{\"a\":1} x", false).is_err());
     assert!(parse_one(b"{\"a\":1}{}", false).is_err());
     assert!(parse_one(b"{\"a\":1}}", false).is_err());
-    assert_eq!(
-        parse_one(b"{\"a\":1} }garbage", true).unwrap(),
-        json!({"a": 1})
-    );
+    assert_eq!(parse_one(b"{\"a\":1} }garbage", true).unwrap(), json!({"a": 1}));
     assert_eq!(parse_one(b"[1]]", true).unwrap(), json!([1]));
     assert!(parse_one(b"{\"a\":1} x", true).is_err());
     assert!(parse_one(b"", false).is_err());
@@ -190,10 +182,7 @@ fn parse_one_replaces_invalid_utf8_per_byte() {
 
 #[test]
 fn parse_one_replaces_lone_surrogates() {
-    assert_eq!(
-        parse_one(br#""\ud800x""#, false).unwrap(),
-        json!("\u{fffd}x")
-    );
+    assert_eq!(parse_one(br#""\ud800x""#, false).unwrap(), json!("\u{fffd}x"));
     assert_eq!(parse_one(br#""\udc00""#, false).unwrap(), json!("\u{fffd}"));
     assert_eq!(parse_one(br#""\ud83d\ude00""#, false).unwrap(), json!("😀"));
     assert_eq!(
@@ -210,10 +199,7 @@ fn parse_one_replaces_lone_surrogates() {
 fn base64url_lenient() {
     assert_eq!(decode_base64url_lenient("gP8B").unwrap(), b"\x80\xff\x01");
     assert_eq!(decode_base64url_lenient("").unwrap(), b"");
-    assert_eq!(
-        decode_base64url_lenient("gP\r\n8B\n").unwrap(),
-        b"\x80\xff\x01"
-    );
+    assert_eq!(decode_base64url_lenient("gP\r\n8B\n").unwrap(), b"\x80\xff\x01");
     // `_x` has non-zero trailing bits (canonical `_w`); Go accepts it.
     assert_eq!(decode_base64url_lenient("_x").unwrap(), b"\xff");
     for bad in ["gP8B=", "_w==", "a", "a+b/", "!!"] {

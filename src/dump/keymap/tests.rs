@@ -98,8 +98,7 @@ fn last_record_wins_and_crlf_accepted() {
 
 #[test]
 fn reader_accepts_go_lenient_base64_and_unknown_fields() {
-    let m =
-        load_text(b"{\"encoded\":\"a\",\"original\":\"_x\",\"kind\":\"x\",\"extra\":1}\n").unwrap();
+    let m = load_text(b"{\"encoded\":\"a\",\"original\":\"_x\",\"kind\":\"x\",\"extra\":1}\n").unwrap();
     assert_eq!(m["a"], b"\xff");
 }
 
@@ -116,10 +115,7 @@ fn reader_rejects_malformed_json() {
 #[test]
 fn reader_rejects_missing_null_or_empty_fields() {
     rejects(b"{\"original\":\"\",\"kind\":\"k\"}\n", "missing `encoded`");
-    rejects(
-        b"{\"encoded\":\"a\",\"kind\":\"k\"}\n",
-        "missing `original`",
-    );
+    rejects(b"{\"encoded\":\"a\",\"kind\":\"k\"}\n", "missing `original`");
     rejects(b"{\"encoded\":\"a\",\"original\":\"\"}\n", "missing `kind`");
     // The presence check is case-sensitive.
     rejects(
@@ -173,10 +169,8 @@ fn reader_rejects_blank_lines() {
 fn reader_line_limit() {
     // A 1 MiB original (≈1.33 MiB line) is fine.
     let big = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(vec![1u8; 1 << 20]);
-    let m = load_text(
-        format!("{{\"encoded\":\"a\",\"original\":\"{big}\",\"kind\":\"k\"}}\n").as_bytes(),
-    )
-    .unwrap();
+    let m = load_text(format!("{{\"encoded\":\"a\",\"original\":\"{big}\",\"kind\":\"k\"}}\n").as_bytes())
+        .unwrap();
     assert_eq!(m["a"].len(), 1 << 20);
     let huge = "A".repeat(MAX_LINE);
     rejects(

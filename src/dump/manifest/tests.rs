@@ -80,10 +80,7 @@ fn unsupported(bytes: &[u8], want: u64) {
 
 #[test]
 fn example_bytes_exact() {
-    assert_eq!(
-        String::from_utf8(example().to_bytes().unwrap()).unwrap(),
-        EXAMPLE
-    );
+    assert_eq!(String::from_utf8(example().to_bytes().unwrap()).unwrap(), EXAMPLE);
 }
 
 #[test]
@@ -147,11 +144,7 @@ fn phase1_rules() {
     let mut m = example();
     m.phase = PHASE1.into();
     m.source_fsm_path = None;
-    assert!(m
-        .to_bytes()
-        .unwrap_err()
-        .to_string()
-        .contains("requires `live`"));
+    assert!(m.to_bytes().unwrap_err().to_string().contains("requires `live`"));
     m.live = Some(Live {
         read_ts: 0,
         pin_token_sha256: None,
@@ -189,14 +182,8 @@ fn phase1_rules() {
 
 #[test]
 fn format_version_gate() {
-    unsupported(
-        &edited(|o| drop(o.insert("format_version".into(), json!(2)))),
-        2,
-    );
-    unsupported(
-        &edited(|o| drop(o.insert("format_version".into(), json!(0)))),
-        0,
-    );
+    unsupported(&edited(|o| drop(o.insert("format_version".into(), json!(2)))), 2);
+    unsupported(&edited(|o| drop(o.insert("format_version".into(), json!(0)))), 0);
     unsupported(br#"{"format_version":999,"phase":42}"#, 999);
     invalid(
         &edited(|o| drop(o.remove("format_version"))),
@@ -221,10 +208,7 @@ fn format_version_gate() {
     invalid(br#"{"format_version":1.0}"#, "format_version");
     let err = Manifest::from_bytes(br#"{"format_version":7}"#, p()).unwrap_err();
     assert_eq!(err.kind(), crate::ErrorKind::Data);
-    assert!(
-        err.to_string().contains("unsupported format_version 7"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("unsupported format_version 7"), "{err}");
 }
 
 #[test]
@@ -273,10 +257,7 @@ fn strict_types() {
         &edited(|o| drop(o.insert("key_segment_max_bytes".into(), json!(1e3)))),
         "key_segment_max_bytes",
     );
-    invalid(
-        &edited(|o| drop(o.insert("source".into(), json!("x")))),
-        "source",
-    );
+    invalid(&edited(|o| drop(o.insert("source".into(), json!("x")))), "source");
     invalid(
         &edited(|o| drop(o.insert("adapters".into(), json!({"redis": {"databases": ["0"]}})))),
         "adapters.redis",
@@ -286,11 +267,7 @@ fn strict_types() {
         "exclusions.include_orphans",
     );
     // null leaves the zero value.
-    let m = Manifest::from_bytes(
-        &edited(|o| drop(o.insert("cluster_id".into(), Value::Null))),
-        p(),
-    )
-    .unwrap();
+    let m = Manifest::from_bytes(&edited(|o| drop(o.insert("cluster_id".into(), Value::Null))), p()).unwrap();
     assert_eq!(m.cluster_id, "");
 }
 
@@ -312,18 +289,12 @@ fn required_and_policy_fields() {
         &edited(|o| drop(o.insert("dynamodb_layout".into(), json!("bogus")))),
         "dynamodb_layout",
     );
-    invalid(
-        &edited(|o| drop(o.remove("adapters"))),
-        "adapters is missing",
-    );
+    invalid(&edited(|o| drop(o.remove("adapters"))), "adapters is missing");
     invalid(
         &edited(|o| drop(o.insert("adapters".into(), Value::Null))),
         "adapters is missing",
     );
-    invalid(
-        &edited(|o| drop(o.remove("exclusions"))),
-        "exclusions is missing",
-    );
+    invalid(&edited(|o| drop(o.remove("exclusions"))), "exclusions is missing");
     invalid(
         &edited(|o| drop(o.insert("key_segment_max_bytes".into(), json!(0)))),
         "key_segment_max_bytes",
@@ -387,10 +358,7 @@ fn exclusion_flags_presence() {
 #[test]
 fn read_from_root() {
     let d = tempfile::tempdir().unwrap();
-    assert!(matches!(
-        Manifest::read(d.path()),
-        Err(DumpError::Io { .. })
-    ));
+    assert!(matches!(Manifest::read(d.path()), Err(DumpError::Io { .. })));
     std::fs::write(d.path().join("MANIFEST.json"), EXAMPLE).unwrap();
     assert_eq!(Manifest::read(d.path()).unwrap(), example());
     std::fs::write(d.path().join("MANIFEST.json"), "{").unwrap();
@@ -400,10 +368,7 @@ fn read_from_root() {
     std::fs::write(other.path().join("m"), EXAMPLE).unwrap();
     std::fs::remove_file(d.path().join("MANIFEST.json")).unwrap();
     std::os::unix::fs::symlink(other.path().join("m"), d.path().join("MANIFEST.json")).unwrap();
-    assert!(matches!(
-        Manifest::read(d.path()),
-        Err(DumpError::Unsafe { .. })
-    ));
+    assert!(matches!(Manifest::read(d.path()), Err(DumpError::Unsafe { .. })));
 }
 
 #[test]
@@ -413,10 +378,7 @@ fn rfc3339_nano_formatting() {
         rfc3339_nano(1_780_315_200_123_456_000),
         "2026-06-01T12:00:00.123456Z"
     );
-    assert_eq!(
-        rfc3339_nano(1_780_315_200_500_000_000),
-        "2026-06-01T12:00:00.5Z"
-    );
+    assert_eq!(rfc3339_nano(1_780_315_200_500_000_000), "2026-06-01T12:00:00.5Z");
     assert_eq!(
         rfc3339_nano(1_780_315_200_000_000_001),
         "2026-06-01T12:00:00.000000001Z"

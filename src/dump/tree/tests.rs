@@ -33,10 +33,7 @@ fn staging_name_and_publish() {
     let stats = tree.publish(None).unwrap();
     assert_eq!(stats.files, 3);
     assert!(!staging.exists());
-    assert_eq!(
-        std::fs::read(out.join("redis/db_0/strings/k.bin")).unwrap(),
-        b"v"
-    );
+    assert_eq!(std::fs::read(out.join("redis/db_0/strings/k.bin")).unwrap(), b"v");
     assert!(out.join("s3/empty/dir").is_dir());
     let mode = std::fs::metadata(out.join("redis/db_0/strings/k.bin"))
         .unwrap()
@@ -64,20 +61,10 @@ fn checksums_sorted_bytewise_and_escaped() {
     }
     tree.publish(None).unwrap();
     let list = std::fs::read_to_string(out.join("CHECKSUMS")).unwrap();
-    let paths: Vec<&str> = list
-        .lines()
-        .map(|l| l.split_once("  ").unwrap().1)
-        .collect();
+    let paths: Vec<&str> = list.lines().map(|l| l.split_once("  ").unwrap().1).collect();
     assert_eq!(
         paths,
-        [
-            "MANIFEST.json",
-            "Z",
-            "a\\nb",
-            "a\\\\b",
-            "dynamodb/t",
-            "sqs/q"
-        ]
+        ["MANIFEST.json", "Z", "a\\nb", "a\\\\b", "dynamodb/t", "sqs/q"]
     );
     assert!(list.lines().nth(2).unwrap().starts_with('\\'));
 }

@@ -1,0 +1,226 @@
+//! `encode`: dump tree → `.fsm`, with the flags and contract of Go's
+//! `elastickv-snapshot-encode` (s3_tree_pipeline.md §12.2).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Parser;
+
+use crate::adapters::Adapter;
+use crate::dump::manifest::Manifest;
+use crate::pipeline::encode::{
+    encode_to_file, EncodeFileOptions, EncodeOptions, EncodeOutcome, DEFAULT_SORT_BUDGET,
+};
+use crate::pipeline::PipelineError;
+use crate::Error;
+
+use super::progress::TermProgress;
+use super::{log, parse_go_bool};
+
+/// Encode a dump tree into a snapshot.
+#[derive(Debug, Parser)]
+#[command(name = "encode", version)]
+pub struct EncodeArgs {
+    /// Dump root (the directory holding MANIFEST.json).
+    #[arg(long, default_value = "", value_name = "DIR")]
+    pub input: String,
+    /// Destination .fsm (written atomically).
+    #[arg(long, default_value = "", value_name = "PATH")]
+    pub output: String,
+    /// Adapters to encode: comma-separated subset of dynamodb,s3,redis,sqs, or "all".
+    #[arg(long, default_value = "dynamodb,s3,redis,sqs")]
+    pub adapter: String,
+    /// Commit timestamp to stamp (decimal or 0x-hex); must not be below the manifest's.
+    #[arg(long = "last-commit-ts", default_value = "", value_name = "TS")]
+    pub last_commit_ts: String,
+    /// Decode the produced bytes and compare with the input before publishing.
+    #[arg(long = "self-test", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub self_test: bool,
+    /// Base directory for the self-test scratch and sort spill files (default: OS temp dir).
+    #[arg(long = "scratch-root", default_value = "", value_name = "DIR")]
+    pub scratch_root: String,
+    /// Memory budget of the record sort, in MiB, before it spills to disk.
+    #[arg(long = "sort-budget-mib", default_value_t = (DEFAULT_SORT_BUDGET >> 20) as u64)]
+    pub sort_budget_mib: u64,
+    /// No progress bar and no summary (warnings and errors are still printed).
+    #[arg(long, short, num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub quiet: bool,
+}
+
+/// Parse the encode `--adapter` list: trimmed and lower-cased, empty items skipped.
+pub fn parse_adapters(csv: &str) -> Result<Vec<Adapter>, String> {
+    if csv.is_empty() || csv == "all" {
+        return Ok(Adapter::ALL.to_vec());
+    }
+    let mut out = Vec::new();
+    for item in csv
+        .split(',')
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+    {
+        let a = Adapter::from_name(&item).ok_or_else(|| format!("unknown adapter {item:?}"))?;
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "--adapter {csv:?} selects no adapters; use \"all\" or a comma-separated subset"
+        ));
+    }
+    Ok(out)
+}
+
+/// Parse `--last-commit-ts`: trimmed; `0x`/`0X` hex or decimal; strict u64.
+pub fn parse_last_commit_ts(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("--last-commit-ts is empty".into());
+    }
+    let (digits, radix) = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => (h, 16),
+        None => (t, 10),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return Err(format!("--last-commit-ts {s:?}: not an unsigned 64-bit integer"));
+    }
+    u64::from_str_radix(digits, radix).map_err(|e| format!("--last-commit-ts {s:?}: {e}"))
+}
+
+/// Run an encode; returns the exit code.
+pub fn run(prog: &str, a: &EncodeArgs) -> u8 {
+    let started = Instant::now();
+    match run_encode(a) {
+        Ok(Ok(outcome)) => {
+            if !a.quiet {
+                eprint!("{}", summary(a, &outcome, started.elapsed().as_secs_f64()));
+            }
+            0
+        }
+        Ok(Err(msg)) => {
+            log::fatal(prog, &msg);
+            1
+        }
+        Err(e) => {
+            log::fatal(prog, &e);
+            e.kind().exit_code() as u8
+        }
+    }
+}
+
+/// Usage errors come back as `Ok(Err(message))`, everything else as `Err(Error)`.
+fn run_encode(a: &EncodeArgs) -> Result<Result<EncodeOutcome, String>, Error> {
+    if a.input.is_empty() {
+        return Ok(Err("--input is required".into()));
+    }
+    if a.output.is_empty() {
+        return Ok(Err("--output is required".into()));
+    }
+    let adapters = match parse_adapters(&a.adapter) {
+        Ok(v) => v,
+        Err(m) => return Ok(Err(m)),
+    };
+    let overridden = !a.last_commit_ts.is_empty();
+    let requested = if overridden {
+        match parse_last_commit_ts(&a.last_commit_ts) {
+            Ok(t) => Some(t),
+            Err(m) => return Ok(Err(m)),
+        }
+    } else {
+        None
+    };
+    let input_root = PathBuf::from(&a.input);
+    let manifest = Manifest::read(&input_root)?;
+    for &ad in &adapters {
+        let scope = match ad {
+            Adapter::Redis => &manifest.adapters.redis,
+            Adapter::DynamoDb => &manifest.adapters.dynamodb,
+            Adapter::S3 => &manifest.adapters.s3,
+            Adapter::Sqs => &manifest.adapters.sqs,
+        };
+        if scope.is_none() {
+            return Err(PipelineError::AdapterNotInManifest(ad.name()).into());
+        }
+    }
+    let t = requested.unwrap_or(manifest.last_commit_ts);
+    let scratch_root = (!a.scratch_root.is_empty()).then(|| PathBuf::from(&a.scratch_root));
+    let encode = EncodeOptions {
+        input_root,
+        adapters,
+        last_commit_ts: t,
+        manifest_last_commit_ts: manifest.last_commit_ts,
+        exclusions: manifest.exclusions.clone(),
+        dynamodb_jsonl: manifest.dynamodb_layout == "jsonl",
+        sort_budget: usize::try_from(a.sort_budget_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+        scratch_root,
+    };
+    let opts = EncodeFileOptions {
+        encode,
+        output: PathBuf::from(&a.output),
+        overridden,
+        self_test: a.self_test,
+        manifest,
+        input_arg: a.input.clone(),
+        output_arg: a.output.clone(),
+        corrupt_for_test: None,
+    };
+    let mut progress = TermProgress::new(a.quiet, None, "records");
+    let r = encode_to_file(&opts, &mut progress);
+    progress.finish();
+    Ok(Ok(r?))
+}
+
+fn summary(a: &EncodeArgs, o: &EncodeOutcome, secs: f64) -> String {
+    let r = &o.result;
+    let per: Vec<String> = r
+        .per_adapter
+        .iter()
+        .map(|(ad, n)| format!("{} {n}", ad.name()))
+        .collect();
+    let st = match (o.self_test.ran, o.self_test.matched) {
+        (false, _) => "not run",
+        (true, true) => "matched",
+        (true, false) => "MISMATCH",
+    };
+    format!(
+        "encoded {} -> {}\n  records {} ({})\n  last_commit_ts {}\n  wrote {} bytes, sha256 {}\n  self-test {st}; sort spilled {} runs\n  sidecar {}\n  took {:.2} s\n",
+        a.input,
+        a.output,
+        r.records,
+        per.join(", "),
+        r.last_commit_ts,
+        r.bytes_written,
+        hex::encode(r.sha256),
+        r.spilled_runs,
+        o.sidecar.display(),
+        secs
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_commit_ts_like_go() {
+        assert_eq!(parse_last_commit_ts("7000"), Ok(7000));
+        assert_eq!(parse_last_commit_ts(" 0x1B58 "), Ok(7000));
+        assert_eq!(parse_last_commit_ts("0X1b58"), Ok(7000));
+        assert_eq!(parse_last_commit_ts("18446744073709551615"), Ok(u64::MAX));
+        for bad in ["", "  ", "-1", "+1", "12x", "0x", "18446744073709551616", "1e3"] {
+            assert!(parse_last_commit_ts(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn adapter_lists_like_go() {
+        assert_eq!(parse_adapters("S3").unwrap(), vec![Adapter::S3]);
+        for bad in [" ,", ",,,", "   ", ","] {
+            assert!(parse_adapters(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            parse_adapters("redis,bogus").unwrap_err(),
+            "unknown adapter \"bogus\""
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! Snapshot file → dump tree (s3_tree_pipeline.md §10, DECISIONS.md D1–D3, D9).
+//!
+//! The file is streamed once: the container layer checks framing and computes the footer
+//! CRC32C as bytes pass, the MVCC view yields the newest live version of each user key, the
+//! route table sends each record to its adapter (or counts it as internal, unknown, or
+//! belonging to an adapter this toolkit does not decode yet), and the adapters write into a
+//! staging [`DumpTree`]. Only when the stream ended cleanly, the footer matched and every
+//! adapter finalized is the tree published, with MANIFEST.json and CHECKSUMS written last.
+//! Any failure drops the staging tree: no partial output is left where the dump belongs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::adapters::redis::decode::RedisDecoder;
+use crate::adapters::{family_of, Adapter, Decoder, Family, Record, Warning};
+use crate::container::SnapshotFile;
+use crate::dump::manifest::{Exclusions, Manifest};
+use crate::dump::DumpTree;
+use crate::mvcc::{MvccItem, MvccView};
+use crate::Error;
+
+use super::{PipelineError, Progress};
+
+/// How often (in entries) progress is reported.
+const PROGRESS_EVERY: u64 = 1 << 14;
+
+/// The decode options, named after the Go flags.
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    /// Where the tree is published (must not exist, or be an empty directory).
+    pub output: PathBuf,
+    /// Selected adapters.
+    pub adapters: Vec<Adapter>,
+    /// `redis/db_<n>`.
+    pub redis_db: u32,
+    pub include_incomplete_uploads: bool,
+    pub include_orphans: bool,
+    pub preserve_sqs_visibility: bool,
+    pub include_sqs_side_records: bool,
+    pub rename_s3_collisions: bool,
+    /// `--dynamodb-bundle-mode jsonl`.
+    pub dynamodb_jsonl: bool,
+    /// MANIFEST `cluster_id`.
+    pub cluster_id: String,
+    /// Scratch space for adapters that need it (never inside the output tree, D9).
+    pub scratch_root: Option<PathBuf>,
+    /// `--input` as the user wrote it (MANIFEST `source.fsm_path`); default: the path decoded.
+    pub source_arg: Option<String>,
+}
+
+impl DecodeOptions {
+    /// All adapters, every flag off.
+    pub fn new(output: impl Into<PathBuf>) -> DecodeOptions {
+        DecodeOptions {
+            output: output.into(),
+            adapters: Adapter::ALL.to_vec(),
+            redis_db: 0,
+            include_incomplete_uploads: false,
+            include_orphans: false,
+            preserve_sqs_visibility: false,
+            include_sqs_side_records: false,
+            rename_s3_collisions: false,
+            dynamodb_jsonl: false,
+            cluster_id: String::new(),
+            scratch_root: None,
+            source_arg: None,
+        }
+    }
+
+    /// The options a manifest's tree was decoded with (for the encoder's self-test).
+    pub fn from_manifest(m: &Manifest, output: PathBuf) -> DecodeOptions {
+        let mut o = DecodeOptions::new(output);
+        let ex = &m.exclusions;
+        o.include_incomplete_uploads = ex.include_incomplete_uploads;
+        o.include_orphans = ex.include_orphans;
+        o.preserve_sqs_visibility = ex.preserve_sqs_visibility;
+        o.include_sqs_side_records = ex.include_sqs_side_records;
+        o.rename_s3_collisions = ex.rename_s3_collisions;
+        o.dynamodb_jsonl = m.dynamodb_layout == "jsonl";
+        o.cluster_id = m.cluster_id.clone();
+        o
+    }
+
+    fn exclusions(&self) -> Exclusions {
+        Exclusions {
+            include_incomplete_uploads: self.include_incomplete_uploads,
+            include_orphans: self.include_orphans,
+            preserve_sqs_visibility: self.preserve_sqs_visibility,
+            include_sqs_side_records: self.include_sqs_side_records,
+            rename_s3_collisions: self.rename_s3_collisions,
+        }
+    }
+}
+
+/// What the stream held and where it went. `entries = older_versions + tombstones + raw +
+/// routed + internal + unknown + unsupported` (every stream entry is counted exactly once).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Every entry of the stream.
+    pub entries: u64,
+    /// Older MVCC versions hidden by a newer one (D1).
+    pub older_versions: u64,
+    /// Keys whose newest version is a tombstone.
+    pub tombstones: u64,
+    /// Raw operational rows (`_meta_*`, encryption registry; D3).
+    pub raw: u64,
+    /// Live records handed to each adapter decoder.
+    pub routed: BTreeMap<Adapter, u64>,
+    /// elastickv-internal families, and records of adapters not selected.
+    pub internal: u64,
+    /// Keys matching no route.
+    pub unknown: u64,
+    /// Live records of adapters this toolkit does not decode yet (reported, not written).
+    pub unsupported: BTreeMap<Adapter, u64>,
+    /// Live records per family (for the summary).
+    pub families: BTreeMap<Family, u64>,
+}
+
+/// The outcome of a decode.
+#[derive(Debug, Clone, Default)]
+pub struct DecodeResult {
+    /// The stream header's `lastCommitTS`.
+    pub last_commit_ts: u64,
+    pub counters: Counters,
+    pub warnings: Vec<Warning>,
+    /// Files and bytes published (CHECKSUMS included).
+    pub files: u64,
+    pub bytes: u64,
+    /// Bytes of the input file.
+    pub input_bytes: u64,
+    pub snapshot_index: Option<u64>,
+}
+
+/// Decode `input` into a new tree at `opts.output`.
+pub fn decode_snapshot(
+    input: &Path,
+    opts: &DecodeOptions,
+    progress: &mut dyn Progress,
+) -> Result<DecodeResult, Error> {
+    if opts.output.as_os_str().is_empty() {
+        return Err(PipelineError::InvalidOptions("--output is required".into()).into());
+    }
+    if opts.adapters.is_empty() {
+        return Err(PipelineError::InvalidOptions("no adapter selected".into()).into());
+    }
+    let mut file = SnapshotFile::open(input)?;
+    let mut result = DecodeResult {
+        last_commit_ts: file.info().last_commit_ts.unwrap_or(0),
+        input_bytes: file.info().file_size.unwrap_or(0),
+        snapshot_index: file.info().snapshot_index,
+        ..Default::default()
+    };
+    let mut tree = DumpTree::create(&opts.output)?;
+    let mut decoders = build_decoders(opts);
+    let streamed = stream(&mut file, &mut tree, &mut decoders, opts, &mut result, progress);
+    // Finalize runs whatever happened, in Go's order; the first error wins.
+    let mut outcome = streamed;
+    for (_, d) in decoders.iter_mut() {
+        let fin = d.finalize(&mut tree, &mut result.warnings).map_err(Error::from);
+        if outcome.is_ok() {
+            outcome = fin;
+        }
+    }
+    outcome?;
+    file.finish()?;
+    for (adapter, n) in &result.counters.unsupported {
+        result.warnings.push(Warning {
+            event: "adapter_not_supported",
+            fields: vec![
+                ("adapter", adapter.name().to_owned()),
+                ("records", n.to_string()),
+                (
+                    "hint",
+                    "this toolkit does not decode this adapter yet; its records are not in the dump"
+                        .to_owned(),
+                ),
+            ],
+        });
+    }
+    let manifest = manifest_for(opts, input, &result);
+    let stats = tree.publish(Some(&manifest))?;
+    result.files = stats.files;
+    result.bytes = stats.bytes;
+    Ok(result)
+}
+
+type Decoders = Vec<(Adapter, Box<dyn Decoder>)>;
+
+/// Decoders of the selected adapters that this toolkit builds, in Go's finalize order
+/// (dynamodb, s3, redis, sqs).
+fn build_decoders(opts: &DecodeOptions) -> Decoders {
+    let mut out: Decoders = Vec::new();
+    for adapter in [Adapter::DynamoDb, Adapter::S3, Adapter::Redis, Adapter::Sqs] {
+        if !opts.adapters.contains(&adapter) {
+            continue;
+        }
+        if adapter == Adapter::Redis {
+            out.push((
+                adapter,
+                Box::new(RedisDecoder::new().with_db_index(i64::from(opts.redis_db))),
+            ));
+        }
+    }
+    out
+}
+
+fn stream(
+    file: &mut SnapshotFile,
+    tree: &mut DumpTree,
+    decoders: &mut Decoders,
+    opts: &DecodeOptions,
+    result: &mut DecodeResult,
+    progress: &mut dyn Progress,
+) -> Result<(), Error> {
+    let c = &mut result.counters;
+    let mut view = MvccView::new(file);
+    while let Some(item) = view.next()? {
+        let e = match item {
+            MvccItem::Live(e) => e,
+            MvccItem::Raw(_) | MvccItem::Deleted(_) | MvccItem::Older(_) => continue,
+        };
+        let family = family_of(e.user_key);
+        *c.families.entry(family).or_default() += 1;
+        match family.adapter() {
+            None if family == Family::Internal => c.internal += 1,
+            None => c.unknown += 1,
+            Some(a) if !opts.adapters.contains(&a) => c.internal += 1,
+            Some(a) => match decoders.iter_mut().find(|(d, _)| *d == a) {
+                None => *c.unsupported.entry(a).or_default() += 1,
+                Some((_, d)) => {
+                    *c.routed.entry(a).or_default() += 1;
+                    let record = Record {
+                        user_key: e.user_key,
+                        value: e.body,
+                        commit_ts: e.commit_ts,
+                        expire_at: e.expire_at,
+                        family,
+                    };
+                    d.handle(tree, &mut result.warnings, &record)?;
+                }
+            },
+        }
+        let seen = view.counters().entries;
+        if seen % PROGRESS_EVERY == 0 {
+            progress.update(view.source().offset(), view.counters().entries);
+        }
+    }
+    let vc = view.counters();
+    c.entries = vc.entries;
+    c.older_versions = vc.older_versions;
+    c.tombstones = vc.tombstoned_keys;
+    c.raw = vc.raw_rows;
+    progress.update(view.source().offset(), vc.entries);
+    Ok(())
+}
+
+fn manifest_for(opts: &DecodeOptions, input: &Path, r: &DecodeResult) -> Manifest {
+    let mut m = Manifest::for_decode(&opts.adapters);
+    m.cluster_id = opts.cluster_id.clone();
+    m.snapshot_index = r.snapshot_index.unwrap_or(0);
+    m.last_commit_ts = r.last_commit_ts;
+    m.source_fsm_path = Some(
+        opts.source_arg
+            .clone()
+            .unwrap_or_else(|| input.display().to_string()),
+    );
+    m.exclusions = opts.exclusions();
+    m.dynamodb_layout = if opts.dynamodb_jsonl { "jsonl" } else { "per-item" }.to_owned();
+    m
+}

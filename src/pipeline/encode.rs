@@ -1,0 +1,489 @@
+//! Dump tree → bare EKVPBBL1 stream (s3_tree_pipeline.md §11, containers.md §2.3).
+//!
+//! Adapters run in the fixed order redis → dynamodb → s3 → sqs and emit `(user key, user
+//! value)` records into a sink that stamps each with the one effective commit ts, frames it
+//! (`user_key ‖ u64be(!ts)`, `00 ‖ u64le(0) ‖ value`) and hands it to an external sorter with
+//! a memory budget. The sorted records are then written with the stream writer through a
+//! SHA-256 tee; adjacent equal encoded keys are a duplicate-key error.
+//!
+//! [`encode_to_file`] adds the CLI contract around it: validation before any byte is written,
+//! a `<output>.tmp-<16 hex>` file (0600), the optional self-test, atomic publish, and the
+//! `<output>.encode_info.json` sidecar.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::adapters::{self, Adapter, Encoder, RecordSink, SinkError};
+use crate::container::pebble::{self, PebbleStreamWriter};
+use crate::dump::encode_info::{self, EncodeInfo, SelfTest};
+use crate::dump::manifest::{Exclusions, Manifest};
+use crate::dump::{fs as dfs, DumpError};
+use crate::spill::ExternalSorter;
+use crate::Error;
+
+use super::self_test::{self, SelfTestOutcome};
+use super::{NoProgress, PipelineError, Progress};
+
+/// Default memory budget of the record sort before it spills to disk.
+pub const DEFAULT_SORT_BUDGET: usize = 64 << 20;
+
+/// What to encode and how.
+#[derive(Debug, Clone)]
+pub struct EncodeOptions {
+    /// The dump root (the folder holding MANIFEST.json).
+    pub input_root: PathBuf,
+    /// Selected adapters (any order; run in canonical order).
+    pub adapters: Vec<Adapter>,
+    /// The effective commit ts stamped on every record and in the header.
+    pub last_commit_ts: u64,
+    /// The manifest's last_commit_ts: the floor for `last_commit_ts` (0 disables the check).
+    pub manifest_last_commit_ts: u64,
+    /// The manifest's exclusion flags (some cannot be honoured when encoding).
+    pub exclusions: Exclusions,
+    /// The manifest says `dynamodb_layout: jsonl`.
+    pub dynamodb_jsonl: bool,
+    /// Memory budget of the sort; beyond it, sorted runs spill to `scratch_root`.
+    pub sort_budget: usize,
+    /// Where spill files and the self-test scratch go (default: the OS temp dir).
+    pub scratch_root: Option<PathBuf>,
+}
+
+/// What an encode produced.
+#[derive(Debug, Clone, Default)]
+pub struct EncodeResult {
+    pub last_commit_ts: u64,
+    pub records: u64,
+    pub bytes_written: u64,
+    pub sha256: [u8; 32],
+    pub spilled_runs: usize,
+    /// Records emitted per adapter, canonical order.
+    pub per_adapter: Vec<(Adapter, u64)>,
+    pub adapters_enabled: Vec<Adapter>,
+}
+
+/// Check the options in the order Go does, before any byte is written (§11.2).
+pub fn validate(opts: &EncodeOptions) -> Result<(), Error> {
+    let root = &opts.input_root;
+    if root.as_os_str().is_empty() {
+        return Err(PipelineError::InvalidOptions("--input is required".into()).into());
+    }
+    match fs::metadata(root) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(PipelineError::Input {
+                path: root.clone(),
+                what: "is not a directory".into(),
+            }
+            .into())
+        }
+        Err(e) => {
+            return Err(PipelineError::Input {
+                path: root.clone(),
+                what: e.to_string(),
+            }
+            .into())
+        }
+    }
+    if opts.adapters.is_empty() {
+        return Err(PipelineError::InvalidOptions("no adapter selected".into()).into());
+    }
+    if opts.manifest_last_commit_ts > 0 && opts.last_commit_ts < opts.manifest_last_commit_ts {
+        return Err(PipelineError::LastCommitTsRegression {
+            requested: opts.last_commit_ts,
+            manifest: opts.manifest_last_commit_ts,
+        }
+        .into());
+    }
+    let has = |a| opts.adapters.contains(&a);
+    let unsupported = |what: &str| Err(PipelineError::Unsupported(what.to_owned()).into());
+    if has(Adapter::DynamoDb) && opts.dynamodb_jsonl {
+        return unsupported("dynamodb_layout=jsonl cannot be encoded yet");
+    }
+    let ex = &opts.exclusions;
+    if has(Adapter::S3) && ex.include_incomplete_uploads {
+        return unsupported("the dump includes incomplete S3 uploads, which cannot be encoded");
+    }
+    if has(Adapter::S3) && ex.include_orphans {
+        return unsupported("the dump includes S3 orphan chunks, which cannot be encoded");
+    }
+    if has(Adapter::Sqs) && ex.preserve_sqs_visibility {
+        return unsupported("the dump preserves SQS visibility state, which cannot be encoded");
+    }
+    if has(Adapter::Sqs) && ex.include_sqs_side_records {
+        return unsupported("the dump includes SQS side records, which cannot be encoded");
+    }
+    Ok(())
+}
+
+/// Encode the tree into `out` as a bare EKVPBBL1 stream.
+pub fn encode_snapshot(opts: &EncodeOptions, out: &mut dyn Write) -> Result<EncodeResult, Error> {
+    encode_snapshot_with_progress(opts, out, &mut NoProgress)
+}
+
+/// [`encode_snapshot`], reporting records collected and bytes written as it goes.
+pub fn encode_snapshot_with_progress(
+    opts: &EncodeOptions,
+    out: &mut dyn Write,
+    progress: &mut dyn Progress,
+) -> Result<EncodeResult, Error> {
+    validate(opts)?;
+    let scratch = scratch_dir(opts)?;
+    let mut sink = SortingSink::new(opts.last_commit_ts, opts.sort_budget, &scratch, progress)?;
+    let mut result = EncodeResult {
+        last_commit_ts: opts.last_commit_ts,
+        ..Default::default()
+    };
+    for adapter in Adapter::ALL.into_iter().filter(|a| opts.adapters.contains(a)) {
+        let before = sink.records;
+        run_adapter(adapter, &opts.input_root, &mut sink)?;
+        result.per_adapter.push((adapter, sink.records - before));
+        result.adapters_enabled.push(adapter);
+    }
+    result.records = sink.records;
+    result.spilled_runs = sink.sorter.spilled_runs();
+    let mut tee = ShaWriter {
+        inner: out,
+        hasher: Sha256::new(),
+        bytes: 0,
+    };
+    write_sorted(sink, &mut tee)?;
+    result.bytes_written = tee.bytes;
+    result.sha256 = tee.hasher.finalize().into();
+    Ok(result)
+}
+
+fn scratch_dir(opts: &EncodeOptions) -> Result<PathBuf, Error> {
+    Ok(match &opts.scratch_root {
+        Some(p) => p.clone(),
+        None => std::env::temp_dir(),
+    })
+}
+
+fn run_adapter(adapter: Adapter, root: &Path, sink: &mut SortingSink<'_>) -> Result<(), Error> {
+    match adapter {
+        Adapter::Redis => adapters::redis::encode::RedisEncoder::new().encode(root, sink)?,
+        other => refuse_unbuilt(other, root)?,
+    }
+    Ok(())
+}
+
+/// An adapter this toolkit cannot encode yet: fine when its subtree holds no file, an error
+/// otherwise (never drop data silently).
+fn refuse_unbuilt(adapter: Adapter, root: &Path) -> Result<(), Error> {
+    let dir = root.join(adapter.name());
+    if first_file(&dir)?.is_some() {
+        return Err(PipelineError::Unsupported(format!(
+            "{}: encoding the {} adapter is not supported yet; select the others with --adapter",
+            dir.display(),
+            adapter.name()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+fn first_file(dir: &Path) -> Result<Option<PathBuf>, Error> {
+    let Some(entries) = dfs::list_dir(dir)? else {
+        return Ok(None);
+    };
+    for e in entries {
+        match e.kind {
+            dfs::EntryKind::Dir => {
+                if let Some(f) = first_file(&e.path)? {
+                    return Ok(Some(f));
+                }
+            }
+            _ => return Ok(Some(e.path)),
+        }
+    }
+    Ok(None)
+}
+
+const MAX_KEY: usize = pebble::MAX_ENCODED_KEY_LEN as usize;
+const MAX_VALUE: usize = pebble::MAX_ENCODED_VALUE_LEN as usize;
+
+/// Stamps, frames and sorts records.
+struct SortingSink<'p> {
+    commit_ts: u64,
+    sorter: ExternalSorter,
+    key: Vec<u8>,
+    records: u64,
+    bytes: u64,
+    progress: &'p mut dyn Progress,
+}
+
+impl<'p> SortingSink<'p> {
+    fn new(
+        commit_ts: u64,
+        budget: usize,
+        scratch: &Path,
+        progress: &'p mut dyn Progress,
+    ) -> Result<SortingSink<'p>, Error> {
+        Ok(SortingSink {
+            commit_ts,
+            sorter: ExternalSorter::new(budget, scratch),
+            key: Vec::new(),
+            records: 0,
+            bytes: 0,
+            progress,
+        })
+    }
+}
+
+impl RecordSink for SortingSink<'_> {
+    fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError> {
+        if user_key.len() + 8 > MAX_KEY {
+            return Err(SinkError::KeyTooLarge {
+                len: user_key.len() + 8,
+                max: MAX_KEY,
+            });
+        }
+        if user_value.len() + 9 > MAX_VALUE {
+            return Err(SinkError::ValueTooLarge {
+                len: user_value.len() + 9,
+                max: MAX_VALUE,
+            });
+        }
+        self.key.clear();
+        pebble::encode_key(user_key, self.commit_ts, &mut self.key);
+        self.sorter.push(&self.key, user_value)?;
+        self.records += 1;
+        self.bytes += (self.key.len() + user_value.len() + 25) as u64;
+        if self.records % (1 << 14) == 0 {
+            self.progress.update(self.bytes, self.records);
+        }
+        Ok(())
+    }
+}
+
+fn write_sorted(sink: SortingSink<'_>, out: &mut dyn Write) -> Result<(), Error> {
+    let spill_err = |e: io::Error| Error::from(PipelineError::io("sort spill file", e));
+    let mut sorted = sink.sorter.finish().map_err(spill_err)?;
+    // The writer rejects duplicate and out-of-order encoded keys.
+    let mut writer = PebbleStreamWriter::new(out, sink.commit_ts)?;
+    let mut value = Vec::new();
+    while let Some((key, body)) = sorted.next().map_err(spill_err)? {
+        value.clear();
+        pebble::encode_value(0, 0, body, &mut value);
+        writer.write_entry(key, &value)?;
+    }
+    writer.finish()?;
+    Ok(())
+}
+
+struct ShaWriter<'a> {
+    inner: &'a mut dyn Write,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Write for ShaWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The encode CLI contract around [`encode_snapshot`] (s3_tree_pipeline.md §12.2).
+#[derive(Debug, Clone)]
+pub struct EncodeFileOptions {
+    pub encode: EncodeOptions,
+    /// The destination `.fsm`.
+    pub output: PathBuf,
+    /// `--last-commit-ts` was given.
+    pub overridden: bool,
+    /// Run the round-trip self-test before publishing.
+    pub self_test: bool,
+    /// The manifest (for self-test decode options and ENCODE_INFO).
+    pub manifest: Manifest,
+    /// `--input` and `--output` as the user wrote them (recorded verbatim in ENCODE_INFO).
+    pub input_arg: String,
+    pub output_arg: String,
+    /// Test hook: called on the produced temp file before the self-test reads it.
+    pub corrupt_for_test: Option<fn(&Path)>,
+}
+
+/// What [`encode_to_file`] did.
+#[derive(Debug, Clone)]
+pub struct EncodeOutcome {
+    pub result: EncodeResult,
+    pub self_test: SelfTest,
+    pub sidecar: PathBuf,
+}
+
+/// `<output>.mismatch.txt`.
+pub fn mismatch_path(output: &Path) -> PathBuf {
+    let mut s = output.as_os_str().to_owned();
+    s.push(".mismatch.txt");
+    PathBuf::from(s)
+}
+
+/// Encode to `<output>.tmp-<hex>`, self-test if asked, publish atomically, write the sidecar.
+pub fn encode_to_file(opts: &EncodeFileOptions, progress: &mut dyn Progress) -> Result<EncodeOutcome, Error> {
+    validate(&opts.encode)?;
+    let output = &opts.output;
+    let mismatch = mismatch_path(output);
+    match fs::remove_file(&mismatch) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(PipelineError::io(&mismatch, e).into()),
+    }
+    let tmp = TempOutput::create(output)?;
+    let result = {
+        let mut w = BufWriter::with_capacity(1 << 20, &tmp.file);
+        let r = encode_snapshot_with_progress(&opts.encode, &mut w, progress)?;
+        w.flush().map_err(|e| PipelineError::io(&tmp.path, e))?;
+        r
+    };
+    tmp.file.sync_all().map_err(|e| PipelineError::io(&tmp.path, e))?;
+    if let Some(hook) = opts.corrupt_for_test {
+        hook(&tmp.path);
+    }
+    let mut st = SelfTest::default();
+    if opts.self_test {
+        st.ran = true;
+        let outcome = self_test::run(
+            &tmp.path,
+            &opts.encode.input_root,
+            &result.adapters_enabled,
+            &opts.manifest,
+            result.last_commit_ts,
+            opts.encode.scratch_root.as_deref(),
+        )?;
+        match outcome {
+            SelfTestOutcome::Matched => st.matched = true,
+            SelfTestOutcome::Mismatch(text) => {
+                // Best effort, as in Go: the error returned below is what matters.
+                let _ = write_sidecar_file(&mismatch, text.as_bytes());
+                remove_stale_output(output);
+                let info = encode_info(opts, &result, st);
+                let _ = write_sidecar_file(&encode_info::sidecar_path(output), &info.to_bytes());
+                drop(tmp);
+                return Err(PipelineError::SelfTestMismatch { path: mismatch }.into());
+            }
+        }
+    }
+    tmp.publish(output)?;
+    let sidecar = encode_info::sidecar_path(output);
+    let info = encode_info(opts, &result, st);
+    if let Err(e) = write_sidecar_file(&sidecar, &info.to_bytes()) {
+        // The .fsm and its sidecar are published as a pair or not at all.
+        let _ = fs::remove_file(output);
+        return Err(e);
+    }
+    Ok(EncodeOutcome {
+        result,
+        self_test: st,
+        sidecar,
+    })
+}
+
+fn encode_info(opts: &EncodeFileOptions, r: &EncodeResult, st: SelfTest) -> EncodeInfo {
+    EncodeInfo {
+        format_version: 1,
+        encoder_version: crate::cli::VERSION.to_owned(),
+        encoder_key_format_version: 1,
+        wall_time_iso: crate::dump::manifest::now_rfc3339_nano(),
+        input_root: opts.input_arg.clone(),
+        output_fsm_path: opts.output_arg.clone(),
+        output_fsm_sha256: hex::encode(r.sha256),
+        last_commit_ts: r.last_commit_ts,
+        last_commit_ts_overridden: opts.overridden,
+        manifest_last_commit_ts: opts.manifest.last_commit_ts,
+        manifest_cluster_id: opts.manifest.cluster_id.clone(),
+        adapters_enabled: r.adapters_enabled.iter().map(|a| a.name().to_owned()).collect(),
+        self_test: st,
+    }
+}
+
+/// Write a sidecar (mismatch.txt, encode_info.json): refuses symlinks, hard links and FIFOs,
+/// mode 0600, fsync file and directory. A failed write removes only what this run created.
+fn write_sidecar_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let (mut file, existed) = dfs::open_sidecar(path).map_err(|e| match e {
+        DumpError::Unsafe { path, what } => Error::from(PipelineError::UnsafeOutput { path, what }),
+        other => Error::from(other),
+    })?;
+    let res = file.write_all(bytes).and_then(|()| file.sync_all());
+    if let Err(e) = res {
+        if !existed {
+            let _ = fs::remove_file(path);
+        }
+        return Err(DumpError::io(path, e).into());
+    }
+    dfs::fsync_dir(parent_of(path))?;
+    Ok(())
+}
+
+/// On a self-test mismatch, an older `.fsm` at the output path would no longer match its
+/// sidecar: remove it when it is a regular file or a symlink (the link, never its target).
+fn remove_stale_output(output: &Path) {
+    if let Ok(m) = fs::symlink_metadata(output) {
+        let ft = m.file_type();
+        if ft.is_file() || ft.is_symlink() {
+            let _ = fs::remove_file(output);
+        } else if ft.is_dir() || ft.is_block_device() || ft.is_char_device() {
+            // Left alone, as Go does.
+        }
+    }
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// `<output>.tmp-<16 hex>`, 0600, removed on drop unless published.
+struct TempOutput {
+    path: PathBuf,
+    file: File,
+    published: bool,
+}
+
+impl TempOutput {
+    fn create(output: &Path) -> Result<TempOutput, Error> {
+        let mut name = output.as_os_str().to_owned();
+        name.push(format!(".tmp-{}", dfs::random_hex16()));
+        let path = PathBuf::from(name);
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| PipelineError::io(&path, e))?;
+        Ok(TempOutput {
+            path,
+            file,
+            published: false,
+        })
+    }
+
+    fn publish(mut self, output: &Path) -> Result<(), Error> {
+        fs::rename(&self.path, output).map_err(|e| PipelineError::io(output, e))?;
+        self.published = true;
+        if let Err(e) = dfs::fsync_dir(parent_of(output)) {
+            let _ = fs::remove_file(output);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempOutput {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}

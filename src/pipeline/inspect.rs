@@ -1,0 +1,222 @@
+//! `inspect`: what a snapshot holds and whether it is intact, in one streaming pass, like
+//! `etcdutl snapshot status`: the layers found (FSM header, payload format, footer), the
+//! stream's last commit timestamp, and entry statistics by family, versions and tombstones.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::adapters::{display_key, family_of, Family};
+use crate::container::{ContainerError, SnapshotFile};
+use crate::dump::manifest::rfc3339_nano;
+use crate::mvcc::{MvccError, MvccItem, MvccView};
+use crate::Error;
+
+use super::Progress;
+
+/// The FSM header, as found.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HeaderReport {
+    pub version: String,
+    pub ceiling_ms: u64,
+    pub ceiling_utc: String,
+    pub cutover_index: u64,
+}
+
+/// A full HLC timestamp split into its parts.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HlcReport {
+    pub raw: u64,
+    pub physical_ms: u64,
+    pub logical: u64,
+    pub utc: String,
+}
+
+impl HlcReport {
+    pub fn new(raw: u64) -> HlcReport {
+        let ms = raw >> 16;
+        HlcReport {
+            raw,
+            physical_ms: ms,
+            logical: raw & 0xFFFF,
+            utc: utc_of_ms(ms),
+        }
+    }
+}
+
+/// The CRC32C footer, as checked.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FooterReport {
+    /// `ok`, `mismatch`, `absent` (bare stream) or `unchecked` (the stream failed first).
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub computed: Option<String>,
+}
+
+/// Statistics of one family.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FamilyReport {
+    /// Stream entries (every version, tombstones included).
+    pub entries: u64,
+    /// User keys alive at the snapshot (newest version not a tombstone).
+    pub live_keys: u64,
+    pub key_bytes: u64,
+    pub value_bytes: u64,
+}
+
+/// The largest entry of the stream.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct LargestEntry {
+    pub bytes: u64,
+    pub offset: u64,
+    pub key: String,
+}
+
+/// Everything `inspect` reports.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InspectReport {
+    pub path: String,
+    pub file_bytes: u64,
+    pub snapshot_index: Option<u64>,
+    pub header: Option<HeaderReport>,
+    pub payload_format: String,
+    pub last_commit_ts: HlcReport,
+    pub footer: FooterReport,
+    pub entries: u64,
+    pub live_keys: u64,
+    pub older_versions: u64,
+    pub tombstones: u64,
+    pub raw_rows: u64,
+    pub key_bytes: u64,
+    pub value_bytes: u64,
+    pub largest_entry: LargestEntry,
+    pub families: BTreeMap<&'static str, FamilyReport>,
+    /// Why the snapshot is not intact (`None`: intact).
+    pub error: Option<String>,
+}
+
+impl InspectReport {
+    pub fn intact(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// Inspect one file. A malformed stream or a footer mismatch is reported in `error` (with
+/// the statistics gathered up to that point); only a file that cannot be opened or is not a
+/// snapshot at all is an `Err`.
+pub fn inspect(path: &Path, progress: &mut dyn Progress) -> Result<InspectReport, Error> {
+    let mut file = SnapshotFile::open(path)?;
+    let info = file.info().clone();
+    let mut report = InspectReport {
+        path: path.display().to_string(),
+        file_bytes: info.file_size.unwrap_or(0),
+        snapshot_index: info.snapshot_index,
+        header: info.header.as_ref().map(|h| HeaderReport {
+            version: format!("{:?}", h.version),
+            ceiling_ms: h.ceiling_ms,
+            ceiling_utc: utc_of_ms(h.ceiling_ms),
+            cutover_index: h.cutover,
+        }),
+        payload_format: info.payload.name().to_owned(),
+        last_commit_ts: HlcReport::new(info.last_commit_ts.unwrap_or(0)),
+        footer: FooterReport {
+            status: "unchecked".into(),
+            stored: None,
+            computed: None,
+        },
+        entries: 0,
+        live_keys: 0,
+        older_versions: 0,
+        tombstones: 0,
+        raw_rows: 0,
+        key_bytes: 0,
+        value_bytes: 0,
+        largest_entry: LargestEntry::default(),
+        families: Family::ALL
+            .iter()
+            .map(|f| (f.name(), FamilyReport::default()))
+            .collect(),
+        error: None,
+    };
+    let streamed = walk(&mut file, &mut report, progress);
+    match streamed {
+        Ok(()) => match file.finish() {
+            Ok(f) => {
+                report.footer = FooterReport {
+                    status: if f.footer.is_some() { "ok" } else { "absent" }.into(),
+                    stored: f.footer.map(|v| format!("{v:08x}")),
+                    computed: Some(format!("{:08x}", f.computed)),
+                };
+            }
+            Err(e) => {
+                if let ContainerError::FooterMismatch {
+                    expected, computed, ..
+                } = e.root()
+                {
+                    report.footer = FooterReport {
+                        status: "mismatch".into(),
+                        stored: Some(format!("{expected:08x}")),
+                        computed: Some(format!("{computed:08x}")),
+                    };
+                }
+                report.error = Some(e.to_string());
+            }
+        },
+        Err(e) => report.error = Some(e.to_string()),
+    }
+    Ok(report)
+}
+
+/// One pass over every entry, counting by family; the MVCC view labels each entry.
+fn walk(
+    file: &mut SnapshotFile,
+    r: &mut InspectReport,
+    progress: &mut dyn Progress,
+) -> Result<(), MvccError> {
+    let mut view = MvccView::new(file);
+    while let Some(item) = view.next()? {
+        let (key, klen, vlen, fam) = match &item {
+            MvccItem::Raw(raw) => (raw.key, raw.key.len(), raw.value.len(), Family::Internal),
+            MvccItem::Live(m) | MvccItem::Deleted(m) | MvccItem::Older(m) => (
+                m.user_key,
+                m.encoded_key.len(),
+                m.body.len() + 9,
+                family_of(m.user_key),
+            ),
+        };
+        r.entries += 1;
+        r.key_bytes += klen as u64;
+        r.value_bytes += vlen as u64;
+        let f = r.families.entry(fam.name()).or_default();
+        f.entries += 1;
+        f.key_bytes += klen as u64;
+        f.value_bytes += vlen as u64;
+        if matches!(item, MvccItem::Live(_)) {
+            f.live_keys += 1;
+        }
+        let size = item.encoded_len();
+        if size > r.largest_entry.bytes {
+            r.largest_entry = LargestEntry {
+                bytes: size,
+                offset: item.offset(),
+                key: display_key(key),
+            };
+        }
+        if r.entries % (1 << 16) == 0 {
+            progress.update(item.offset(), r.entries);
+        }
+    }
+    let c = view.counters();
+    r.live_keys = c.live_keys;
+    r.older_versions = c.older_versions;
+    r.tombstones = c.tombstoned_keys;
+    r.raw_rows = c.raw_rows;
+    Ok(())
+}
+
+fn utc_of_ms(ms: u64) -> String {
+    rfc3339_nano(i128::from(ms) * 1_000_000)
+}

@@ -1,0 +1,166 @@
+//! Library-level encode pipeline: sort budget and spill, duplicate keys, the self-test's
+//! corruption detection, and the decode → encode → decode round trip on a Redis tree.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ekv_snapshot::adapters::Adapter;
+use ekv_snapshot::dump::manifest::Manifest;
+use ekv_snapshot::pipeline::decode::{decode_snapshot, DecodeOptions};
+use ekv_snapshot::pipeline::encode::{
+    encode_snapshot, encode_to_file, EncodeFileOptions, EncodeOptions, DEFAULT_SORT_BUDGET,
+};
+use ekv_snapshot::pipeline::NoProgress;
+use ekv_snapshot::ErrorKind;
+
+use common::{put, redis_tree};
+
+fn options(root: &Path, budget: usize, scratch: &Path) -> EncodeOptions {
+    let m = Manifest::read(root).unwrap();
+    EncodeOptions {
+        input_root: root.to_path_buf(),
+        adapters: vec![Adapter::Redis],
+        last_commit_ts: m.last_commit_ts,
+        manifest_last_commit_ts: m.last_commit_ts,
+        exclusions: m.exclusions.clone(),
+        dynamodb_jsonl: false,
+        sort_budget: budget,
+        scratch_root: Some(scratch.to_path_buf()),
+    }
+}
+
+/// Many strings and a big hash, so the sort has real work.
+fn big_tree(root: &Path) -> PathBuf {
+    let root = redis_tree(root, 7000);
+    for i in 0..300 {
+        put(
+            &root,
+            &format!("redis/db_0/strings/k{i:04}.bin"),
+            format!("value-{i}").as_bytes(),
+        );
+    }
+    // Canonical MarshalIndent layout, so the tree round-trips byte for byte.
+    let fields: Vec<String> = (0..200)
+        .map(|i| format!("    {{\n      \"name\": \"f{i:03}\",\n      \"value\": \"v{i}\"\n    }}"))
+        .collect();
+    let hash = format!(
+        "{{\n  \"format_version\": 1,\n  \"fields\": [\n{}\n  ],\n  \"expire_at_ms\": null\n}}",
+        fields.join(",\n")
+    );
+    put(&root, "redis/db_0/hashes/big.json", hash.as_bytes());
+    root
+}
+
+#[test]
+fn tiny_sort_budget_spills_and_gives_identical_bytes() {
+    let d = tempfile::tempdir().unwrap();
+    let root = big_tree(&d.path().join("dump"));
+    let mut a = Vec::new();
+    let ra = encode_snapshot(&options(&root, DEFAULT_SORT_BUDGET, d.path()), &mut a).unwrap();
+    let mut b = Vec::new();
+    let rb = encode_snapshot(&options(&root, 512, d.path()), &mut b).unwrap();
+    assert_eq!(ra.spilled_runs, 0);
+    assert!(
+        rb.spilled_runs > 1,
+        "a 512-byte budget must spill ({} runs)",
+        rb.spilled_runs
+    );
+    assert_eq!(a, b);
+    assert_eq!(ra.sha256, rb.sha256);
+    assert_eq!(ra.records, rb.records);
+}
+
+#[test]
+fn duplicate_encoded_keys_are_rejected() {
+    let d = tempfile::tempdir().unwrap();
+    let root = redis_tree(&d.path().join("dump"), 7000);
+    // `%41` and `A` decode to the same key: two records with one encoded key.
+    put(&root, "redis/db_0/strings/A.bin", b"1");
+    put(&root, "redis/db_0/strings/%41.bin", b"2");
+    let err = encode_snapshot(&options(&root, DEFAULT_SORT_BUDGET, d.path()), &mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Data);
+    assert!(err.to_string().contains("duplicate"), "{err}");
+}
+
+#[test]
+fn lower_last_commit_ts_is_rejected_before_any_byte() {
+    let d = tempfile::tempdir().unwrap();
+    let root = redis_tree(&d.path().join("dump"), 7000);
+    let mut o = options(&root, DEFAULT_SORT_BUDGET, d.path());
+    o.last_commit_ts = 6999;
+    let mut out = Vec::new();
+    let err = encode_snapshot(&o, &mut out).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Data);
+    assert!(out.is_empty());
+}
+
+/// Drop the last byte of the produced stream: the self-test's decode must notice.
+fn truncate_one_byte(p: &Path) {
+    let f = fs::OpenOptions::new().write(true).open(p).unwrap();
+    let n = f.metadata().unwrap().len();
+    f.set_len(n - 1).unwrap();
+}
+
+/// Flip one bit of a string body in place: the decoded file then differs from the input.
+fn flip_greeting(p: &Path) {
+    let mut b = fs::read(p).unwrap();
+    let at = b.windows(5).position(|w| w == b"hello").unwrap();
+    b[at] ^= 0x20;
+    fs::write(p, b).unwrap();
+}
+
+#[test]
+fn corrupted_self_test_buffer_is_detected_and_never_published() {
+    for hook in [truncate_one_byte as fn(&Path), flip_greeting] {
+        corrupted_buffer_case(hook);
+    }
+}
+
+fn corrupted_buffer_case(hook: fn(&Path)) {
+    let d = tempfile::tempdir().unwrap();
+    let root = redis_tree(&d.path().join("dump"), 7000);
+    let out = d.path().join("out.fsm");
+    let opts = EncodeFileOptions {
+        encode: options(&root, DEFAULT_SORT_BUDGET, d.path()),
+        output: out.clone(),
+        overridden: false,
+        self_test: true,
+        manifest: Manifest::read(&root).unwrap(),
+        input_arg: "dump".into(),
+        output_arg: "out.fsm".into(),
+        corrupt_for_test: Some(hook),
+    };
+    let err = encode_to_file(&opts, &mut NoProgress).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Data);
+    assert!(!out.exists());
+    assert!(d.path().join("out.fsm.mismatch.txt").exists());
+    let names: Vec<String> = fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
+}
+
+#[test]
+fn decode_encode_decode_round_trip_is_identical() {
+    let d = tempfile::tempdir().unwrap();
+    let root = big_tree(&d.path().join("dump"));
+    let fsm = d.path().join("a.fsm");
+    let mut bytes = Vec::new();
+    encode_snapshot(&options(&root, DEFAULT_SORT_BUDGET, d.path()), &mut bytes).unwrap();
+    fs::write(&fsm, &bytes).unwrap();
+    let tree = d.path().join("tree");
+    let mut dopts = DecodeOptions::new(&tree);
+    dopts.adapters = vec![Adapter::Redis];
+    let r = decode_snapshot(&fsm, &dopts, &mut NoProgress).unwrap();
+    assert_eq!(r.last_commit_ts, 7000);
+    let diffs =
+        ekv_snapshot::pipeline::self_test::diff_subtree(&root.join("redis"), &tree.join("redis")).unwrap();
+    assert!(diffs.is_empty(), "{diffs:?}");
+    // And the tree re-encodes to the same bytes.
+    let mut again = Vec::new();
+    encode_snapshot(&options(&tree, DEFAULT_SORT_BUDGET, d.path()), &mut again).unwrap();
+    assert_eq!(bytes, again);
+}
