@@ -399,6 +399,11 @@ impl<W: Write> Crc32cWriter<W> {
         self.bytes
     }
 
+    /// The inner writer, without a footer (for a bare stream).
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+
     /// Append the footer (not itself covered), flush, and return the inner writer.
     pub fn finish_with_footer(mut self) -> io::Result<W> {
         self.inner.write_all(&self.crc.to_be_bytes())?;
