@@ -143,8 +143,17 @@ fn sample_is_a_valid_live_file_with_every_family() {
         .filter(|(k, _)| k.starts_with(b"!stream|entry|"))
         .collect();
     assert_eq!(entries.len(), 2);
-    for (_, v) in entries {
-        assert_eq!(&v[0].body[..5], &[0x00, 0x52, 0x58, 0x45, 0x01]);
-        assert_eq!(v[0].body[5], 0x0A, "field 1 (id), length-delimited");
+    for ((k, v), kind) in entries.into_iter().zip(["login", "logout"]) {
+        // Key: prefix + len4 + "events" + BE64 ms + BE64 seq; value: magic + protobuf
+        // RedisStreamEntry{id = "<ms>-<seq>", fields = ["type", kind]}.
+        let ms = u64::from_be_bytes(k[k.len() - 16..k.len() - 8].try_into().unwrap());
+        let id = format!("{ms}-0");
+        let mut want = vec![0x00, 0x52, 0x58, 0x45, 0x01, 0x0A, id.len() as u8];
+        want.extend_from_slice(id.as_bytes());
+        want.extend_from_slice(&[0x12, 4]);
+        want.extend_from_slice(b"type");
+        want.extend_from_slice(&[0x12, kind.len() as u8]);
+        want.extend_from_slice(kind.as_bytes());
+        assert_eq!(v[0].body, want);
     }
 }
