@@ -327,6 +327,15 @@ impl<R: Read> SnapshotFile<R> {
         }
     }
 
+    /// The entry the last [`Self::next`] returned (None before the first, after the end
+    /// or after an error): lends it again without reading (for `mvcc::CurrentEntry`).
+    pub fn current(&self) -> Option<StreamEntry<'_>> {
+        match &self.body {
+            Body::Pebble(r) => r.current(),
+            Body::Empty { .. } => None,
+        }
+    }
+
     /// Offset of the next unread byte.
     pub fn offset(&self) -> u64 {
         match &self.body {
