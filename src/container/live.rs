@@ -320,6 +320,15 @@ impl<R: Read> SnapshotFile<R> {
         }
     }
 
+    /// The entry the last [`Self::next`] returned (None before the first, after the end
+    /// or after an error): lends it again without reading (for `mvcc::CurrentEntry`).
+    pub fn current(&self) -> Option<StreamEntry<'_>> {
+        match &self.body {
+            Body::Pebble(r) => r.current(),
+            Body::Empty { .. } => None,
+        }
+    }
+
     /// Offset of the next unread byte.
     pub fn offset(&self) -> u64 {
         match &self.body {
@@ -390,6 +399,11 @@ impl<W: Write> Crc32cWriter<W> {
     /// Bytes written so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// The inner writer, without a footer (for a bare stream).
+    pub fn into_inner(self) -> W {
+        self.inner
     }
 
     /// Append the footer (not itself covered), flush, and return the inner writer.

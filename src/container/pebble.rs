@@ -386,14 +386,13 @@ impl<R: Read> PebbleStreamReader<R> {
                 key: display_key(key),
             });
         };
-        let Some(header) = self.value.get(..VALUE_HEADER_LEN) else {
+        let Some(&[flags, e0, e1, e2, e3, e4, e5, e6, e7]) = self.value.first_chunk::<9>() else {
             return Err(ContainerError::ShortValue {
                 offset,
                 len: self.value.len() as u64,
                 key: display_key(key),
             });
         };
-        let flags = header[0];
         let enc_state = (flags & ENC_STATE_MASK) >> 1;
         if flags & RESERVED_MASK != 0 || enc_state >= 2 {
             return Err(ContainerError::ReservedBits {
@@ -409,13 +408,11 @@ impl<R: Read> PebbleStreamReader<R> {
                 key: display_key(key),
             });
         }
-        let mut exp = [0u8; 8];
-        exp.copy_from_slice(&header[1..9]);
         Ok(Decoded::Mvcc {
             split: user.len(),
             ts,
             flags,
-            expire_at: u64::from_le_bytes(exp),
+            expire_at: u64::from_le_bytes([e0, e1, e2, e3, e4, e5, e6, e7]),
         })
     }
 

@@ -70,10 +70,17 @@ fn d2_live_v2_file_streams_and_verifies() {
     assert_eq!(info.footer_present, Some(true));
     assert_eq!(info.snapshot_index, Some(10));
     assert_eq!(info.file_size, Some(bytes.len() as u64));
+    assert_eq!(f.current(), None);
     let first = f.next().unwrap().unwrap();
     assert_eq!(first.offset(), 26 + 16, "offsets are file offsets");
+    assert_eq!(
+        f.current().map(|e| e.offset()),
+        Some(42),
+        "current lends it again"
+    );
     assert_eq!(count(&mut f).unwrap(), 2);
     let report = f.finish().unwrap();
+    assert_eq!(f.current(), None, "nothing current after the end");
     let crc = crc32c::crc32c(&bytes[..bytes.len() - 4]);
     assert_eq!(report.footer, Some(crc));
     assert_eq!(report.computed, crc);

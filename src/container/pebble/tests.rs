@@ -343,6 +343,7 @@ fn errors_stop_the_reader() {
     let bytes = stream(&[entry(b"abc", &[0; 9])]);
     let mut r = PebbleStreamReader::new(&bytes[..]).unwrap();
     assert!(r.next().is_err());
+    assert!(r.current().is_none());
     let e = r.next().unwrap_err();
     assert!(matches!(e, ContainerError::AfterError { offset: 16 }), "{e}");
 }

@@ -1,0 +1,702 @@
+//! Generate a synthetic elastickv snapshot file.
+//!
+//! ```text
+//! cargo run --release --example make_snapshot -- --out FILE [--size BYTES] [--seed N] [--live|--bare]
+//! ```
+//!
+//! Without `--size` it writes the small SAMPLE committed as `examples/sample.fsm`: keys of
+//! every Redis family with valid layouts (redis.md §2), a few DynamoDB/S3/SQS keys with
+//! opaque values, internal `!txn|`/`!dist|` rows, raw `_meta_*` and writer-registry rows,
+//! multi-version keys and a tombstoned key, sorted by encoded key.
+//!
+//! With `--size` it streams a benchmark file of about that many bytes: mixed families,
+//! ~100-byte values, some multi-version keys, written in key order with bounded memory.
+//!
+//! `--live` (default): v2 FSM header + EKVPBBL1 payload + CRC32C footer (containers.md
+//! §3.2). `--bare`: the payload alone, as the encoder writes it. Output is deterministic
+//! for a given seed.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use clap::Parser;
+use ekv_snapshot::container::{
+    encode_key, encode_value, Crc32cWriter, FsmHeader, PebbleStreamWriter,
+};
+
+#[derive(Parser, Debug)]
+#[command(about = "Generate a synthetic elastickv snapshot (.fsm)")]
+struct Args {
+    /// Output file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Approximate size of a benchmark file; without it, the small sample is written.
+    #[arg(long)]
+    size: Option<u64>,
+    /// Seed for the generated values.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Live-style file: FSM header + payload + CRC32C footer (the default).
+    #[arg(long, conflicts_with = "bare")]
+    live: bool,
+    /// Bare EKVPBBL1 stream (no header, no footer).
+    #[arg(long)]
+    bare: bool,
+}
+
+/// SplitMix64: small, deterministic.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn fill_text(&mut self, out: &mut Vec<u8>, len: usize) {
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789 ";
+        for _ in 0..len {
+            out.push(ALPHABET[(self.next() % ALPHABET.len() as u64) as usize]);
+        }
+    }
+}
+
+/// Unix ms of the synthetic cluster clock, and HLC timestamps from it.
+const BASE_MS: u64 = 1_700_000_000_000;
+fn hlc(ms_offset: u64, logical: u64) -> u64 {
+    ((BASE_MS + ms_offset) << 16) | (logical & 0xFFFF)
+}
+
+// --- Redis layouts (redis.md §0, §2) ---
+
+fn len4(k: &[u8]) -> [u8; 4] {
+    (k.len() as u32).to_be_bytes()
+}
+
+fn wide(prefix: &str, k: &[u8], rest: &[u8]) -> Vec<u8> {
+    let mut out = prefix.as_bytes().to_vec();
+    out.extend_from_slice(&len4(k));
+    out.extend_from_slice(k);
+    out.extend_from_slice(rest);
+    out
+}
+
+fn plain(prefix: &str, k: &[u8]) -> Vec<u8> {
+    let mut out = prefix.as_bytes().to_vec();
+    out.extend_from_slice(k);
+    out
+}
+
+fn sortable_i64(s: i64) -> [u8; 8] {
+    ((s as u64) ^ 0x8000_0000_0000_0000).to_be_bytes()
+}
+
+fn sortable_f64(f: f64) -> [u8; 8] {
+    let f = if f == 0.0 { 0.0 } else { f };
+    let b = f.to_bits();
+    let b = if b >> 63 == 0 {
+        b ^ 0x8000_0000_0000_0000
+    } else {
+        !b
+    };
+    b.to_be_bytes()
+}
+
+/// New-format string/HLL envelope: `FF ver flags [BE64 ms] body`.
+fn envelope(version: u8, ttl_ms: Option<u64>, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![0xFF, version, u8::from(ttl_ms.is_some())];
+    if let Some(ms) = ttl_ms {
+        out.extend_from_slice(&ms.to_be_bytes());
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+fn be64s(vals: &[u64]) -> Vec<u8> {
+    vals.iter().flat_map(|v| v.to_be_bytes()).collect()
+}
+
+// --- protobuf (proto3) by hand: varint, length-delimited strings, fixed64 doubles ---
+
+fn varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn pb_bytes(field: u64, data: &[u8], out: &mut Vec<u8>) {
+    varint((field << 3) | 2, out);
+    varint(data.len() as u64, out);
+    out.extend_from_slice(data);
+}
+
+fn pb_double(field: u64, v: f64, out: &mut Vec<u8>) {
+    varint((field << 3) | 1, out);
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// `00 52 58 45 01` + RedisStreamEntry{id=1, repeated fields=2}.
+fn stream_entry_value(id: &str, fields: &[&str]) -> Vec<u8> {
+    let mut out = vec![0x00, 0x52, 0x58, 0x45, 0x01];
+    pb_bytes(1, id.as_bytes(), &mut out);
+    for f in fields {
+        pb_bytes(2, f.as_bytes(), &mut out);
+    }
+    out
+}
+
+/// `00 'R' 'S' 01` + RedisSetValue{repeated members=1} (the live HLL payload).
+fn set_value(members: &[&str]) -> Vec<u8> {
+    let mut out = vec![0x00, b'R', b'S', 0x01];
+    for m in members {
+        pb_bytes(1, m.as_bytes(), &mut out);
+    }
+    out
+}
+
+/// `00 'R' 'Z' 01` + RedisZSetValue{repeated RedisZSetEntry{member=1, score=2} entries=1}.
+fn zset_blob(entries: &[(&str, f64)]) -> Vec<u8> {
+    let mut out = vec![0x00, b'R', b'Z', 0x01];
+    for (m, s) in entries {
+        let mut e = Vec::new();
+        pb_bytes(1, m.as_bytes(), &mut e);
+        pb_double(2, *s, &mut e);
+        pb_bytes(1, &e, &mut out);
+    }
+    out
+}
+
+/// One entry before encoding.
+struct Row {
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+fn mvcc(user_key: Vec<u8>, ts: u64, tombstone: bool, body: &[u8]) -> Row {
+    let mut key = Vec::new();
+    encode_key(&user_key, ts, &mut key);
+    let mut value = Vec::new();
+    encode_value(u8::from(tombstone), 0, body, &mut value);
+    Row { key, value }
+}
+
+fn raw(key: &[u8], value: &[u8]) -> Row {
+    Row {
+        key: key.to_vec(),
+        value: value.to_vec(),
+    }
+}
+
+/// The small sample: every family, sorted by encoded key.
+fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
+    let ts = hlc(60_000, 3);
+    let ttl_ms = BASE_MS + 86_400_000;
+    let mut rows = Vec::new();
+    let mut word = |n: usize| {
+        let mut v = Vec::new();
+        rng.fill_text(&mut v, n);
+        v
+    };
+    // Strings: new format without and with TTL, legacy (TTL in the index).
+    rows.push(mvcc(
+        plain("!redis|str|", b"greeting"),
+        ts,
+        false,
+        &envelope(1, None, b"hello world"),
+    ));
+    rows.push(mvcc(
+        plain("!redis|str|", b"session:42"),
+        ts,
+        false,
+        &envelope(1, Some(ttl_ms), &word(24)),
+    ));
+    rows.push(mvcc(
+        plain("!redis|str|", b"legacy"),
+        ts,
+        false,
+        b"old-format-value",
+    ));
+    rows.push(mvcc(
+        plain("!redis|ttl|", b"legacy"),
+        ts,
+        false,
+        &ttl_ms.to_be_bytes(),
+    ));
+    // Multi-version string (three versions) and a tombstoned key (older live version).
+    for (i, v) in [b"1", b"2", b"3"].iter().enumerate() {
+        rows.push(mvcc(
+            plain("!redis|str|", b"counter"),
+            hlc(1_000 * (i as u64 + 1), 0),
+            false,
+            &envelope(1, None, *v),
+        ));
+    }
+    rows.push(mvcc(
+        plain("!redis|str|", b"deleted"),
+        hlc(5_000, 0),
+        false,
+        &envelope(1, None, b"was here"),
+    ));
+    rows.push(mvcc(
+        plain("!redis|str|", b"deleted"),
+        hlc(6_000, 0),
+        true,
+        b"",
+    ));
+    // HLL (new format) and its TTL index row.
+    rows.push(mvcc(
+        plain("!redis|hll|", b"visitors"),
+        ts,
+        false,
+        &envelope(2, Some(ttl_ms), &set_value(&["alice", "bob"])),
+    ));
+    rows.push(mvcc(
+        plain("!redis|ttl|", b"visitors"),
+        ts,
+        false,
+        &ttl_ms.to_be_bytes(),
+    ));
+    // Hash: meta with TTL (16 bytes) + fields; TTL index row. A second hash, no TTL.
+    rows.push(mvcc(
+        wide("!hs|meta|", b"user:1", b""),
+        ts,
+        false,
+        &be64s(&[2, ttl_ms]),
+    ));
+    rows.push(mvcc(
+        wide("!hs|fld|", b"user:1", b"name"),
+        ts,
+        false,
+        b"Ada",
+    ));
+    rows.push(mvcc(
+        wide("!hs|fld|", b"user:1", b"email"),
+        ts,
+        false,
+        b"ada@example.com",
+    ));
+    rows.push(mvcc(
+        plain("!redis|ttl|", b"user:1"),
+        ts,
+        false,
+        &ttl_ms.to_be_bytes(),
+    ));
+    rows.push(mvcc(
+        wide("!hs|meta|", b"config", b""),
+        ts,
+        false,
+        &be64s(&[1]),
+    ));
+    rows.push(mvcc(
+        wide("!hs|fld|", b"config", b"mode"),
+        hlc(2_000, 0),
+        false,
+        b"old",
+    ));
+    rows.push(mvcc(
+        wide("!hs|fld|", b"config", b"mode"),
+        ts,
+        false,
+        b"new",
+    ));
+    // List: meta (Head 0, Tail 3, Len 3) + items seq 0..2.
+    rows.push(mvcc(
+        plain("!lst|meta|", b"queue"),
+        ts,
+        false,
+        &be64s(&[0, 3, 3]),
+    ));
+    for (seq, item) in ["first", "second", "third"].iter().enumerate() {
+        let mut k = plain("!lst|itm|", b"queue");
+        k.extend_from_slice(&sortable_i64(seq as i64));
+        rows.push(mvcc(k, ts, false, item.as_bytes()));
+    }
+    // Set: meta + members (empty values).
+    rows.push(mvcc(
+        wide("!st|meta|", b"tags", b""),
+        ts,
+        false,
+        &be64s(&[2]),
+    ));
+    for m in ["blue", "red"] {
+        rows.push(mvcc(
+            wide("!st|mem|", b"tags", m.as_bytes()),
+            ts,
+            false,
+            b"",
+        ));
+    }
+    // Zset: meta + members (BE f64) + score index rows.
+    let members = [("alice", 100.0f64), ("bob", -3.25), ("carol", 1.5)];
+    rows.push(mvcc(
+        wide("!zs|meta|", b"board", b""),
+        ts,
+        false,
+        &be64s(&[members.len() as u64]),
+    ));
+    for (m, s) in members {
+        rows.push(mvcc(
+            wide("!zs|mem|", b"board", m.as_bytes()),
+            ts,
+            false,
+            &s.to_bits().to_be_bytes(),
+        ));
+        let mut rest = sortable_f64(s).to_vec();
+        rest.extend_from_slice(m.as_bytes());
+        rows.push(mvcc(wide("!zs|scr|", b"board", &rest), ts, false, b""));
+    }
+    // Legacy zset blob.
+    rows.push(mvcc(
+        plain("!redis|zset|", b"old-board"),
+        ts,
+        false,
+        &zset_blob(&[("alice", 100.0)]),
+    ));
+    // Stream: meta (Len 2, LastMs, LastSeq) + entries.
+    let sms = BASE_MS + 10;
+    rows.push(mvcc(
+        wide("!stream|meta|", b"events", b""),
+        ts,
+        false,
+        &be64s(&[2, sms + 1, 0]),
+    ));
+    for (i, fields) in [["type", "login"], ["type", "logout"]].iter().enumerate() {
+        let ms = sms + i as u64;
+        let mut rest = ms.to_be_bytes().to_vec();
+        rest.extend_from_slice(&0u64.to_be_bytes());
+        rows.push(mvcc(
+            wide("!stream|entry|", b"events", &rest),
+            ts,
+            false,
+            &stream_entry_value(&format!("{ms}-0"), fields),
+        ));
+    }
+    // Other adapters: plausible prefixes, opaque values.
+    for (k, v) in [
+        (
+            "!ddb|meta|table|orders",
+            &b"{\"opaque\":\"table schema\"}"[..],
+        ),
+        ("!ddb|item|orders|1|order-0001", b"opaque ddb item"),
+        ("!s3|bucket|meta|photos", b"opaque bucket meta"),
+        ("!s3|obj|head|photos|1|cat.jpg", b"opaque object head"),
+        ("!sqs|queue|meta|jobs", b"opaque queue meta"),
+        ("!sqs|msg|data|jobs|1|0001", b"opaque message"),
+        // Internal rows.
+        ("!txn|lock|!redis|str|greeting", b"opaque lock"),
+        ("!dist|meta|version", b"opaque route catalog"),
+    ] {
+        rows.push(mvcc(k.as_bytes().to_vec(), ts, false, v));
+    }
+    // Raw operational rows (D3): no suffix, no value header.
+    let mut reg = b"!encryption|writers|".to_vec();
+    reg.extend_from_slice(&7u32.to_be_bytes());
+    reg.push(b'|');
+    reg.extend_from_slice(&0x1234u16.to_be_bytes());
+    let mut reg_value = 0xDEAD_BEEF_0000_0001u64.to_be_bytes().to_vec();
+    reg_value.extend_from_slice(&[0, 1, 0, 2]);
+    rows.push(raw(&reg, &reg_value));
+    rows.push(raw(b"_meta_applied_index", &1234u64.to_le_bytes()));
+    rows.push(raw(b"_meta_last_commit_ts", &ts.to_le_bytes()));
+    rows.push(raw(b"_meta_min_retained_ts", &hlc(0, 0).to_le_bytes()));
+    rows.push(raw(b"_meta_pending_min_retained_ts", &0u64.to_le_bytes()));
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    (rows, ts)
+}
+
+/// Streams the benchmark workload in key order.
+struct Bench<'a, W: Write> {
+    w: &'a mut PebbleStreamWriter<W>,
+    rng: Rng,
+    key: Vec<u8>,
+    value: Vec<u8>,
+    body: Vec<u8>,
+    ts: u64,
+}
+
+impl<W: Write> Bench<'_, W> {
+    fn put(&mut self, user: &[u8], ts: u64, tombstone: bool, body: &[u8]) -> anyhow::Result<()> {
+        self.key.clear();
+        encode_key(user, ts, &mut self.key);
+        self.value.clear();
+        encode_value(u8::from(tombstone), 0, body, &mut self.value);
+        self.w.write_entry(&self.key, &self.value)?;
+        Ok(())
+    }
+
+    fn text(&mut self, n: usize) {
+        self.body.clear();
+        let jitter = self.rng.below(n as u64 / 2 + 1) as usize;
+        self.rng.fill_text(&mut self.body, n * 3 / 4 + jitter);
+    }
+
+    /// Emit `count` user keys of a section; `f` writes each one.
+    fn section(
+        &mut self,
+        budget: u64,
+        mut f: impl FnMut(&mut Self, u64) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
+        let stop = self.w.bytes_written() + budget;
+        let mut i = 0;
+        while self.w.bytes_written() < stop {
+            f(self, i)?;
+            i += 1;
+        }
+        Ok(i)
+    }
+}
+
+fn bench_rows<W: Write>(w: &mut PebbleStreamWriter<W>, size: u64, seed: u64) -> anyhow::Result<()> {
+    let ts = hlc(3_600_000, 0);
+    let mut b = Bench {
+        w,
+        rng: Rng(seed),
+        key: Vec::new(),
+        value: Vec::new(),
+        body: Vec::new(),
+        ts,
+    };
+    let part = |pct: u64| size / 100 * pct;
+    // Sections in ascending prefix order (the writer enforces it).
+    b.section(part(10), |b, i| {
+        let user = format!("!ddb|item|orders|1|{i:012}");
+        b.text(100);
+        let body = std::mem::take(&mut b.body);
+        let r = b.put(user.as_bytes(), b.ts, false, &body);
+        b.body = body;
+        r
+    })?;
+    let mut hashes = 0;
+    b.section(part(15), |b, i| {
+        hashes = i + 1;
+        let k = format!("h:{i:012}");
+        for f in 0..8 {
+            b.text(100);
+            let body = std::mem::take(&mut b.body);
+            b.put(
+                &wide("!hs|fld|", k.as_bytes(), format!("f{f:02}").as_bytes()),
+                b.ts,
+                false,
+                &body,
+            )?;
+            b.body = body;
+        }
+        Ok(())
+    })?;
+    for i in 0..hashes {
+        let k = format!("h:{i:012}");
+        b.put(
+            &wide("!hs|meta|", k.as_bytes(), b""),
+            ts,
+            false,
+            &be64s(&[8]),
+        )?;
+    }
+    let mut lists = 0;
+    b.section(part(10), |b, i| {
+        lists = i + 1;
+        let k = format!("l:{i:012}");
+        for seq in 0..10i64 {
+            b.text(100);
+            let body = std::mem::take(&mut b.body);
+            let mut user = plain("!lst|itm|", k.as_bytes());
+            user.extend_from_slice(&sortable_i64(seq));
+            b.put(&user, b.ts, false, &body)?;
+            b.body = body;
+        }
+        Ok(())
+    })?;
+    for i in 0..lists {
+        let k = format!("l:{i:012}");
+        b.put(
+            &plain("!lst|meta|", k.as_bytes()),
+            ts,
+            false,
+            &be64s(&[0, 10, 10]),
+        )?;
+    }
+    // Strings: every 8th key has an older version, every 50th a newer tombstone.
+    b.section(part(25), |b, i| {
+        let user = plain("!redis|str|", format!("s:{i:012}").as_bytes());
+        if i % 50 == 7 {
+            b.put(&user, b.ts, true, b"")?;
+        }
+        b.text(100);
+        let ttl = (i % 10 == 3).then_some(BASE_MS + 86_400_000);
+        let body = envelope(1, ttl, &b.body);
+        b.put(&user, b.ts - 1, false, &body)?;
+        if i % 8 == 0 {
+            b.put(&user, b.ts - 65_536, false, &body)?;
+        }
+        Ok(())
+    })?;
+    b.section(part(5), |b, i| {
+        let user = format!("!s3|obj|head|photos|1|img-{i:012}.jpg");
+        b.text(100);
+        let body = std::mem::take(&mut b.body);
+        let r = b.put(user.as_bytes(), b.ts, false, &body);
+        b.body = body;
+        r
+    })?;
+    b.section(part(5), |b, i| {
+        let user = format!("!sqs|msg|data|jobs|1|{i:012}");
+        b.text(100);
+        let body = std::mem::take(&mut b.body);
+        let r = b.put(user.as_bytes(), b.ts, false, &body);
+        b.body = body;
+        r
+    })?;
+    let mut streams = 0;
+    b.section(part(5), |b, i| {
+        streams = i + 1;
+        let k = format!("x:{i:012}");
+        for seq in 0..5u64 {
+            let mut rest = BASE_MS.to_be_bytes().to_vec();
+            rest.extend_from_slice(&seq.to_be_bytes());
+            b.text(60);
+            let text = String::from_utf8_lossy(&b.body).into_owned();
+            let value = stream_entry_value(&format!("{BASE_MS}-{seq}"), &["payload", &text]);
+            b.put(
+                &wide("!stream|entry|", k.as_bytes(), &rest),
+                b.ts,
+                false,
+                &value,
+            )?;
+        }
+        Ok(())
+    })?;
+    for i in 0..streams {
+        let k = format!("x:{i:012}");
+        b.put(
+            &wide("!stream|meta|", k.as_bytes(), b""),
+            ts,
+            false,
+            &be64s(&[5, BASE_MS, 4]),
+        )?;
+    }
+    let mut sets = 0;
+    b.section(part(10), |b, i| {
+        sets = i + 1;
+        let k = format!("t:{i:012}");
+        for m in 0..10 {
+            b.body.clear();
+            b.body
+                .extend_from_slice(format!("member-{m:03}-").as_bytes());
+            let n = 80;
+            b.rng.fill_text(&mut b.body, n);
+            let member = std::mem::take(&mut b.body);
+            b.put(&wide("!st|mem|", k.as_bytes(), &member), b.ts, false, b"")?;
+            b.body = member;
+        }
+        Ok(())
+    })?;
+    for i in 0..sets {
+        let k = format!("t:{i:012}");
+        b.put(
+            &wide("!st|meta|", k.as_bytes(), b""),
+            ts,
+            false,
+            &be64s(&[10]),
+        )?;
+    }
+    b.section(part(2), |b, i| {
+        let user = format!("!txn|lock|{i:012}");
+        b.put(user.as_bytes(), b.ts, false, b"opaque lock record")
+    })?;
+    let mut zsets = 0;
+    b.section(part(10), |b, i| {
+        zsets = i + 1;
+        let k = format!("z:{i:012}");
+        for m in 0..10 {
+            let member = format!("member-{m:03}-{:080}", b.rng.below(1_000_000));
+            let score = m as f64 * 1.5;
+            b.put(
+                &wide("!zs|mem|", k.as_bytes(), member.as_bytes()),
+                b.ts,
+                false,
+                &score.to_bits().to_be_bytes(),
+            )?;
+        }
+        Ok(())
+    })?;
+    for i in 0..zsets {
+        let k = format!("z:{i:012}");
+        b.put(
+            &wide("!zs|meta|", k.as_bytes(), b""),
+            ts,
+            false,
+            &be64s(&[10]),
+        )?;
+    }
+    // Score index rows are regenerated from a fresh rng stream: members need not match
+    // the !zs|mem| rows for a benchmark, only the key order matters.
+    for i in 0..zsets {
+        let k = format!("z:{i:012}");
+        for m in 0..10 {
+            let mut rest = sortable_f64(m as f64 * 1.5).to_vec();
+            rest.extend_from_slice(format!("member-{m:03}").as_bytes());
+            b.put(&wide("!zs|scr|", k.as_bytes(), &rest), ts, false, b"")?;
+        }
+    }
+    for (k, v) in [
+        (&b"_meta_applied_index"[..], 99u64),
+        (b"_meta_last_commit_ts", ts),
+        (b"_meta_min_retained_ts", 0),
+    ] {
+        b.w.write_entry(k, &v.to_le_bytes())?;
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let live = !args.bare;
+    let file = File::create(&args.out)?;
+    let mut out = Crc32cWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let mut rng = Rng(args.seed);
+    let (rows, last_ts) = match args.size {
+        None => sample_rows(&mut rng),
+        Some(_) => (Vec::new(), hlc(3_600_000, 0)),
+    };
+    if live {
+        // v2 header: ceiling = physical part of the last commit + 1 ms, cutover 42.
+        FsmHeader::v2((last_ts >> 16) + 1, 42).write_to(&mut out)?;
+    }
+    let mut w = PebbleStreamWriter::new(out, last_ts)?;
+    match args.size {
+        None => {
+            for r in &rows {
+                w.write_entry(&r.key, &r.value)?;
+            }
+        }
+        Some(size) => bench_rows(&mut w, size, args.seed)?,
+    }
+    let entries = w.entries();
+    let out = w.finish()?;
+    let bytes = out.bytes() + if live { 4 } else { 0 };
+    let crc = out.crc();
+    let mut inner = if live {
+        out.finish_with_footer()?
+    } else {
+        out.into_inner()
+    };
+    inner.flush()?;
+    eprintln!(
+        "wrote {} ({} entries, {} bytes, {}, crc32c {crc:08x})",
+        args.out.display(),
+        entries,
+        bytes,
+        if live { "live" } else { "bare" }
+    );
+    Ok(())
+}
