@@ -270,3 +270,28 @@ mod props {
         }
     }
 }
+
+#[test]
+fn decode_binary_envelopes() {
+    assert_eq!(decode_binary(&json!("héllo")).unwrap(), "héllo".as_bytes());
+    assert_eq!(
+        decode_binary(&json!({"base64": "gP8B"})).unwrap(),
+        b"\x80\xff\x01"
+    );
+    assert_eq!(
+        decode_binary(&json!({"BASE64": "_w", "other": 1})).unwrap(),
+        b"\xff"
+    );
+    assert_eq!(decode_binary(&json!({"base64": ""})).unwrap(), b"");
+    for bad in [
+        json!(null),
+        json!({}),
+        json!({"base64": null}),
+        json!({"base64": 5}),
+        json!(1),
+        json!([]),
+        json!({"base64": "gP8B="}),
+    ] {
+        assert!(decode_binary(&bad).is_err(), "{bad}");
+    }
+}
