@@ -259,6 +259,24 @@ impl Serialize for Binary<'_> {
     }
 }
 
+/// Read a [`Binary`] envelope back (redis.md §6.3): a JSON string gives its UTF-8 bytes;
+/// an object must carry a non-null string `base64` (matched as Go does, case-insensitively)
+/// decoded with [`decode_base64url_lenient`]; anything else (`null`, a number, an array, a
+/// missing or null `base64`) is an error.
+pub fn decode_binary(value: &serde_json::Value) -> Result<Vec<u8>, String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Ok(s.as_bytes().to_vec()),
+        Value::Object(obj) => match get_ci(obj, "base64") {
+            Some(Value::String(b64)) => decode_base64url_lenient(b64),
+            Some(Value::Null) | None => Err("binary envelope without a `base64` string".to_owned()),
+            Some(_) => Err("binary envelope `base64` is not a string".to_owned()),
+        },
+        Value::Null => Err("binary value is null".to_owned()),
+        _ => Err("binary value must be a string or a {\"base64\": ...} object".to_owned()),
+    }
+}
+
 /// Look up a member of a JSON object the way Go's struct decoding does: exact name first,
 /// else ASCII case-insensitive; among several matches the last one in document order wins.
 ///

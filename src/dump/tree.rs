@@ -320,6 +320,16 @@ impl DumpTree {
         Ok(())
     }
 
+    /// Files written so far (for progress reporting).
+    pub fn files_written(&self) -> u64 {
+        self.records.len() as u64
+    }
+
+    /// Bytes written so far (for progress reporting).
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes
+    }
+
     /// The final output path.
     pub fn output(&self) -> &PathBuf {
         &self.output

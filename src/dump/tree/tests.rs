@@ -30,6 +30,7 @@ fn staging_name_and_publish() {
     assert_eq!((f.rel(), f.len()), ("redis/db_0/hashes/h.json", 2));
     tree.finish_file(f).unwrap();
     tree.ensure_dir("s3/empty/dir").unwrap();
+    assert_eq!((tree.files_written(), tree.bytes_written()), (2, 3));
     let stats = tree.publish(None).unwrap();
     assert_eq!(stats.files, 3);
     assert!(!staging.exists());
