@@ -330,9 +330,9 @@ fn rejects_unknown_format_version_and_trailing_json() {
         for doc in [
             format!("{{\"format_version\":99,\"{field}\":[]}}"),
             format!("{{\"{field}\":[]}}"),
-            format!("{{\"format_version\":0}}"),
+            "{\"format_version\":0}".to_owned(),
             "null".to_owned(),
-            format!("{{\"format_version\":1}} {{\"format_version\":1}}"),
+            "{\"format_version\":1} {\"format_version\":1}".to_owned(),
             "[1]".to_owned(),
         ] {
             let rel = format!("redis/db_0/{dir}/k.json");
