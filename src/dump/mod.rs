@@ -11,6 +11,7 @@ pub mod checksums;
 pub mod encode_info;
 pub mod filename;
 pub mod fs;
+mod gofields;
 pub mod json;
 pub mod keymap;
 mod lines;
