@@ -25,6 +25,7 @@ use crate::dump::filename::{decode_segment, is_sha_fallback};
 use crate::dump::fs::{list_dir, open_input, EntryKind};
 use crate::dump::json::{decode_base64url_lenient, get_ci, parse_one};
 use crate::dump::keymap;
+use crate::dump::DumpError;
 
 /// Tree → records for the Redis adapter.
 #[derive(Debug, Default)]
@@ -142,12 +143,10 @@ impl Ctx<'_> {
         if is_sha_fallback(stem) {
             return match self.keymap.get(stem) {
                 Some(k) => Ok(k.clone()),
-                None => Err(bad_file(
-                    path,
-                    format!(
-                        "{stem:?} is a SHA-256 fallback name and KEYMAP.jsonl has no record for it"
-                    ),
-                )),
+                None => Err(AdapterError::Dump(DumpError::MissingKeymap {
+                    path: path.to_path_buf(),
+                    segment: stem.to_owned(),
+                })),
             };
         }
         Ok(decode_segment(stem)?)
