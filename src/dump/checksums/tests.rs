@@ -161,3 +161,16 @@ fn verify_a_published_tree_of_many_files() {
     tree.publish(None).unwrap();
     assert_eq!(verify(&out).unwrap(), 65);
 }
+
+proptest::proptest! {
+    #[test]
+    fn line_parse_round_trip(rel in "[a-z\\\\\n\r/ *é.]{1,40}", d in proptest::array::uniform32(proptest::prelude::any::<u8>())) {
+        let l = line(&rel, &d);
+        let text = l.strip_suffix(b"\n").unwrap();
+        // One line only: every newline in the path is escaped.
+        proptest::prop_assert!(!text.contains(&b'\n'));
+        let (dg, path) = parse_line(text).unwrap();
+        proptest::prop_assert_eq!(dg, d);
+        proptest::prop_assert_eq!(path, rel.into_bytes());
+    }
+}

@@ -220,3 +220,53 @@ fn base64url_lenient() {
         assert!(decode_base64url_lenient(bad).is_err(), "{bad}");
     }
 }
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn go_f64_round_trips_and_picks_notation(bits in any::<u64>()) {
+            let x = f64::from_bits(bits);
+            prop_assume!(x.is_finite());
+            let text = go_f64(x);
+            let back: f64 = text.parse().unwrap();
+            prop_assert_eq!(back.to_bits(), x.to_bits());
+            let abs = x.abs();
+            let want_exp = abs != 0.0 && !(1e-6..1e21).contains(&abs);
+            prop_assert_eq!(text.contains('e'), want_exp, "{}", text);
+            if want_exp {
+                let exp = text.split_once('e').unwrap().1;
+                prop_assert!(exp.starts_with('+') || exp.starts_with('-'));
+                prop_assert!(!exp.starts_with("-0") && !exp.starts_with("+0"), "{}", text);
+            } else {
+                prop_assert!(!text.ends_with(".0"), "{}", text);
+            }
+        }
+
+        #[test]
+        fn strings_round_trip_in_every_style(s in any::<String>()) {
+            for style in [JsonStyle::MARSHAL_INDENT, JsonStyle::MARSHAL, JsonStyle::MANIFEST, JsonStyle::ENCODE_INFO, JsonStyle::JSONL] {
+                let bytes = to_vec(&s, style);
+                prop_assert_eq!(bytes.ends_with(b"\n"), style.newline);
+                if style.escape_html {
+                    prop_assert!(!bytes.iter().any(|b| matches!(b, b'<' | b'>' | b'&')));
+                }
+                prop_assert_eq!(parse_one(&bytes, false).unwrap(), serde_json::Value::String(s.clone()));
+            }
+        }
+
+        #[test]
+        fn binary_envelope_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let v = parse_one(&to_vec(&Binary(&bytes), JsonStyle::MARSHAL_INDENT), false).unwrap();
+            let back = match v {
+                serde_json::Value::String(s) => s.into_bytes(),
+                serde_json::Value::Object(o) => decode_base64url_lenient(o["base64"].as_str().unwrap()).unwrap(),
+                other => panic!("{other}"),
+            };
+            prop_assert_eq!(back, bytes);
+        }
+    }
+}

@@ -195,3 +195,19 @@ fn reader_refuses_symlink() {
         Err(DumpError::Unsafe { .. })
     ));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+    #[test]
+    fn write_load_round_trip(entries in proptest::collection::btree_map("[^\n]{1,20}", proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), 0..8)) {
+        let mut km = KeyMap::default();
+        for (enc, orig) in &entries {
+            km.record(enc, orig, KIND_SHA_FALLBACK);
+        }
+        let loaded = match written(&km) {
+            Some(bytes) => load_text(&bytes).unwrap(),
+            None => HashMap::new(),
+        };
+        proptest::prop_assert_eq!(loaded, entries.into_iter().collect::<HashMap<_, _>>());
+    }
+}
