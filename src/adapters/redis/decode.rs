@@ -763,9 +763,7 @@ impl<O: TreeOut> RedisDecoder<O> {
                     };
                     let mut line = Vec::new();
                     for e in &f.elems {
-                        let mut framed = STREAM_ENTRY_MAGIC.to_vec();
-                        framed.extend_from_slice(e.b);
-                        let fields = parse_stream_entry(&framed).map_err(|m| bad(f.key, m))?;
+                        let fields = parse_stream_entry_body(e.b).map_err(|m| bad(f.key, m))?;
                         let rec = StreamLine {
                             id: format!("{}-{}", e.n1, e.n2),
                             fields: fields
