@@ -506,21 +506,17 @@ impl<O: TreeOut> RedisDecoder<O> {
         let ms = parse_ttl_value(value).map_err(|e| bad(key, e))?;
         match self.kinds.get(uk).copied() {
             Some(KeyInfo {
-                kind: Kind::String,
+                kind: kind @ (Kind::String | Kind::Hll),
                 owned,
             }) => {
                 if !owned {
+                    let which = if kind == Kind::Hll {
+                        Sidecar::Hll
+                    } else {
+                        Sidecar::Strings
+                    };
                     let seg = self.segment(uk);
-                    self.ttl_line(out, Sidecar::Strings, &seg, ms)?;
-                }
-            }
-            Some(KeyInfo {
-                kind: Kind::Hll,
-                owned,
-            }) => {
-                if !owned {
-                    let seg = self.segment(uk);
-                    self.ttl_line(out, Sidecar::Hll, &seg, ms)?;
+                    self.ttl_line(out, which, &seg, ms)?;
                 }
             }
             Some(KeyInfo {
