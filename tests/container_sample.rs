@@ -102,10 +102,7 @@ fn sample_is_a_valid_live_file_with_every_family() {
         v.iter().max_by_key(|v| v.ts).unwrap()
     };
     // Strings: new format with and without TTL, legacy.
-    assert_eq!(
-        newest(b"!redis|str|greeting").body,
-        b"\xFF\x01\x00hello world"
-    );
+    assert_eq!(newest(b"!redis|str|greeting").body, b"\xFF\x01\x00hello world");
     let s = &newest(b"!redis|str|session:42").body;
     assert_eq!(&s[..3], b"\xFF\x01\x01");
     assert!(s.len() >= 11);

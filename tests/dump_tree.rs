@@ -44,8 +44,7 @@ fn build_tree(out: &Path) {
         writeln!(f, "line {i}").unwrap();
     }
     tree.finish_file(f).unwrap();
-    tree.write_file("redis/db_0/strings/.bin", b"empty key")
-        .unwrap();
+    tree.write_file("redis/db_0/strings/.bin", b"empty key").unwrap();
     km.write(&mut tree, "redis/db_0/KEYMAP.jsonl").unwrap();
     let mut manifest = Manifest::for_decode(&[Adapter::Redis]);
     manifest.last_commit_ts = 42;
@@ -59,10 +58,7 @@ fn published_tree_passes_sha256sum_and_detects_one_changed_byte() {
     build_tree(&out);
 
     let list = std::fs::read_to_string(out.join("CHECKSUMS")).unwrap();
-    let paths: Vec<&str> = list
-        .lines()
-        .map(|l| l.split_once("  ").unwrap().1)
-        .collect();
+    let paths: Vec<&str> = list.lines().map(|l| l.split_once("  ").unwrap().1).collect();
     assert_eq!(paths.first(), Some(&"MANIFEST.json"));
     assert!(paths.contains(&"redis/db_0/KEYMAP.jsonl"));
     assert_eq!(paths.len(), 8);
@@ -97,10 +93,7 @@ fn published_tree_passes_sha256sum_and_detects_one_changed_byte() {
         .to_string()
         .contains("h.json"));
     if system {
-        assert!(
-            !sha256sum_check(&out),
-            "sha256sum -c accepted a changed file"
-        );
+        assert!(!sha256sum_check(&out), "sha256sum -c accepted a changed file");
     }
 }
 

@@ -783,3 +783,22 @@ fn malformed_is_fatal_but_finalize_still_writes() {
     let d = decode(&[rec(b"!alien|x", b"")]);
     assert!(d.err().contains("not a Redis key"));
 }
+
+#[test]
+fn d6_keymap_sorted_by_encoded_name_one_line_per_name() {
+    // Two fallback keys: a string (blob + TTL line) and a set; intake order is the reverse
+    // of the encoded-name order for one of them.
+    let a = vec![b'z'; 300];
+    let b = vec![b'a'; 300];
+    let env = [h("FF 01 01"), 5u64.to_be_bytes().to_vec()].concat();
+    let d = decode(&[rec(s(&a), &env), rec(s(&b), &env), smem(&a, b"m"), smeta(&a, 1)]);
+    d.result.as_ref().unwrap();
+    let km = d.text(&format!("{DB}/KEYMAP.jsonl"));
+    let names: Vec<&str> = km.lines().map(|l| l.split('"').nth(3).unwrap()).collect();
+    assert_eq!(names.len(), 2, "{km}");
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    // And the strings_ttl sidecar names the same (fallback) segments.
+    assert_eq!(d.text(&format!("{DB}/strings_ttl.jsonl")).lines().count(), 2);
+}

@@ -460,21 +460,17 @@ impl<O: TreeOut> RedisDecoder<O> {
         let ms = parse_ttl_value(value).map_err(|e| bad(key, e))?;
         match self.kinds.get(uk).copied() {
             Some(KeyInfo {
-                kind: Kind::String,
+                kind: kind @ (Kind::String | Kind::Hll),
                 owned,
             }) => {
                 if !owned {
+                    let which = if kind == Kind::Hll {
+                        Sidecar::Hll
+                    } else {
+                        Sidecar::Strings
+                    };
                     let seg = self.segment(uk);
-                    self.ttl_line(out, Sidecar::Strings, &seg, ms)?;
-                }
-            }
-            Some(KeyInfo {
-                kind: Kind::Hll,
-                owned,
-            }) => {
-                if !owned {
-                    let seg = self.segment(uk);
-                    self.ttl_line(out, Sidecar::Hll, &seg, ms)?;
+                    self.ttl_line(out, which, &seg, ms)?;
                 }
             }
             Some(KeyInfo {
@@ -716,9 +712,7 @@ impl<O: TreeOut> RedisDecoder<O> {
                     };
                     let mut line = Vec::new();
                     for e in &f.elems {
-                        let mut framed = STREAM_ENTRY_MAGIC.to_vec();
-                        framed.extend_from_slice(e.b);
-                        let fields = parse_stream_entry(&framed).map_err(|m| bad(f.key, m))?;
+                        let fields = parse_stream_entry_body(e.b).map_err(|m| bad(f.key, m))?;
                         let rec = StreamLine {
                             id: format!("{}-{}", e.n1, e.n2),
                             fields: fields
@@ -768,5 +762,171 @@ impl Decoder for RedisDecoder<DumpTree> {
 
     fn finalize(&mut self, tree: &mut DumpTree, warnings: &mut Warnings) -> Result<(), AdapterError> {
         self.finalize_into(tree, warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// An in-memory tree that can be told to fail writes whose path contains a pattern.
+    #[derive(Default)]
+    struct MemTree {
+        files: BTreeMap<String, Vec<u8>>,
+        dirs: Vec<String>,
+        fail_on: Option<&'static str>,
+    }
+
+    struct MemFile {
+        rel: String,
+        buf: Vec<u8>,
+    }
+
+    impl Write for MemFile {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.buf.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl MemTree {
+        fn check(&self, rel: &str) -> Result<(), DumpError> {
+            match self.fail_on {
+                Some(p) if rel.contains(p) => {
+                    Err(DumpError::io(rel, std::io::Error::other("injected failure")))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+
+    impl TreeOut for MemTree {
+        type File = MemFile;
+        fn write_file(&mut self, rel: &str, bytes: &[u8]) -> Result<(), DumpError> {
+            self.check(rel)?;
+            self.files.insert(rel.to_owned(), bytes.to_vec());
+            Ok(())
+        }
+        fn create_file(&mut self, rel: &str) -> Result<MemFile, DumpError> {
+            self.check(rel)?;
+            Ok(MemFile {
+                rel: rel.to_owned(),
+                buf: Vec::new(),
+            })
+        }
+        fn finish_file(&mut self, f: MemFile) -> Result<(), DumpError> {
+            self.files.insert(f.rel, f.buf);
+            Ok(())
+        }
+        fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError> {
+            self.dirs.push(rel.to_owned());
+            Ok(())
+        }
+        fn write_keymap(&mut self, rel: &str, keymap: &KeyMap) -> Result<(), DumpError> {
+            self.check(rel)?;
+            self.files
+                .insert(rel.to_owned(), format!("{keymap:?}").into_bytes());
+            Ok(())
+        }
+    }
+
+    fn run(tree: &mut MemTree, recs: &[(Vec<u8>, Vec<u8>)]) -> (Result<(), AdapterError>, Warnings) {
+        let mut d: RedisDecoder<MemTree> = RedisDecoder::new_in();
+        for (k, v) in recs {
+            d.handle_record(tree, k, v).unwrap();
+        }
+        let mut w = Warnings::new();
+        let r = d.finalize_into(tree, &mut w);
+        // A second finalize does nothing.
+        assert!(d.finalize_into(tree, &mut w).is_ok());
+        (r, w)
+    }
+
+    fn hash(k: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        (wide_key(HASH_META_PREFIX, k, b""), 0u64.to_be_bytes().to_vec())
+    }
+
+    #[test]
+    fn flush_error_stops_its_type_but_not_the_others() {
+        let mut t = MemTree {
+            fail_on: Some("hashes/b"),
+            ..MemTree::default()
+        };
+        let recs = vec![
+            hash(b"a"),
+            hash(b"b"),
+            hash(b"c"),
+            (wide_key(SET_META_PREFIX, b"s", b""), 0u64.to_be_bytes().to_vec()),
+            (
+                [STR_PREFIX, b"x"].concat(),
+                [vec![0xFF, 1, 1], 9u64.to_be_bytes().to_vec()].concat(),
+            ),
+            ([TTL_PREFIX, b"orphan"].concat(), 1u64.to_be_bytes().to_vec()),
+        ];
+        let (r, w) = run(&mut t, &recs);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("hashes/b") && e.contains("injected"), "{e}");
+        assert!(t.files.contains_key("redis/db_0/hashes/a.json"));
+        assert!(!t.files.contains_key("redis/db_0/hashes/c.json"));
+        assert!(t.files.contains_key("redis/db_0/sets/s.json"));
+        assert_eq!(
+            t.files.get("redis/db_0/strings_ttl.jsonl").map(Vec::as_slice),
+            Some(&b"{\"key\":\"x\",\"expire_at_ms\":9}\n"[..])
+        );
+        assert_eq!(w.last().map(|w| w.event), Some("redis_orphan_ttl"));
+    }
+
+    #[test]
+    fn intake_and_keymap_errors_surface() {
+        let mut t = MemTree {
+            fail_on: Some("strings/"),
+            ..MemTree::default()
+        };
+        let mut d: RedisDecoder<MemTree> = RedisDecoder::new_in();
+        let e = d
+            .handle_record(&mut t, &[STR_PREFIX, b"k"].concat(), b"v")
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Usage);
+
+        let mut t = MemTree {
+            fail_on: Some("_ttl.jsonl"),
+            ..MemTree::default()
+        };
+        let mut d: RedisDecoder<MemTree> = RedisDecoder::new_in();
+        d.handle_record(&mut t, &[HLL_PREFIX, b"k"].concat(), b"raw")
+            .unwrap();
+        let ttl = 5u64.to_be_bytes();
+        assert!(d
+            .handle_record(&mut t, &[TTL_PREFIX, b"k"].concat(), &ttl)
+            .is_err());
+
+        let mut t = MemTree {
+            fail_on: Some("KEYMAP"),
+            ..MemTree::default()
+        };
+        let (r, _) = run(&mut t, &[hash(&[b'q'; 300])]);
+        assert!(r.unwrap_err().to_string().contains("KEYMAP"));
+
+        let mut t = MemTree::default();
+        let (r, _) = run(&mut t, &[hash(&[b'q'; 300])]);
+        r.unwrap();
+        let km = String::from_utf8(t.files["redis/db_0/KEYMAP.jsonl"].clone()).unwrap();
+        assert!(km.contains("sha-fallback"), "{km}");
+    }
+
+    #[test]
+    fn stream_dir_created_even_when_every_stream_is_skipped() {
+        let mut t = MemTree::default();
+        let fields = ["a".to_owned(), "b".to_owned()];
+        let recs = vec![(stream_entry_key(b"s", 1, 0), build_stream_entry("1-0", &fields))];
+        let (r, w) = run(&mut t, &recs);
+        r.unwrap();
+        assert_eq!(t.dirs, vec!["redis/db_0/streams".to_owned()]);
+        assert!(t.files.is_empty());
+        assert_eq!(w[0].event, "redis_stream_orphan_entries_without_meta");
     }
 }

@@ -25,6 +25,7 @@ use crate::dump::filename::{decode_segment, is_sha_fallback};
 use crate::dump::fs::{list_dir, open_input, EntryKind};
 use crate::dump::json::{decode_base64url_lenient, get_ci, parse_one};
 use crate::dump::keymap;
+use crate::dump::DumpError;
 
 /// Tree → records for the Redis adapter.
 #[derive(Debug, Default)]
@@ -135,10 +136,10 @@ impl Ctx<'_> {
         if is_sha_fallback(stem) {
             return match self.keymap.get(stem) {
                 Some(k) => Ok(k.clone()),
-                None => Err(bad_file(
-                    path,
-                    format!("{stem:?} is a SHA-256 fallback name and KEYMAP.jsonl has no record for it"),
-                )),
+                None => Err(AdapterError::Dump(DumpError::MissingKeymap {
+                    path: path.to_path_buf(),
+                    segment: stem.to_owned(),
+                })),
             };
         }
         Ok(decode_segment(stem)?)
@@ -273,14 +274,64 @@ fn elem_obj<'v>(v: &'v Value, what: &str, i: usize) -> Result<Option<&'v Map<Str
     }
 }
 
+/// Correctly rounded values of the number tokens of a JSON text whose serde_json parse
+/// differs, keyed by the bits serde_json produced.
+///
+/// serde_json without its `float_roundtrip` feature may parse a long decimal one ULP off,
+/// while Go's `strconv.ParseFloat` (like Rust's `str::parse`) rounds correctly; a zset score
+/// must survive decode → encode bit for bit. Numbers are ASCII and lie outside strings, so
+/// a byte scan that skips strings finds every token. An approximation shared by two tokens
+/// with different exact values is dropped (left as serde_json parsed it).
+///
+/// This belongs in `dump::json::parse_one` (or serde_json's `float_roundtrip` feature);
+/// it can go once that parses floats exactly.
+fn exact_floats(bytes: &[u8]) -> HashMap<u64, f64> {
+    let mut fixes: HashMap<u64, Option<f64>> = HashMap::new();
+    let mut i = 0;
+    while let Some(&c) = bytes.get(i) {
+        if c == b'"' {
+            i += 1;
+            while let Some(&c) = bytes.get(i) {
+                i += if c == b'\\' { 2 } else { 1 };
+                if c == b'"' {
+                    break;
+                }
+            }
+            continue;
+        }
+        if c == b'-' || c.is_ascii_digit() {
+            let start = i;
+            while bytes
+                .get(i)
+                .is_some_and(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+            {
+                i += 1;
+            }
+            let tok = std::str::from_utf8(bytes.get(start..i).unwrap_or_default()).unwrap_or("");
+            let approx = serde_json::from_str::<Value>(tok).ok().and_then(|v| v.as_f64());
+            if let (Some(approx), Ok(exact)) = (approx, tok.parse::<f64>()) {
+                if approx.to_bits() != exact.to_bits() {
+                    let e = fixes.entry(approx.to_bits()).or_insert(Some(exact));
+                    if e.is_some_and(|x| x.to_bits() != exact.to_bits()) {
+                        *e = None;
+                    }
+                }
+            }
+            continue;
+        }
+        i += 1;
+    }
+    fixes.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
+}
+
 /// A zset score (§6.3): `"+inf"`/`"-inf"`, a JSON number, or `null` (→ 0).
-fn score(v: Option<&Value>, i: usize) -> Result<f64, String> {
+fn score(v: Option<&Value>, i: usize, exact: &HashMap<u64, f64>) -> Result<f64, String> {
     match v {
         None | Some(Value::Null) => Ok(0.0),
         Some(Value::String(s)) if s == "+inf" => Ok(f64::INFINITY),
         Some(Value::String(s)) if s == "-inf" => Ok(f64::NEG_INFINITY),
         Some(Value::Number(n)) => match n.as_f64() {
-            Some(f) if !f.is_nan() => Ok(f),
+            Some(f) if !f.is_nan() => Ok(exact.get(&f.to_bits()).copied().unwrap_or(f)),
             _ => Err(format!("members[{i}].score: not a finite number: {n}")),
         },
         Some(other) => Err(format!(
@@ -414,7 +465,9 @@ impl RedisEncoder {
         })?;
         walk(&db.join("zsets"), ".json", |path, stem| {
             let k = ctx.resolve(path, stem)?;
-            let (o, ms) = collection_doc(path, &read_input(path)?)?;
+            let bytes = read_input(path)?;
+            let (o, ms) = collection_doc(path, &bytes)?;
+            let exact = exact_floats(&bytes);
             let members = opt_array(&o, "members").map_err(|e| bad_file(path, e))?;
             let mut recs = Vec::with_capacity(members.len());
             for (i, m) in members.iter().enumerate() {
@@ -424,7 +477,8 @@ impl RedisEncoder {
                     &format!("members[{i}].member"),
                 )
                 .map_err(|e| bad_file(path, e))?;
-                let s = score(m.and_then(|o| get_ci(o, "score")), i).map_err(|e| bad_file(path, e))?;
+                let s =
+                    score(m.and_then(|o| get_ci(o, "score")), i, &exact).map_err(|e| bad_file(path, e))?;
                 recs.push((member, s));
             }
             ctx.add(

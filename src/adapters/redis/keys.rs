@@ -498,6 +498,11 @@ pub fn parse_stream_entry(value: &[u8]) -> Result<Vec<String>, String> {
     let Some(body) = value.strip_prefix(STREAM_ENTRY_MAGIC) else {
         return Err("invalid stream entry: missing magic 00 52 58 45 01".to_owned());
     };
+    parse_stream_entry_body(body)
+}
+
+/// Like [`parse_stream_entry`], for the protobuf body after the magic.
+pub fn parse_stream_entry_body(body: &[u8]) -> Result<Vec<String>, String> {
     let e = RedisStreamEntry::decode(body).map_err(|e| format!("invalid stream entry: protobuf: {e}"))?;
     if e.fields.len() % 2 != 0 {
         return Err(format!(
