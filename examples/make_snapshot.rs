@@ -21,9 +21,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use clap::Parser;
-use ekv_snapshot::container::{
-    encode_key, encode_value, Crc32cWriter, FsmHeader, PebbleStreamWriter,
-};
+use ekv_snapshot::container::{encode_key, encode_value, Crc32cWriter, FsmHeader, PebbleStreamWriter};
 
 #[derive(Parser, Debug)]
 #[command(about = "Generate a synthetic elastickv snapshot (.fsm)")]
@@ -247,12 +245,7 @@ fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
         false,
         &envelope(1, None, b"was here"),
     ));
-    rows.push(mvcc(
-        plain("!redis|str|", b"deleted"),
-        hlc(6_000, 0),
-        true,
-        b"",
-    ));
+    rows.push(mvcc(plain("!redis|str|", b"deleted"), hlc(6_000, 0), true, b""));
     // HLL (new format) and its TTL index row.
     rows.push(mvcc(
         plain("!redis|hll|", b"visitors"),
@@ -273,12 +266,7 @@ fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
         false,
         &be64s(&[2, ttl_ms]),
     ));
-    rows.push(mvcc(
-        wide("!hs|fld|", b"user:1", b"name"),
-        ts,
-        false,
-        b"Ada",
-    ));
+    rows.push(mvcc(wide("!hs|fld|", b"user:1", b"name"), ts, false, b"Ada"));
     rows.push(mvcc(
         wide("!hs|fld|", b"user:1", b"email"),
         ts,
@@ -291,50 +279,25 @@ fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
         false,
         &ttl_ms.to_be_bytes(),
     ));
-    rows.push(mvcc(
-        wide("!hs|meta|", b"config", b""),
-        ts,
-        false,
-        &be64s(&[1]),
-    ));
+    rows.push(mvcc(wide("!hs|meta|", b"config", b""), ts, false, &be64s(&[1])));
     rows.push(mvcc(
         wide("!hs|fld|", b"config", b"mode"),
         hlc(2_000, 0),
         false,
         b"old",
     ));
-    rows.push(mvcc(
-        wide("!hs|fld|", b"config", b"mode"),
-        ts,
-        false,
-        b"new",
-    ));
+    rows.push(mvcc(wide("!hs|fld|", b"config", b"mode"), ts, false, b"new"));
     // List: meta (Head 0, Tail 3, Len 3) + items seq 0..2.
-    rows.push(mvcc(
-        plain("!lst|meta|", b"queue"),
-        ts,
-        false,
-        &be64s(&[0, 3, 3]),
-    ));
+    rows.push(mvcc(plain("!lst|meta|", b"queue"), ts, false, &be64s(&[0, 3, 3])));
     for (seq, item) in ["first", "second", "third"].iter().enumerate() {
         let mut k = plain("!lst|itm|", b"queue");
         k.extend_from_slice(&sortable_i64(seq as i64));
         rows.push(mvcc(k, ts, false, item.as_bytes()));
     }
     // Set: meta + members (empty values).
-    rows.push(mvcc(
-        wide("!st|meta|", b"tags", b""),
-        ts,
-        false,
-        &be64s(&[2]),
-    ));
+    rows.push(mvcc(wide("!st|meta|", b"tags", b""), ts, false, &be64s(&[2])));
     for m in ["blue", "red"] {
-        rows.push(mvcc(
-            wide("!st|mem|", b"tags", m.as_bytes()),
-            ts,
-            false,
-            b"",
-        ));
+        rows.push(mvcc(wide("!st|mem|", b"tags", m.as_bytes()), ts, false, b""));
     }
     // Zset: meta + members (BE f64) + score index rows.
     let members = [("alice", 100.0f64), ("bob", -3.25), ("carol", 1.5)];
@@ -383,10 +346,7 @@ fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
     }
     // Other adapters: plausible prefixes, opaque values.
     for (k, v) in [
-        (
-            "!ddb|meta|table|orders",
-            &b"{\"opaque\":\"table schema\"}"[..],
-        ),
+        ("!ddb|meta|table|orders", &b"{\"opaque\":\"table schema\"}"[..]),
         ("!ddb|item|orders|1|order-0001", b"opaque ddb item"),
         ("!s3|bucket|meta|photos", b"opaque bucket meta"),
         ("!s3|obj|head|photos|1|cat.jpg", b"opaque object head"),
@@ -495,12 +455,7 @@ fn bench_rows<W: Write>(w: &mut PebbleStreamWriter<W>, size: u64, seed: u64) -> 
     })?;
     for i in 0..hashes {
         let k = format!("h:{i:012}");
-        b.put(
-            &wide("!hs|meta|", k.as_bytes(), b""),
-            ts,
-            false,
-            &be64s(&[8]),
-        )?;
+        b.put(&wide("!hs|meta|", k.as_bytes(), b""), ts, false, &be64s(&[8]))?;
     }
     let mut lists = 0;
     b.section(part(10), |b, i| {
@@ -566,12 +521,7 @@ fn bench_rows<W: Write>(w: &mut PebbleStreamWriter<W>, size: u64, seed: u64) -> 
             b.text(60);
             let text = String::from_utf8_lossy(&b.body).into_owned();
             let value = stream_entry_value(&format!("{BASE_MS}-{seq}"), &["payload", &text]);
-            b.put(
-                &wide("!stream|entry|", k.as_bytes(), &rest),
-                b.ts,
-                false,
-                &value,
-            )?;
+            b.put(&wide("!stream|entry|", k.as_bytes(), &rest), b.ts, false, &value)?;
         }
         Ok(())
     })?;
@@ -590,8 +540,7 @@ fn bench_rows<W: Write>(w: &mut PebbleStreamWriter<W>, size: u64, seed: u64) -> 
         let k = format!("t:{i:012}");
         for m in 0..10 {
             b.body.clear();
-            b.body
-                .extend_from_slice(format!("member-{m:03}-").as_bytes());
+            b.body.extend_from_slice(format!("member-{m:03}-").as_bytes());
             let n = 80;
             b.rng.fill_text(&mut b.body, n);
             let member = std::mem::take(&mut b.body);
@@ -602,12 +551,7 @@ fn bench_rows<W: Write>(w: &mut PebbleStreamWriter<W>, size: u64, seed: u64) -> 
     })?;
     for i in 0..sets {
         let k = format!("t:{i:012}");
-        b.put(
-            &wide("!st|meta|", k.as_bytes(), b""),
-            ts,
-            false,
-            &be64s(&[10]),
-        )?;
+        b.put(&wide("!st|meta|", k.as_bytes(), b""), ts, false, &be64s(&[10]))?;
     }
     b.section(part(2), |b, i| {
         let user = format!("!txn|lock|{i:012}");
@@ -631,12 +575,7 @@ fn bench_rows<W: Write>(w: &mut PebbleStreamWriter<W>, size: u64, seed: u64) -> 
     })?;
     for i in 0..zsets {
         let k = format!("z:{i:012}");
-        b.put(
-            &wide("!zs|meta|", k.as_bytes(), b""),
-            ts,
-            false,
-            &be64s(&[10]),
-        )?;
+        b.put(&wide("!zs|meta|", k.as_bytes(), b""), ts, false, &be64s(&[10]))?;
     }
     // Score index rows are regenerated from a fresh rng stream: members need not match
     // the !zs|mem| rows for a benchmark, only the key order matters.

@@ -373,7 +373,8 @@ impl<O: TreeOut> RedisDecoder<O> {
                 ("count", self.orphan_ttl.to_string()),
                 (
                     "hint",
-                    "!redis|ttl| rows whose key matched no string, HLL or collection; their expiry was dropped"
+                    "TTL records whose user key never appeared in a typed record — possible store \
+                     corruption or an unknown type prefix"
                         .to_owned(),
                 ),
             ];
@@ -621,7 +622,9 @@ impl<O: TreeOut> RedisDecoder<O> {
                         ("observed_entries", observed.to_string()),
                         (
                             "hint",
-                            "stream entries without a !stream|meta| row; the stream was not written"
+                            "!stream|entry| rows arrived without a !stream|meta| row; live read treats \
+                             this as a non-existent stream, so the backup skips emitting a file to avoid \
+                             resurrecting orphan entries on restore"
                                 .to_owned(),
                         ),
                     ],
@@ -629,12 +632,13 @@ impl<O: TreeOut> RedisDecoder<O> {
                 return Ok(());
             }
             if f.coll.meta_seen && observed != f.coll.declared {
-                let (event, observed_name) = match kind {
-                    CollKind::Hash => ("redis_hash_length_mismatch", "observed_fields"),
-                    CollKind::List => ("redis_list_length_mismatch", "observed_items"),
-                    CollKind::Set => ("redis_set_length_mismatch", "observed_members"),
-                    CollKind::Zset => ("redis_zset_length_mismatch", "observed_members"),
-                    CollKind::Stream => ("redis_stream_length_mismatch", "observed_entries"),
+                // Go's hint texts, verbatim (scripts grep for them).
+                let (event, observed_name, hint) = match kind {
+                    CollKind::Hash => ("redis_hash_length_mismatch", "observed_fields", "meta record's Len does not match the count of !hs|fld| keys for this user key"),
+                    CollKind::List => ("redis_list_length_mismatch", "observed_items", "meta record's Len does not match the count of !lst|itm| keys for this user key"),
+                    CollKind::Set => ("redis_set_length_mismatch", "observed_members", "meta record's Len does not match the count of !st|mem| keys for this user key"),
+                    CollKind::Zset => ("redis_zset_length_mismatch", "observed_members", "meta record's Len does not match the count of !zs|mem| keys for this user key"),
+                    CollKind::Stream => ("redis_stream_length_mismatch", "observed_entries", "meta record's Length does not match the count of !stream|entry| keys for this user key"),
                 };
                 warnings.push(Warning {
                     event,
@@ -642,12 +646,7 @@ impl<O: TreeOut> RedisDecoder<O> {
                         ("user_key_len", f.key.len().to_string()),
                         ("declared_len", f.coll.declared.to_string()),
                         (observed_name, observed.to_string()),
-                        (
-                            "hint",
-                            "the meta row's length differs from the rows present (unmerged \
-                             delta rows can cause this); the rows present are written"
-                                .to_owned(),
-                        ),
+                        ("hint", hint.to_owned()),
                     ],
                 });
             }
