@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+pub use crate::container::display_key;
 use crate::dump::DumpTree;
 use crate::ErrorKind;
 
@@ -293,16 +294,6 @@ impl AdapterError {
             AdapterError::Io { .. } => ErrorKind::Usage,
         }
     }
-}
-
-/// Printable form of a key for messages: the bytes with non-printables escaped, cut at 120.
-pub fn display_key(key: &[u8]) -> String {
-    let cut = &key[..key.len().min(120)];
-    let mut s = cut.escape_ascii().to_string();
-    if key.len() > cut.len() {
-        s.push_str(&format!("…(+{} bytes)", key.len() - cut.len()));
-    }
-    s
 }
 
 #[cfg(test)]

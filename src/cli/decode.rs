@@ -11,7 +11,7 @@ use crate::pipeline::decode::{decode_snapshot, DecodeOptions, DecodeResult};
 use crate::Error;
 
 use super::progress::TermProgress;
-use super::{log, parse_go_bool};
+use super::{log, parse_adapter_list, parse_go_bool, AdapterListError};
 
 /// Decode a snapshot into a dump tree.
 #[derive(Debug, Parser)]
@@ -58,20 +58,10 @@ pub struct DecodeArgs {
 
 /// Parse the decode `--adapter` list: trimmed, case-sensitive, empty items skipped.
 pub fn parse_adapters(csv: &str) -> Result<Vec<Adapter>, String> {
-    if csv.is_empty() || csv == "all" {
-        return Ok(Adapter::ALL.to_vec());
-    }
-    let mut out = Vec::new();
-    for item in csv.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let a = Adapter::from_name(item).ok_or_else(|| format!("{item}: unknown adapter name"))?;
-        if !out.contains(&a) {
-            out.push(a);
-        }
-    }
-    if out.is_empty() {
-        return Err("--adapter selected zero adapters".into());
-    }
-    Ok(out)
+    parse_adapter_list(csv, false).map_err(|e| match e {
+        AdapterListError::Unknown(name) => format!("{name}: unknown adapter name"),
+        AdapterListError::Empty => "--adapter selected zero adapters".to_owned(),
+    })
 }
 
 fn options(a: &DecodeArgs) -> Result<DecodeOptions, String> {

@@ -15,7 +15,7 @@ use crate::pipeline::PipelineError;
 use crate::Error;
 
 use super::progress::TermProgress;
-use super::{log, parse_go_bool};
+use super::{log, parse_adapter_list, parse_go_bool, AdapterListError};
 
 /// Encode a dump tree into a snapshot.
 #[derive(Debug, Parser)]
@@ -49,26 +49,12 @@ pub struct EncodeArgs {
 
 /// Parse the encode `--adapter` list: trimmed and lower-cased, empty items skipped.
 pub fn parse_adapters(csv: &str) -> Result<Vec<Adapter>, String> {
-    if csv.is_empty() || csv == "all" {
-        return Ok(Adapter::ALL.to_vec());
-    }
-    let mut out = Vec::new();
-    for item in csv
-        .split(',')
-        .map(|s| s.trim().to_lowercase())
-        .filter(|s| !s.is_empty())
-    {
-        let a = Adapter::from_name(&item).ok_or_else(|| format!("unknown adapter {item:?}"))?;
-        if !out.contains(&a) {
-            out.push(a);
+    parse_adapter_list(csv, true).map_err(|e| match e {
+        AdapterListError::Unknown(name) => format!("unknown adapter {name:?}"),
+        AdapterListError::Empty => {
+            format!("--adapter {csv:?} selects no adapters; use \"all\" or a comma-separated subset")
         }
-    }
-    if out.is_empty() {
-        return Err(format!(
-            "--adapter {csv:?} selects no adapters; use \"all\" or a comma-separated subset"
-        ));
-    }
-    Ok(out)
+    })
 }
 
 /// Parse `--last-commit-ts`: trimmed; `0x`/`0X` hex or decimal; strict u64.

@@ -14,6 +14,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::adapters::Adapter;
+
 pub use decode::DecodeArgs;
 pub use encode::EncodeArgs;
 pub use inspect::InspectArgs;
@@ -145,6 +147,37 @@ fn is_go_bool_flag(name: &str) -> bool {
             | "quiet"
             | "q"
     )
+}
+
+/// Why an `--adapter` list was refused (each CLI words it as its Go counterpart does).
+#[derive(Debug, PartialEq, Eq)]
+enum AdapterListError {
+    Unknown(String),
+    Empty,
+}
+
+/// The `--adapter` list of both CLIs: `""` or `all` = every adapter; items trimmed (and
+/// lower-cased for encode, as Go's encoder does), empty items skipped, duplicates collapsed.
+fn parse_adapter_list(csv: &str, lowercase: bool) -> Result<Vec<Adapter>, AdapterListError> {
+    if csv.is_empty() || csv == "all" {
+        return Ok(Adapter::ALL.to_vec());
+    }
+    let mut out = Vec::new();
+    for item in csv.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let name = if lowercase {
+            item.to_lowercase()
+        } else {
+            item.to_owned()
+        };
+        let a = Adapter::from_name(&name).ok_or(AdapterListError::Unknown(name))?;
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    if out.is_empty() {
+        return Err(AdapterListError::Empty);
+    }
+    Ok(out)
 }
 
 /// Go's `strconv.ParseBool`, for `-flag=value` booleans.
