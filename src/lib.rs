@@ -21,3 +21,6 @@ pub mod pipeline;
 pub mod spill;
 
 pub use error::{Error, ErrorKind};
+
+/// The toolkit's version, recorded in MANIFEST.json and ENCODE_INFO.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -20,8 +20,7 @@ pub use decode::DecodeArgs;
 pub use encode::EncodeArgs;
 pub use inspect::InspectArgs;
 
-/// The toolkit's version, recorded in MANIFEST.json and ENCODE_INFO.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use crate::VERSION;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -256,6 +256,8 @@ fn stream(
 
 fn manifest_for(opts: &DecodeOptions, input: &Path, r: &DecodeResult) -> Manifest {
     let mut m = Manifest::for_decode(&opts.adapters);
+    // Go records its build version here; ours names the tool that wrote the tree.
+    m.elastickv_version = format!("ekv-snapshot-{}", crate::VERSION);
     m.cluster_id = opts.cluster_id.clone();
     m.snapshot_index = r.snapshot_index.unwrap_or(0);
     m.last_commit_ts = r.last_commit_ts;

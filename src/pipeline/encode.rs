@@ -390,7 +390,7 @@ pub fn encode_to_file(opts: &EncodeFileOptions, progress: &mut dyn Progress) -> 
 fn encode_info(opts: &EncodeFileOptions, r: &EncodeResult, st: SelfTest) -> EncodeInfo {
     EncodeInfo {
         format_version: 1,
-        encoder_version: crate::cli::VERSION.to_owned(),
+        encoder_version: crate::VERSION.to_owned(),
         encoder_key_format_version: 1,
         wall_time_iso: crate::dump::manifest::now_rfc3339_nano(),
         input_root: opts.input_arg.clone(),
