@@ -180,12 +180,29 @@ pub fn routes() -> &'static [Route] {
     })
 }
 
+/// The route table split by the byte after `!` (every prefix starts with `!`), each bucket
+/// longest prefix first: a lookup compares against a handful of prefixes, not all of them.
+fn buckets() -> &'static [Vec<Route>] {
+    static BUCKETS: OnceLock<Vec<Vec<Route>>> = OnceLock::new();
+    BUCKETS.get_or_init(|| {
+        let mut b = vec![Vec::new(); 256];
+        for r in routes() {
+            if let Some(&c) = r.prefix.get(1) {
+                b[usize::from(c)].push(*r);
+            }
+        }
+        b
+    })
+}
+
 /// The route of a user key: the longest matching prefix, or `None` (an unknown key).
 pub fn route(user_key: &[u8]) -> Option<&'static Route> {
-    if user_key.first() != Some(&b'!') {
-        return None;
+    match user_key {
+        [b'!', c, ..] => buckets()[usize::from(*c)]
+            .iter()
+            .find(|r| user_key.starts_with(r.prefix)),
+        _ => None,
     }
-    routes().iter().find(|r| user_key.starts_with(r.prefix))
 }
 
 /// The family of a user key (`Unknown` when no prefix matches).
@@ -310,5 +327,22 @@ mod tests {
         assert_eq!(family_of(b"!redis|hash|legacy"), Family::Unknown);
         let t = routes();
         assert!(t.windows(2).all(|w| w[0].prefix.len() >= w[1].prefix.len()));
+        assert!(t.iter().all(|r| r.prefix.len() >= 2 && r.prefix[0] == b'!'));
+        // The bucketed lookup agrees with a scan of the whole table.
+        for r in t {
+            let mut k = r.prefix.to_vec();
+            k.extend_from_slice(b"key");
+            let scan = t.iter().find(|x| k.starts_with(x.prefix)).map(|x| x.family);
+            assert_eq!(route(&k).map(|x| x.family), scan);
+        }
+        assert_eq!(route(b"!"), None);
+        assert_eq!(route(b""), None);
+    }
+
+    #[test]
+    fn family_all_is_in_discriminant_order() {
+        for (i, f) in Family::ALL.iter().enumerate() {
+            assert_eq!(*f as usize, i);
+        }
     }
 }

@@ -57,7 +57,7 @@ pub struct FooterReport {
 }
 
 /// Statistics of one family.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct FamilyReport {
     /// Stream entries (every version, tombstones included).
     pub entries: u64,
@@ -176,8 +176,28 @@ fn walk(
     r: &mut InspectReport,
     progress: &mut dyn Progress,
 ) -> Result<(), MvccError> {
+    // Per-family tallies indexed by the enum: the hot loop does no map lookups.
+    let mut fams = [FamilyReport::default(); Family::ALL.len()];
+    let result = walk_entries(file, r, &mut fams, progress);
+    for (fam, f) in Family::ALL.iter().zip(fams) {
+        r.families.insert(fam.name(), f);
+    }
+    result
+}
+
+fn walk_entries(
+    file: &mut SnapshotFile,
+    r: &mut InspectReport,
+    fams: &mut [FamilyReport; Family::ALL.len()],
+    progress: &mut dyn Progress,
+) -> Result<(), MvccError> {
     let mut view = MvccView::new(file);
-    while let Some(item) = view.next()? {
+    let res = loop {
+        let item = match view.next() {
+            Ok(Some(item)) => item,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        };
         let (key, klen, vlen, fam) = match &item {
             MvccItem::Raw(raw) => (raw.key, raw.key.len(), raw.value.len(), Family::Internal),
             MvccItem::Live(m) | MvccItem::Deleted(m) | MvccItem::Older(m) => (
@@ -190,7 +210,7 @@ fn walk(
         r.entries += 1;
         r.key_bytes += klen as u64;
         r.value_bytes += vlen as u64;
-        let f = r.families.entry(fam.name()).or_default();
+        let f = &mut fams[fam as usize];
         f.entries += 1;
         f.key_bytes += klen as u64;
         f.value_bytes += vlen as u64;
@@ -208,13 +228,13 @@ fn walk(
         if r.entries % (1 << 16) == 0 {
             progress.update(item.offset(), r.entries);
         }
-    }
+    };
     let c = view.counters();
     r.live_keys = c.live_keys;
     r.older_versions = c.older_versions;
     r.tombstones = c.tombstoned_keys;
     r.raw_rows = c.raw_rows;
-    Ok(())
+    res
 }
 
 fn utc_of_ms(ms: u64) -> String {
