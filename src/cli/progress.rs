@@ -62,6 +62,12 @@ impl Progress for TermProgress {
             b.set_message(format!("{entries} {}", self.noun));
         }
     }
+
+    fn phase(&mut self, name: &str) {
+        if let Some(b) = &self.bar {
+            b.set_message(name.to_owned());
+        }
+    }
 }
 
 impl Drop for TermProgress {

@@ -153,6 +153,7 @@ pub fn decode_snapshot(
     let mut tree = DumpTree::create(&opts.output)?;
     let mut decoders = build_decoders(opts);
     let streamed = stream(&mut file, &mut tree, &mut decoders, opts, &mut result, progress);
+    progress.phase("finalizing: writing collections");
     // Finalize runs whatever happened, in Go's order; the first error wins.
     let mut outcome = streamed;
     for (_, d) in decoders.iter_mut() {
@@ -177,6 +178,7 @@ pub fn decode_snapshot(
             ],
         });
     }
+    progress.phase("publishing: MANIFEST.json, CHECKSUMS, sync");
     let manifest = manifest_for(opts, input, &result);
     let stats = tree.publish(Some(&manifest))?;
     result.files = stats.files;

@@ -73,6 +73,9 @@ impl PipelineError {
 pub trait Progress {
     /// Called periodically (not for every entry) with running totals.
     fn update(&mut self, bytes: u64, entries: u64);
+
+    /// A new phase of a long run began (e.g. `finalizing` after the stream was read).
+    fn phase(&mut self, _name: &str) {}
 }
 
 /// A progress sink that ignores everything.
