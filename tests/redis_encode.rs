@@ -373,6 +373,46 @@ fn stream_rules() {
 }
 
 #[test]
+fn stream_values_repaired_like_go_and_errors_located() {
+    let x = |body: &[u8]| enc_files(&[("redis/db_0/streams/x.jsonl", body)]);
+    // Go's json.Decoder: values back to back with no separator; each invalid UTF-8 byte in a
+    // string becomes one U+FFFD (a truncated 3-byte sequence gives two); a lone surrogate
+    // escape becomes U+FFFD.
+    let got = x(b"{\"_meta\":true,\"length\":1,\"last_ms\":1,\"last_seq\":0}{\"id\":\"1-0\",\"fields\":[{\"name\":\"a\xffb\xe2\x82\",\"value\":\"\\ud800x\"}]}")
+        .unwrap();
+    assert_eq!(
+        got[0],
+        rec(
+            stream_entry_key(b"x", 1, 0),
+            build_stream_entry("1-0", &["a\u{fffd}b\u{fffd}\u{fffd}".into(), "\u{fffd}x".into()])
+        )
+    );
+    // The error names the value and its line.
+    let e = x(b"{\"_meta\":true,\"length\":0,\"last_ms\":0,\"last_seq\":0}\n\n{\"id\":}\n").unwrap_err();
+    assert!(
+        e.contains("streams/x.jsonl")
+            && e.contains("invalid JSON: value 2: ")
+            && e.contains("line 3 column 7"),
+        "{e}"
+    );
+    // TTL sidecars read the same way: two values on a line, the last of a key wins.
+    let got = enc_files(&[
+        ("redis/db_0/strings/t.bin", b"v"),
+        (
+            "redis/db_0/strings_ttl.jsonl",
+            b"{\"key\":\"t\",\"expire_at_ms\":1} {\"key\":\"t\",\"expire_at_ms\":9}",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        got,
+        vec![rec(b"!redis|str|t", h("FF 01 01 00 00 00 00 00 00 00 09 76"))]
+    );
+    let e = enc_files(&[("redis/db_0/hll_ttl.jsonl", b"{\"key\":\"t\"} x")]).unwrap_err();
+    assert!(e.contains("hll_ttl.jsonl") && e.contains("value 2: "), "{e}");
+}
+
+#[test]
 fn discovery_rules() {
     // Missing redis/ or db_0: no records.
     assert_eq!(enc_files(&[("other/x", b"")]).unwrap(), vec![]);

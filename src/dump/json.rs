@@ -328,6 +328,106 @@ pub fn parse_one(bytes: &[u8], trailing_close_ok: bool) -> Result<serde_json::Va
     }
 }
 
+/// Parse a sequence of JSON values from `bytes` the way a Go `json.Decoder` loop reads a
+/// stream (the Redis stream and TTL sidecar `.jsonl` files): values separated by optional
+/// whitespace, not necessarily one per line; whitespace alone (or nothing) is an empty
+/// sequence. As in [`parse_one`], invalid UTF-8 becomes U+FFFD (one per byte) and a lone
+/// `\uD800`-style surrogate escape becomes U+FFFD, as Go does.
+///
+/// The values are parsed one at a time as the iterator is advanced; the first error ends the
+/// sequence. An error reads `value <n>: <what> at line <l> column <c>` (`n` counts from 1;
+/// line and column are positions in the repaired text, so a column after an invalid byte
+/// may be off by two per replaced byte).
+pub fn parse_seq(bytes: &[u8]) -> JsonSeq<'_> {
+    let lossy = go_lossy_utf8(bytes);
+    let fixed = match fix_lone_surrogates(&lossy) {
+        Cow::Owned(fixed) => Some(fixed),
+        Cow::Borrowed(_) => None,
+    };
+    let text = match fixed {
+        Some(fixed) => Cow::Owned(fixed),
+        None => lossy,
+    };
+    JsonSeq {
+        text,
+        offset: 0,
+        line: 1,
+        line_start: 0,
+        index: 0,
+        done: false,
+    }
+}
+
+/// The iterator of [`parse_seq`].
+#[derive(Debug)]
+pub struct JsonSeq<'a> {
+    text: Cow<'a, str>,
+    /// Byte offset of the next value (after the previous one).
+    offset: usize,
+    /// Line number at `offset` (from 1), and the byte offset where that line starts.
+    line: usize,
+    line_start: usize,
+    /// Values returned so far.
+    index: usize,
+    done: bool,
+}
+
+impl JsonSeq<'_> {
+    /// Move `offset` to `to`, keeping the line count.
+    fn advance(&mut self, to: usize) {
+        let skipped = self.text.as_bytes().get(self.offset..to).unwrap_or_default();
+        for (i, b) in skipped.iter().enumerate() {
+            if *b == b'\n' {
+                self.line += 1;
+                self.line_start = self.offset + i + 1;
+            }
+        }
+        self.offset = to;
+    }
+}
+
+impl Iterator for JsonSeq<'_> {
+    type Item = Result<serde_json::Value, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let rest = self.text.get(self.offset..).unwrap_or_default();
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<serde_json::Value>();
+        let item = stream.next();
+        let consumed = stream.byte_offset();
+        self.index += 1;
+        match item {
+            None => {
+                self.done = true;
+                None
+            }
+            Some(Ok(v)) => {
+                self.advance(self.offset + consumed);
+                Some(Ok(v))
+            }
+            Some(Err(e)) => {
+                self.done = true;
+                // serde_json positions are relative to `rest`: make them absolute.
+                let (line, column) = if e.line() <= 1 {
+                    (self.line, self.offset - self.line_start + e.column())
+                } else {
+                    (self.line + e.line() - 1, e.column())
+                };
+                let text = e.to_string();
+                let what = text
+                    .rsplit_once(" at line ")
+                    .map_or(text.as_str(), |(what, _)| what);
+                Some(Err(format!(
+                    "value {}: {what} at line {line} column {column}",
+                    self.index
+                )))
+            }
+        }
+    }
+}
+
 /// Go's replacement of invalid UTF-8: each byte that does not start a valid sequence
 /// becomes one U+FFFD (Rust's `from_utf8_lossy` would fold a truncated sequence into one).
 fn go_lossy_utf8(bytes: &[u8]) -> Cow<'_, str> {

@@ -4,15 +4,26 @@
 //! (s3_tree_pipeline.md §7, §8). A tree that is dropped unpublished removes its staging
 //! directory (DECISIONS.md D9), so a failed decode leaves nothing that looks like a dump.
 //!
-//! Speed: files are created with one `open(O_CREAT|O_EXCL|O_NOFOLLOW)` each, written
-//! through a buffer, never re-read and never fsynced one by one; `publish` makes the whole
-//! staging tree durable with one `syncfs` before the rename.
+//! Speed (per-file cost dominates small-file trees): the directory of the last file stays
+//! open, so a file is created with one `openat(dirfd, name, O_CREAT|O_EXCL|O_NOFOLLOW)`
+//! instead of a full path walk; a new directory is reached by `openat(O_DIRECTORY|
+//! O_NOFOLLOW)` one component at a time from the staging root (which also refuses a symlink
+//! planted anywhere on the way), and `mkdirat` is skipped for directories already made.
+//! [`DumpTree::write_file`] writes with one `write_all`; a streamed [`TreeFile`] buffers in a
+//! growing `Vec` (no 64 KiB allocation for a small file). Nothing is re-read or fsynced one
+//! by one: `publish` makes the whole staging tree durable with one `syncfs` before the rename.
+//!
+//! Memory: the `(path, SHA-256)` pairs for CHECKSUMS go to a [`spill::ExternalSorter`] with a
+//! budget of [`CHECKSUM_SORT_BUDGET`] by default; beyond it they spill to anonymous scratch
+//! files outside the tree (the output's parent directory unless
+//! [`TreeOptions::scratch_dir`] says otherwise), so trees of millions of files stay bounded.
 
 use std::collections::HashSet;
+use std::ffi::CStr;
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -21,24 +32,54 @@ use super::checksums;
 use super::fs::{check_relative, fsync_dir, parent_of, random_hex16};
 use super::manifest::Manifest;
 use super::DumpError;
+use crate::spill::ExternalSorter;
 
 /// The name of the checksum list at the root of a tree.
 pub const CHECKSUMS_NAME: &str = "CHECKSUMS";
 /// The name of the manifest at the root of a tree.
 pub const MANIFEST_NAME: &str = "MANIFEST.json";
 
-/// Write buffer of a streamed file.
+/// Most bytes a streamed file buffers before writing.
 const FILE_BUFFER: usize = 64 * 1024;
+
+/// Default memory budget of the CHECKSUMS sort (about 150k paths of 40 bytes).
+pub const CHECKSUM_SORT_BUDGET: usize = 16 << 20;
+
+/// How a [`DumpTree`] is set up; `Default` is what [`DumpTree::create`] uses.
+#[derive(Debug, Clone)]
+pub struct TreeOptions {
+    /// Where the CHECKSUMS sort spills (anonymous files, gone on any exit). `None`: the
+    /// output's parent directory (the staging directory's parent, never inside the tree).
+    pub scratch_dir: Option<PathBuf>,
+    /// Memory budget of the CHECKSUMS sort in bytes.
+    pub checksum_budget: usize,
+}
+
+impl Default for TreeOptions {
+    fn default() -> Self {
+        TreeOptions {
+            scratch_dir: None,
+            checksum_budget: CHECKSUM_SORT_BUDGET,
+        }
+    }
+}
 
 /// A dump tree being written.
 pub struct DumpTree {
     output: PathBuf,
     staging: PathBuf,
+    /// The staging directory, open.
+    root_fd: OwnedFd,
     /// Relative directories known to exist in the staging tree (created by us).
     dirs: HashSet<String>,
-    /// (relative path, SHA-256) of every file written, in write order.
-    // The spill module's external sorter plugs in here when trees outgrow memory.
-    records: Vec<(String, [u8; 32])>,
+    /// The directory of the last file created: its relative path and an open descriptor.
+    last_dir: Option<(String, OwnedFd)>,
+    /// Reused buffer for NUL-terminated names.
+    name_buf: Vec<u8>,
+    /// (relative path, SHA-256) of every file written, sorted by path at publish.
+    checksums: ExternalSorter,
+    scratch: PathBuf,
+    files: u64,
     bytes: u64,
     published: bool,
 }
@@ -46,8 +87,9 @@ pub struct DumpTree {
 /// A file of the tree open for streaming writes; hand it back to [`DumpTree::finish_file`].
 pub struct TreeFile {
     rel: String,
-    path: PathBuf,
-    out: BufWriter<File>,
+    file: File,
+    /// Bytes accepted but not yet written (at most [`FILE_BUFFER`]).
+    buf: Vec<u8>,
     hasher: Sha256,
     bytes: u64,
 }
@@ -67,18 +109,36 @@ impl TreeFile {
     pub fn is_empty(&self) -> bool {
         self.bytes == 0
     }
+
+    fn write_buffered(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.file.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
 }
 
 impl Write for TreeFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.out.write(buf)?;
-        let written = buf.get(..n).unwrap_or(buf);
-        self.hasher.update(written);
-        self.bytes += n as u64;
-        Ok(n)
+        if self.buf.len() + buf.len() > FILE_BUFFER {
+            self.write_buffered()?;
+            if buf.len() >= FILE_BUFFER {
+                let n = self.file.write(buf)?;
+                self.hasher.update(buf.get(..n).unwrap_or(buf));
+                self.bytes += n as u64;
+                return Ok(n);
+            }
+        }
+        self.buf.extend_from_slice(buf);
+        self.hasher.update(buf);
+        self.bytes += buf.len() as u64;
+        Ok(buf.len())
     }
+
+    /// Write what is buffered (no fsync: see [`DumpTree::publish`]).
     fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.write_buffered()
     }
 }
 
@@ -98,11 +158,65 @@ fn output_error(path: &Path, what: impl Into<String>) -> DumpError {
     }
 }
 
+/// `name` as a NUL-terminated string in `buf` (checked paths hold no NUL).
+fn c_name<'b>(buf: &'b mut Vec<u8>, name: &str) -> io::Result<&'b CStr> {
+    buf.clear();
+    buf.extend_from_slice(name.as_bytes());
+    buf.push(0);
+    CStr::from_bytes_with_nul(buf)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in a file name"))
+}
+
+/// `openat(parent, name, O_DIRECTORY|O_NOFOLLOW)`: a symlink or a non-directory fails
+/// (`ELOOP`/`ENOTDIR`).
+fn open_dir_at(parent: RawFd, name: &CStr) -> io::Result<OwnedFd> {
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: `name` is NUL-terminated and outlives the call; `parent` is a descriptor we
+    // hold open.
+    let fd = unsafe { libc::openat(parent, name.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `mkdirat(parent, name, 0755)`; an existing entry is not an error (the caller opens it
+/// no-follow next).
+fn mkdir_at(parent: RawFd, name: &CStr) -> io::Result<()> {
+    // SAFETY: as in `open_dir_at`.
+    if unsafe { libc::mkdirat(parent, name.as_ptr(), 0o755) } == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    match e.kind() {
+        io::ErrorKind::AlreadyExists => Ok(()),
+        _ => Err(e),
+    }
+}
+
+/// `openat(parent, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, mode)`.
+fn create_file_at(parent: RawFd, name: &CStr, mode: libc::mode_t) -> io::Result<File> {
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: as in `open_dir_at`; the mode argument is read because of O_CREAT.
+    let fd = unsafe { libc::openat(parent, name.as_ptr(), flags, libc::c_uint::from(mode)) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as in `open_dir_at`.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
 impl DumpTree {
-    /// Start a tree that will be published at `output`. `output` must not exist or be an
-    /// empty directory (else a usage error naming it); its parent must exist. The staging
-    /// directory is `<parent>/.<name>.partial-<16 hex>`.
+    /// Start a tree that will be published at `output`, with [`TreeOptions::default`].
+    /// `output` must not exist or be an empty directory (else a usage error naming it); its
+    /// parent must exist. The staging directory is `<parent>/.<name>.partial-<16 hex>`.
     pub fn create(output: &Path) -> Result<DumpTree, DumpError> {
+        DumpTree::create_with(output, &TreeOptions::default())
+    }
+
+    /// [`DumpTree::create`] with explicit options.
+    pub fn create_with(output: &Path, options: &TreeOptions) -> Result<DumpTree, DumpError> {
         match std::fs::symlink_metadata(output) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 return Err(output_error(output, "exists and is a symbolic link"));
@@ -130,11 +244,31 @@ impl DumpTree {
             .mode(0o755)
             .create(&staging)
             .map_err(|e| DumpError::io(&staging, e))?;
+        let root = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&staging);
+        let root_fd = match root {
+            Ok(f) => OwnedFd::from(f),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&staging);
+                return Err(DumpError::io(&staging, e));
+            }
+        };
+        let scratch = match &options.scratch_dir {
+            Some(dir) => dir.clone(),
+            None => parent.to_owned(),
+        };
         Ok(DumpTree {
             output: output.to_owned(),
             staging,
+            root_fd,
             dirs: HashSet::new(),
-            records: Vec::new(),
+            last_dir: None,
+            name_buf: Vec::new(),
+            checksums: ExternalSorter::new(options.checksum_budget, &scratch),
+            scratch,
+            files: 0,
             bytes: 0,
             published: false,
         })
@@ -145,49 +279,66 @@ impl DumpTree {
         &self.staging
     }
 
-    /// Create the directories above `rel` (which must be a checked relative path).
-    fn ensure_parents(&mut self, rel: &str) -> Result<(), DumpError> {
-        if let Some((dir, _)) = rel.rsplit_once('/') {
-            self.make_dirs(dir)?;
-        }
-        Ok(())
-    }
-
-    /// Create every directory of the checked relative path `dir`, top down, refusing any
-    /// component that exists and is not a real directory.
-    fn make_dirs(&mut self, dir: &str) -> Result<(), DumpError> {
-        if self.dirs.contains(dir) {
-            return Ok(());
-        }
+    /// Open every directory of the checked relative path `dir` (non-empty), top down from
+    /// the staging root, creating those not made yet; any component that exists and is not
+    /// a real directory (a symlink included) is refused. Returns the last one, open.
+    fn open_dirs(&mut self, dir: &str) -> Result<OwnedFd, DumpError> {
+        let mut current: Option<OwnedFd> = None;
         let mut end = 0;
         for component in dir.split('/') {
             end += component.len();
             let prefix = dir.get(..end).unwrap_or(dir);
             end += 1; // the '/' after this component
-            if self.dirs.contains(prefix) {
-                continue;
+            let parent = current
+                .as_ref()
+                .map_or(self.root_fd.as_raw_fd(), AsRawFd::as_raw_fd);
+            let io_error = |e| DumpError::io(self.staging.join(prefix), e);
+            let name = c_name(&mut self.name_buf, component).map_err(io_error)?;
+            let known = self.dirs.contains(prefix);
+            if !known {
+                mkdir_at(parent, name).map_err(io_error)?;
             }
-            let path = self.staging.join(prefix);
-            match DirBuilder::new().mode(0o755).create(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let meta = std::fs::symlink_metadata(&path).map_err(|e| DumpError::io(&path, e))?;
-                    if !meta.is_dir() {
-                        return Err(DumpError::unsafe_path(
-                            path,
-                            "exists in the tree and is not a directory",
-                        ));
-                    }
-                }
-                Err(e) => return Err(DumpError::io(&path, e)),
+            let fd = open_dir_at(parent, name).map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) | Some(libc::ENOTDIR) => DumpError::unsafe_path(
+                    self.staging.join(prefix),
+                    "exists in the tree and is not a directory",
+                ),
+                _ => io_error(e),
+            })?;
+            if !known {
+                self.dirs.insert(prefix.to_owned());
             }
-            self.dirs.insert(prefix.to_owned());
+            current = Some(fd);
         }
-        Ok(())
+        current.ok_or_else(|| DumpError::unsafe_path(dir, "empty path"))
+    }
+
+    /// The descriptor of directory `dir` (`""` = the root), from the one-entry cache or by
+    /// [`DumpTree::open_dirs`] (which then fills the cache).
+    fn dir_fd(&mut self, dir: &str) -> Result<RawFd, DumpError> {
+        if dir.is_empty() {
+            return Ok(self.root_fd.as_raw_fd());
+        }
+        if let Some((cached, fd)) = &self.last_dir {
+            if cached == dir {
+                return Ok(fd.as_raw_fd());
+            }
+        }
+        let fd = self.open_dirs(dir)?;
+        let raw = fd.as_raw_fd();
+        match &mut self.last_dir {
+            Some((cached, slot)) => {
+                cached.clear();
+                cached.push_str(dir);
+                *slot = fd;
+            }
+            None => self.last_dir = Some((dir.to_owned(), fd)),
+        }
+        Ok(raw)
     }
 
     /// Check `rel`, create its parents and open the new file (create_new, no-follow, 0600).
-    fn open_new(&mut self, rel: &str) -> Result<(PathBuf, File), DumpError> {
+    fn open_new(&mut self, rel: &str) -> Result<File, DumpError> {
         check_relative(rel)?;
         if rel == CHECKSUMS_NAME {
             return Err(DumpError::unsafe_path(
@@ -195,68 +346,72 @@ impl DumpTree {
                 "CHECKSUMS is written by publish only",
             ));
         }
-        self.ensure_parents(rel)?;
-        let path = self.staging.join(rel);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::AlreadyExists => DumpError::unsafe_path(&path, "written twice in one tree"),
-                _ => DumpError::io(&path, e),
-            })?;
-        Ok((path, file))
+        let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let parent = self.dir_fd(dir)?;
+        let staging = &self.staging;
+        let name = c_name(&mut self.name_buf, name).map_err(|e| DumpError::io(staging.join(rel), e))?;
+        create_file_at(parent, name, 0o600).map_err(|e| match e.kind() {
+            io::ErrorKind::AlreadyExists => {
+                DumpError::unsafe_path(staging.join(rel), "written twice in one tree")
+            }
+            _ => DumpError::io(staging.join(rel), e),
+        })
     }
 
-    fn record(&mut self, rel: &str, digest: [u8; 32], len: u64) {
-        self.records.push((rel.to_owned(), digest));
+    fn record(&mut self, rel: &str, digest: [u8; 32], len: u64) -> Result<(), DumpError> {
+        self.checksums
+            .push(rel.as_bytes(), &digest)
+            .map_err(|e| DumpError::io(&self.scratch, e))?;
+        self.files += 1;
         self.bytes += len;
+        Ok(())
     }
 
     /// Write a whole file at `rel` (`/`-separated; directories created as needed, mode 0755;
-    /// the file gets mode 0600). Writing the same `rel` twice is an error.
+    /// the file gets mode 0600) with one `write_all`. Writing the same `rel` twice is an
+    /// error.
     pub fn write_file(&mut self, rel: &str, bytes: &[u8]) -> Result<(), DumpError> {
-        let (path, mut file) = self.open_new(rel)?;
-        file.write_all(bytes).map_err(|e| DumpError::io(&path, e))?;
-        self.record(rel, Sha256::digest(bytes).into(), bytes.len() as u64);
-        Ok(())
+        let mut file = self.open_new(rel)?;
+        file.write_all(bytes)
+            .map_err(|e| DumpError::io(self.staging.join(rel), e))?;
+        drop(file);
+        self.record(rel, Sha256::digest(bytes).into(), bytes.len() as u64)
     }
 
     /// Open a file at `rel` for streaming writes.
     pub fn create_file(&mut self, rel: &str) -> Result<TreeFile, DumpError> {
-        let (path, file) = self.open_new(rel)?;
+        let file = self.open_new(rel)?;
         Ok(TreeFile {
             rel: rel.to_owned(),
-            path,
-            out: BufWriter::with_capacity(FILE_BUFFER, file),
+            file,
+            buf: Vec::new(),
             hasher: Sha256::new(),
             bytes: 0,
         })
     }
 
-    /// Flush and record the checksum of a file opened with [`DumpTree::create_file`].
-    /// (Durability comes from the one filesystem sync in [`DumpTree::publish`].)
-    pub fn finish_file(&mut self, file: TreeFile) -> Result<(), DumpError> {
+    /// Write what is buffered and record the checksum of a file opened with
+    /// [`DumpTree::create_file`]. (Durability comes from the one filesystem sync in
+    /// [`DumpTree::publish`].)
+    pub fn finish_file(&mut self, mut file: TreeFile) -> Result<(), DumpError> {
+        file.write_buffered()
+            .map_err(|e| DumpError::io(self.staging.join(&file.rel), e))?;
         let TreeFile {
             rel,
-            path,
-            out,
+            file: f,
             hasher,
             bytes,
+            ..
         } = file;
-        out.into_inner()
-            .map_err(|e| DumpError::io(&path, e.into_error()))?;
-        self.record(&rel, hasher.finalize().into(), bytes);
-        Ok(())
+        drop(f);
+        self.record(&rel, hasher.finalize().into(), bytes)
     }
 
     /// Make sure the directory `rel` exists in the tree (adapters create theirs lazily);
     /// parents are created as needed, mode 0755.
     pub fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError> {
         check_relative(rel)?;
-        self.make_dirs(rel)
+        self.dir_fd(rel).map(drop)
     }
 
     /// Write MANIFEST.json (when given) and CHECKSUMS last, sync the staging tree to disk,
@@ -266,23 +421,8 @@ impl DumpTree {
             let bytes = m.to_bytes()?;
             self.write_file(MANIFEST_NAME, &bytes)?;
         }
-        let mut records = std::mem::take(&mut self.records);
-        records.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        let mut list = Vec::with_capacity(records.len() * 100);
-        for (rel, digest) in &records {
-            list.extend_from_slice(&checksums::line(rel, digest));
-        }
-        let list_path = self.staging.join(CHECKSUMS_NAME);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&list_path)
-            .map_err(|e| DumpError::io(&list_path, e))?;
-        file.write_all(&list).map_err(|e| DumpError::io(&list_path, e))?;
-        file.sync_all().map_err(|e| DumpError::io(&list_path, e))?;
-        drop(file);
+        self.last_dir = None;
+        let list_bytes = self.write_checksums()?;
         self.sync_staging()?;
         std::fs::rename(&self.staging, &self.output).map_err(|e| match e.raw_os_error() {
             Some(libc::ENOTEMPTY) | Some(libc::EEXIST) | Some(libc::ENOTDIR) | Some(libc::EISDIR) => {
@@ -296,24 +436,51 @@ impl DumpTree {
         self.published = true;
         fsync_dir(parent_of(&self.output))?;
         Ok(PublishStats {
-            files: records.len() as u64 + 1,
-            bytes: self.bytes + list.len() as u64,
+            files: self.files + 1,
+            bytes: self.bytes + list_bytes,
         })
+    }
+
+    /// Write CHECKSUMS at the staging root from the sorted records; returns its size.
+    fn write_checksums(&mut self) -> Result<u64, DumpError> {
+        let sorter = std::mem::replace(&mut self.checksums, ExternalSorter::new(0, &self.scratch));
+        let scratch_error = |e| DumpError::io(&self.scratch, e);
+        let mut sorted = sorter.finish().map_err(scratch_error)?;
+        let list_path = self.staging.join(CHECKSUMS_NAME);
+        let name = c_name(&mut self.name_buf, CHECKSUMS_NAME).map_err(|e| DumpError::io(&list_path, e))?;
+        let file = create_file_at(self.root_fd.as_raw_fd(), name, 0o644)
+            .map_err(|e| DumpError::io(&list_path, e))?;
+        let mut out = BufWriter::with_capacity(FILE_BUFFER, file);
+        let mut written = 0u64;
+        while let Some((rel, digest)) = sorted.next().map_err(scratch_error)? {
+            let corrupt = || {
+                scratch_error(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the CHECKSUMS sort returned a record that was never pushed",
+                ))
+            };
+            let rel = std::str::from_utf8(rel).map_err(|_| corrupt())?;
+            let digest: &[u8; 32] = digest.try_into().map_err(|_| corrupt())?;
+            let line = checksums::line(rel, digest);
+            out.write_all(&line).map_err(|e| DumpError::io(&list_path, e))?;
+            written += line.len() as u64;
+        }
+        out.into_inner()
+            .map_err(|e| DumpError::io(&list_path, e.into_error()))?;
+        Ok(written)
     }
 
     /// Make every file and directory of the staging tree durable.
     fn sync_staging(&self) -> Result<(), DumpError> {
-        let dir = File::open(&self.staging).map_err(|e| DumpError::io(&self.staging, e))?;
         #[cfg(target_os = "linux")]
         {
             // SAFETY: syncfs on a descriptor we own.
-            if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+            if unsafe { libc::syncfs(self.root_fd.as_raw_fd()) } != 0 {
                 return Err(DumpError::io(&self.staging, io::Error::last_os_error()));
             }
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let _ = dir.as_raw_fd();
             // SAFETY: sync() takes no arguments.
             unsafe { libc::sync() };
         }
@@ -322,7 +489,7 @@ impl DumpTree {
 
     /// Files written so far (for progress reporting).
     pub fn files_written(&self) -> u64 {
-        self.records.len() as u64
+        self.files
     }
 
     /// Bytes written so far (for progress reporting).

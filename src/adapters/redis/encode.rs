@@ -23,7 +23,7 @@ use super::keys::*;
 use crate::adapters::{display_key, AdapterError, Encoder, RecordSink};
 use crate::dump::filename::{decode_segment, is_sha_fallback};
 use crate::dump::fs::{list_dir, open_input, EntryKind};
-use crate::dump::json::{decode_base64url_lenient, get_ci, parse_one};
+use crate::dump::json::{decode_base64url_lenient, get_ci, parse_one, parse_seq};
 use crate::dump::keymap;
 use crate::dump::DumpError;
 
@@ -160,7 +160,8 @@ fn load_ttl_sidecar(path: &Path) -> Result<HashMap<String, u64>, AdapterError> {
         return Ok(map);
     }
     let bytes = read_input(path)?;
-    for (i, v) in json_values(path, &bytes)?.into_iter().enumerate() {
+    for (i, v) in parse_seq(&bytes).enumerate() {
+        let v = seq_value(path, v)?;
         let (key, ms) = match &v {
             Value::Null => (String::new(), 0),
             Value::Object(o) => {
@@ -186,17 +187,9 @@ fn load_ttl_sidecar(path: &Path) -> Result<HashMap<String, u64>, AdapterError> {
     Ok(map)
 }
 
-/// Parse a sequence of JSON values (Go `json.Decoder` loop). Invalid UTF-8 becomes U+FFFD.
-fn json_values(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, AdapterError> {
-    let text = String::from_utf8_lossy(bytes);
-    let mut out = Vec::new();
-    for (i, v) in serde_json::Deserializer::from_str(&text)
-        .into_iter::<Value>()
-        .enumerate()
-    {
-        out.push(v.map_err(|e| bad_file(path, format!("invalid JSON (value {}): {e}", i + 1)))?);
-    }
-    Ok(out)
+/// A sequence value or the file's parse error.
+fn seq_value(path: &Path, v: Result<Value, String>) -> Result<Value, AdapterError> {
+    v.map_err(|e| bad_file(path, format!("invalid JSON: {e}")))
 }
 
 /// An optional u64 member: missing or `null` → `None`; otherwise a JSON integer in u64.
@@ -274,64 +267,14 @@ fn elem_obj<'v>(v: &'v Value, what: &str, i: usize) -> Result<Option<&'v Map<Str
     }
 }
 
-/// Correctly rounded values of the number tokens of a JSON text whose serde_json parse
-/// differs, keyed by the bits serde_json produced.
-///
-/// serde_json without its `float_roundtrip` feature may parse a long decimal one ULP off,
-/// while Go's `strconv.ParseFloat` (like Rust's `str::parse`) rounds correctly; a zset score
-/// must survive decode → encode bit for bit. Numbers are ASCII and lie outside strings, so
-/// a byte scan that skips strings finds every token. An approximation shared by two tokens
-/// with different exact values is dropped (left as serde_json parsed it).
-///
-/// This belongs in `dump::json::parse_one` (or serde_json's `float_roundtrip` feature);
-/// it can go once that parses floats exactly.
-fn exact_floats(bytes: &[u8]) -> HashMap<u64, f64> {
-    let mut fixes: HashMap<u64, Option<f64>> = HashMap::new();
-    let mut i = 0;
-    while let Some(&c) = bytes.get(i) {
-        if c == b'"' {
-            i += 1;
-            while let Some(&c) = bytes.get(i) {
-                i += if c == b'\\' { 2 } else { 1 };
-                if c == b'"' {
-                    break;
-                }
-            }
-            continue;
-        }
-        if c == b'-' || c.is_ascii_digit() {
-            let start = i;
-            while bytes
-                .get(i)
-                .is_some_and(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-            {
-                i += 1;
-            }
-            let tok = std::str::from_utf8(bytes.get(start..i).unwrap_or_default()).unwrap_or("");
-            let approx = serde_json::from_str::<Value>(tok).ok().and_then(|v| v.as_f64());
-            if let (Some(approx), Ok(exact)) = (approx, tok.parse::<f64>()) {
-                if approx.to_bits() != exact.to_bits() {
-                    let e = fixes.entry(approx.to_bits()).or_insert(Some(exact));
-                    if e.is_some_and(|x| x.to_bits() != exact.to_bits()) {
-                        *e = None;
-                    }
-                }
-            }
-            continue;
-        }
-        i += 1;
-    }
-    fixes.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
-}
-
 /// A zset score (§6.3): `"+inf"`/`"-inf"`, a JSON number, or `null` (→ 0).
-fn score(v: Option<&Value>, i: usize, exact: &HashMap<u64, f64>) -> Result<f64, String> {
+fn score(v: Option<&Value>, i: usize) -> Result<f64, String> {
     match v {
         None | Some(Value::Null) => Ok(0.0),
         Some(Value::String(s)) if s == "+inf" => Ok(f64::INFINITY),
         Some(Value::String(s)) if s == "-inf" => Ok(f64::NEG_INFINITY),
         Some(Value::Number(n)) => match n.as_f64() {
-            Some(f) if !f.is_nan() => Ok(exact.get(&f.to_bits()).copied().unwrap_or(f)),
+            Some(f) if !f.is_nan() => Ok(f),
             _ => Err(format!("members[{i}].score: not a finite number: {n}")),
         },
         Some(other) => Err(format!(
@@ -465,9 +408,7 @@ impl RedisEncoder {
         })?;
         walk(&db.join("zsets"), ".json", |path, stem| {
             let k = ctx.resolve(path, stem)?;
-            let bytes = read_input(path)?;
-            let (o, ms) = collection_doc(path, &bytes)?;
-            let exact = exact_floats(&bytes);
+            let (o, ms) = collection_doc(path, &read_input(path)?)?;
             let members = opt_array(&o, "members").map_err(|e| bad_file(path, e))?;
             let mut recs = Vec::with_capacity(members.len());
             for (i, m) in members.iter().enumerate() {
@@ -477,8 +418,7 @@ impl RedisEncoder {
                     &format!("members[{i}].member"),
                 )
                 .map_err(|e| bad_file(path, e))?;
-                let s =
-                    score(m.and_then(|o| get_ci(o, "score")), i, &exact).map_err(|e| bad_file(path, e))?;
+                let s = score(m.and_then(|o| get_ci(o, "score")), i).map_err(|e| bad_file(path, e))?;
                 recs.push((member, s));
             }
             ctx.add(
@@ -506,9 +446,9 @@ fn encode_stream(ctx: &mut Ctx<'_>, path: &Path, k: &[u8]) -> Result<(), Adapter
     let mut meta: Option<(i64, u64, u64, u64)> = None;
     let mut entries = 0u64;
     let mut max_id: Option<(u64, u64)> = None;
-    for (i, v) in json_values(path, &bytes)?.into_iter().enumerate() {
+    for (i, v) in parse_seq(&bytes).enumerate() {
         let n = i + 1;
-        let o = match v {
+        let o = match seq_value(path, v)? {
             Value::Object(o) => o,
             Value::Null => Map::new(),
             other => {

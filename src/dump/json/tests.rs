@@ -196,6 +196,93 @@ fn parse_one_replaces_lone_surrogates() {
 }
 
 #[test]
+fn floats_parse_correctly_rounded() {
+    // serde_json's default float parser gives this one 1 ULP off; with `float_roundtrip`
+    // it agrees with Go's strconv.ParseFloat (and Rust's str::parse): a zset score read
+    // back must keep its bits.
+    let text = "2.461591812365989e143";
+    let exact: f64 = text.parse().unwrap();
+    assert_eq!(exact.to_bits(), 0x5db4_2fb5_817e_14d7);
+    for parsed in [
+        parse_one(text.as_bytes(), false).unwrap(),
+        parse_seq(format!("{{\"score\":{text}}}").as_bytes())
+            .next()
+            .unwrap()
+            .unwrap()["score"]
+            .clone(),
+    ] {
+        assert_eq!(parsed.as_f64().unwrap().to_bits(), exact.to_bits(), "{parsed}");
+    }
+    assert_eq!(go_f64(exact), "2.461591812365989e+143");
+}
+
+fn seq(bytes: &[u8]) -> Vec<Result<serde_json::Value, String>> {
+    parse_seq(bytes).collect()
+}
+
+#[test]
+fn parse_seq_reads_values_not_lines() {
+    assert!(seq(b"").is_empty());
+    assert!(seq(b" \n\t\r\n").is_empty());
+    let got: Vec<_> = seq(b"{\"a\":1}{\"b\":2}\n\n  [3] 4\n\"x\" null\n{\"c\":\n 5}\n")
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            json!({"a": 1}),
+            json!({"b": 2}),
+            json!([3]),
+            json!(4),
+            json!("x"),
+            json!(null),
+            json!({"c": 5})
+        ]
+    );
+}
+
+#[test]
+fn parse_seq_repairs_utf8_and_lone_surrogates_like_parse_one() {
+    let got: Vec<_> = seq(b"\"a\xffb\xe2\x82c\"\n\"\\ud800x\"\n\"\\ud83d\\ude00\"")
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            json!("a\u{fffd}b\u{fffd}\u{fffd}c"),
+            json!("\u{fffd}x"),
+            json!("😀")
+        ]
+    );
+    // Invalid bytes outside strings stay an error.
+    let got = seq(b"1\n\xff");
+    assert_eq!(got.len(), 2);
+    assert!(got[1].as_ref().unwrap_err().starts_with("value 2: "), "{got:?}");
+}
+
+#[test]
+fn parse_seq_stops_at_the_first_error_with_its_position() {
+    let got = seq(b"{\"a\":1}\n{\"b\":2}\n  {\"c\": x}\n{\"d\":4}\n");
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[1].as_ref().unwrap(), &json!({"b": 2}));
+    let err = got[2].as_ref().unwrap_err();
+    assert!(err.starts_with("value 3: expected value"), "{err}");
+    assert!(err.ends_with("at line 3 column 9"), "{err}");
+    // An error on the same line as the previous value: the column counts from line start.
+    let err = seq(b"[1] [2] [3,").pop().unwrap().unwrap_err();
+    assert!(err.starts_with("value 3: EOF while parsing a value"), "{err}");
+    assert!(err.ends_with("at line 1 column 11"), "{err}");
+    // Truncated and trailing garbage.
+    assert!(seq(b"{\"a\":1").pop().unwrap().is_err());
+    let got = seq(b"{} x");
+    assert_eq!((got.len(), got[0].is_ok(), got[1].is_err()), (2, true, true));
+    let got = seq(b"{}}");
+    assert!(got[1].as_ref().unwrap_err().starts_with("value 2: "), "{got:?}");
+}
+
+#[test]
 fn base64url_lenient() {
     assert_eq!(decode_base64url_lenient("gP8B").unwrap(), b"\x80\xff\x01");
     assert_eq!(decode_base64url_lenient("").unwrap(), b"");

@@ -168,3 +168,178 @@ fn publish_fails_cleanly_when_output_appears() {
     assert!(staging_dirs(d.path()).is_empty());
     assert!(out.join("intruder").exists());
 }
+
+/// The CHECKSUMS paths of a published tree.
+fn listed_paths(out: &Path) -> Vec<String> {
+    std::fs::read_to_string(out.join("CHECKSUMS"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split_once("  ").unwrap().1.to_owned())
+        .collect()
+}
+
+#[test]
+fn checksums_byte_order_not_walk_order() {
+    // A directory walk visits `a/` (and `a/b`) as the entry `a`, before `a.txt`; byte order
+    // puts `a.txt` (0x2E) before `a/b` (0x2F). CHECKSUMS is byte-sorted, in memory and when
+    // the sort spills (budget 0: every record is its own run).
+    for budget in [CHECKSUM_SORT_BUDGET, 0] {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("o");
+        let options = TreeOptions {
+            checksum_budget: budget,
+            ..TreeOptions::default()
+        };
+        let mut tree = DumpTree::create_with(&out, &options).unwrap();
+        for rel in ["a/b", "a-", "a.txt", "a0", "a/a"] {
+            tree.write_file(rel, rel.as_bytes()).unwrap();
+        }
+        let stats = tree.publish(None).unwrap();
+        assert_eq!(stats.files, 6);
+        assert_eq!(
+            listed_paths(&out),
+            ["a-", "a.txt", "a/a", "a/b", "a0"],
+            "budget {budget}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.join("CHECKSUMS"))
+                .unwrap()
+                .lines()
+                .nth(1),
+            Some(format!("{}  a.txt", hex::encode(Sha256::digest(b"a.txt"))).as_str())
+        );
+    }
+}
+
+#[test]
+fn spilled_checksums_match_in_memory_ones_and_stay_out_of_the_tree() {
+    let build = |budget: usize, scratch: Option<PathBuf>| {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("o");
+        let options = TreeOptions {
+            scratch_dir: scratch,
+            checksum_budget: budget,
+        };
+        let mut tree = DumpTree::create_with(&out, &options).unwrap();
+        // Reverse order across directories, so that the sort has work to do.
+        for i in (0..1000u32).rev() {
+            let rel = format!("d{}/f{i}", i % 7);
+            tree.write_file(&rel, &i.to_le_bytes()).unwrap();
+        }
+        let stats = tree.publish(None).unwrap();
+        let list = std::fs::read(out.join("CHECKSUMS")).unwrap();
+        // Only the files written, CHECKSUMS and the 7 directories are in the tree.
+        let entries: usize = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_dir() {
+                    std::fs::read_dir(e.path()).unwrap().count()
+                } else {
+                    1
+                }
+            })
+            .sum();
+        assert_eq!(entries, 1001);
+        assert_eq!(stats.files, 1001);
+        (list, stats.bytes)
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let in_memory = build(CHECKSUM_SORT_BUDGET, None);
+    // 2 KiB: a few dozen records per run; budget 0 below: one run per record, more than
+    // MAX_FAN_IN runs (merge passes).
+    let spilled = build(2048, Some(scratch.path().to_owned()));
+    assert_eq!(in_memory, spilled);
+    // Spill files are anonymous: nothing is left in the scratch directory.
+    assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
+    let spilled_default_scratch = build(0, None);
+    assert_eq!(in_memory, spilled_default_scratch);
+}
+
+#[test]
+fn unusable_scratch_dir_is_an_error_naming_it() {
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("no-such-scratch");
+    let options = TreeOptions {
+        scratch_dir: Some(missing.clone()),
+        checksum_budget: 0,
+    };
+    let mut tree = DumpTree::create_with(&d.path().join("o"), &options).unwrap();
+    // The first record fits the (empty) buffer; the second spills it.
+    tree.write_file("x", b"1").unwrap();
+    let err = tree.write_file("y", b"2").unwrap_err();
+    assert!(matches!(err, DumpError::Io { .. }), "{err}");
+    assert!(err.to_string().contains("no-such-scratch"), "{err}");
+    drop(tree);
+    assert!(staging_dirs(d.path()).is_empty());
+}
+
+#[test]
+fn streamed_files_of_every_size_are_written_and_hashed() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o");
+    let mut tree = DumpTree::create(&out).unwrap();
+    let data: Vec<u8> = (0..3 * FILE_BUFFER + 17).map(|i| (i % 251) as u8).collect();
+    // Chunk sizes below, at and above the buffer, and a mix.
+    let plans: [&[usize]; 5] = [
+        &[0],
+        &[1, 2, 3],
+        &[FILE_BUFFER, 1],
+        &[FILE_BUFFER - 1, 2, FILE_BUFFER + 5],
+        &[7, 2 * FILE_BUFFER + 3, 100],
+    ];
+    let mut want = Vec::new();
+    for (n, plan) in plans.iter().enumerate() {
+        let rel = format!("s/{n}");
+        let mut f = tree.create_file(&rel).unwrap();
+        let mut at = 0;
+        for &len in plan.iter() {
+            f.write_all(&data[at..at + len]).unwrap();
+            at += len;
+        }
+        if n == 3 {
+            f.flush().unwrap();
+            assert_eq!(std::fs::read(tree.root().join(&rel)).unwrap().len(), at);
+        }
+        assert_eq!(f.len(), at as u64);
+        tree.finish_file(f).unwrap();
+        want.push((rel, data[..at].to_vec()));
+    }
+    tree.publish(None).unwrap();
+    let list = std::fs::read_to_string(out.join("CHECKSUMS")).unwrap();
+    for (rel, bytes) in &want {
+        assert_eq!(&std::fs::read(out.join(rel)).unwrap(), bytes, "{rel}");
+        assert!(list.contains(&format!("{}  {rel}\n", hex::encode(Sha256::digest(bytes)))));
+    }
+}
+
+#[test]
+fn directory_cache_follows_changes_and_refuses_swapped_ancestors() {
+    let d = tempfile::tempdir().unwrap();
+    let elsewhere = d.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let out = d.path().join("o");
+    let mut tree = DumpTree::create(&out).unwrap();
+    // Back and forth between directories, and a file at the root in between.
+    for rel in ["p/q/1", "p/r/2", "p/q/3", "top", "p/4", "p/q/5"] {
+        tree.write_file(rel, rel.as_bytes()).unwrap();
+    }
+    tree.ensure_dir("p/q/empty").unwrap();
+    // A known directory replaced by a symlink behind our back: the cached descriptor of the
+    // last directory still points at the real one; a fresh walk refuses the symlink.
+    let root = tree.root().to_owned();
+    std::fs::rename(root.join("p/r"), d.path().join("moved")).unwrap();
+    symlink(&elsewhere, root.join("p/r")).unwrap();
+    let err = tree.write_file("p/r/6", b"").unwrap_err();
+    assert!(matches!(err, DumpError::Unsafe { .. }), "{err}");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    std::fs::remove_file(root.join("p/r")).unwrap();
+    tree.write_file("p/q/7", b"7").unwrap();
+    tree.publish(None).unwrap();
+    assert_eq!(
+        listed_paths(&out),
+        ["p/4", "p/q/1", "p/q/3", "p/q/5", "p/q/7", "p/r/2", "top"]
+    );
+    assert!(out.join("p/q/empty").is_dir());
+    assert_eq!(std::fs::read(out.join("p/q/3")).unwrap(), b"p/q/3");
+}
