@@ -27,16 +27,17 @@
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
+use super::collfile::{CollFile, ElemError};
 use super::keys::*;
 use super::state::{
-    push_escaped, split_key, unescape, CollKind, ElemView, Info, KeyElems, KeyFacts, MetaInfo, TtlOwner,
-    SEC_ELEM, SEC_INFO, SEC_TTL,
+    be64, push_escaped, split_key, unescape, Coll, CollKind, Elem, Info, KeyFacts, MetaInfo, Pending,
+    TtlOwner, SEC_ELEM, SEC_INFO, SEC_TTL,
 };
 use crate::adapters::{display_key, AdapterError, Decoder, Record, Warning, Warnings};
 use crate::dump::filename::encode_segment;
-use crate::dump::json::{self, Binary, JsonStyle};
+use crate::dump::json::{self, JsonStyle};
 use crate::dump::keymap::{KeyMap, KIND_SHA_FALLBACK};
 use crate::dump::tree::TreeFile;
 use crate::dump::{DumpError, DumpTree};
@@ -114,8 +115,6 @@ pub struct RedisDecoder<O: TreeOut = DumpTree> {
     /// collection pushes it once.
     last_presence: Vec<u8>,
     orphan_ttl: u64,
-    /// Largest per-key element buffer held at finalize.
-    peak_key_bytes: usize,
     sidecars: [Option<BufWriter<O::File>>; 2],
     keymap: KeyMap,
     finalized: bool,
@@ -142,77 +141,6 @@ fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
     }
 }
 
-/// Go's `json.Marshal` of a zset score: a number, or `"+inf"` / `"-inf"`.
-struct Score(f64);
-
-impl Serialize for Score {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0 == f64::INFINITY {
-            s.serialize_str("+inf")
-        } else if self.0 == f64::NEG_INFINITY {
-            s.serialize_str("-inf")
-        } else {
-            s.serialize_f64(self.0)
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct NameValue<'a> {
-    name: Binary<'a>,
-    value: Binary<'a>,
-}
-
-#[derive(Serialize)]
-struct HashFile<'a> {
-    format_version: u32,
-    fields: Vec<NameValue<'a>>,
-    expire_at_ms: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct ListFile<'a> {
-    format_version: u32,
-    items: Vec<Binary<'a>>,
-    expire_at_ms: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct SetFile<'a> {
-    format_version: u32,
-    members: Vec<Binary<'a>>,
-    expire_at_ms: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct ZMember<'a> {
-    member: Binary<'a>,
-    score: Score,
-}
-
-#[derive(Serialize)]
-struct ZsetFile<'a> {
-    format_version: u32,
-    members: Vec<ZMember<'a>>,
-    expire_at_ms: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct StreamLine<'a> {
-    id: String,
-    fields: Vec<NameValue<'a>>,
-}
-
-#[derive(Serialize)]
-struct StreamMetaLine {
-    #[serde(rename = "_meta")]
-    meta: bool,
-    length: u64,
-    last_ms: u64,
-    last_seq: u64,
-    expire_at_ms: Option<u64>,
-}
-
 #[derive(Serialize)]
 struct TtlLine<'a> {
     key: &'a str,
@@ -234,7 +162,6 @@ impl<O: TreeOut> RedisDecoder<O> {
             vbuf: Vec::new(),
             last_presence: Vec::new(),
             orphan_ttl: 0,
-            peak_key_bytes: 0,
             sidecars: [None, None],
             keymap: KeyMap::default(),
             finalized: false,
@@ -270,11 +197,6 @@ impl<O: TreeOut> RedisDecoder<O> {
     pub fn spilled_runs(&self) -> usize {
         self.spilled_runs
             .max(self.facts.as_ref().map_or(0, ExternalSorter::spilled_runs))
-    }
-
-    /// The largest element buffer one key needed at finalize (its largest collection).
-    pub fn peak_key_bytes(&self) -> usize {
-        self.peak_key_bytes
     }
 
     /// Handle one record (see [`Decoder::handle`]).
@@ -563,7 +485,8 @@ impl<O: TreeOut> RedisDecoder<O> {
 
     // -- finalize -------------------------------------------------------------------------
 
-    /// Read the facts back one user key at a time and write each key's collections.
+    /// Read the facts back one user key at a time and write each key's collections,
+    /// element by element.
     fn replay(
         &mut self,
         out: &mut O,
@@ -576,15 +499,14 @@ impl<O: TreeOut> RedisDecoder<O> {
             source,
         };
         let mut sorted: SortedRecords = facts.finish().map_err(spill_err)?;
-        let mut w = KeyWriter::default();
-        let mut first: Option<AdapterError> = None;
+        let mut w: KeyWriter<O::File> = KeyWriter::new();
         let mut cur_prefix: Vec<u8> = Vec::new();
         let mut have = false;
         while let Some((k, v)) = sorted.next().map_err(spill_err)? {
             let (prefix, rest) = split_key(k).ok_or_else(|| corrupt(k))?;
             if !have || prefix != cur_prefix.as_slice() {
                 if have {
-                    self.finish_key(out, warnings, &mut w, &mut first);
+                    self.finish_key(out, warnings, &mut w);
                 }
                 have = true;
                 cur_prefix.clear();
@@ -594,7 +516,7 @@ impl<O: TreeOut> RedisDecoder<O> {
             match rest {
                 [SEC_INFO] => w.facts.apply(Info::decode(v).ok_or_else(|| corrupt(k))?),
                 [SEC_TTL] => {
-                    let (ms, seq) = match (super::state::be64(v, 0), super::state::be64(v, 8)) {
+                    let (ms, seq) = match (be64(v, 0), be64(v, 8)) {
                         (Some(ms), Some(seq)) if v.len() == 16 => (ms, seq),
                         _ => return Err(corrupt(k)),
                     };
@@ -613,62 +535,236 @@ impl<O: TreeOut> RedisDecoder<O> {
                 }
                 [SEC_ELEM, fam, order @ ..] => {
                     let kind = CollKind::from_index(*fam).ok_or_else(|| corrupt(k))?;
-                    w.element(kind, order, v).ok_or_else(|| corrupt(k))?;
+                    if w.open.as_ref().is_some_and(|o| o.kind != kind) {
+                        self.close(out, warnings, &mut w);
+                    }
+                    if w.open.is_none() {
+                        self.open(out, &mut w, kind);
+                    }
+                    Self::replay_element(&mut w, kind, order, v).ok_or_else(|| corrupt(k))?;
                 }
                 _ => return Err(corrupt(k)),
             }
         }
         if have {
-            self.finish_key(out, warnings, &mut w, &mut first);
+            self.finish_key(out, warnings, &mut w);
         }
-        match first {
+        match w.first_error {
             Some(e) => Err(e),
             None => Ok(()),
         }
     }
 
-    /// Write the collections of the key in `w` (in flush order), then reset `w`.
-    fn finish_key(
-        &mut self,
-        out: &mut O,
-        warnings: &mut Warnings,
-        w: &mut KeyWriter,
-        first: &mut Option<AdapterError>,
-    ) {
+    /// Write the collections of the key in `w` that had no element, close the open one,
+    /// then reset `w` for the next key.
+    fn finish_key(&mut self, out: &mut O, warnings: &mut Warnings, w: &mut KeyWriter<O::File>) {
+        self.close(out, warnings, w);
+        for kind in CollKind::FLUSH_ORDER {
+            if w.facts.get(kind).is_some() && !w.written[kind.index()] {
+                self.open(out, w, kind);
+                self.close(out, warnings, w);
+            }
+        }
         if w.orphan {
             self.orphan_ttl += 1;
         }
-        self.peak_key_bytes = self.peak_key_bytes.max(w.elems.held_bytes());
-        for kind in CollKind::FLUSH_ORDER {
-            let Some(coll) = w.facts.get(kind).copied() else {
-                continue;
-            };
-            if w.failed[kind.index()] {
-                continue;
-            }
-            let mut res = Ok(());
-            if kind == CollKind::Stream && !w.streams_dir {
-                w.streams_dir = true;
-                res = out
-                    .ensure_dir(&format!("{}/streams", self.db_dir))
-                    .map_err(AdapterError::from);
-            }
-            if res.is_ok() {
-                let flushed = Flushed {
-                    key: &w.key,
-                    coll,
-                    elems: w.elems.views(kind),
-                };
-                res = write_collection(out, warnings, &mut self.keymap, &self.db_dir, kind, flushed);
-            }
-            if let Err(e) = res {
-                w.failed[kind.index()] = true;
-                first.get_or_insert(e);
+        w.facts = KeyFacts::default();
+        w.written = [false; 5];
+        w.orphan = false;
+    }
+
+    /// Start the file of the key's `kind` collection.
+    fn open(&mut self, out: &mut O, w: &mut KeyWriter<O::File>, kind: CollKind) {
+        w.written[kind.index()] = true;
+        let mut open = Open {
+            kind,
+            coll: w.facts.get(kind).copied().unwrap_or_default(),
+            rel: String::new(),
+            file: None,
+            // A write of this type failed: its later keys are not written (§4.5).
+            discard: w.failed[kind.index()],
+            observed: 0,
+        };
+        if !open.discard {
+            if let Err(e) = self.start_file(out, w, &mut open) {
+                open.discard = true;
+                w.fail(kind, e);
             }
         }
-        w.facts = KeyFacts::default();
-        w.elems.clear();
-        w.orphan = false;
+        w.open = Some(open);
+    }
+
+    fn start_file(
+        &mut self,
+        out: &mut O,
+        w: &mut KeyWriter<O::File>,
+        open: &mut Open<O::File>,
+    ) -> Result<(), AdapterError> {
+        let (dir, ext) = match open.kind {
+            CollKind::Hash => ("hashes", "json"),
+            CollKind::List => ("lists", "json"),
+            CollKind::Set => ("sets", "json"),
+            CollKind::Zset => ("zsets", "json"),
+            CollKind::Stream => ("streams", "jsonl"),
+        };
+        if open.kind == CollKind::Stream {
+            if !w.streams_dir {
+                w.streams_dir = true;
+                out.ensure_dir(&format!("{}/{dir}", self.db_dir))?;
+            }
+            if !open.coll.meta_seen {
+                return Ok(()); // entries counted for the warning, no file
+            }
+        }
+        let seg = self.segment(&w.key);
+        open.rel = format!("{}/{dir}/{seg}.{ext}", self.db_dir);
+        let file = out.create_file(&open.rel)?;
+        let file = CollFile::begin(open.kind, file).map_err(|source| AdapterError::Io {
+            path: PathBuf::from(&open.rel),
+            source,
+        })?;
+        open.file = Some(file);
+        Ok(())
+    }
+
+    /// Take one element fact of the open collection; `None` when its bytes are malformed.
+    fn replay_element(w: &mut KeyWriter<O::File>, kind: CollKind, order: &[u8], v: &[u8]) -> Option<()> {
+        let e = match kind {
+            CollKind::Hash => Elem {
+                a: order,
+                b: v,
+                n1: 0,
+                n2: 0,
+            },
+            CollKind::Set => Elem {
+                a: order,
+                b: b"",
+                n1: 0,
+                n2: 0,
+            },
+            CollKind::List => Elem {
+                a: b"",
+                b: v,
+                n1: be64(order, 0)? ^ (1 << 63),
+                n2: 0,
+            },
+            CollKind::Zset => {
+                let bits = be64(v, 0)?;
+                let legacy = *v.get(8)? != 0;
+                if legacy && w.facts.get(kind).is_some_and(|c| c.saw_wide) {
+                    return Some(()); // wide rows supersede the blob (§4.4)
+                }
+                Elem {
+                    a: order,
+                    b: b"",
+                    n1: bits,
+                    n2: 0,
+                }
+            }
+            CollKind::Stream => Elem {
+                a: b"",
+                b: v,
+                n1: be64(order, 0)?,
+                n2: be64(order, 8)?,
+            },
+        };
+        let KeyWriter {
+            pending, open, key, ..
+        } = w;
+        let failed = pending.offer(kind, e, |x| emit(open, key, x)).err();
+        if let Some(err) = failed {
+            w.fail(kind, err);
+        }
+        Some(())
+    }
+
+    /// Finish the open collection: its last element, the document's end, its warnings.
+    fn close(&mut self, out: &mut O, warnings: &mut Warnings, w: &mut KeyWriter<O::File>) {
+        let KeyWriter {
+            pending, open, key, ..
+        } = w;
+        if let Err(err) = pending.flush(|x| emit(open, key, x)) {
+            if let Some(o) = open.as_ref() {
+                let kind = o.kind;
+                w.fail(kind, err);
+            }
+        }
+        let Some(open) = w.open.take() else {
+            return;
+        };
+        if open.discard {
+            return;
+        }
+        let kind = open.kind;
+        let coll = open.coll;
+        if let Some(file) = open.file {
+            let res = file
+                .end(&coll)
+                .map_err(|source| AdapterError::Io {
+                    path: PathBuf::from(&open.rel),
+                    source,
+                })
+                .and_then(|f| out.finish_file(f).map_err(AdapterError::from));
+            if let Err(e) = res {
+                w.fail(kind, e);
+                return;
+            }
+        } else if kind == CollKind::Stream && !coll.meta_seen {
+            warnings.push(Warning {
+                event: "redis_stream_orphan_entries_without_meta",
+                fields: vec![
+                    ("user_key_len", w.key.len().to_string()),
+                    ("observed_entries", open.observed.to_string()),
+                    (
+                        "hint",
+                        "!stream|entry| rows arrived without a !stream|meta| row; live read treats \
+                         this as a non-existent stream, so the backup skips emitting a file to avoid \
+                         resurrecting orphan entries on restore"
+                            .to_owned(),
+                    ),
+                ],
+            });
+            return;
+        }
+        if coll.meta_seen && open.observed != coll.declared {
+            // Go's hint texts, verbatim (scripts grep for them).
+            let (event, observed_name, hint) = match kind {
+                CollKind::Hash => (
+                    "redis_hash_length_mismatch",
+                    "observed_fields",
+                    "meta record's Len does not match the count of !hs|fld| keys for this user key",
+                ),
+                CollKind::List => (
+                    "redis_list_length_mismatch",
+                    "observed_items",
+                    "meta record's Len does not match the count of !lst|itm| keys for this user key",
+                ),
+                CollKind::Set => (
+                    "redis_set_length_mismatch",
+                    "observed_members",
+                    "meta record's Len does not match the count of !st|mem| keys for this user key",
+                ),
+                CollKind::Zset => (
+                    "redis_zset_length_mismatch",
+                    "observed_members",
+                    "meta record's Len does not match the count of !zs|mem| keys for this user key",
+                ),
+                CollKind::Stream => (
+                    "redis_stream_length_mismatch",
+                    "observed_entries",
+                    "meta record's Length does not match the count of !stream|entry| keys for this user key",
+                ),
+            };
+            warnings.push(Warning {
+                event,
+                fields: vec![
+                    ("user_key_len", w.key.len().to_string()),
+                    ("declared_len", coll.declared.to_string()),
+                    (observed_name, open.observed.to_string()),
+                    ("hint", hint.to_owned()),
+                ],
+            });
+        }
     }
 
     /// Append the index-TTL sidecar lines, in the stream order of their `!redis|ttl|` rows.
@@ -721,220 +817,79 @@ fn corrupt(fact_key: &[u8]) -> AdapterError {
     }
 }
 
+/// Count one element of the open collection and write it (unless its type failed or it is
+/// a stream without meta). A write error closes the file for good.
+fn emit<F: Write>(open: &mut Option<Open<F>>, key: &[u8], e: Elem<'_>) -> Result<(), AdapterError> {
+    let Some(open) = open.as_mut() else {
+        return Ok(());
+    };
+    open.observed += 1;
+    let Some(file) = open.file.as_mut() else {
+        return Ok(());
+    };
+    match file.element(&e) {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            open.file = None;
+            open.discard = true;
+            Err(match err {
+                ElemError::Io(source) => AdapterError::Io {
+                    path: PathBuf::from(&open.rel),
+                    source,
+                },
+                ElemError::BadEntry(m) => bad(key, m),
+            })
+        }
+    }
+}
+
+/// The collection file being written at finalize.
+struct Open<F: Write> {
+    kind: CollKind,
+    coll: Coll,
+    rel: String,
+    /// `None` for a stream without meta (counted, not written) or after a write error.
+    file: Option<CollFile<F>>,
+    /// Nothing more is written or warned for this collection.
+    discard: bool,
+    /// Elements seen (after deduplication).
+    observed: u64,
+}
+
 /// The state of the key being written at finalize.
-#[derive(Default)]
-struct KeyWriter {
+struct KeyWriter<F: Write> {
     key: Vec<u8>,
     facts: KeyFacts,
-    elems: KeyElems,
     orphan: bool,
+    /// Collections of this key already opened.
+    written: [bool; 5],
+    open: Option<Open<F>>,
+    pending: Pending,
     /// Types whose write failed: their later keys are skipped (redis.md §4.5).
     failed: [bool; 5],
     streams_dir: bool,
+    first_error: Option<AdapterError>,
 }
 
-impl KeyWriter {
-    /// Take one element fact; `None` when its bytes are malformed.
-    fn element(&mut self, kind: CollKind, order: &[u8], v: &[u8]) -> Option<()> {
-        match kind {
-            CollKind::Hash => self.elems.push(kind, order, v, 0, 0),
-            CollKind::Set => self.elems.push(kind, order, b"", 0, 0),
-            CollKind::List => {
-                let seq = super::state::be64(order, 0)? ^ (1 << 63);
-                self.elems.push(kind, b"", v, seq, 0);
-            }
-            CollKind::Zset => {
-                let bits = super::state::be64(v, 0)?;
-                let legacy = *v.get(8)? != 0;
-                let saw_wide = self.facts.get(kind).is_some_and(|c| c.saw_wide);
-                if !(legacy && saw_wide) {
-                    self.elems.push(kind, order, b"", bits, 0);
-                }
-            }
-            CollKind::Stream => {
-                let ms = super::state::be64(order, 0)?;
-                let seq = super::state::be64(order, 8)?;
-                self.elems.push(kind, b"", v, ms, seq);
-            }
+impl<F: Write> KeyWriter<F> {
+    fn new() -> Self {
+        KeyWriter {
+            key: Vec::new(),
+            facts: KeyFacts::default(),
+            orphan: false,
+            written: [false; 5],
+            open: None,
+            pending: Pending::default(),
+            failed: [false; 5],
+            streams_dir: false,
+            first_error: None,
         }
-        Some(())
     }
-}
 
-/// One collection ready to be written.
-struct Flushed<'s> {
-    key: &'s [u8],
-    coll: super::state::Coll,
-    elems: Vec<ElemView<'s>>,
-}
-
-/// Write one collection's file (redis.md §5.6–§5.10), with its warnings (§4.5).
-fn write_collection<O: TreeOut>(
-    out: &mut O,
-    warnings: &mut Warnings,
-    keymap: &mut KeyMap,
-    db_dir: &str,
-    kind: CollKind,
-    f: Flushed<'_>,
-) -> Result<(), AdapterError> {
-    let (dir, ext) = match kind {
-        CollKind::Hash => ("hashes", "json"),
-        CollKind::List => ("lists", "json"),
-        CollKind::Set => ("sets", "json"),
-        CollKind::Zset => ("zsets", "json"),
-        CollKind::Stream => ("streams", "jsonl"),
-    };
-    let observed = f.elems.len() as u64;
-    let expire = f.coll.has_ttl.then_some(f.coll.expire_ms);
-    if kind == CollKind::Stream && !f.coll.meta_seen {
-        warnings.push(Warning {
-            event: "redis_stream_orphan_entries_without_meta",
-            fields: vec![
-                ("user_key_len", f.key.len().to_string()),
-                ("observed_entries", observed.to_string()),
-                (
-                    "hint",
-                    "!stream|entry| rows arrived without a !stream|meta| row; live read treats \
-                     this as a non-existent stream, so the backup skips emitting a file to avoid \
-                     resurrecting orphan entries on restore"
-                        .to_owned(),
-                ),
-            ],
-        });
-        return Ok(());
+    fn fail(&mut self, kind: CollKind, e: AdapterError) {
+        self.failed[kind.index()] = true;
+        self.first_error.get_or_insert(e);
     }
-    if f.coll.meta_seen && observed != f.coll.declared {
-        // Go's hint texts, verbatim (scripts grep for them).
-        let (event, observed_name, hint) = match kind {
-            CollKind::Hash => (
-                "redis_hash_length_mismatch",
-                "observed_fields",
-                "meta record's Len does not match the count of !hs|fld| keys for this user key",
-            ),
-            CollKind::List => (
-                "redis_list_length_mismatch",
-                "observed_items",
-                "meta record's Len does not match the count of !lst|itm| keys for this user key",
-            ),
-            CollKind::Set => (
-                "redis_set_length_mismatch",
-                "observed_members",
-                "meta record's Len does not match the count of !st|mem| keys for this user key",
-            ),
-            CollKind::Zset => (
-                "redis_zset_length_mismatch",
-                "observed_members",
-                "meta record's Len does not match the count of !zs|mem| keys for this user key",
-            ),
-            CollKind::Stream => (
-                "redis_stream_length_mismatch",
-                "observed_entries",
-                "meta record's Length does not match the count of !stream|entry| keys for this user key",
-            ),
-        };
-        warnings.push(Warning {
-            event,
-            fields: vec![
-                ("user_key_len", f.key.len().to_string()),
-                ("declared_len", f.coll.declared.to_string()),
-                (observed_name, observed.to_string()),
-                ("hint", hint.to_owned()),
-            ],
-        });
-    }
-    let seg = encode_segment(f.key);
-    if seg.is_fallback {
-        keymap.record(&seg.name, f.key, KIND_SHA_FALLBACK);
-    }
-    let rel = format!("{db_dir}/{dir}/{}.{ext}", seg.name);
-    match kind {
-        CollKind::Hash => {
-            let file = HashFile {
-                format_version: 1,
-                fields: f
-                    .elems
-                    .iter()
-                    .map(|e| NameValue {
-                        name: Binary(e.a),
-                        value: Binary(e.b),
-                    })
-                    .collect(),
-                expire_at_ms: expire,
-            };
-            out.write_file(&rel, &json::to_vec(&file, JsonStyle::MARSHAL_INDENT))?;
-        }
-        CollKind::List => {
-            let file = ListFile {
-                format_version: 1,
-                items: f.elems.iter().map(|e| Binary(e.b)).collect(),
-                expire_at_ms: expire,
-            };
-            out.write_file(&rel, &json::to_vec(&file, JsonStyle::MARSHAL_INDENT))?;
-        }
-        CollKind::Set => {
-            let file = SetFile {
-                format_version: 1,
-                members: f.elems.iter().map(|e| Binary(e.a)).collect(),
-                expire_at_ms: expire,
-            };
-            out.write_file(&rel, &json::to_vec(&file, JsonStyle::MARSHAL_INDENT))?;
-        }
-        CollKind::Zset => {
-            let file = ZsetFile {
-                format_version: 1,
-                members: f
-                    .elems
-                    .iter()
-                    .map(|e| ZMember {
-                        member: Binary(e.a),
-                        score: Score(f64::from_bits(e.n1)),
-                    })
-                    .collect(),
-                expire_at_ms: expire,
-            };
-            out.write_file(&rel, &json::to_vec(&file, JsonStyle::MARSHAL_INDENT))?;
-        }
-        CollKind::Stream => {
-            let file = out.create_file(&rel)?;
-            let mut w = BufWriter::with_capacity(64 << 10, file);
-            let io = |source| AdapterError::Io {
-                path: PathBuf::from(&rel),
-                source,
-            };
-            let mut line = Vec::new();
-            for e in &f.elems {
-                let fields = parse_stream_entry_body(e.b).map_err(|m| bad(f.key, m))?;
-                let rec = StreamLine {
-                    id: format!("{}-{}", e.n1, e.n2),
-                    fields: fields
-                        .chunks_exact(2)
-                        .map(|p| NameValue {
-                            name: Binary(p[0].as_bytes()),
-                            value: Binary(p[1].as_bytes()),
-                        })
-                        .collect(),
-                };
-                line.clear();
-                json::write_to(&mut line, &rec, JsonStyle::MARSHAL);
-                line.push(b'\n');
-                w.write_all(&line).map_err(io)?;
-            }
-            let meta = StreamMetaLine {
-                meta: true,
-                length: f.coll.declared,
-                last_ms: f.coll.last_ms,
-                last_seq: f.coll.last_seq,
-                expire_at_ms: expire,
-            };
-            line.clear();
-            json::write_to(&mut line, &meta, JsonStyle::MARSHAL);
-            line.push(b'\n');
-            w.write_all(&line).map_err(io)?;
-            let file = w.into_inner().map_err(|e| io(e.into_error()))?;
-            out.finish_file(file)?;
-        }
-    }
-    Ok(())
 }
 
 impl Decoder for RedisDecoder<DumpTree> {
@@ -1124,5 +1079,64 @@ mod tests {
         assert_eq!(t.dirs, vec!["redis/db_0/streams".to_owned()]);
         assert!(t.files.is_empty());
         assert_eq!(w[0].event, "redis_stream_orphan_entries_without_meta");
+    }
+
+    #[test]
+    fn malformed_facts_read_back_are_errors_not_panics() {
+        let scratch = tempfile::tempdir().unwrap();
+        let esc = |k: &[u8], tail: &[u8]| {
+            let mut v = Vec::new();
+            push_escaped(&mut v, k);
+            v.extend_from_slice(tail);
+            v
+        };
+        let cases: Vec<(Vec<u8>, Vec<u8>)> = vec![
+            (b"no terminator".to_vec(), vec![]),
+            (vec![b'a', 0, 7, 0, 0, SEC_INFO], vec![]),
+            (esc(b"k", &[9]), vec![]),
+            (esc(b"k", &[SEC_INFO]), vec![77]),
+            (esc(b"k", &[SEC_TTL]), vec![0; 15]),
+            (esc(b"k", &[SEC_ELEM, 9]), vec![]),
+            (esc(b"k", &[SEC_ELEM, CollKind::List.index() as u8, 1]), vec![]),
+            (esc(b"k", &[SEC_ELEM, CollKind::Zset.index() as u8]), vec![0; 8]),
+            (esc(b"k", &[SEC_ELEM, CollKind::Stream.index() as u8, 0]), vec![]),
+        ];
+        for (k, v) in cases {
+            let mut facts = ExternalSorter::new(1 << 20, scratch.path());
+            facts.push(&k, &v).unwrap();
+            let mut lines = ExternalSorter::new(1 << 20, scratch.path());
+            let mut d: RedisDecoder<MemTree> = RedisDecoder::new_in();
+            let mut t = MemTree::default();
+            let e = d.replay(&mut t, &mut Vec::new(), facts, &mut lines).unwrap_err();
+            assert!(e.to_string().contains("malformed fact read back"), "{e}");
+            assert_eq!(e.kind(), crate::ErrorKind::Usage);
+        }
+    }
+
+    #[test]
+    fn a_failed_type_skips_its_later_keys_streams_and_elements_included() {
+        let mut t = MemTree {
+            fail_on: Some("streams/a"),
+            ..MemTree::default()
+        };
+        let fields = ["f".to_owned(), "v".to_owned()];
+        let xmeta = |k: &[u8]| {
+            (
+                wide_key(STREAM_META_PREFIX, k, b""),
+                build_stream_meta(1, 1, 0, 0),
+            )
+        };
+        let recs = vec![
+            (stream_entry_key(b"a", 1, 0), build_stream_entry("1-0", &fields)),
+            xmeta(b"a"),
+            (stream_entry_key(b"b", 1, 0), build_stream_entry("1-0", &fields)),
+            xmeta(b"b"),
+            hash(b"c"),
+        ];
+        let (r, w) = run(&mut t, &recs);
+        assert!(r.unwrap_err().to_string().contains("streams/a"));
+        assert!(!t.files.contains_key("redis/db_0/streams/b.jsonl"));
+        assert!(t.files.contains_key("redis/db_0/hashes/c.json"));
+        assert!(w.is_empty(), "{w:?}");
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! * `keys.rs`: internal key and value layouts of every Redis family, both directions.
 //! * `state.rs`: the decoder's facts (sort keys for the external sorter) and per-key state.
+//! * `collfile.rs`: streaming writers of the collection files.
 //! * `decode.rs`: live records → `redis/db_0/…` files.
 //! * `encode.rs`: `redis/db_0/…` files → records.
 
+mod collfile;
 pub mod decode;
 pub mod encode;
 pub mod keys;

@@ -24,7 +24,8 @@
 //! wins" is "last of a run of equal keys". Info facts come before TTL facts, so the TTL
 //! routing of §4.2 is decided knowing every family `k` has (see [`KeyFacts::ttl_owner`]).
 //!
-//! At finalize one key is held at a time: its [`KeyFacts`] and its elements ([`KeyElems`]).
+//! At finalize one key is held at a time: its [`KeyFacts`] and one element ([`Pending`]);
+//! its collection files are written element by element (`collfile.rs`).
 
 /// Section bytes of the sort key.
 pub(super) const SEC_INFO: u8 = 0;
@@ -340,105 +341,73 @@ impl KeyFacts {
     }
 }
 
-/// One element of the current key, its bytes in [`KeyElems::data`].
+/// An element: `a` name / member, `b` value / item / stream entry proto; `n1`, `n2` list
+/// seq, zset score bits, stream ms and seq.
 #[derive(Debug, Clone, Copy)]
-struct Elem {
-    start: usize,
-    a_len: usize,
-    b_len: usize,
-    n1: u64,
-    n2: u64,
-}
-
-/// An element with its bytes resolved: `a` name / member, `b` value / item / stream proto;
-/// `n1`, `n2` list seq, zset score bits, stream ms and seq.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct ElemView<'s> {
+pub(super) struct Elem<'s> {
     pub a: &'s [u8],
     pub b: &'s [u8],
     pub n1: u64,
     pub n2: u64,
 }
 
-/// Capacity kept between keys; a larger buffer (one big collection) is given back.
-const KEEP_CAPACITY: usize = 1 << 20;
-
-/// The elements of the current key, per collection type, in sort order and deduplicated
-/// per the type's rule as they arrive (redis.md §4.1): hash fields and zset members by name
-/// (last record wins), list items by seq (last wins), set members by bytes (duplicates
-/// collapse), stream entries all kept.
+/// The one element held back at finalize so that, of equal elements, the last wins
+/// (redis.md §4.1): hash fields and zset members by name, list items by seq, set members by
+/// bytes (duplicates collapse). Stream entries are all kept. Elements of a collection
+/// arrive sorted (the sorter is stable), so a duplicate follows its twin.
 #[derive(Debug, Default)]
-pub(super) struct KeyElems {
-    data: Vec<u8>,
-    elems: [Vec<Elem>; 5],
+pub(super) struct Pending {
+    a: Vec<u8>,
+    b: Vec<u8>,
+    n1: u64,
+    n2: u64,
+    full: bool,
 }
 
-impl KeyElems {
-    /// Add an element; elements of a kind arrive sorted, so a duplicate follows its twin.
-    pub(super) fn push(&mut self, kind: CollKind, a: &[u8], b: &[u8], n1: u64, n2: u64) {
-        let list = &mut self.elems[kind.index()];
-        if let Some(&last) = list.last() {
-            let data = &self.data;
-            let last_a = data.get(last.start..last.start + last.a_len).unwrap_or_default();
-            let equal = match kind {
-                CollKind::Hash | CollKind::Set | CollKind::Zset => last_a == a,
-                CollKind::List => last.n1 == n1,
+impl Pending {
+    /// Offer the next element of a `kind` collection; `emit` receives the held one when
+    /// the new one is not its duplicate.
+    pub(super) fn offer<E>(
+        &mut self,
+        kind: CollKind,
+        e: Elem<'_>,
+        emit: impl FnOnce(Elem<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let duplicate = self.full
+            && match kind {
+                CollKind::Hash | CollKind::Set | CollKind::Zset => self.a == e.a,
+                CollKind::List => self.n1 == e.n1,
                 CollKind::Stream => false,
             };
-            if equal {
-                // The later record wins; its bytes replace the twin's when they are the tail.
-                list.pop();
-                if last.start + last.a_len + last.b_len == self.data.len() {
-                    self.data.truncate(last.start);
-                }
-            }
+        let res = if self.full && !duplicate {
+            emit(self.view())
+        } else {
+            Ok(())
+        };
+        self.a.clear();
+        self.a.extend_from_slice(e.a);
+        self.b.clear();
+        self.b.extend_from_slice(e.b);
+        self.n1 = e.n1;
+        self.n2 = e.n2;
+        self.full = true;
+        res
+    }
+
+    /// Emit the held element, if any, and hold nothing.
+    pub(super) fn flush<E>(&mut self, emit: impl FnOnce(Elem<'_>) -> Result<(), E>) -> Result<(), E> {
+        if !std::mem::take(&mut self.full) {
+            return Ok(());
         }
-        let start = self.data.len();
-        self.data.extend_from_slice(a);
-        self.data.extend_from_slice(b);
-        list.push(Elem {
-            start,
-            a_len: a.len(),
-            b_len: b.len(),
-            n1,
-            n2,
-        });
+        emit(self.view())
     }
 
-    /// The elements of `kind`, in order.
-    pub(super) fn views(&self, kind: CollKind) -> Vec<ElemView<'_>> {
-        let data = &self.data;
-        self.elems[kind.index()]
-            .iter()
-            .map(|e| {
-                let mid = e.start + e.a_len;
-                ElemView {
-                    a: data.get(e.start..mid).unwrap_or_default(),
-                    b: data.get(mid..mid + e.b_len).unwrap_or_default(),
-                    n1: e.n1,
-                    n2: e.n2,
-                }
-            })
-            .collect()
-    }
-
-    /// Bytes held (element bytes and index), for memory accounting.
-    pub(super) fn held_bytes(&self) -> usize {
-        self.data.capacity()
-            + self
-                .elems
-                .iter()
-                .map(|l| l.capacity() * std::mem::size_of::<Elem>())
-                .sum::<usize>()
-    }
-
-    /// Forget the current key, keeping at most [`KEEP_CAPACITY`] of buffer.
-    pub(super) fn clear(&mut self) {
-        self.data.clear();
-        self.data.shrink_to(KEEP_CAPACITY);
-        for l in &mut self.elems {
-            l.clear();
-            l.shrink_to(KEEP_CAPACITY / std::mem::size_of::<Elem>());
+    fn view(&self) -> Elem<'_> {
+        Elem {
+            a: &self.a,
+            b: &self.b,
+            n1: self.n1,
+            n2: self.n2,
         }
     }
 }
@@ -632,33 +601,53 @@ mod tests {
     }
 
     #[test]
-    fn elems_dedup_last_wins_and_streams_keep_all() {
-        let mut e = KeyElems::default();
-        e.push(CollKind::Hash, b"x", b"old", 0, 0);
-        e.push(CollKind::Hash, b"x", b"new", 0, 0);
-        e.push(CollKind::Hash, b"y", b"1", 0, 0);
-        e.push(CollKind::List, b"", b"a", 5, 0);
-        e.push(CollKind::List, b"", b"b", 5, 0);
-        e.push(CollKind::Stream, b"", b"p1", 1, 5);
-        e.push(CollKind::Stream, b"", b"p1b", 1, 5);
-        let h: Vec<_> = e
-            .views(CollKind::Hash)
-            .iter()
-            .map(|v| (v.a.to_vec(), v.b.to_vec()))
-            .collect();
+    fn pending_dedup_last_wins_and_streams_keep_all() {
+        let run = |kind, elems: &[(&[u8], &[u8], u64)]| {
+            let mut p = Pending::default();
+            let mut got: Vec<(Vec<u8>, Vec<u8>, u64)> = Vec::new();
+            for (a, b, n1) in elems {
+                let e = Elem { a, b, n1: *n1, n2: 0 };
+                p.offer(kind, e, |x| {
+                    got.push((x.a.to_vec(), x.b.to_vec(), x.n1));
+                    Ok::<(), ()>(())
+                })
+                .unwrap();
+            }
+            p.flush(|x| {
+                got.push((x.a.to_vec(), x.b.to_vec(), x.n1));
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+            // A second flush emits nothing.
+            p.flush(|_| Err(())).unwrap();
+            got
+        };
+        let hash: &[(&[u8], &[u8], u64)] = &[(b"x", b"old", 0), (b"x", b"new", 0), (b"y", b"1", 0)];
         assert_eq!(
-            h,
-            vec![(b"x".to_vec(), b"new".to_vec()), (b"y".to_vec(), b"1".to_vec())]
+            run(CollKind::Hash, hash),
+            vec![
+                (b"x".to_vec(), b"new".to_vec(), 0),
+                (b"y".to_vec(), b"1".to_vec(), 0)
+            ]
         );
-        let l: Vec<_> = e.views(CollKind::List).iter().map(|v| v.b.to_vec()).collect();
-        assert_eq!(l, vec![b"b".to_vec()]);
-        let s = e.views(CollKind::Stream);
-        let s: Vec<_> = s.iter().map(|v| (v.b.to_vec(), v.n1, v.n2)).collect();
-        assert_eq!(s, vec![(b"p1".to_vec(), 1, 5), (b"p1b".to_vec(), 1, 5)]);
-        assert!(e.held_bytes() > 0);
-        e.push(CollKind::Set, &vec![1u8; 3 << 20], b"", 0, 0);
-        e.clear();
-        assert!(e.views(CollKind::Set).is_empty());
-        assert!(e.held_bytes() <= 2 * KEEP_CAPACITY);
+        let list: &[(&[u8], &[u8], u64)] = &[(b"", b"a", 5), (b"", b"b", 5), (b"", b"c", 6)];
+        assert_eq!(
+            run(CollKind::List, list),
+            vec![(b"".to_vec(), b"b".to_vec(), 5), (b"".to_vec(), b"c".to_vec(), 6)]
+        );
+        let stream: &[(&[u8], &[u8], u64)] = &[(b"", b"p1", 1), (b"", b"p1b", 1)];
+        assert_eq!(run(CollKind::Stream, stream).len(), 2);
+        assert!(run(CollKind::Set, &[]).is_empty());
+        // An emit error is returned.
+        let mut p = Pending::default();
+        let e = Elem {
+            a: b"a",
+            b: b"",
+            n1: 0,
+            n2: 0,
+        };
+        p.offer(CollKind::Set, e, |_| Err(1)).unwrap();
+        let e2 = Elem { a: b"b", ..e };
+        assert_eq!(p.offer(CollKind::Set, e2, |_| Err(1)), Err(1));
     }
 }
