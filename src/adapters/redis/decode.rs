@@ -13,16 +13,18 @@
 //!   a string or HLL without inline TTL becomes a sidecar line, kept in a second small sorter
 //!   by stream position and appended after the inline lines; a row nobody owns counts as an
 //!   orphan (`redis_orphan_ttl`);
-//! * writes its hash, list, set, zset and stream files (each type sorted by user key, as
-//!   Go writes them; the files of different types are interleaved by key, which changes
-//!   nothing in the tree). An error writing a file stops the later files of that type only.
+//! * writes its hash, list, set, zset and stream files element by element (`collfile.rs`),
+//!   holding back one element for the "last record wins" rules. Each type's files come in
+//!   user-key order, as in Go; files of different types are interleaved by key, which
+//!   changes nothing in the tree (warnings may come in another order, with the same
+//!   content). An error writing a file stops the later files of that type only (§4.5).
 //!
 //! Then it closes the sidecars, writes `KEYMAP.jsonl` (sorted, D6) and the orphan warning.
 //!
-//! Memory is bounded by the sorter budget (its buffers stay under twice the budget), the
-//! elements of the single largest collection, and the KEYMAP records of SHA-fallback names.
-//! Go's pendingTTL byte budget (`ErrPendingTTLBufferFull`) has no counterpart: nothing is
-//! parked, so there is nothing to bound.
+//! Memory is bounded by the sorter budget (its buffers stay under twice the budget), one
+//! element, and the KEYMAP records of SHA-fallback names — not by the snapshot or by the
+//! size of any collection. Go's pendingTTL byte budget (`ErrPendingTTLBufferFull`) has no
+//! counterpart: nothing is parked, so there is nothing to bound.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -43,8 +45,9 @@ use crate::dump::tree::TreeFile;
 use crate::dump::{DumpError, DumpTree};
 use crate::spill::{ExternalSorter, SortedRecords};
 
-/// Default memory budget of the fact sorter.
-pub const DEFAULT_SORT_BUDGET: usize = 64 << 20;
+/// Default memory budget of the fact sorter: its buffers stay under 64 MiB, leaving most of
+/// the 256 MiB RSS target (issue #3) to the rest of the pipeline.
+pub const DEFAULT_SORT_BUDGET: usize = 32 << 20;
 
 /// Budget of the sorter of index-TTL sidecar lines (a small share of the main budget).
 fn ttl_line_budget(budget: usize) -> usize {
@@ -174,8 +177,8 @@ impl<O: TreeOut> RedisDecoder<O> {
         self
     }
 
-    /// Memory budget of the fact sorter in bytes (at least 4 KiB); takes effect for the
-    /// facts of records handled after the call.
+    /// Memory budget of the fact sorter in bytes (at least 4 KiB; its buffers stay under
+    /// twice the budget). The TTL-line sorter of finalize gets an eighth of it.
     pub fn with_sort_budget(mut self, bytes: usize) -> Self {
         self.budget = bytes.max(4 << 10);
         self
@@ -188,7 +191,8 @@ impl<O: TreeOut> RedisDecoder<O> {
         self
     }
 
-    /// TTL rows no key took (final after finalize).
+    /// User keys whose `!redis|ttl|` rows nothing took (`redis_orphan_ttl` count; counted
+    /// at finalize, when each key's families are known).
     pub fn orphan_ttl_count(&self) -> u64 {
         self.orphan_ttl
     }
