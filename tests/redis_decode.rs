@@ -5,7 +5,7 @@
 mod util;
 
 use ekv_snapshot::adapters::redis::keys::*;
-use ekv_snapshot::adapters::redis::{RedisDecoder, DEFAULT_PENDING_TTL_BYTE_CAP};
+use ekv_snapshot::adapters::redis::{RedisDecoder, DEFAULT_SORT_BUDGET};
 use util::*;
 
 const DB: &str = "redis/db_0";
@@ -241,7 +241,7 @@ fn orphan_ttl_warns_once_on_finalize() {
 }
 
 #[test]
-fn orphan_ttls_parked_then_counted() {
+fn orphan_ttls_counted_at_finalize() {
     let mut dec = RedisDecoder::new();
     let tmp = tempfile::tempdir().unwrap();
     let mut tree = ekv_snapshot::dump::DumpTree::create(&tmp.path().join("o")).unwrap();
@@ -249,86 +249,144 @@ fn orphan_ttls_parked_then_counted() {
         let (k, v) = ttl(format!("k{i}").as_bytes(), 1);
         dec.handle_record(&mut tree, &k, &v).unwrap();
     }
+    // Nothing is decided before the end: no key's families are known yet.
     assert_eq!(dec.orphan_ttl_count(), 0);
-    assert_eq!(dec.pending_ttl_count(), 10_000);
     let mut w = Vec::new();
     ekv_snapshot::adapters::Decoder::finalize(&mut dec, &mut tree, &mut w).unwrap();
     assert_eq!(dec.orphan_ttl_count(), 10_000);
     assert_eq!(w.len(), 1);
+    assert_eq!(w[0].fields[0], ("count", "10000".to_owned()));
 }
 
+// No pending-TTL budget (Go's `ErrPendingTTLBufferFull`): memory is bounded by design, so a
+// TTL whose key is not known yet is never refused. These pin the routing rules instead.
+
 #[test]
-fn pending_ttl_fails_closed_at_byte_cap() {
-    let recs: Vec<Rec> = (0..9u8)
-        .map(|i| ttl(&[b'k', b'0', b'0', b'0', b'0', b'0', b'0', b'0' + i], 1))
-        .collect();
-    let dec = RedisDecoder::new().with_pending_ttl_byte_cap(128);
-    let d = decode_with(dec, &recs);
-    assert!(d.err().contains("pending TTL buffer full"), "{}", d.err());
-    assert_eq!(d.field("redis_orphan_ttl", "count").as_deref(), Some("8"));
+fn no_pending_ttl_budget_ttl_owner_follows_family_order() {
+    let env_inline = |ms: u64| [h("FF 01 01"), ms.to_be_bytes().to_vec(), b"v".to_vec()].concat();
+    let d = decode(&[
+        // hash and set of one key: the hash (before `!redis|ttl|`) takes it, the set does not claim.
+        hfld(b"a", b"f", b"v"),
+        // list after hash: the list takes it.
+        hmeta(b"b", 0),
+        lmeta(b"b", 0),
+        // string after hash: a sidecar line; the hash gets nothing.
+        hmeta(b"c", 0),
+        rec(s(b"c"), b"legacy"),
+        // an inline-TTL string owns it: the row is ignored, the hash gets nothing.
+        hmeta(b"e", 0),
+        rec(s(b"e"), env_inline(3)),
+        ttl(b"a", 11),
+        ttl(b"b", 12),
+        ttl(b"c", 13),
+        ttl(b"e", 14),
+        smem(b"a", b"m"),
+    ]);
+    d.result.as_ref().unwrap();
+    let ends = |rel: &str, tail: &str| {
+        let t = d.text(&format!("{DB}/{rel}"));
+        assert!(t.ends_with(tail), "{rel}: {t}");
+    };
+    ends("hashes/a.json", "\"expire_at_ms\": 11\n}");
+    ends("sets/a.json", "\"expire_at_ms\": null\n}");
+    ends("hashes/b.json", "\"expire_at_ms\": null\n}");
+    ends("lists/b.json", "\"expire_at_ms\": 12\n}");
+    ends("hashes/c.json", "\"expire_at_ms\": null\n}");
+    ends("hashes/e.json", "\"expire_at_ms\": null\n}");
     assert_eq!(
-        d.field("redis_orphan_ttl", "pending_ttl_buffer_overflow")
-            .as_deref(),
-        Some("1")
+        d.text(&format!("{DB}/strings_ttl.jsonl")),
+        "{\"key\":\"e\",\"expire_at_ms\":3}\n{\"key\":\"c\",\"expire_at_ms\":13}\n"
+    );
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+}
+
+#[test]
+fn no_pending_ttl_budget_claim_order_blob_stream_set_wide_zset() {
+    let blob = build_zset_legacy(&[("m", 1.0)]);
+    let d = decode(&[
+        ttl(b"p", 1),
+        ttl(b"q", 2),
+        ttl(b"r", 3),
+        ttl(b"t", 4),
+        rec([ZSET_LEGACY_PREFIX, b"p"].concat(), &blob),
+        xmeta(b"p", 0, 0, 0),
+        xmeta(b"q", 0, 0, 0),
+        smem(b"q", b"m"),
+        smem(b"r", b"m"),
+        zmem(b"r", b"m", 1.0),
+        zmeta(b"t", 0),
+    ]);
+    d.result.as_ref().unwrap();
+    let ends = |rel: &str, tail: &str| {
+        let t = d.text(&format!("{DB}/{rel}"));
+        assert!(t.ends_with(tail), "{rel}: {t}");
+    };
+    // p: the legacy blob's zset claims first, the stream gets nothing.
+    ends("zsets/p.json", "\"expire_at_ms\": 1\n}");
+    ends("streams/p.jsonl", "\"expire_at_ms\":null}\n");
+    // q: the stream before the set.
+    ends("streams/q.jsonl", "\"expire_at_ms\":2}\n");
+    ends("sets/q.json", "\"expire_at_ms\": null\n}");
+    // r: the set before the wide zset.
+    ends("sets/r.json", "\"expire_at_ms\": 3\n}");
+    ends("zsets/r.json", "\"expire_at_ms\": null\n}");
+    // t: a zset from its meta alone claims.
+    ends("zsets/t.json", "\"expire_at_ms\": 4\n}");
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+}
+
+#[test]
+fn no_pending_ttl_budget_claimed_ttl_loses_to_inline_meta_and_repeats_count_once() {
+    let meta16 = |ms: u64| [1u64.to_be_bytes(), ms.to_be_bytes()].concat();
+    let d = decode(&[
+        ttl(b"o", 1),
+        ttl(b"o", 2),
+        ttl(b"s", 7),
+        ttl(b"s", 8),
+        ttl(b"z", 9),
+        smem(b"s", b"m"),
+        smeta(b"s", 1),
+        zmem(b"z", b"m", 1.0),
+        rec(wide_key(ZSET_META_PREFIX, b"z", b""), meta16(0)),
+    ]);
+    d.result.as_ref().unwrap();
+    // A repeated row: the later one wins (as a re-parked TTL).
+    assert!(d
+        .text(&format!("{DB}/sets/s.json"))
+        .ends_with("\"expire_at_ms\": 8\n}"));
+    // The inline slot (0: no TTL) beats the claimed one.
+    assert!(d
+        .text(&format!("{DB}/zsets/z.json"))
+        .ends_with("\"expire_at_ms\": null\n}"));
+    // Two rows of one unknown key: one orphan, as Go counts parked keys.
+    assert_eq!(d.events(), vec!["redis_orphan_ttl"]);
+    assert_eq!(d.field("redis_orphan_ttl", "count").as_deref(), Some("1"));
+}
+
+#[test]
+fn index_ttl_lines_follow_ttl_row_order_after_inline_lines() {
+    let inline = [h("FF 01 01"), 5u64.to_be_bytes().to_vec()].concat();
+    // Rows out of key order: the sidecar keeps the row order, not the key order.
+    let d = decode(&[
+        rec(s(b"a"), b"x"),
+        rec(s(b"z"), b"y"),
+        rec(s(b"m"), &inline),
+        rec(hll(b"h1"), b"x"),
+        rec(hll(b"h0"), b"x"),
+        ttl(b"z", 1),
+        ttl(b"h1", 2),
+        ttl(b"a", 3),
+        ttl(b"h0", 4),
+    ]);
+    d.result.as_ref().unwrap();
+    assert_eq!(
+        d.text(&format!("{DB}/strings_ttl.jsonl")),
+        "{\"key\":\"m\",\"expire_at_ms\":5}\n{\"key\":\"z\",\"expire_at_ms\":1}\n{\"key\":\"a\",\"expire_at_ms\":3}\n"
     );
     assert_eq!(
-        d.field("redis_orphan_ttl", "pending_ttl_buffer_bytes_cap")
-            .as_deref(),
-        Some("128")
+        d.text(&format!("{DB}/hll_ttl.jsonl")),
+        "{\"key\":\"h1\",\"expire_at_ms\":2}\n{\"key\":\"h0\",\"expire_at_ms\":4}\n"
     );
-}
-
-#[test]
-fn pending_ttl_cap_bounded_by_large_key_and_overflow_only_warns() {
-    let d = decode_with(
-        RedisDecoder::new().with_pending_ttl_byte_cap(64),
-        &[ttl(&[b'x'; 100], 1)],
-    );
-    assert!(d.err().contains("pending TTL buffer full"));
-    // Nothing parked: the orphan count is 0, but the overflow still warns.
-    assert_eq!(d.field("redis_orphan_ttl", "count").as_deref(), Some("0"));
-    assert_eq!(
-        d.field("redis_orphan_ttl", "pending_ttl_buffer_overflow")
-            .as_deref(),
-        Some("1")
-    );
-}
-
-#[test]
-fn pending_ttl_budget_reclaimed_on_claim_and_reparking_is_free() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut tree = ekv_snapshot::dump::DumpTree::create(&tmp.path().join("o")).unwrap();
-    let mut dec = RedisDecoder::new().with_pending_ttl_byte_cap(16);
-    let (k, v) = ttl(b"12345678", 1);
-    dec.handle_record(&mut tree, &k, &v).unwrap();
-    assert_eq!(dec.pending_ttl_bytes(), 16);
-    // Re-parking the same key at the cap overwrites and costs nothing.
-    let (k, v) = ttl(b"12345678", 2);
-    dec.handle_record(&mut tree, &k, &v).unwrap();
-    assert_eq!(dec.pending_ttl_bytes(), 16);
-    let (k, v) = smem(b"12345678", b"m");
-    dec.handle_record(&mut tree, &k, &v).unwrap();
-    assert_eq!(dec.pending_ttl_bytes(), 0);
-    assert_eq!(dec.pending_ttl_count(), 0);
-    let mut w = Vec::new();
-    ekv_snapshot::adapters::Decoder::finalize(&mut dec, &mut tree, &mut w).unwrap();
-    assert!(w.is_empty());
-    tree.publish(None).unwrap();
-    let set = std::fs::read_to_string(tmp.path().join("o/redis/db_0/sets/12345678.json")).unwrap();
-    assert!(set.ends_with("\"expire_at_ms\": 2\n}"), "{set}");
-}
-
-#[test]
-fn pending_ttl_cap_zero_and_negative_are_counter_only() {
-    for cap in [0, -5] {
-        let d = decode_with(
-            RedisDecoder::new().with_pending_ttl_byte_cap(cap),
-            &[ttl(b"a", 1), ttl(b"b", 1)],
-        );
-        d.result.as_ref().unwrap();
-        assert_eq!(d.field("redis_orphan_ttl", "count").as_deref(), Some("2"));
-    }
-    assert_eq!(DEFAULT_PENDING_TTL_BYTE_CAP, 1 << 30);
 }
 
 // ---- hashes -----------------------------------------------------------------------------
@@ -801,4 +859,137 @@ fn d6_keymap_sorted_by_encoded_name_one_line_per_name() {
     assert_eq!(names, sorted);
     // And the strings_ttl sidecar names the same (fallback) segments.
     assert_eq!(d.text(&format!("{DB}/strings_ttl.jsonl")).lines().count(), 2);
+}
+
+// ---- bounded memory -----------------------------------------------------------------------
+
+/// A mixed dataset of `n` keys of every type (binary keys with NUL bytes, SHA-fallback
+/// keys, TTLs from the index and inline, length mismatches), in snapshot order.
+fn mixed_records(n: u32) -> Vec<Rec> {
+    let mut recs = Vec::new();
+    for i in 0..n {
+        let mut k = format!("key:{i:05}").into_bytes();
+        if i % 7 == 0 {
+            k.push(0);
+            k.push(0xFF);
+        }
+        if i % 97 == 0 {
+            k.extend_from_slice(&[b'L'; 300]);
+        }
+        let f = |j: u32| format!("f{j}").into_bytes();
+        match i % 8 {
+            0 => recs.push(rec(s(&k), b"legacy value")),
+            1 => recs.push(rec(
+                hll(&k),
+                [h("FF 02 01"), u64::from(i).to_be_bytes().to_vec(), b"sk".to_vec()].concat(),
+            )),
+            2 => {
+                for j in 0..(i % 5) {
+                    recs.push(hfld(&k, &f(j), &f(j * 3)));
+                }
+                recs.push(hmeta(&k, u64::from(i % 4)));
+            }
+            3 => {
+                for j in 0..(i % 4) {
+                    recs.push(litm(&k, i64::from(j) - 1, &f(j)));
+                }
+                recs.push(lmeta(&k, u64::from(i % 5)));
+            }
+            4 => {
+                for j in 0..(i % 6) {
+                    recs.push(smem(&k, &f(j)));
+                }
+            }
+            5 => {
+                recs.push(rec(
+                    [ZSET_LEGACY_PREFIX, &k].concat(),
+                    build_zset_legacy(&[("old", 1.0), ("x", 2.5)]),
+                ));
+                for j in 0..(i % 3) {
+                    recs.push(zmem(&k, &f(j), f64::from(j) / 2.0));
+                }
+                recs.push(zmeta(&k, u64::from(i % 3)));
+            }
+            6 => {
+                for j in 0..(i % 3) {
+                    recs.push(xent(&k, u64::from(j) + 1, 0, &["a", "b"]));
+                }
+                if i % 5 != 0 {
+                    recs.push(xmeta(&k, u64::from(i % 3), 9, 0));
+                }
+            }
+            _ => {}
+        }
+        if i % 3 == 0 {
+            recs.push(ttl(&k, 1_000 + u64::from(i)));
+        }
+    }
+    recs.sort();
+    recs
+}
+
+/// Decode with a sorter budget; (tree, warnings, spilled runs).
+fn decode_budget(recs: &[Rec], budget: usize) -> (Decoded, usize) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("out");
+    let mut tree = ekv_snapshot::dump::DumpTree::create(&root).unwrap();
+    let mut dec = RedisDecoder::new()
+        .with_sort_budget(budget)
+        .with_scratch_dir(tmp.path());
+    for (k, v) in recs {
+        dec.handle_record(&mut tree, k, v).unwrap();
+    }
+    let mut warnings = Vec::new();
+    let result = ekv_snapshot::adapters::Decoder::finalize(&mut dec, &mut tree, &mut warnings);
+    tree.publish(None).unwrap();
+    let runs = dec.spilled_runs();
+    // Spill files are anonymous: nothing is left in the scratch directory but the tree.
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("out")]);
+    (
+        Decoded {
+            _tmp: tmp,
+            root,
+            warnings,
+            result,
+        },
+        runs,
+    )
+}
+
+#[test]
+fn tiny_sort_budget_spills_and_gives_a_byte_identical_tree() {
+    assert_eq!(DEFAULT_SORT_BUDGET, 32 << 20);
+    let recs = mixed_records(2_500);
+    let (big, big_runs) = decode_budget(&recs, DEFAULT_SORT_BUDGET);
+    let (small, small_runs) = decode_budget(&recs, 4 << 10);
+    big.result.as_ref().unwrap();
+    small.result.as_ref().unwrap();
+    assert_eq!(big_runs, 0);
+    // More runs than one merge takes: an intermediate merge pass runs too.
+    assert!(small_runs > 64, "{small_runs} runs");
+    let (a, b) = (big.tree(), small.tree());
+    assert!(a.len() > 1_000, "{} files", a.len());
+    assert!(a == b, "trees differ");
+    assert_eq!(big.warnings, small.warnings);
+    // The dataset exercises every path: mismatches, orphan entries, orphan TTLs, fallbacks.
+    let mut events = big.events();
+    events.sort();
+    events.dedup();
+    assert_eq!(
+        events,
+        vec![
+            "redis_hash_length_mismatch",
+            "redis_list_length_mismatch",
+            "redis_orphan_ttl",
+            "redis_stream_orphan_entries_without_meta",
+            "redis_zset_length_mismatch",
+        ]
+    );
+    assert!(big.exists(&format!("{DB}/KEYMAP.jsonl")));
+    assert!(big.exists(&format!("{DB}/strings_ttl.jsonl")));
+    assert!(big.exists(&format!("{DB}/hll_ttl.jsonl")));
 }

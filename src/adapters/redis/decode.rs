@@ -1,37 +1,58 @@
 //! Redis records → `redis/db_<n>/` files (redis.md §4 state machine, §5 tree).
 //!
 //! Records arrive one at a time, newest version per key (DECISIONS.md D1), in snapshot order.
-//! Strings and HLLs are written as they arrive (`strings/<enc>.bin`, `hll/<enc>.bin`) and
-//! their TTLs are appended to `strings_ttl.jsonl` / `hll_ttl.jsonl` in encounter order.
-//! Collections are kept in [`CollState`] until [`Decoder::finalize`], which writes hashes,
-//! lists, sets, zsets and streams in that order, each sorted by user key, then closes the
-//! sidecars, writes `KEYMAP.jsonl` (sorted, D6) and the orphan-TTL warning.
+//! Strings and HLLs are written as they arrive (`strings/<enc>.bin`, `hll/<enc>.bin`), and
+//! their inline TTLs are appended to `strings_ttl.jsonl` / `hll_ttl.jsonl` in encounter
+//! order. Everything else becomes facts (see `state.rs`) pushed into an external sorter
+//! ([`ExternalSorter`], [`DEFAULT_SORT_BUDGET`] of memory, spilling to anonymous files in a
+//! scratch directory outside the output tree). [`RedisDecoder::finalize_into`] reads the
+//! facts back one user key at a time and, for that key:
 //!
-//! TTL routing (§4.2): a `!redis|ttl|` row goes to the type last seen for its key, unless
-//! that key's value had an inline TTL slot; a TTL for a key not seen yet is parked (1 GiB
-//! budget by default) and claimed when a set, zset or stream state is created.
+//! * routes its `!redis|ttl|` rows (§4.2): the owner is fixed by the families the key has,
+//!   because the family order of a snapshot is fixed (`KeyFacts::ttl_owner`); a row owned by
+//!   a string or HLL without inline TTL becomes a sidecar line, kept in a second small sorter
+//!   by stream position and appended after the inline lines; a row nobody owns counts as an
+//!   orphan (`redis_orphan_ttl`);
+//! * writes its hash, list, set, zset and stream files element by element (`collfile.rs`),
+//!   holding back one element for the "last record wins" rules. Each type's files come in
+//!   user-key order, as in Go; files of different types are interleaved by key, which
+//!   changes nothing in the tree (warnings may come in another order, with the same
+//!   content). An error writing a file stops the later files of that type only (§4.5).
 //!
-//! Memory: the per-key type map (every string/HLL/collection key), the collection state
-//! (see `state.rs`), the parked TTLs (bounded by the budget) and the KEYMAP records of
-//! SHA-fallback names.
+//! Then it closes the sidecars, writes `KEYMAP.jsonl` (sorted, D6) and the orphan warning.
+//!
+//! Memory is bounded by the sorter budget (its buffers stay under twice the budget), one
+//! element, and the KEYMAP records of SHA-fallback names — not by the snapshot or by the
+//! size of any collection. Go's pendingTTL byte budget (`ErrPendingTTLBufferFull`) has no
+//! counterpart: nothing is parked, so there is nothing to bound.
 
-use std::collections::HashMap;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
+use super::collfile::{CollFile, ElemError};
 use super::keys::*;
-use super::state::{CollKind, CollState, Flushed};
+use super::state::{
+    be64, push_escaped, split_key, unescape, Coll, CollKind, Elem, Info, KeyFacts, MetaInfo, Pending,
+    TtlOwner, SEC_ELEM, SEC_INFO, SEC_TTL,
+};
 use crate::adapters::{display_key, AdapterError, Decoder, Record, Warning, Warnings};
 use crate::dump::filename::encode_segment;
-use crate::dump::json::{self, Binary, JsonStyle};
+use crate::dump::json::{self, JsonStyle};
 use crate::dump::keymap::{KeyMap, KIND_SHA_FALLBACK};
 use crate::dump::tree::TreeFile;
 use crate::dump::{DumpError, DumpTree};
+use crate::spill::{ExternalSorter, SortedRecords};
 
-/// Default pendingTTL byte budget (`1 << 30`); each parked key costs `len(key) + 8`.
-pub const DEFAULT_PENDING_TTL_BYTE_CAP: u64 = 1 << 30;
+/// Default memory budget of the fact sorter: its buffers stay under 64 MiB, leaving most of
+/// the 256 MiB RSS target (issue #3) to the rest of the pipeline.
+pub const DEFAULT_SORT_BUDGET: usize = 32 << 20;
+
+/// Budget of the sorter of index-TTL sidecar lines (a small share of the main budget).
+fn ttl_line_budget(budget: usize) -> usize {
+    (budget / 8).max(64 << 10)
+}
 
 /// Where the decoder writes: the [`DumpTree`] in production, an in-memory tree in tests.
 pub trait TreeOut {
@@ -63,21 +84,6 @@ impl TreeOut for DumpTree {
     }
 }
 
-/// The type a key was last seen as (`kindByKey`), with the string/HLL inline-TTL ownership.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    String,
-    Hll,
-    Coll(CollKind),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct KeyInfo {
-    kind: Kind,
-    /// String/HLL: a new-format value owns the TTL (the scan index is ignored).
-    owned: bool,
-}
-
 /// The two TTL sidecars.
 #[derive(Debug, Clone, Copy)]
 enum Sidecar {
@@ -85,16 +91,33 @@ enum Sidecar {
     Hll = 1,
 }
 
+impl Sidecar {
+    fn name(self) -> &'static str {
+        match self {
+            Sidecar::Strings => "strings_ttl.jsonl",
+            Sidecar::Hll => "hll_ttl.jsonl",
+        }
+    }
+}
+
 /// Records → tree for the Redis adapter (one database).
 pub struct RedisDecoder<O: TreeOut = DumpTree> {
     db_dir: String,
-    pending_cap: u64,
-    kinds: HashMap<Box<[u8]>, KeyInfo>,
-    colls: CollState,
-    pending: HashMap<Box<[u8]>, u64>,
-    pending_bytes: u64,
+    budget: usize,
+    scratch_dir: PathBuf,
+    /// Facts of every record; `None` once finalize has taken it.
+    facts: Option<ExternalSorter>,
+    /// Runs the fact sorter spilled (known at finalize).
+    spilled_runs: usize,
+    /// Stream position of the next record.
+    seq: u64,
+    /// Scratch buffers for a fact's key and value.
+    kbuf: Vec<u8>,
+    vbuf: Vec<u8>,
+    /// The last presence fact pushed (key ‖ value), so a run of element rows of one
+    /// collection pushes it once.
+    last_presence: Vec<u8>,
     orphan_ttl: u64,
-    pending_overflow: u64,
     sidecars: [Option<BufWriter<O::File>>; 2],
     keymap: KeyMap,
     finalized: bool,
@@ -121,77 +144,6 @@ fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
     }
 }
 
-/// Go's `json.Marshal` of a zset score: a number, or `"+inf"` / `"-inf"`.
-struct Score(f64);
-
-impl Serialize for Score {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0 == f64::INFINITY {
-            s.serialize_str("+inf")
-        } else if self.0 == f64::NEG_INFINITY {
-            s.serialize_str("-inf")
-        } else {
-            s.serialize_f64(self.0)
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct NameValue<'a> {
-    name: Binary<'a>,
-    value: Binary<'a>,
-}
-
-#[derive(Serialize)]
-struct HashFile<'a> {
-    format_version: u32,
-    fields: Vec<NameValue<'a>>,
-    expire_at_ms: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct ListFile<'a> {
-    format_version: u32,
-    items: Vec<Binary<'a>>,
-    expire_at_ms: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct SetFile<'a> {
-    format_version: u32,
-    members: Vec<Binary<'a>>,
-    expire_at_ms: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct ZMember<'a> {
-    member: Binary<'a>,
-    score: Score,
-}
-
-#[derive(Serialize)]
-struct ZsetFile<'a> {
-    format_version: u32,
-    members: Vec<ZMember<'a>>,
-    expire_at_ms: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct StreamLine<'a> {
-    id: String,
-    fields: Vec<NameValue<'a>>,
-}
-
-#[derive(Serialize)]
-struct StreamMetaLine {
-    #[serde(rename = "_meta")]
-    meta: bool,
-    length: u64,
-    last_ms: u64,
-    last_seq: u64,
-    expire_at_ms: Option<u64>,
-}
-
 #[derive(Serialize)]
 struct TtlLine<'a> {
     key: &'a str,
@@ -199,17 +151,20 @@ struct TtlLine<'a> {
 }
 
 impl<O: TreeOut> RedisDecoder<O> {
-    /// A decoder for any [`TreeOut`], writing `redis/db_0/`.
+    /// A decoder for any [`TreeOut`], writing `redis/db_0/`, sorting facts under
+    /// [`DEFAULT_SORT_BUDGET`] in the OS temporary directory.
     pub fn new_in() -> Self {
         RedisDecoder {
             db_dir: "redis/db_0".to_owned(),
-            pending_cap: DEFAULT_PENDING_TTL_BYTE_CAP,
-            kinds: HashMap::new(),
-            colls: CollState::default(),
-            pending: HashMap::new(),
-            pending_bytes: 0,
+            budget: DEFAULT_SORT_BUDGET,
+            scratch_dir: std::env::temp_dir(),
+            facts: None,
+            spilled_runs: 0,
+            seq: 0,
+            kbuf: Vec::new(),
+            vbuf: Vec::new(),
+            last_presence: Vec::new(),
             orphan_ttl: 0,
-            pending_overflow: 0,
             sidecars: [None, None],
             keymap: KeyMap::default(),
             finalized: false,
@@ -222,40 +177,46 @@ impl<O: TreeOut> RedisDecoder<O> {
         self
     }
 
-    /// Set the pendingTTL byte budget (negative → 0 = counter-only mode).
-    pub fn with_pending_ttl_byte_cap(mut self, cap: i64) -> Self {
-        self.pending_cap = cap.max(0) as u64;
+    /// Memory budget of the fact sorter in bytes (at least 4 KiB; its buffers stay under
+    /// twice the budget). The TTL-line sorter of finalize gets an eighth of it.
+    pub fn with_sort_budget(mut self, bytes: usize) -> Self {
+        self.budget = bytes.max(4 << 10);
         self
     }
 
-    /// Bytes currently charged to parked TTLs.
-    pub fn pending_ttl_bytes(&self) -> u64 {
-        self.pending_bytes
+    /// Where the sorters spill (anonymous files; nothing is left behind). Must be outside
+    /// the output tree.
+    pub fn with_scratch_dir(mut self, dir: &Path) -> Self {
+        self.scratch_dir = dir.to_path_buf();
+        self
     }
 
-    /// Parked TTLs not claimed yet.
-    pub fn pending_ttl_count(&self) -> usize {
-        self.pending.len()
-    }
-
-    /// TTLs counted as orphans so far (the rest of the parked ones are added at finalize).
+    /// User keys whose `!redis|ttl|` rows nothing took (`redis_orphan_ttl` count; counted
+    /// at finalize, when each key's families are known).
     pub fn orphan_ttl_count(&self) -> u64 {
         self.orphan_ttl
     }
 
-    /// Times the pendingTTL budget refused a TTL.
-    pub fn pending_ttl_overflow(&self) -> u64 {
-        self.pending_overflow
+    /// Runs the fact sorter spilled to scratch (final after finalize).
+    pub fn spilled_runs(&self) -> usize {
+        self.spilled_runs
+            .max(self.facts.as_ref().map_or(0, ExternalSorter::spilled_runs))
     }
 
     /// Handle one record (see [`Decoder::handle`]).
     pub fn handle_record(&mut self, out: &mut O, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
+        self.seq += 1;
         if let Some(uk) = key.strip_prefix(STR_PREFIX) {
-            self.blob(out, key, uk, value, Kind::String)
+            self.blob(out, key, uk, value, false)
         } else if let Some(uk) = key.strip_prefix(HLL_PREFIX) {
-            self.blob(out, key, uk, value, Kind::Hll)
+            self.blob(out, key, uk, value, true)
         } else if let Some(uk) = key.strip_prefix(TTL_PREFIX) {
-            self.ttl(out, key, uk, value)
+            let ms = parse_ttl_value(value).map_err(|e| bad(key, e))?;
+            self.begin(uk, SEC_TTL);
+            self.vbuf.clear();
+            self.vbuf.extend_from_slice(&ms.to_be_bytes());
+            self.vbuf.extend_from_slice(&self.seq.to_be_bytes());
+            self.push_fact()
         } else if key.starts_with(HASH_META_DELTA_PREFIX)
             || key.starts_with(LIST_META_DELTA_PREFIX)
             || key.starts_with(SET_META_DELTA_PREFIX)
@@ -272,32 +233,24 @@ impl<O: TreeOut> RedisDecoder<O> {
             self.count_meta(key, rest, value, CollKind::Zset, "zset")
         } else if let Some(rest) = key.strip_prefix(HASH_FIELD_PREFIX) {
             let (uk, name) = parse_wide(rest).map_err(|e| bad(key, format!("invalid hash key: {e}")))?;
-            let id = self.coll(key, CollKind::Hash, uk)?;
-            self.push(key, CollKind::Hash, id, name, value, 0, 0, false)
+            self.element(uk, CollKind::Hash, false, name, value)
         } else if let Some(rest) = key.strip_prefix(SET_MEMBER_PREFIX) {
             let (uk, member) = parse_wide(rest).map_err(|e| bad(key, format!("invalid set key: {e}")))?;
-            let id = self.coll(key, CollKind::Set, uk)?;
-            self.push(key, CollKind::Set, id, member, b"", 0, 0, false)
+            self.element(uk, CollKind::Set, false, member, b"")
         } else if let Some(rest) = key.strip_prefix(ZSET_MEMBER_PREFIX) {
             let (uk, member) = parse_wide(rest).map_err(|e| bad(key, format!("invalid zset key: {e}")))?;
             let score = parse_zset_score(value).map_err(|e| bad(key, e))?;
-            let id = self.coll(key, CollKind::Zset, uk)?;
-            if let Some(c) = self.colls.coll_mut(CollKind::Zset, id) {
-                c.saw_wide = true;
-            }
-            self.push(key, CollKind::Zset, id, member, b"", score.to_bits(), 0, false)
+            self.element(uk, CollKind::Zset, true, member, &zset_value(score, false))
         } else if let Some(uk) = key.strip_prefix(ZSET_LEGACY_PREFIX) {
             let entries = parse_zset_legacy(value).map_err(|e| bad(key, e))?;
-            let id = self.coll(key, CollKind::Zset, uk)?;
-            let saw_wide = self
-                .colls
-                .coll_mut(CollKind::Zset, id)
-                .is_some_and(|c| c.saw_wide);
-            if !saw_wide {
-                for e in &entries {
-                    let bits = e.score.to_bits();
-                    self.push(key, CollKind::Zset, id, e.member.as_bytes(), b"", bits, 0, true)?;
-                }
+            self.info(uk, Info::ZsetLegacy)?;
+            for e in &entries {
+                self.begin(uk, SEC_ELEM);
+                self.kbuf.push(CollKind::Zset.index() as u8);
+                self.kbuf.extend_from_slice(e.member.as_bytes());
+                self.vbuf.clear();
+                self.vbuf.extend_from_slice(&zset_value(e.score, true));
+                self.push_fact()?;
             }
             Ok(())
         } else if let Some(uk) = key.strip_prefix(LIST_META_PREFIX) {
@@ -305,45 +258,65 @@ impl<O: TreeOut> RedisDecoder<O> {
                 return Ok(()); // a delta key (redis.md §2.6 ambiguity)
             }
             let meta = parse_list_meta(value).map_err(|e| bad(key, e))?;
-            let id = self.coll(key, CollKind::List, uk)?;
-            self.apply_meta(CollKind::List, id, meta.len, meta.inline_ttl);
-            Ok(())
+            let meta = MetaInfo {
+                declared: meta.len,
+                inline_ttl: meta.inline_ttl,
+                ..MetaInfo::default()
+            };
+            self.info(
+                uk,
+                Info::Meta {
+                    kind: CollKind::List,
+                    meta,
+                },
+            )
         } else if let Some(rest) = key.strip_prefix(LIST_ITEM_PREFIX) {
             let (uk, seq) = parse_list_item(rest).map_err(|e| bad(key, e))?;
-            let id = self.coll(key, CollKind::List, uk)?;
-            self.push(key, CollKind::List, id, b"", value, seq as u64, 0, false)
+            self.element(uk, CollKind::List, false, &sortable_i64(seq), value)
         } else if let Some(rest) = key.strip_prefix(STREAM_META_PREFIX) {
             let (uk, _) = parse_wide(rest).map_err(|e| bad(key, format!("invalid stream key: {e}")))?;
             let m = parse_stream_meta(value).map_err(|e| bad(key, e))?;
-            let id = self.coll(key, CollKind::Stream, uk)?;
-            self.apply_meta(CollKind::Stream, id, m.length, m.inline_ttl);
-            if let Some(c) = self.colls.coll_mut(CollKind::Stream, id) {
-                c.last_ms = m.last_ms;
-                c.last_seq = m.last_seq;
-            }
-            Ok(())
+            let meta = MetaInfo {
+                declared: m.length,
+                inline_ttl: m.inline_ttl,
+                last_ms: m.last_ms,
+                last_seq: m.last_seq,
+            };
+            self.info(
+                uk,
+                Info::Meta {
+                    kind: CollKind::Stream,
+                    meta,
+                },
+            )
         } else if let Some(rest) = key.strip_prefix(STREAM_ENTRY_PREFIX) {
             let (uk, ms, seq) = parse_stream_entry_key(rest).map_err(|e| bad(key, e))?;
             parse_stream_entry(value).map_err(|e| bad(key, e))?;
             let proto = value.get(STREAM_ENTRY_MAGIC.len()..).unwrap_or_default();
-            let id = self.coll(key, CollKind::Stream, uk)?;
-            self.push(key, CollKind::Stream, id, b"", proto, ms, seq, false)
+            let order = [ms.to_be_bytes(), seq.to_be_bytes()].concat();
+            self.element(uk, CollKind::Stream, false, &order, proto)
         } else {
             Err(bad(key, "not a Redis key: no Redis prefix matches"))
         }
     }
 
-    /// Write everything kept in memory (see [`Decoder::finalize`]). A second call does nothing.
+    /// Write everything that waited for the end (see [`Decoder::finalize`]). A second call
+    /// does nothing.
     pub fn finalize_into(&mut self, out: &mut O, warnings: &mut Warnings) -> Result<(), AdapterError> {
         if self.finalized {
             return Ok(());
         }
         self.finalized = true;
         let mut first: Option<AdapterError> = None;
-        for kind in CollKind::FLUSH_ORDER {
-            if let Err(e) = self.flush_kind(out, warnings, kind) {
+        let mut lines = ExternalSorter::new(ttl_line_budget(self.budget), &self.scratch_dir);
+        if let Some(facts) = self.facts.take() {
+            self.spilled_runs = facts.spilled_runs();
+            if let Err(e) = self.replay(out, warnings, facts, &mut lines) {
                 first.get_or_insert(e);
             }
+        }
+        if let Err(e) = self.append_index_ttl_lines(out, lines) {
+            first.get_or_insert(e);
         }
         for slot in &mut self.sidecars {
             if let Some(w) = slot.take() {
@@ -365,26 +338,18 @@ impl<O: TreeOut> RedisDecoder<O> {
                 first.get_or_insert(e.into());
             }
         }
-        self.orphan_ttl += self.pending.len() as u64;
-        self.pending.clear();
-        self.pending_bytes = 0;
-        if self.orphan_ttl > 0 || self.pending_overflow > 0 {
-            let mut fields = vec![
-                ("count", self.orphan_ttl.to_string()),
-                (
-                    "hint",
-                    "TTL records whose user key never appeared in a typed record — possible store \
-                     corruption or an unknown type prefix"
-                        .to_owned(),
-                ),
-            ];
-            if self.pending_overflow > 0 {
-                fields.push(("pending_ttl_buffer_overflow", self.pending_overflow.to_string()));
-                fields.push(("pending_ttl_buffer_bytes_cap", self.pending_cap.to_string()));
-            }
+        if self.orphan_ttl > 0 {
             warnings.push(Warning {
                 event: "redis_orphan_ttl",
-                fields,
+                fields: vec![
+                    ("count", self.orphan_ttl.to_string()),
+                    (
+                        "hint",
+                        "TTL records whose user key never appeared in a typed record — possible \
+                         store corruption or an unknown type prefix"
+                            .to_owned(),
+                    ),
+                ],
             });
         }
         match first {
@@ -404,175 +369,90 @@ impl<O: TreeOut> RedisDecoder<O> {
         seg.name
     }
 
+    /// Start a fact key: `esc(uk) ‖ 00 00 ‖ section`.
+    fn begin(&mut self, uk: &[u8], section: u8) {
+        self.kbuf.clear();
+        push_escaped(&mut self.kbuf, uk);
+        self.kbuf.push(section);
+    }
+
+    /// Push `kbuf` / `vbuf` as a fact.
+    fn push_fact(&mut self) -> Result<(), AdapterError> {
+        let budget = self.budget;
+        let facts = self
+            .facts
+            .get_or_insert_with(|| ExternalSorter::new(budget, &self.scratch_dir));
+        facts
+            .push(&self.kbuf, &self.vbuf)
+            .map_err(|source| AdapterError::Io {
+                path: self.scratch_dir.clone(),
+                source,
+            })
+    }
+
+    fn info(&mut self, uk: &[u8], info: Info) -> Result<(), AdapterError> {
+        self.begin(uk, SEC_INFO);
+        info.encode(&mut self.vbuf);
+        self.push_fact()
+    }
+
+    /// An element row: its presence (once per run of rows of one collection) and the
+    /// element fact `esc(uk) ‖ 00 00 ‖ 02 ‖ family ‖ order` → `value`.
+    fn element(
+        &mut self,
+        uk: &[u8],
+        kind: CollKind,
+        wide: bool,
+        order: &[u8],
+        value: &[u8],
+    ) -> Result<(), AdapterError> {
+        self.begin(uk, SEC_INFO);
+        Info::Present { kind, wide }.encode(&mut self.vbuf);
+        let same = self.last_presence.len() == self.kbuf.len() + self.vbuf.len()
+            && self.last_presence.starts_with(&self.kbuf)
+            && self.last_presence.ends_with(&self.vbuf);
+        if !same {
+            self.push_fact()?;
+            self.last_presence.clear();
+            self.last_presence.extend_from_slice(&self.kbuf);
+            self.last_presence.extend_from_slice(&self.vbuf);
+        }
+        self.begin(uk, SEC_ELEM);
+        self.kbuf.push(kind.index() as u8);
+        self.kbuf.extend_from_slice(order);
+        self.vbuf.clear();
+        self.vbuf.extend_from_slice(value);
+        self.push_fact()
+    }
+
     fn blob(
         &mut self,
         out: &mut O,
         key: &[u8],
         uk: &[u8],
         value: &[u8],
-        kind: Kind,
+        hll: bool,
     ) -> Result<(), AdapterError> {
-        let (version, dir, sidecar) = match kind {
-            Kind::Hll => (HLL_VERSION, "hll", Sidecar::Hll),
-            _ => (STRING_VERSION, "strings", Sidecar::Strings),
+        let (version, dir, sidecar) = if hll {
+            (HLL_VERSION, "hll", Sidecar::Hll)
+        } else {
+            (STRING_VERSION, "strings", Sidecar::Strings)
         };
         let env = parse_envelope(value, version).map_err(|e| bad(key, e))?;
-        let info = self
-            .kinds
-            .entry(uk.into())
-            .or_insert(KeyInfo { kind, owned: false });
-        info.kind = kind;
-        info.owned |= env.inline_ttl.is_some();
+        self.info(
+            uk,
+            Info::Blob {
+                hll,
+                owned: env.inline_ttl.is_some(),
+            },
+        )?;
         let seg = self.segment(uk);
         out.write_file(&format!("{}/{dir}/{seg}.bin", self.db_dir), env.body)?;
         if let Some(ms) = env.inline_ttl.filter(|&ms| ms != 0) {
-            self.ttl_line(out, sidecar, &seg, ms)?;
+            let line = ttl_line(&seg, ms);
+            self.write_sidecar(out, sidecar, &line)?;
         }
         Ok(())
-    }
-
-    fn ttl_line(&mut self, out: &mut O, which: Sidecar, seg: &str, ms: u64) -> Result<(), AdapterError> {
-        let name = match which {
-            Sidecar::Strings => "strings_ttl.jsonl",
-            Sidecar::Hll => "hll_ttl.jsonl",
-        };
-        let rel = format!("{}/{name}", self.db_dir);
-        let slot = &mut self.sidecars[which as usize];
-        if slot.is_none() {
-            *slot = Some(BufWriter::with_capacity(64 << 10, out.create_file(&rel)?));
-        }
-        let line = json::to_vec(
-            &TtlLine {
-                key: seg,
-                expire_at_ms: ms,
-            },
-            JsonStyle::JSONL,
-        );
-        if let Some(w) = slot.as_mut() {
-            w.write_all(&line).map_err(|source| AdapterError::Io {
-                path: rel.into(),
-                source,
-            })?;
-        }
-        Ok(())
-    }
-
-    fn ttl(&mut self, out: &mut O, key: &[u8], uk: &[u8], value: &[u8]) -> Result<(), AdapterError> {
-        let ms = parse_ttl_value(value).map_err(|e| bad(key, e))?;
-        match self.kinds.get(uk).copied() {
-            Some(KeyInfo {
-                kind: kind @ (Kind::String | Kind::Hll),
-                owned,
-            }) => {
-                if !owned {
-                    let which = if kind == Kind::Hll {
-                        Sidecar::Hll
-                    } else {
-                        Sidecar::Strings
-                    };
-                    let seg = self.segment(uk);
-                    self.ttl_line(out, which, &seg, ms)?;
-                }
-            }
-            Some(KeyInfo {
-                kind: Kind::Coll(kind),
-                ..
-            }) => {
-                if let Some(id) = self.colls.get(kind, uk) {
-                    if let Some(c) = self.colls.coll_mut(kind, id) {
-                        if !c.inline_owned {
-                            c.expire_ms = ms;
-                            c.has_ttl = true;
-                        }
-                    }
-                }
-            }
-            None => self.park(key, uk, ms)?,
-        }
-        Ok(())
-    }
-
-    fn park(&mut self, key: &[u8], uk: &[u8], ms: u64) -> Result<(), AdapterError> {
-        if self.pending_cap == 0 {
-            self.orphan_ttl += 1;
-            return Ok(());
-        }
-        if let Some(v) = self.pending.get_mut(uk) {
-            *v = ms;
-            return Ok(());
-        }
-        let cost = uk.len() as u64 + 8;
-        if self.pending_bytes.saturating_add(cost) > self.pending_cap {
-            self.pending_overflow += 1;
-            return Err(bad(
-                key,
-                format!(
-                    "pending TTL buffer full: parking this TTL ({cost} bytes) would exceed the \
-                     budget of {} bytes ({} bytes in use by {} TTLs whose key has not been seen yet)",
-                    self.pending_cap,
-                    self.pending_bytes,
-                    self.pending.len()
-                ),
-            ));
-        }
-        self.pending.insert(uk.into(), ms);
-        self.pending_bytes += cost;
-        Ok(())
-    }
-
-    /// The state of `uk` in `kind`, created if needed (creation registers the kind and, for
-    /// sets, zsets and streams, claims a parked TTL).
-    fn coll(&mut self, key: &[u8], kind: CollKind, uk: &[u8]) -> Result<u32, AdapterError> {
-        let (id, created) = self
-            .colls
-            .get_or_create(kind, uk)
-            .map_err(|_| bad(key, "too many collections of one type (more than 2^32)"))?;
-        if created {
-            let info = self.kinds.entry(uk.into()).or_insert(KeyInfo {
-                kind: Kind::Coll(kind),
-                owned: false,
-            });
-            info.kind = Kind::Coll(kind);
-            if matches!(kind, CollKind::Set | CollKind::Zset | CollKind::Stream) {
-                if let Some(ms) = self.pending.remove(uk) {
-                    self.pending_bytes = self.pending_bytes.saturating_sub(uk.len() as u64 + 8);
-                    if let Some(c) = self.colls.coll_mut(kind, id) {
-                        c.expire_ms = ms;
-                        c.has_ttl = true;
-                    }
-                }
-            }
-        }
-        Ok(id)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        key: &[u8],
-        kind: CollKind,
-        id: u32,
-        a: &[u8],
-        b: &[u8],
-        n1: u64,
-        n2: u64,
-        legacy: bool,
-    ) -> Result<(), AdapterError> {
-        self.colls
-            .push(kind, id, a, b, n1, n2, legacy)
-            .map_err(|_| bad(key, "element too large for the collection state (4 GiB)"))
-    }
-
-    fn apply_meta(&mut self, kind: CollKind, id: u32, len: u64, inline_ttl: Option<u64>) {
-        if let Some(c) = self.colls.coll_mut(kind, id) {
-            c.meta_seen = true;
-            c.declared = len;
-            if let Some(ms) = inline_ttl {
-                c.expire_ms = ms;
-                c.has_ttl = ms != 0;
-                c.inline_owned = true;
-            }
-        }
     }
 
     fn count_meta(
@@ -585,167 +465,434 @@ impl<O: TreeOut> RedisDecoder<O> {
     ) -> Result<(), AdapterError> {
         let (uk, _trailing) = parse_wide(rest).map_err(|e| bad(key, format!("invalid {what} key: {e}")))?;
         let meta = parse_count_meta(value, what).map_err(|e| bad(key, e))?;
-        let id = self.coll(key, kind, uk)?;
-        self.apply_meta(kind, id, meta.len, meta.inline_ttl);
-        Ok(())
+        let meta = MetaInfo {
+            declared: meta.len,
+            inline_ttl: meta.inline_ttl,
+            ..MetaInfo::default()
+        };
+        self.info(uk, Info::Meta { kind, meta })
     }
 
-    // -- flush ----------------------------------------------------------------------------
+    /// Append one line to a sidecar, creating the file on first use.
+    fn write_sidecar(&mut self, out: &mut O, which: Sidecar, line: &[u8]) -> Result<(), AdapterError> {
+        let rel = format!("{}/{}", self.db_dir, which.name());
+        let slot = &mut self.sidecars[which as usize];
+        let w = match slot {
+            Some(w) => w,
+            None => slot.insert(BufWriter::with_capacity(64 << 10, out.create_file(&rel)?)),
+        };
+        w.write_all(line).map_err(|source| AdapterError::Io {
+            path: rel.into(),
+            source,
+        })
+    }
 
-    fn flush_kind(
+    // -- finalize -------------------------------------------------------------------------
+
+    /// Read the facts back one user key at a time and write each key's collections,
+    /// element by element.
+    fn replay(
         &mut self,
         out: &mut O,
         warnings: &mut Warnings,
-        kind: CollKind,
+        facts: ExternalSorter,
+        lines: &mut ExternalSorter,
     ) -> Result<(), AdapterError> {
-        let (dir, ext) = match kind {
+        let spill_err = |source| AdapterError::Io {
+            path: PathBuf::from("redis decoder spill file (scratch)"),
+            source,
+        };
+        let mut sorted: SortedRecords = facts.finish().map_err(spill_err)?;
+        let mut w: KeyWriter<O::File> = KeyWriter::new();
+        let mut cur_prefix: Vec<u8> = Vec::new();
+        let mut have = false;
+        while let Some((k, v)) = sorted.next().map_err(spill_err)? {
+            let (prefix, rest) = split_key(k).ok_or_else(|| corrupt(k))?;
+            if !have || prefix != cur_prefix.as_slice() {
+                if have {
+                    self.finish_key(out, warnings, &mut w);
+                }
+                have = true;
+                cur_prefix.clear();
+                cur_prefix.extend_from_slice(prefix);
+                unescape(prefix, &mut w.key);
+            }
+            match rest {
+                [SEC_INFO] => w.facts.apply(Info::decode(v).ok_or_else(|| corrupt(k))?),
+                [SEC_TTL] => {
+                    let (ms, seq) = match (be64(v, 0), be64(v, 8)) {
+                        (Some(ms), Some(seq)) if v.len() == 16 => (ms, seq),
+                        _ => return Err(corrupt(k)),
+                    };
+                    match w.facts.ttl_owner() {
+                        TtlOwner::Blob { owned: true, .. } => {}
+                        TtlOwner::Blob { hll, owned: false } => {
+                            let which = if hll { Sidecar::Hll } else { Sidecar::Strings };
+                            let seg = self.segment(&w.key);
+                            let mut line = vec![which as u8];
+                            line.extend_from_slice(&ttl_line(&seg, ms));
+                            lines.push(&seq.to_be_bytes(), &line).map_err(spill_err)?;
+                        }
+                        TtlOwner::Coll(kind) => w.facts.apply_ttl(kind, ms),
+                        TtlOwner::Orphan => w.orphan = true,
+                    }
+                }
+                [SEC_ELEM, fam, order @ ..] => {
+                    let kind = CollKind::from_index(*fam).ok_or_else(|| corrupt(k))?;
+                    if w.open.as_ref().is_some_and(|o| o.kind != kind) {
+                        self.close(out, warnings, &mut w);
+                    }
+                    if w.open.is_none() {
+                        self.open(out, &mut w, kind);
+                    }
+                    Self::replay_element(&mut w, kind, order, v).ok_or_else(|| corrupt(k))?;
+                }
+                _ => return Err(corrupt(k)),
+            }
+        }
+        if have {
+            self.finish_key(out, warnings, &mut w);
+        }
+        match w.first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Write the collections of the key in `w` that had no element, close the open one,
+    /// then reset `w` for the next key.
+    fn finish_key(&mut self, out: &mut O, warnings: &mut Warnings, w: &mut KeyWriter<O::File>) {
+        self.close(out, warnings, w);
+        for kind in CollKind::FLUSH_ORDER {
+            if w.facts.get(kind).is_some() && !w.written[kind.index()] {
+                self.open(out, w, kind);
+                self.close(out, warnings, w);
+            }
+        }
+        if w.orphan {
+            self.orphan_ttl += 1;
+        }
+        w.facts = KeyFacts::default();
+        w.written = [false; 5];
+        w.orphan = false;
+    }
+
+    /// Start the file of the key's `kind` collection.
+    fn open(&mut self, out: &mut O, w: &mut KeyWriter<O::File>, kind: CollKind) {
+        w.written[kind.index()] = true;
+        let mut open = Open {
+            kind,
+            coll: w.facts.get(kind).copied().unwrap_or_default(),
+            rel: String::new(),
+            file: None,
+            // A write of this type failed: its later keys are not written (§4.5).
+            discard: w.failed[kind.index()],
+            observed: 0,
+        };
+        if !open.discard {
+            if let Err(e) = self.start_file(out, w, &mut open) {
+                open.discard = true;
+                w.fail(kind, e);
+            }
+        }
+        w.open = Some(open);
+    }
+
+    fn start_file(
+        &mut self,
+        out: &mut O,
+        w: &mut KeyWriter<O::File>,
+        open: &mut Open<O::File>,
+    ) -> Result<(), AdapterError> {
+        let (dir, ext) = match open.kind {
             CollKind::Hash => ("hashes", "json"),
             CollKind::List => ("lists", "json"),
             CollKind::Set => ("sets", "json"),
             CollKind::Zset => ("zsets", "json"),
             CollKind::Stream => ("streams", "jsonl"),
         };
-        if kind == CollKind::Stream && self.colls.has_any(kind) {
-            out.ensure_dir(&format!("{}/{dir}", self.db_dir))?;
+        if open.kind == CollKind::Stream {
+            if !w.streams_dir {
+                w.streams_dir = true;
+                out.ensure_dir(&format!("{}/{dir}", self.db_dir))?;
+            }
+            if !open.coll.meta_seen {
+                return Ok(()); // entries counted for the warning, no file
+            }
         }
-        let db_dir = self.db_dir.clone();
-        let mut colls = std::mem::take(&mut self.colls);
-        let keymap = &mut self.keymap;
-        let res = colls.flush(kind, |f: Flushed<'_>| -> Result<(), AdapterError> {
-            let observed = f.elems.len() as u64;
-            let expire = f.coll.has_ttl.then_some(f.coll.expire_ms);
-            if kind == CollKind::Stream && !f.coll.meta_seen {
-                warnings.push(Warning {
-                    event: "redis_stream_orphan_entries_without_meta",
-                    fields: vec![
-                        ("user_key_len", f.key.len().to_string()),
-                        ("observed_entries", observed.to_string()),
-                        (
-                            "hint",
-                            "!stream|entry| rows arrived without a !stream|meta| row; live read treats \
-                             this as a non-existent stream, so the backup skips emitting a file to avoid \
-                             resurrecting orphan entries on restore"
-                                .to_owned(),
-                        ),
-                    ],
-                });
-                return Ok(());
-            }
-            if f.coll.meta_seen && observed != f.coll.declared {
-                // Go's hint texts, verbatim (scripts grep for them).
-                let (event, observed_name, hint) = match kind {
-                    CollKind::Hash => ("redis_hash_length_mismatch", "observed_fields", "meta record's Len does not match the count of !hs|fld| keys for this user key"),
-                    CollKind::List => ("redis_list_length_mismatch", "observed_items", "meta record's Len does not match the count of !lst|itm| keys for this user key"),
-                    CollKind::Set => ("redis_set_length_mismatch", "observed_members", "meta record's Len does not match the count of !st|mem| keys for this user key"),
-                    CollKind::Zset => ("redis_zset_length_mismatch", "observed_members", "meta record's Len does not match the count of !zs|mem| keys for this user key"),
-                    CollKind::Stream => ("redis_stream_length_mismatch", "observed_entries", "meta record's Length does not match the count of !stream|entry| keys for this user key"),
-                };
-                warnings.push(Warning {
-                    event,
-                    fields: vec![
-                        ("user_key_len", f.key.len().to_string()),
-                        ("declared_len", f.coll.declared.to_string()),
-                        (observed_name, observed.to_string()),
-                        ("hint", hint.to_owned()),
-                    ],
-                });
-            }
-            let seg = encode_segment(f.key);
-            if seg.is_fallback {
-                keymap.record(&seg.name, f.key, KIND_SHA_FALLBACK);
-            }
-            let rel = format!("{db_dir}/{dir}/{}.{ext}", seg.name);
-            match kind {
-                CollKind::Hash => {
-                    let file = HashFile {
-                        format_version: 1,
-                        fields: f
-                            .elems
-                            .iter()
-                            .map(|e| NameValue {
-                                name: Binary(e.a),
-                                value: Binary(e.b),
-                            })
-                            .collect(),
-                        expire_at_ms: expire,
-                    };
-                    out.write_file(&rel, &json::to_vec(&file, JsonStyle::MARSHAL_INDENT))?;
+        let seg = self.segment(&w.key);
+        open.rel = format!("{}/{dir}/{seg}.{ext}", self.db_dir);
+        let file = out.create_file(&open.rel)?;
+        let file = CollFile::begin(open.kind, file).map_err(|source| AdapterError::Io {
+            path: PathBuf::from(&open.rel),
+            source,
+        })?;
+        open.file = Some(file);
+        Ok(())
+    }
+
+    /// Take one element fact of the open collection; `None` when its bytes are malformed.
+    fn replay_element(w: &mut KeyWriter<O::File>, kind: CollKind, order: &[u8], v: &[u8]) -> Option<()> {
+        let e = match kind {
+            CollKind::Hash => Elem {
+                a: order,
+                b: v,
+                n1: 0,
+                n2: 0,
+            },
+            CollKind::Set => Elem {
+                a: order,
+                b: b"",
+                n1: 0,
+                n2: 0,
+            },
+            CollKind::List => Elem {
+                a: b"",
+                b: v,
+                n1: be64(order, 0)? ^ (1 << 63),
+                n2: 0,
+            },
+            CollKind::Zset => {
+                let bits = be64(v, 0)?;
+                let legacy = *v.get(8)? != 0;
+                if legacy && w.facts.get(kind).is_some_and(|c| c.saw_wide) {
+                    return Some(()); // wide rows supersede the blob (§4.4)
                 }
-                CollKind::List => {
-                    let file = ListFile {
-                        format_version: 1,
-                        items: f.elems.iter().map(|e| Binary(e.b)).collect(),
-                        expire_at_ms: expire,
-                    };
-                    out.write_file(&rel, &json::to_vec(&file, JsonStyle::MARSHAL_INDENT))?;
-                }
-                CollKind::Set => {
-                    let file = SetFile {
-                        format_version: 1,
-                        members: f.elems.iter().map(|e| Binary(e.a)).collect(),
-                        expire_at_ms: expire,
-                    };
-                    out.write_file(&rel, &json::to_vec(&file, JsonStyle::MARSHAL_INDENT))?;
-                }
-                CollKind::Zset => {
-                    let file = ZsetFile {
-                        format_version: 1,
-                        members: f
-                            .elems
-                            .iter()
-                            .map(|e| ZMember {
-                                member: Binary(e.a),
-                                score: Score(f64::from_bits(e.n1)),
-                            })
-                            .collect(),
-                        expire_at_ms: expire,
-                    };
-                    out.write_file(&rel, &json::to_vec(&file, JsonStyle::MARSHAL_INDENT))?;
-                }
-                CollKind::Stream => {
-                    let file = out.create_file(&rel)?;
-                    let mut w = BufWriter::with_capacity(64 << 10, file);
-                    let io = |source| AdapterError::Io {
-                        path: PathBuf::from(&rel),
-                        source,
-                    };
-                    let mut line = Vec::new();
-                    for e in &f.elems {
-                        let fields = parse_stream_entry_body(e.b).map_err(|m| bad(f.key, m))?;
-                        let rec = StreamLine {
-                            id: format!("{}-{}", e.n1, e.n2),
-                            fields: fields
-                                .chunks_exact(2)
-                                .map(|p| NameValue {
-                                    name: Binary(p[0].as_bytes()),
-                                    value: Binary(p[1].as_bytes()),
-                                })
-                                .collect(),
-                        };
-                        line.clear();
-                        json::write_to(&mut line, &rec, JsonStyle::MARSHAL);
-                        line.push(b'\n');
-                        w.write_all(&line).map_err(io)?;
-                    }
-                    let meta = StreamMetaLine {
-                        meta: true,
-                        length: f.coll.declared,
-                        last_ms: f.coll.last_ms,
-                        last_seq: f.coll.last_seq,
-                        expire_at_ms: expire,
-                    };
-                    line.clear();
-                    json::write_to(&mut line, &meta, JsonStyle::MARSHAL);
-                    line.push(b'\n');
-                    w.write_all(&line).map_err(io)?;
-                    let file = w.into_inner().map_err(|e| io(e.into_error()))?;
-                    out.finish_file(file)?;
+                Elem {
+                    a: order,
+                    b: b"",
+                    n1: bits,
+                    n2: 0,
                 }
             }
-            Ok(())
-        });
-        self.colls = colls;
-        res
+            CollKind::Stream => Elem {
+                a: b"",
+                b: v,
+                n1: be64(order, 0)?,
+                n2: be64(order, 8)?,
+            },
+        };
+        let KeyWriter {
+            pending, open, key, ..
+        } = w;
+        let failed = pending.offer(kind, e, |x| emit(open, key, x)).err();
+        if let Some(err) = failed {
+            w.fail(kind, err);
+        }
+        Some(())
+    }
+
+    /// Finish the open collection: its last element, the document's end, its warnings.
+    fn close(&mut self, out: &mut O, warnings: &mut Warnings, w: &mut KeyWriter<O::File>) {
+        let KeyWriter {
+            pending, open, key, ..
+        } = w;
+        if let Err(err) = pending.flush(|x| emit(open, key, x)) {
+            if let Some(o) = open.as_ref() {
+                let kind = o.kind;
+                w.fail(kind, err);
+            }
+        }
+        let Some(open) = w.open.take() else {
+            return;
+        };
+        if open.discard {
+            return;
+        }
+        let kind = open.kind;
+        let coll = open.coll;
+        if let Some(file) = open.file {
+            let res = file
+                .end(&coll)
+                .map_err(|source| AdapterError::Io {
+                    path: PathBuf::from(&open.rel),
+                    source,
+                })
+                .and_then(|f| out.finish_file(f).map_err(AdapterError::from));
+            if let Err(e) = res {
+                w.fail(kind, e);
+                return;
+            }
+        } else if kind == CollKind::Stream && !coll.meta_seen {
+            warnings.push(Warning {
+                event: "redis_stream_orphan_entries_without_meta",
+                fields: vec![
+                    ("user_key_len", w.key.len().to_string()),
+                    ("observed_entries", open.observed.to_string()),
+                    (
+                        "hint",
+                        "!stream|entry| rows arrived without a !stream|meta| row; live read treats \
+                         this as a non-existent stream, so the backup skips emitting a file to avoid \
+                         resurrecting orphan entries on restore"
+                            .to_owned(),
+                    ),
+                ],
+            });
+            return;
+        }
+        if coll.meta_seen && open.observed != coll.declared {
+            // Go's hint texts, verbatim (scripts grep for them).
+            let (event, observed_name, hint) = match kind {
+                CollKind::Hash => (
+                    "redis_hash_length_mismatch",
+                    "observed_fields",
+                    "meta record's Len does not match the count of !hs|fld| keys for this user key",
+                ),
+                CollKind::List => (
+                    "redis_list_length_mismatch",
+                    "observed_items",
+                    "meta record's Len does not match the count of !lst|itm| keys for this user key",
+                ),
+                CollKind::Set => (
+                    "redis_set_length_mismatch",
+                    "observed_members",
+                    "meta record's Len does not match the count of !st|mem| keys for this user key",
+                ),
+                CollKind::Zset => (
+                    "redis_zset_length_mismatch",
+                    "observed_members",
+                    "meta record's Len does not match the count of !zs|mem| keys for this user key",
+                ),
+                CollKind::Stream => (
+                    "redis_stream_length_mismatch",
+                    "observed_entries",
+                    "meta record's Length does not match the count of !stream|entry| keys for this user key",
+                ),
+            };
+            warnings.push(Warning {
+                event,
+                fields: vec![
+                    ("user_key_len", w.key.len().to_string()),
+                    ("declared_len", coll.declared.to_string()),
+                    (observed_name, open.observed.to_string()),
+                    ("hint", hint.to_owned()),
+                ],
+            });
+        }
+    }
+
+    /// Append the index-TTL sidecar lines, in the stream order of their `!redis|ttl|` rows.
+    fn append_index_ttl_lines(&mut self, out: &mut O, lines: ExternalSorter) -> Result<(), AdapterError> {
+        let spill_err = |source| AdapterError::Io {
+            path: PathBuf::from("redis decoder TTL-line spill file (scratch)"),
+            source,
+        };
+        let mut sorted = lines.finish().map_err(spill_err)?;
+        while let Some((k, v)) = sorted.next().map_err(spill_err)? {
+            let which = match v.first() {
+                Some(0) => Sidecar::Strings,
+                Some(1) => Sidecar::Hll,
+                _ => return Err(corrupt(k)),
+            };
+            let line = v.get(1..).unwrap_or_default().to_vec();
+            self.write_sidecar(out, which, &line)?;
+        }
+        Ok(())
+    }
+}
+
+/// The fact value of a zset member: `BE64 score bits ‖ legacy`.
+fn zset_value(score: f64, legacy: bool) -> [u8; 9] {
+    let mut v = [0u8; 9];
+    v[..8].copy_from_slice(&score.to_bits().to_be_bytes());
+    v[8] = u8::from(legacy);
+    v
+}
+
+/// One sidecar line `{"key":<seg>,"expire_at_ms":<ms>}\n`.
+fn ttl_line(seg: &str, ms: u64) -> Vec<u8> {
+    json::to_vec(
+        &TtlLine {
+            key: seg,
+            expire_at_ms: ms,
+        },
+        JsonStyle::JSONL,
+    )
+}
+
+/// A fact read back from scratch that this decoder did not write.
+fn corrupt(fact_key: &[u8]) -> AdapterError {
+    AdapterError::Io {
+        path: PathBuf::from("redis decoder spill file (scratch)"),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("malformed fact read back, sort key {}", display_key(fact_key)),
+        ),
+    }
+}
+
+/// Count one element of the open collection and write it (unless its type failed or it is
+/// a stream without meta). A write error closes the file for good.
+fn emit<F: Write>(open: &mut Option<Open<F>>, key: &[u8], e: Elem<'_>) -> Result<(), AdapterError> {
+    let Some(open) = open.as_mut() else {
+        return Ok(());
+    };
+    open.observed += 1;
+    let Some(file) = open.file.as_mut() else {
+        return Ok(());
+    };
+    match file.element(&e) {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            open.file = None;
+            open.discard = true;
+            Err(match err {
+                ElemError::Io(source) => AdapterError::Io {
+                    path: PathBuf::from(&open.rel),
+                    source,
+                },
+                ElemError::BadEntry(m) => bad(key, m),
+            })
+        }
+    }
+}
+
+/// The collection file being written at finalize.
+struct Open<F: Write> {
+    kind: CollKind,
+    coll: Coll,
+    rel: String,
+    /// `None` for a stream without meta (counted, not written) or after a write error.
+    file: Option<CollFile<F>>,
+    /// Nothing more is written or warned for this collection.
+    discard: bool,
+    /// Elements seen (after deduplication).
+    observed: u64,
+}
+
+/// The state of the key being written at finalize.
+struct KeyWriter<F: Write> {
+    key: Vec<u8>,
+    facts: KeyFacts,
+    orphan: bool,
+    /// Collections of this key already opened.
+    written: [bool; 5],
+    open: Option<Open<F>>,
+    pending: Pending,
+    /// Types whose write failed: their later keys are skipped (redis.md §4.5).
+    failed: [bool; 5],
+    streams_dir: bool,
+    first_error: Option<AdapterError>,
+}
+
+impl<F: Write> KeyWriter<F> {
+    fn new() -> Self {
+        KeyWriter {
+            key: Vec::new(),
+            facts: KeyFacts::default(),
+            orphan: false,
+            written: [false; 5],
+            open: None,
+            pending: Pending::default(),
+            failed: [false; 5],
+            streams_dir: false,
+            first_error: None,
+        }
+    }
+
+    fn fail(&mut self, kind: CollKind, e: AdapterError) {
+        self.failed[kind.index()] = true;
+        self.first_error.get_or_insert(e);
     }
 }
 
@@ -899,9 +1046,18 @@ mod tests {
         d.handle_record(&mut t, &[HLL_PREFIX, b"k"].concat(), b"raw")
             .unwrap();
         let ttl = 5u64.to_be_bytes();
-        assert!(d
-            .handle_record(&mut t, &[TTL_PREFIX, b"k"].concat(), &ttl)
-            .is_err());
+        // An index TTL line is written at finalize; its failure surfaces there.
+        d.handle_record(&mut t, &[TTL_PREFIX, b"k"].concat(), &ttl)
+            .unwrap();
+        let e = d.finalize_into(&mut t, &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("hll_ttl.jsonl"), "{e}");
+        // An inline TTL line is written at intake.
+        let mut d: RedisDecoder<MemTree> = RedisDecoder::new_in();
+        let v = [vec![0xFF, 2, 1], 9u64.to_be_bytes().to_vec()].concat();
+        let e = d
+            .handle_record(&mut t, &[HLL_PREFIX, b"j"].concat(), &v)
+            .unwrap_err();
+        assert!(e.to_string().contains("hll_ttl.jsonl"), "{e}");
 
         let mut t = MemTree {
             fail_on: Some("KEYMAP"),
@@ -927,5 +1083,64 @@ mod tests {
         assert_eq!(t.dirs, vec!["redis/db_0/streams".to_owned()]);
         assert!(t.files.is_empty());
         assert_eq!(w[0].event, "redis_stream_orphan_entries_without_meta");
+    }
+
+    #[test]
+    fn malformed_facts_read_back_are_errors_not_panics() {
+        let scratch = tempfile::tempdir().unwrap();
+        let esc = |k: &[u8], tail: &[u8]| {
+            let mut v = Vec::new();
+            push_escaped(&mut v, k);
+            v.extend_from_slice(tail);
+            v
+        };
+        let cases: Vec<(Vec<u8>, Vec<u8>)> = vec![
+            (b"no terminator".to_vec(), vec![]),
+            (vec![b'a', 0, 7, 0, 0, SEC_INFO], vec![]),
+            (esc(b"k", &[9]), vec![]),
+            (esc(b"k", &[SEC_INFO]), vec![77]),
+            (esc(b"k", &[SEC_TTL]), vec![0; 15]),
+            (esc(b"k", &[SEC_ELEM, 9]), vec![]),
+            (esc(b"k", &[SEC_ELEM, CollKind::List.index() as u8, 1]), vec![]),
+            (esc(b"k", &[SEC_ELEM, CollKind::Zset.index() as u8]), vec![0; 8]),
+            (esc(b"k", &[SEC_ELEM, CollKind::Stream.index() as u8, 0]), vec![]),
+        ];
+        for (k, v) in cases {
+            let mut facts = ExternalSorter::new(1 << 20, scratch.path());
+            facts.push(&k, &v).unwrap();
+            let mut lines = ExternalSorter::new(1 << 20, scratch.path());
+            let mut d: RedisDecoder<MemTree> = RedisDecoder::new_in();
+            let mut t = MemTree::default();
+            let e = d.replay(&mut t, &mut Vec::new(), facts, &mut lines).unwrap_err();
+            assert!(e.to_string().contains("malformed fact read back"), "{e}");
+            assert_eq!(e.kind(), crate::ErrorKind::Usage);
+        }
+    }
+
+    #[test]
+    fn a_failed_type_skips_its_later_keys_streams_and_elements_included() {
+        let mut t = MemTree {
+            fail_on: Some("streams/a"),
+            ..MemTree::default()
+        };
+        let fields = ["f".to_owned(), "v".to_owned()];
+        let xmeta = |k: &[u8]| {
+            (
+                wide_key(STREAM_META_PREFIX, k, b""),
+                build_stream_meta(1, 1, 0, 0),
+            )
+        };
+        let recs = vec![
+            (stream_entry_key(b"a", 1, 0), build_stream_entry("1-0", &fields)),
+            xmeta(b"a"),
+            (stream_entry_key(b"b", 1, 0), build_stream_entry("1-0", &fields)),
+            xmeta(b"b"),
+            hash(b"c"),
+        ];
+        let (r, w) = run(&mut t, &recs);
+        assert!(r.unwrap_err().to_string().contains("streams/a"));
+        assert!(!t.files.contains_key("redis/db_0/streams/b.jsonl"));
+        assert!(t.files.contains_key("redis/db_0/hashes/c.json"));
+        assert!(w.is_empty(), "{w:?}");
     }
 }
