@@ -12,6 +12,8 @@
 //! [`DumpTree::write_file`] writes with one `write_all`; a streamed [`TreeFile`] buffers in a
 //! growing `Vec` (no 64 KiB allocation for a small file). Nothing is re-read or fsynced one
 //! by one: `publish` makes the whole staging tree durable with one `syncfs` before the rename.
+//! Measured with `benches/tree.rs` (20k files of 64 bytes): our user-space time is 1–2 µs a
+//! file; the rest (100–600 µs a file on a busy shared disk, `tar -xf` alike) is the kernel's.
 //!
 //! Memory: the `(path, SHA-256)` pairs for CHECKSUMS go to a [`spill::ExternalSorter`] with a
 //! budget of [`CHECKSUM_SORT_BUDGET`] by default; beyond it they spill to anonymous scratch
