@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example make_snapshot -- --out FILE [--size BYTES] [--seed N] [--live|--bare]
+//!     [--profile mixed|redis] [--single-version]
 //! ```
 //!
 //! Without `--size` it writes the small SAMPLE committed as `examples/sample.fsm`: keys of
@@ -9,19 +10,30 @@
 //! opaque values, internal `!txn|`/`!dist|` rows, raw `_meta_*` and writer-registry rows,
 //! multi-version keys and a tombstoned key, sorted by encoded key.
 //!
-//! With `--size` it streams a benchmark file of about that many bytes: mixed families,
-//! ~100-byte values, some multi-version keys, written in key order with bounded memory.
+//! With `--size` it streams a benchmark file of about that many bytes, in key order with
+//! bounded memory, in one of two profiles:
+//!
+//! * `mixed` (default): every adapter's prefixes, ~100-byte values, some multi-version keys.
+//! * `redis`: only valid Redis data (redis.md §2), all seven types with a realistic mix: many
+//!   small strings (50–200 B) and one in 500 large (16 KiB–1 MiB, log-uniform), hashes, lists,
+//!   sets and zsets of 5–200 elements, streams, HLLs; ~10% of the keys expire, with the TTL
+//!   inline and/or in the `!redis|ttl|` index as the live server writes it; one version per
+//!   key except a small share of strings with an older version or a newer tombstone (none
+//!   with `--single-version`). See `redis_rows` for the exact shares.
 //!
 //! `--live` (default): v2 FSM header + EKVPBBL1 payload + CRC32C footer (containers.md
-//! §3.2). `--bare`: the payload alone, as the encoder writes it. Output is deterministic
-//! for a given seed.
+//! §3.2). `--bare`: the payload alone, as the encoder writes it, and without the raw
+//! `_meta_*` rows (the shape elastickv's Go decoder reads). Output is deterministic for a
+//! given seed.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-use clap::Parser;
-use ekv_snapshot::container::{encode_key, encode_value, Crc32cWriter, FsmHeader, PebbleStreamWriter};
+use clap::{Parser, ValueEnum};
+use ekv_snapshot::container::{
+    encode_key, encode_value, is_raw_operational_key, Crc32cWriter, FsmHeader, PebbleStreamWriter,
+};
 
 #[derive(Parser, Debug)]
 #[command(about = "Generate a synthetic elastickv snapshot (.fsm)")]
@@ -38,9 +50,23 @@ struct Args {
     /// Live-style file: FSM header + payload + CRC32C footer (the default).
     #[arg(long, conflicts_with = "bare")]
     live: bool,
-    /// Bare EKVPBBL1 stream (no header, no footer).
+    /// Bare EKVPBBL1 stream (no header, no footer, no raw `_meta_*` rows).
     #[arg(long)]
     bare: bool,
+    /// Workload of a `--size` file.
+    #[arg(long, value_enum, default_value_t = Profile::Mixed)]
+    profile: Profile,
+    /// Redis profile: no multi-version keys and no tombstones.
+    #[arg(long)]
+    single_version: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Profile {
+    /// Every adapter's prefixes, ~100-byte values.
+    Mixed,
+    /// Only Redis data, all seven types.
+    Redis,
 }
 
 /// SplitMix64: small, deterministic.
@@ -69,7 +95,7 @@ impl Rng {
 
 /// Unix ms of the synthetic cluster clock, and HLC timestamps from it.
 const BASE_MS: u64 = 1_700_000_000_000;
-fn hlc(ms_offset: u64, logical: u64) -> u64 {
+const fn hlc(ms_offset: u64, logical: u64) -> u64 {
     ((BASE_MS + ms_offset) << 16) | (logical & 0xFFFF)
 }
 
@@ -416,7 +442,12 @@ impl<W: Write> Bench<'_, W> {
     }
 }
 
-fn bench_rows<W: Write>(w: &mut PebbleStreamWriter<W>, size: u64, seed: u64) -> anyhow::Result<()> {
+fn bench_rows<W: Write>(
+    w: &mut PebbleStreamWriter<W>,
+    size: u64,
+    seed: u64,
+    raw_rows: bool,
+) -> anyhow::Result<()> {
     let ts = hlc(3_600_000, 0);
     let mut b = Bench {
         w,
@@ -587,12 +618,20 @@ fn bench_rows<W: Write>(w: &mut PebbleStreamWriter<W>, size: u64, seed: u64) -> 
             b.put(&wide("!zs|scr|", k.as_bytes(), &rest), ts, false, b"")?;
         }
     }
+    if raw_rows {
+        write_meta_rows(b.w, ts)?;
+    }
+    Ok(())
+}
+
+/// The raw `_meta_*` rows a live snapshot carries (they sort after every `!` key).
+fn write_meta_rows<W: Write>(w: &mut PebbleStreamWriter<W>, ts: u64) -> anyhow::Result<()> {
     for (k, v) in [
         (&b"_meta_applied_index"[..], 99u64),
         (b"_meta_last_commit_ts", ts),
         (b"_meta_min_retained_ts", 0),
     ] {
-        b.w.write_entry(k, &v.to_le_bytes())?;
+        w.write_entry(k, &v.to_le_bytes())?;
     }
     Ok(())
 }
@@ -605,7 +644,7 @@ fn main() -> anyhow::Result<()> {
     let mut rng = Rng(args.seed);
     let (rows, last_ts) = match args.size {
         None => sample_rows(&mut rng),
-        Some(_) => (Vec::new(), hlc(3_600_000, 0)),
+        Some(_) => (Vec::new(), redis::TS),
     };
     if live {
         // v2 header: ceiling = physical part of the last commit + 1 ms, cutover 42.
@@ -614,11 +653,15 @@ fn main() -> anyhow::Result<()> {
     let mut w = PebbleStreamWriter::new(out, last_ts)?;
     match args.size {
         None => {
-            for r in &rows {
+            // A bare stream carries no raw operational rows (the Go decoder rejects them).
+            for r in rows.iter().filter(|r| live || !is_raw_operational_key(&r.key)) {
                 w.write_entry(&r.key, &r.value)?;
             }
         }
-        Some(size) => bench_rows(&mut w, size, args.seed)?,
+        Some(size) => match args.profile {
+            Profile::Mixed => bench_rows(&mut w, size, args.seed, live)?,
+            Profile::Redis => redis::redis_rows(&mut w, size, args.seed, live, !args.single_version)?,
+        },
     }
     let entries = w.entries();
     let out = w.finish()?;
@@ -638,4 +681,454 @@ fn main() -> anyhow::Result<()> {
         if live { "live" } else { "bare" }
     );
     Ok(())
+}
+
+/// The `redis` profile: only valid Redis rows (redis.md §2), in encoded-key order.
+///
+/// Every key's shape (element count, TTL, format variant) and content come from its own
+/// generator, seeded by (seed, type, index), so the meta rows, the `!redis|ttl|` index and
+/// the zset score index, which sort after the element rows, are re-derived instead of
+/// remembered: memory stays bounded by one key.
+mod redis {
+    use std::io::{self, Write};
+
+    use ekv_snapshot::container::PebbleStreamWriter;
+
+    use super::{
+        be64s, envelope, hlc, plain, set_value, sortable_f64, sortable_i64, stream_entry_value, wide,
+        write_meta_rows, Rng, BASE_MS,
+    };
+
+    /// Commit timestamp of every live version (and the stream header's `last_commit_ts`).
+    pub const TS: u64 = hlc(3_600_000, 0);
+    /// One key in `LARGE_ONE_IN` strings is large (16 KiB–1 MiB).
+    const LARGE_ONE_IN: u64 = 500;
+    /// One key in `TTL_ONE_IN` expires.
+    const TTL_ONE_IN: u64 = 10;
+
+    /// The seven types, in the order their key names sort (`!redis|ttl|` + name order).
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        Zset,
+        Str,
+        Stream,
+        List,
+        Set,
+        Hash,
+        Hll,
+    }
+
+    impl Kind {
+        /// Key names: fixed width per type and no name a prefix of another, so encoded-key
+        /// order equals user-key order.
+        fn name(self, i: u64) -> Vec<u8> {
+            let t = match self {
+                Kind::Zset => "board",
+                Kind::Str => "cache",
+                Kind::Stream => "events",
+                Kind::List => "queue",
+                Kind::Set => "tags",
+                Kind::Hash => "user",
+                Kind::Hll => "uv",
+            };
+            format!("{t}:{i:010}").into_bytes()
+        }
+    }
+
+    /// Shape of one key, drawn first from its generator; the rest of the generator is the
+    /// key's content.
+    struct Shape {
+        /// Elements (collections, HLL members, stream entries).
+        n: u64,
+        /// Absolute expiry in Unix ms.
+        ttl: Option<u64>,
+        /// A uniform draw in 0..1000 that picks the format variant.
+        variant: u64,
+        content: Rng,
+    }
+
+    fn shape(seed: u64, kind: Kind, i: u64) -> Shape {
+        let mut rng = Rng(seed
+            .wrapping_mul(0xA076_1D64_78BD_642F)
+            .wrapping_add((kind as u64) << 56)
+            .wrapping_add(i));
+        rng.next();
+        // 5..=200 elements, skewed towards small collections.
+        let spread = rng.below(196) + 1;
+        let n = 5 + rng.below(spread);
+        let ttl = (rng.below(TTL_ONE_IN) == 0).then(|| BASE_MS + 3_600_000 + rng.below(30 * 86_400_000));
+        let variant = rng.below(1000);
+        Shape {
+            n,
+            ttl,
+            variant,
+            content: Rng(rng.next()),
+        }
+    }
+
+    impl Rng {
+        /// `len` printable bytes, eight per draw.
+        fn fill_fast(&mut self, out: &mut Vec<u8>, len: usize) {
+            const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ-_:/.,";
+            let mut left = len;
+            while left > 0 {
+                let r = self.next().to_le_bytes();
+                for b in r.iter().take(left) {
+                    out.push(ALPHABET[usize::from(*b) % ALPHABET.len()]);
+                }
+                left = left.saturating_sub(8);
+            }
+        }
+
+        fn text(&mut self, out: &mut Vec<u8>, min: u64, max: u64) {
+            out.clear();
+            let n = min + self.below(max - min + 1);
+            self.fill_fast(out, n as usize);
+        }
+    }
+
+    /// Output plus scratch buffers.
+    struct Gen<'a, W: Write> {
+        w: &'a mut PebbleStreamWriter<W>,
+        seed: u64,
+        mvcc: bool,
+        a: Vec<u8>,
+        b: Vec<u8>,
+    }
+
+    impl<W: Write> Gen<'_, W> {
+        fn put(&mut self, user: &[u8], ts: u64, body: &[u8]) -> anyhow::Result<()> {
+            self.w.write_mvcc(user, ts, 0, 0, body)?;
+            Ok(())
+        }
+
+        fn tombstone(&mut self, user: &[u8], ts: u64) -> anyhow::Result<()> {
+            self.w.write_mvcc(user, ts, 1, 0, b"")?;
+            Ok(())
+        }
+
+        /// Write keys 0.. of a type until `budget` more bytes are out; return the count.
+        fn section(
+            &mut self,
+            budget: u64,
+            mut f: impl FnMut(&mut Self, u64) -> anyhow::Result<()>,
+        ) -> anyhow::Result<u64> {
+            let stop = self.w.bytes_written() + budget;
+            let mut i = 0;
+            while self.w.bytes_written() < stop {
+                f(self, i)?;
+                i += 1;
+            }
+            Ok(i)
+        }
+
+        /// Meta value: count, plus the inline expiry slot when the key has a TTL (one key
+        /// in five of those keeps the legacy 8-byte meta: its TTL is only in the index).
+        fn count_meta(&self, s: &Shape) -> Vec<u8> {
+            match s.ttl {
+                Some(ms) if s.variant >= 200 => be64s(&[s.n, ms]),
+                _ => be64s(&[s.n]),
+            }
+        }
+
+        // --- element rows, one key each ---
+
+        fn hash_fields(&mut self, i: u64) -> anyhow::Result<()> {
+            let mut s = shape(self.seed, Kind::Hash, i);
+            let k = Kind::Hash.name(i);
+            for j in 0..s.n {
+                s.content.text(&mut self.b, 10, 120);
+                self.a = wide("!hs|fld|", &k, format!("field:{j:03}").as_bytes());
+                let (a, b) = (std::mem::take(&mut self.a), std::mem::take(&mut self.b));
+                self.put(&a, TS, &b)?;
+                (self.a, self.b) = (a, b);
+            }
+            Ok(())
+        }
+
+        /// Lists push at both ends: the head seq is negative for one list in four.
+        fn list_head(s: &Shape) -> i64 {
+            if s.variant % 4 == 0 {
+                -((s.n / 2) as i64)
+            } else {
+                0
+            }
+        }
+
+        fn list_items(&mut self, i: u64) -> anyhow::Result<()> {
+            let mut s = shape(self.seed, Kind::List, i);
+            let k = Kind::List.name(i);
+            let head = Self::list_head(&s);
+            for j in 0..s.n as i64 {
+                s.content.text(&mut self.b, 20, 200);
+                let mut user = plain("!lst|itm|", &k);
+                user.extend_from_slice(&sortable_i64(head + j));
+                let b = std::mem::take(&mut self.b);
+                self.put(&user, TS, &b)?;
+                self.b = b;
+            }
+            Ok(())
+        }
+
+        /// HLL: new format (inline TTL slot) for four in five, legacy raw payload otherwise.
+        fn hll(&mut self, i: u64) -> anyhow::Result<()> {
+            let mut s = shape(self.seed, Kind::Hll, i);
+            let members: Vec<String> = (0..s.n)
+                .map(|_| {
+                    s.content.text(&mut self.b, 8, 24);
+                    String::from_utf8_lossy(&self.b).into_owned()
+                })
+                .collect();
+            let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+            let payload = set_value(&refs);
+            let body = if s.variant >= 200 {
+                envelope(2, s.ttl, &payload)
+            } else {
+                payload
+            };
+            self.put(&plain("!redis|hll|", &Kind::Hll.name(i)), TS, &body)
+        }
+
+        /// String variants by `variant`: 0..20 legacy raw value (TTL only in the index),
+        /// 20..30 an older version too, 30..35 a newer tombstone; one in `LARGE_ONE_IN` is
+        /// large. The multi-version shares apply only with `mvcc`.
+        fn string(&mut self, i: u64) -> anyhow::Result<()> {
+            let mut s = shape(self.seed, Kind::Str, i);
+            let user = plain("!redis|str|", &Kind::Str.name(i));
+            if s.content.below(LARGE_ONE_IN) == 0 {
+                // Log-uniform in 16 KiB..1 MiB.
+                let u = s.content.below(1 << 20) as f64 / f64::from(1u32 << 20);
+                let len = (16_384.0 * (6.0 * u).exp2()) as u64;
+                s.content.text(&mut self.b, len, len);
+            } else {
+                s.content.text(&mut self.b, 50, 200);
+            }
+            let body = if s.variant < 20 {
+                self.b.clone()
+            } else {
+                envelope(1, s.ttl, &self.b)
+            };
+            if self.mvcc && (30..35).contains(&s.variant) {
+                self.tombstone(&user, TS)?;
+                return self.put(&user, TS - 1, &body);
+            }
+            self.put(&user, TS, &body)?;
+            if self.mvcc && (20..30).contains(&s.variant) {
+                let mut older = body.clone();
+                older.reverse();
+                self.put(&user, TS - 65_536, &older)?;
+            }
+            Ok(())
+        }
+
+        /// Stream entry ids: `(base + j/2 * step, j % 2)`, strictly increasing.
+        fn stream_id(s: &Shape, i: u64, j: u64) -> (u64, u64) {
+            let base = BASE_MS + i * 1_000;
+            let step = 1 + s.variant % 50;
+            (base + j / 2 * step, j % 2)
+        }
+
+        fn stream_entries(&mut self, i: u64) -> anyhow::Result<()> {
+            let mut s = shape(self.seed, Kind::Stream, i);
+            let k = Kind::Stream.name(i);
+            const NAMES: [&str; 4] = ["event", "user", "ip", "payload"];
+            for j in 0..s.n.min(100) {
+                let (ms, seq) = Self::stream_id(&s, i, j);
+                let pairs = 1 + s.content.below(4) as usize;
+                let mut fields: Vec<String> = Vec::with_capacity(pairs * 2);
+                for name in NAMES.iter().take(pairs) {
+                    s.content.text(&mut self.b, 5, 60);
+                    fields.push((*name).to_owned());
+                    fields.push(String::from_utf8_lossy(&self.b).into_owned());
+                }
+                let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+                let value = stream_entry_value(&format!("{ms}-{seq}"), &refs);
+                let mut rest = ms.to_be_bytes().to_vec();
+                rest.extend_from_slice(&seq.to_be_bytes());
+                self.put(&wide("!stream|entry|", &k, &rest), TS, &value)?;
+            }
+            Ok(())
+        }
+
+        fn set_members(&mut self, i: u64) -> anyhow::Result<()> {
+            let mut s = shape(self.seed, Kind::Set, i);
+            let k = Kind::Set.name(i);
+            for j in 0..s.n {
+                s.content.text(&mut self.b, 8, 60);
+                let mut member = format!("m{j:03}:").into_bytes();
+                member.extend_from_slice(&self.b);
+                self.put(&wide("!st|mem|", &k, &member), TS, b"")?;
+            }
+            Ok(())
+        }
+
+        /// Members `p{j:03}:<text>` (sorted by j) and their scores.
+        fn zset_members(s: &mut Shape, buf: &mut Vec<u8>) -> Vec<(Vec<u8>, f64)> {
+            (0..s.n)
+                .map(|j| {
+                    s.content.text(buf, 6, 32);
+                    let mut member = format!("p{j:03}:").into_bytes();
+                    member.extend_from_slice(buf);
+                    let score = s.content.below(2_000_000) as f64 / 100.0 - 5_000.0;
+                    (member, score)
+                })
+                .collect()
+        }
+
+        fn zset_mem(&mut self, i: u64) -> anyhow::Result<()> {
+            let mut s = shape(self.seed, Kind::Zset, i);
+            let k = Kind::Zset.name(i);
+            for (m, score) in Self::zset_members(&mut s, &mut self.b) {
+                self.put(&wide("!zs|mem|", &k, &m), TS, &score.to_bits().to_be_bytes())?;
+            }
+            Ok(())
+        }
+
+        // --- rows that sort after the elements ---
+
+        fn metas(&mut self, kind: Kind, count: u64) -> anyhow::Result<()> {
+            for i in 0..count {
+                let s = shape(self.seed, kind, i);
+                let k = kind.name(i);
+                match kind {
+                    Kind::Hash => self.put(&wide("!hs|meta|", &k, b""), TS, &self.count_meta(&s))?,
+                    Kind::Set => self.put(&wide("!st|meta|", &k, b""), TS, &self.count_meta(&s))?,
+                    Kind::Zset => self.put(&wide("!zs|meta|", &k, b""), TS, &self.count_meta(&s))?,
+                    Kind::List => {
+                        let head = Self::list_head(&s);
+                        let mut v = be64s(&[head as u64, (head + s.n as i64) as u64, s.n]);
+                        if let (Some(ms), true) = (s.ttl, s.variant >= 200) {
+                            v.extend_from_slice(&ms.to_be_bytes());
+                        }
+                        self.put(&plain("!lst|meta|", &k), TS, &v)?;
+                    }
+                    Kind::Stream => {
+                        let n = s.n.min(100);
+                        let (ms, seq) = Self::stream_id(&s, i, n - 1);
+                        let mut v = be64s(&[n, ms, seq]);
+                        if let (Some(ttl), true) = (s.ttl, s.variant >= 200) {
+                            v.extend_from_slice(&ttl.to_be_bytes());
+                        }
+                        self.put(&wide("!stream|meta|", &k, b""), TS, &v)?;
+                    }
+                    Kind::Str | Kind::Hll => {}
+                }
+            }
+            Ok(())
+        }
+
+        /// `!redis|ttl|` rows of every expiring key, in key-name order (as the live server
+        /// writes them: for strings and HLLs too, beside the inline slot). A tombstoned
+        /// string has none.
+        fn ttl_index(&mut self, counts: &[(Kind, u64)]) -> anyhow::Result<()> {
+            for &(kind, count) in counts {
+                for i in 0..count {
+                    let s = shape(self.seed, kind, i);
+                    let deleted = kind == Kind::Str && self.mvcc && (30..35).contains(&s.variant);
+                    if let (Some(ms), false) = (s.ttl, deleted) {
+                        self.put(&plain("!redis|ttl|", &kind.name(i)), TS, &ms.to_be_bytes())?;
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        fn zset_scores(&mut self, count: u64) -> anyhow::Result<()> {
+            for i in 0..count {
+                let mut s = shape(self.seed, Kind::Zset, i);
+                let k = Kind::Zset.name(i);
+                let mut rows: Vec<Vec<u8>> = Self::zset_members(&mut s, &mut self.b)
+                    .into_iter()
+                    .map(|(m, score)| {
+                        let mut rest = sortable_f64(score).to_vec();
+                        rest.extend_from_slice(&m);
+                        rest
+                    })
+                    .collect();
+                rows.sort();
+                for rest in rows {
+                    self.put(&wide("!zs|scr|", &k, &rest), TS, b"")?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// How many keys a section of `budget` bytes holds, from a dry run into a sink (for the
+    /// types whose count the `!redis|ttl|` index needs before their rows are written).
+    fn count_for(
+        seed: u64,
+        mvcc: bool,
+        budget: u64,
+        f: impl FnMut(&mut Gen<'_, io::Sink>, u64) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
+        let mut w = PebbleStreamWriter::new(io::sink(), TS)?;
+        let mut g = Gen {
+            w: &mut w,
+            seed,
+            mvcc,
+            a: Vec::new(),
+            b: Vec::new(),
+        };
+        g.section(budget, f)
+    }
+
+    /// Write the Redis workload of about `size` bytes. Byte shares: strings 35%, hashes 15%,
+    /// zsets 13% (half members, half score index), streams 12%, lists 10%, sets 10%, HLL 5%.
+    pub fn redis_rows<W: Write>(
+        w: &mut PebbleStreamWriter<W>,
+        size: u64,
+        seed: u64,
+        raw_rows: bool,
+        mvcc: bool,
+    ) -> anyhow::Result<()> {
+        let part = |pct: u64| size / 100 * pct;
+        let streams = count_for(seed, mvcc, part(12), |g, i| g.stream_entries(i))?;
+        let sets = count_for(seed, mvcc, part(10), |g, i| g.set_members(i))?;
+        let zsets = count_for(seed, mvcc, part(13) / 2, |g, i| g.zset_mem(i))?;
+        let mut g = Gen {
+            w,
+            seed,
+            mvcc,
+            a: Vec::new(),
+            b: Vec::new(),
+        };
+        // Family order: !hs| < !lst| < !redis|hll| < !redis|str| < !redis|ttl| < !stream| < !st| < !zs|.
+        let hashes = g.section(part(15), |g, i| g.hash_fields(i))?;
+        g.metas(Kind::Hash, hashes)?;
+        let lists = g.section(part(10), |g, i| g.list_items(i))?;
+        g.metas(Kind::List, lists)?;
+        let hlls = g.section(part(5), |g, i| g.hll(i))?;
+        let strings = g.section(part(35), |g, i| g.string(i))?;
+        g.ttl_index(&[
+            (Kind::Zset, zsets),
+            (Kind::Str, strings),
+            (Kind::Stream, streams),
+            (Kind::List, lists),
+            (Kind::Set, sets),
+            (Kind::Hash, hashes),
+            (Kind::Hll, hlls),
+        ])?;
+        for i in 0..streams {
+            g.stream_entries(i)?;
+        }
+        g.metas(Kind::Stream, streams)?;
+        for i in 0..sets {
+            g.set_members(i)?;
+        }
+        g.metas(Kind::Set, sets)?;
+        for i in 0..zsets {
+            g.zset_mem(i)?;
+        }
+        g.metas(Kind::Zset, zsets)?;
+        g.zset_scores(zsets)?;
+        if raw_rows {
+            write_meta_rows(g.w, TS)?;
+        }
+        eprintln!(
+            "redis profile: {strings} strings, {hashes} hashes, {lists} lists, {sets} sets, {zsets} zsets, \
+             {streams} streams, {hlls} hll"
+        );
+        Ok(())
+    }
 }
