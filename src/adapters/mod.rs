@@ -205,6 +205,52 @@ pub fn route(user_key: &[u8]) -> Option<&'static Route> {
     }
 }
 
+/// Route lookups over a sorted stream: consecutive keys nearly always share their route, so
+/// the previous route is tried first. A hit is conclusive only for a route that no longer
+/// prefix extends (e.g. `!hs|meta|` is extended by `!hs|meta|d|`); otherwise, and on a miss,
+/// the table is searched.
+#[derive(Debug, Default)]
+pub struct Router {
+    last: Option<&'static Route>,
+}
+
+impl Router {
+    pub fn route(&mut self, user_key: &[u8]) -> Option<&'static Route> {
+        if let Some(r) = self.last {
+            if user_key.starts_with(r.prefix) && !is_extended(r) {
+                return Some(r);
+            }
+        }
+        let r = route(user_key);
+        if r.is_some() {
+            self.last = r;
+        }
+        r
+    }
+
+    /// The family of a user key (`Unknown` when no prefix matches).
+    pub fn family(&mut self, user_key: &[u8]) -> Family {
+        self.route(user_key).map_or(Family::Unknown, |r| r.family)
+    }
+}
+
+/// Whether a longer prefix of the table starts with this route's prefix.
+fn is_extended(r: &Route) -> bool {
+    static EXTENDED: OnceLock<Vec<&'static [u8]>> = OnceLock::new();
+    EXTENDED
+        .get_or_init(|| {
+            let t = routes();
+            t.iter()
+                .filter(|a| {
+                    t.iter()
+                        .any(|b| b.prefix.len() > a.prefix.len() && b.prefix.starts_with(a.prefix))
+                })
+                .map(|a| a.prefix)
+                .collect()
+        })
+        .contains(&r.prefix)
+}
+
 /// The family of a user key (`Unknown` when no prefix matches).
 pub fn family_of(user_key: &[u8]) -> Family {
     route(user_key).map_or(Family::Unknown, |r| r.family)
@@ -337,6 +383,21 @@ mod tests {
         }
         assert_eq!(route(b"!"), None);
         assert_eq!(route(b""), None);
+        // The router's shortcut never changes an answer, whatever came before.
+        let keys: Vec<&[u8]> = vec![
+            b"!hs|meta|\0\0\0\x01k",
+            b"!hs|meta|d|\0\0\0\x01k",
+            b"!hs|meta|\0\0\0\x01k",
+            b"!redis|str|a",
+            b"!redis|str|b",
+            b"plain",
+            b"!s3|bucket|gen|b",
+            b"!s3|bucket|meta|b",
+        ];
+        let mut router = Router::default();
+        for k in keys.iter().chain(keys.iter().rev()) {
+            assert_eq!(router.family(k), family_of(k), "{}", display_key(k));
+        }
     }
 
     #[test]

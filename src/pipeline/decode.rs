@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::adapters::redis::decode::RedisDecoder;
-use crate::adapters::{family_of, Adapter, Decoder, Family, Record, Warning};
+use crate::adapters::{Adapter, Decoder, Family, Record, Router, Warning};
 use crate::container::SnapshotFile;
 use crate::dump::manifest::{Exclusions, Manifest};
 use crate::dump::DumpTree;
@@ -216,12 +216,13 @@ fn stream(
 ) -> Result<(), Error> {
     let c = &mut result.counters;
     let mut view = MvccView::new(file);
+    let mut router = Router::default();
     while let Some(item) = view.next()? {
         let e = match item {
             MvccItem::Live(e) => e,
             MvccItem::Raw(_) | MvccItem::Deleted(_) | MvccItem::Older(_) => continue,
         };
-        let family = family_of(e.user_key);
+        let family = router.family(e.user_key);
         *c.families.entry(family).or_default() += 1;
         match family.adapter() {
             None if family == Family::Internal => c.internal += 1,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::adapters::{display_key, family_of, Family};
+use crate::adapters::{display_key, Family, Router};
 use crate::container::{ContainerError, SnapshotFile};
 use crate::dump::manifest::rfc3339_nano;
 use crate::mvcc::{MvccError, MvccItem, MvccView};
@@ -192,6 +192,7 @@ fn walk_entries(
     progress: &mut dyn Progress,
 ) -> Result<(), MvccError> {
     let mut view = MvccView::new(file);
+    let mut router = Router::default();
     let res = loop {
         let item = match view.next() {
             Ok(Some(item)) => item,
@@ -204,7 +205,7 @@ fn walk_entries(
                 m.user_key,
                 m.encoded_key.len(),
                 m.body.len() + 9,
-                family_of(m.user_key),
+                router.family(m.user_key),
             ),
         };
         r.entries += 1;
