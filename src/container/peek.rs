@@ -152,22 +152,17 @@ impl<R: Read> PeekReader<R> {
     /// `len` on a short input never allocates more than the input holds). Returns the
     /// number of bytes appended: fewer than `len` only at end of input.
     pub fn read_into(&mut self, out: &mut Vec<u8>, len: u64) -> io::Result<u64> {
-        let mut done = 0u64;
-        while done < len {
-            if self.pos == self.end && self.read_more()? == 0 {
-                break;
-            }
-            let avail = self.end - self.pos;
-            let take = usize::try_from(len - done).map_or(avail, |r| r.min(avail));
-            out.extend_from_slice(&self.buf[self.pos..self.pos + take]);
-            self.consume(take);
-            done += take as u64;
-        }
-        Ok(done)
+        self.consume_upto(len, |chunk| out.extend_from_slice(chunk))
     }
 
     /// Consume and discard up to `len` bytes; returns how many were skipped.
     pub fn skip(&mut self, len: u64) -> io::Result<u64> {
+        self.consume_upto(len, |_| {})
+    }
+
+    /// Consume up to `len` bytes, handing each buffered chunk to `sink` before it is
+    /// consumed; fewer than `len` only at end of input.
+    fn consume_upto(&mut self, len: u64, mut sink: impl FnMut(&[u8])) -> io::Result<u64> {
         let mut done = 0u64;
         while done < len {
             if self.pos == self.end && self.read_more()? == 0 {
@@ -175,6 +170,7 @@ impl<R: Read> PeekReader<R> {
             }
             let avail = self.end - self.pos;
             let take = usize::try_from(len - done).map_or(avail, |r| r.min(avail));
+            sink(&self.buf[self.pos..self.pos + take]);
             self.consume(take);
             done += take as u64;
         }
