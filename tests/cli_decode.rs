@@ -209,3 +209,26 @@ fn unbuilt_adapter_records_are_reported_not_dropped_silently() {
         .stderr(predicates::str::contains("adapter_not_supported"))
         .stderr(predicates::str::contains("adapter=sqs"));
 }
+
+#[test]
+fn scratch_root_is_used_outside_the_tree_and_left_empty() {
+    let d = tempfile::tempdir().unwrap();
+    let snap = d.path().join("s.fsm");
+    fs::write(&snap, sample_payload()).unwrap();
+    let scratch = d.path().join("scratch");
+    fs::create_dir(&scratch).unwrap();
+    let out = d.path().join("dump");
+    bin("ekv-snapshot")
+        .args([
+            "decode",
+            "--input",
+            snap.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ])
+        .args(["--scratch-root", scratch.to_str().unwrap(), "--quiet"])
+        .assert()
+        .code(0);
+    assert_eq!(fs::read_dir(&scratch).unwrap().count(), 0, "D9: scratch removed");
+    assert!(!out.join(".scratch").exists(), "D9: no scratch inside the tree");
+}

@@ -15,6 +15,7 @@ use crate::adapters::redis::decode::RedisDecoder;
 use crate::adapters::{Adapter, Decoder, Family, Record, Router, Warning};
 use crate::container::SnapshotFile;
 use crate::dump::manifest::{Exclusions, Manifest};
+use crate::dump::tree::TreeOptions;
 use crate::dump::DumpTree;
 use crate::mvcc::{MvccItem, MvccView};
 use crate::Error;
@@ -150,7 +151,11 @@ pub fn decode_snapshot(
         snapshot_index: file.info().snapshot_index,
         ..Default::default()
     };
-    let mut tree = DumpTree::create(&opts.output)?;
+    let tree_opts = TreeOptions {
+        scratch_dir: opts.scratch_root.clone(),
+        ..TreeOptions::default()
+    };
+    let mut tree = DumpTree::create_with(&opts.output, &tree_opts)?;
     let mut decoders = build_decoders(opts);
     let streamed = stream(&mut file, &mut tree, &mut decoders, opts, &mut result, progress);
     progress.phase("finalizing: writing collections");
@@ -197,10 +202,11 @@ fn build_decoders(opts: &DecodeOptions) -> Decoders {
             continue;
         }
         if adapter == Adapter::Redis {
-            out.push((
-                adapter,
-                Box::new(RedisDecoder::new().with_db_index(i64::from(opts.redis_db))),
-            ));
+            let mut d = RedisDecoder::new().with_db_index(i64::from(opts.redis_db));
+            if let Some(dir) = &opts.scratch_root {
+                d = d.with_scratch_dir(dir);
+            }
+            out.push((adapter, Box::new(d)));
         }
     }
     out
