@@ -14,6 +14,18 @@ fn encode(args: &[&str]) -> assert_cmd::assert::Assert {
     bin("elastickv-snapshot-encode").args(args).assert()
 }
 
+/// `elastickv-snapshot-encode --input INPUT --output OUT EXTRA…`
+fn run(input: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let mut args = vec![
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    encode(&args)
+}
+
 fn sidecar(out: &Path) -> Value {
     let p = format!("{}.encode_info.json", out.display());
     serde_json::from_slice(&fs::read(p).unwrap()).unwrap()
@@ -33,6 +45,7 @@ fn missing_manifest_exits_1_and_writes_nothing() {
     let input = d.path().join("dump");
     fs::create_dir(&input).unwrap();
     let out = d.path().join("out.fsm");
+    // Go's single-dash flag spelling.
     encode(&[
         "-input",
         input.to_str().unwrap(),
@@ -61,24 +74,8 @@ fn unknown_adapter_exits_1() {
     let d = tempfile::tempdir().unwrap();
     let input = redis_tree(&d.path().join("dump"), 7000);
     let out = d.path().join("out.fsm");
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--adapter",
-        "redis,bogus",
-    ])
-    .code(1);
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--adapter",
-        " ,",
-    ])
-    .code(1);
+    run(&input, &out, &["--adapter", "redis,bogus"]).code(1);
+    run(&input, &out, &["--adapter", " ,"]).code(1);
     assert!(!out.exists());
 }
 
@@ -92,13 +89,7 @@ fn adapter_data_error_exits_2_without_fsm_or_temp() {
         b"{\"format_version\": 2, \"fields\": []}",
     );
     let out = d.path().join("out.fsm");
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ])
-    .code(2);
+    run(&input, &out, &[]).code(2);
     assert!(!out.exists());
     assert!(leftovers(d.path()).is_empty());
     assert!(!Path::new(&format!("{}.encode_info.json", out.display())).exists());
@@ -110,21 +101,9 @@ fn invalid_manifest_exits_2() {
     let input = redis_tree(&d.path().join("dump"), 7000);
     let out = d.path().join("out.fsm");
     put(&input, "MANIFEST.json", b"{not json");
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ])
-    .code(2);
+    run(&input, &out, &[]).code(2);
     put(&input, "MANIFEST.json", b"{\"format_version\": 99}");
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ])
-    .code(2);
+    run(&input, &out, &[]).code(2);
     assert!(!out.exists());
 }
 
@@ -142,24 +121,10 @@ fn unsupported_manifest_exclusions_exit_2() {
             .replace(&format!("\"{flag}\": false"), &format!("\"{flag}\": true"));
         put(&input, "MANIFEST.json", m.as_bytes());
         let out = d.path().join("out.fsm");
-        encode(&[
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-        ])
-        .code(2);
+        run(&input, &out, &[]).code(2);
         assert!(!out.exists(), "{flag}");
         // The same flag is fine when its adapter is not selected.
-        encode(&[
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-            "--adapter",
-            "redis",
-        ])
-        .code(0);
+        run(&input, &out, &["--adapter", "redis"]).code(0);
         let _ = adapter;
     }
 }
@@ -174,15 +139,7 @@ fn adapter_not_in_manifest_exits_2() {
         common::manifest_json(&["s3"], 7000).as_bytes(),
     );
     let out = d.path().join("out.fsm");
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--adapter",
-        "redis",
-    ])
-    .code(2);
+    run(&input, &out, &["--adapter", "redis"]).code(2);
     assert!(!out.exists());
 }
 
@@ -192,15 +149,7 @@ fn last_commit_ts_lower_is_refused_before_writing() {
     let input = redis_tree(&d.path().join("dump"), 7000);
     let out = d.path().join("out.fsm");
     fs::write(&out, b"prior").unwrap();
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--last-commit-ts",
-        "6999",
-    ])
-    .code(2);
+    run(&input, &out, &["--last-commit-ts", "6999"]).code(2);
     assert_eq!(fs::read(&out).unwrap(), b"prior", "prior .fsm preserved");
     assert!(
         !Path::new(&format!("{}.encode_info.json", out.display())).exists(),
@@ -214,15 +163,7 @@ fn last_commit_ts_equal_and_higher_are_stamped() {
         let d = tempfile::tempdir().unwrap();
         let input = redis_tree(&d.path().join("dump"), if want < 7000 { want } else { 7000 });
         let out = d.path().join("node1.fsm");
-        encode(&[
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-            "--last-commit-ts",
-            arg,
-        ])
-        .code(0);
+        run(&input, &out, &["--last-commit-ts", arg]).code(0);
         let bytes = fs::read(&out).unwrap();
         assert_eq!(&bytes[..8], b"EKVPBBL1");
         assert_eq!(u64::from_le_bytes(bytes[8..16].try_into().unwrap()), want);
@@ -238,22 +179,8 @@ fn sidecar_path_is_derived_from_output_and_distinct_per_output() {
     let input = redis_tree(&d.path().join("dump"), 7000);
     let a = d.path().join("node1.fsm");
     let b = d.path().join("node2.fsm");
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        a.to_str().unwrap(),
-    ])
-    .code(0);
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        b.to_str().unwrap(),
-        "--last-commit-ts",
-        "8000",
-    ])
-    .code(0);
+    run(&input, &a, &[]).code(0);
+    run(&input, &b, &["--last-commit-ts", "8000"]).code(0);
     assert!(d.path().join("node1.fsm.encode_info.json").exists());
     assert!(d.path().join("node2.fsm.encode_info.json").exists());
     assert!(!d.path().join("ENCODE_INFO.json").exists());
@@ -284,13 +211,7 @@ fn adapter_error_preserves_prior_fsm_and_sidecar() {
     let d = tempfile::tempdir().unwrap();
     let input = redis_tree(&d.path().join("dump"), 7000);
     let out = d.path().join("out.fsm");
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ])
-    .code(0);
+    run(&input, &out, &[]).code(0);
     let (fsm, info) = (
         fs::read(&out).unwrap(),
         fs::read(format!("{}.encode_info.json", out.display())).unwrap(),
@@ -300,13 +221,7 @@ fn adapter_error_preserves_prior_fsm_and_sidecar() {
         "redis/db_0/sets/bad.json",
         b"{\"format_version\": 1, \"members\": 5}",
     );
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ])
-    .code(2);
+    run(&input, &out, &[]).code(2);
     assert_eq!(fs::read(&out).unwrap(), fsm);
     assert_eq!(
         fs::read(format!("{}.encode_info.json", out.display())).unwrap(),
@@ -354,14 +269,7 @@ fn self_test_mismatch_never_publishes_and_reports() {
     let input = mismatching_tree(&d.path().join("dump"));
     let out = d.path().join("out.fsm");
     fs::write(&out, b"stale").unwrap();
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--self-test",
-    ])
-    .code(2);
+    run(&input, &out, &["--self-test"]).code(2);
     assert!(!out.exists(), "stale .fsm removed, nothing published");
     let mm = fs::read_to_string(format!("{}.mismatch.txt", out.display())).unwrap();
     assert!(
@@ -376,14 +284,7 @@ fn self_test_mismatch_never_publishes_and_reports() {
     assert!(leftovers(d.path()).is_empty());
     // A stale mismatch report is removed at the start of the next run.
     fs::remove_file(input.join("redis/db_0/strings/%41.bin")).unwrap();
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--self-test",
-    ])
-    .code(0);
+    run(&input, &out, &["--self-test"]).code(0);
     assert!(!Path::new(&format!("{}.mismatch.txt", out.display())).exists());
 }
 
@@ -393,14 +294,7 @@ fn self_test_mismatch_leaves_a_directory_at_output_alone() {
     let input = mismatching_tree(&d.path().join("dump"));
     let out = d.path().join("out.fsm");
     fs::create_dir(&out).unwrap();
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--self-test",
-    ])
-    .code(2);
+    run(&input, &out, &["--self-test"]).code(2);
     assert!(out.is_dir());
 }
 
@@ -412,14 +306,7 @@ fn self_test_mismatch_removes_symlink_but_not_target() {
     fs::write(&target, b"keep").unwrap();
     let out = d.path().join("out.fsm");
     std::os::unix::fs::symlink(&target, &out).unwrap();
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--self-test",
-    ])
-    .code(2);
+    run(&input, &out, &["--self-test"]).code(2);
     assert!(fs::symlink_metadata(&out).is_err(), "link removed");
     assert_eq!(fs::read(&target).unwrap(), b"keep");
 }
@@ -433,13 +320,7 @@ fn sidecar_symlink_is_refused_and_fsm_rolled_back() {
     fs::write(&victim, b"keep").unwrap();
     let side = d.path().join("out.fsm.encode_info.json");
     std::os::unix::fs::symlink(&victim, &side).unwrap();
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ])
-    .code(1);
+    run(&input, &out, &[]).code(1);
     assert_eq!(fs::read(&victim).unwrap(), b"keep");
     assert!(!out.exists(), ".fsm rolled back");
     assert!(
@@ -457,13 +338,7 @@ fn sidecar_hard_link_is_refused() {
     fs::write(&victim, b"keep").unwrap();
     let side = d.path().join("out.fsm.encode_info.json");
     fs::hard_link(&victim, &side).unwrap();
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ])
-    .code(1);
+    run(&input, &out, &[]).code(1);
     assert_eq!(fs::read(&victim).unwrap(), b"keep");
     assert!(!out.exists());
     assert_eq!(fs::metadata(&side).unwrap().nlink(), 2);
@@ -474,14 +349,7 @@ fn published_files_are_mode_0600() {
     let d = tempfile::tempdir().unwrap();
     let input = redis_tree(&d.path().join("dump"), 7000);
     let out = d.path().join("out.fsm");
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--self-test",
-    ])
-    .code(0);
+    run(&input, &out, &["--self-test"]).code(0);
     for p in [out.clone(), d.path().join("out.fsm.encode_info.json")] {
         assert_eq!(
             fs::metadata(&p).unwrap().permissions().mode() & 0o077,
@@ -498,21 +366,7 @@ fn unbuilt_adapter_with_data_fails_closed() {
     let input = redis_tree(&d.path().join("dump"), 7000);
     put(&input, "sqs/orders/_queue.json", b"{}");
     let out = d.path().join("out.fsm");
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ])
-    .code(2);
+    run(&input, &out, &[]).code(2);
     assert!(!out.exists());
-    encode(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--adapter",
-        "redis",
-    ])
-    .code(0);
+    run(&input, &out, &["--adapter", "redis"]).code(0);
 }
