@@ -148,13 +148,10 @@ fn no_dump_left(parent: &Path, out: &Path) {
     );
 }
 
-#[test]
-fn footer_mismatch_exits_2_and_publishes_nothing() {
+/// A snapshot whose bytes are damaged is refused with exit 2 and leaves no dump behind.
+fn refused_without_output(name: &str, bytes: Vec<u8>) {
     let d = tempfile::tempdir().unwrap();
-    let snap = d.path().join("0000000000000001.fsm");
-    let mut bytes = live_file(1, 0, &sample_payload());
-    let n = bytes.len();
-    bytes[n - 1] ^= 1;
+    let snap = d.path().join(name);
     fs::write(&snap, bytes).unwrap();
     let out = d.path().join("dump");
     decode(&["-input", snap.to_str().unwrap(), "-output", out.to_str().unwrap()]).code(2);
@@ -162,15 +159,18 @@ fn footer_mismatch_exits_2_and_publishes_nothing() {
 }
 
 #[test]
+fn footer_mismatch_exits_2_and_publishes_nothing() {
+    let mut bytes = live_file(1, 0, &sample_payload());
+    let n = bytes.len();
+    bytes[n - 1] ^= 1;
+    refused_without_output("0000000000000001.fsm", bytes);
+}
+
+#[test]
 fn corrupt_stream_exits_2_and_publishes_nothing() {
-    let d = tempfile::tempdir().unwrap();
-    let snap = d.path().join("s.fsm");
     let mut bytes = sample_payload();
     bytes.truncate(bytes.len() - 3);
-    fs::write(&snap, bytes).unwrap();
-    let out = d.path().join("dump");
-    decode(&["-input", snap.to_str().unwrap(), "-output", out.to_str().unwrap()]).code(2);
-    no_dump_left(d.path(), &out);
+    refused_without_output("s.fsm", bytes);
 }
 
 #[test]

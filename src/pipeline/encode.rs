@@ -12,7 +12,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -426,12 +426,10 @@ fn write_sidecar_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// On a self-test mismatch, an older `.fsm` at the output path would no longer match its
 /// sidecar: remove it when it is a regular file or a symlink (the link, never its target).
 fn remove_stale_output(output: &Path) {
+    // Directories, devices and FIFOs are left alone, as Go does.
     if let Ok(m) = fs::symlink_metadata(output) {
-        let ft = m.file_type();
-        if ft.is_file() || ft.is_symlink() {
+        if m.file_type().is_file() || m.file_type().is_symlink() {
             let _ = fs::remove_file(output);
-        } else if ft.is_dir() || ft.is_block_device() || ft.is_char_device() {
-            // Left alone, as Go does.
         }
     }
 }
