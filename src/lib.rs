@@ -8,7 +8,7 @@
 //! ```
 //!
 //! A module may use the modules above it in this list, never below:
-//! [`spill`] (no format knowledge), [`container`], [`mvcc`], [`dump`], [`adapters`],
+//! [`ordered`] and [`spill`] (no format knowledge), [`container`], [`mvcc`], [`dump`], [`adapters`],
 //! [`pipeline`], [`cli`]. The byte-level specification lives in `../shared/spec/`.
 
 pub mod adapters;
@@ -17,6 +17,7 @@ pub mod container;
 pub mod dump;
 mod error;
 pub mod mvcc;
+pub mod ordered;
 pub mod pipeline;
 pub mod spill;
 

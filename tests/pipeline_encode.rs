@@ -28,6 +28,7 @@ fn options(root: &Path, budget: usize, scratch: &Path) -> EncodeOptions {
         dynamodb_jsonl: false,
         sort_budget: budget,
         scratch_root: Some(scratch.to_path_buf()),
+        threads: 0,
     }
 }
 
@@ -70,6 +71,74 @@ fn tiny_sort_budget_spills_and_gives_identical_bytes() {
     assert_eq!(a, b);
     assert_eq!(ra.sha256, rb.sha256);
     assert_eq!(ra.records, rb.records);
+}
+
+#[test]
+fn any_thread_count_gives_identical_bytes() {
+    let d = tempfile::tempdir().unwrap();
+    let root = big_tree(&d.path().join("dump"));
+    let run = |threads: usize| {
+        let mut o = options(&root, 4096, d.path());
+        o.threads = threads;
+        let mut out = Vec::new();
+        let r = encode_snapshot(&o, &mut out).unwrap();
+        (out, r.sha256, r.records)
+    };
+    let one = run(1);
+    assert!(one.2 > 500, "{} records", one.2);
+    for threads in [2, 3, 8] {
+        assert!(run(threads) == one, "{threads} threads differ from 1");
+    }
+}
+
+#[test]
+fn the_first_bad_file_in_walk_order_is_reported_for_any_thread_count() {
+    let d = tempfile::tempdir().unwrap();
+    let root = big_tree(&d.path().join("dump"));
+    // Two bad files far apart in name order; the walk reports the first one.
+    put(&root, "redis/db_0/hashes/a-bad.json", b"{\"format_version\": 2}");
+    put(&root, "redis/db_0/hashes/z-bad.json", b"not json");
+    for threads in [1, 2, 4] {
+        let mut o = options(&root, DEFAULT_SORT_BUDGET, d.path());
+        o.threads = threads;
+        let err = encode_snapshot(&o, &mut Vec::new()).unwrap_err().to_string();
+        assert!(
+            err.contains("a-bad.json") && err.contains("format_version"),
+            "{threads}: {err}"
+        );
+    }
+}
+
+/// A destination that accepts `limit` bytes, then fails.
+struct FailingOutput {
+    written: usize,
+    limit: usize,
+}
+
+impl std::io::Write for FailingOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.written + buf.len() > self.limit {
+            return Err(std::io::Error::other("disk full (test)"));
+        }
+        self.written += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_output_is_reported_as_itself() {
+    let d = tempfile::tempdir().unwrap();
+    let root = big_tree(&d.path().join("dump"));
+    for limit in [0, 100] {
+        let mut out = FailingOutput { written: 0, limit };
+        let err = encode_snapshot(&options(&root, DEFAULT_SORT_BUDGET, d.path()), &mut out).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("disk full (test)"), "{text}");
+        assert_eq!(err.kind(), ErrorKind::Usage, "{text}");
+    }
 }
 
 #[test]

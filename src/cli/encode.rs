@@ -42,6 +42,10 @@ pub struct EncodeArgs {
     /// Memory budget of the record sort, in MiB, before it spills to disk.
     #[arg(long = "sort-budget-mib", default_value_t = (DEFAULT_SORT_BUDGET >> 20) as u64)]
     pub sort_budget_mib: u64,
+    /// Threads reading and parsing the tree's files (0: one per CPU, at most 8). The output
+    /// is the same for any count.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
     /// No progress bar and no summary (warnings and errors are still printed).
     #[arg(long, short, num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub quiet: bool,
@@ -139,6 +143,7 @@ fn run_encode(a: &EncodeArgs) -> Result<Result<EncodeOutcome, String>, Error> {
         dynamodb_jsonl: manifest.dynamodb_layout == "jsonl",
         sort_budget: usize::try_from(a.sort_budget_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
         scratch_root,
+        threads: a.threads,
     };
     let opts = EncodeFileOptions {
         encode,

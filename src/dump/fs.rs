@@ -40,6 +40,10 @@ fn check_regular_single_link(path: &Path, file: &File) -> Result<(), DumpError> 
     if !meta.file_type().is_file() {
         return Err(DumpError::unsafe_path(path, "not a regular file"));
     }
+    check_single_link(path, &meta)
+}
+
+fn check_single_link(path: &Path, meta: &std::fs::Metadata) -> Result<(), DumpError> {
     if meta.nlink() != 1 {
         return Err(DumpError::unsafe_path(
             path,
@@ -145,14 +149,38 @@ pub fn random_hex16() -> String {
 /// Open an input file of a dump tree for reading: no-follow, must be a regular file with a
 /// link count of 1 (hard links refused), FIFOs refused without blocking.
 pub fn open_input(path: &Path) -> Result<File, DumpError> {
-    let file = open_regular_nofollow(path)?;
-    check_regular_single_link(path, &file)?;
-    Ok(file)
+    Ok(open_input_with_len(path)?.0)
 }
 
-/// Open for reading with `O_NOFOLLOW|O_NONBLOCK`, require a regular file (any link count),
-/// then clear `O_NONBLOCK`.
+/// Read a whole input file of a dump tree (the rules of [`open_input`]) with one `fstat`
+/// and reads straight into a buffer sized from it: `openat`, `fstat`, `read` until end of
+/// file, `close`.
+pub fn read_input(path: &Path) -> Result<Vec<u8>, DumpError> {
+    let (file, len) = open_input_with_len(path)?;
+    // The length comes from fstat of the open file, not from its bytes; one spare byte lets
+    // the end-of-file read land without a reallocation when the size was exact.
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
+    // `Take` hides the file from std's size probe (an extra statx and lseek per file).
+    io::Read::read_to_end(&mut io::Read::take(&file, u64::MAX), &mut bytes)
+        .map_err(|e| DumpError::io(path, e))?;
+    Ok(bytes)
+}
+
+/// [`open_input`], also returning the file's length from the same `fstat`.
+fn open_input_with_len(path: &Path) -> Result<(File, u64), DumpError> {
+    let (file, meta) = open_regular_nofollow_meta(path)?;
+    check_single_link(path, &meta)?;
+    Ok((file, meta.len()))
+}
+
+/// Open for reading with `O_NOFOLLOW|O_NONBLOCK` and require a regular file (any link
+/// count). `O_NONBLOCK` is there so that opening a FIFO cannot block; it has no effect on
+/// reads of a regular file, so it is left set.
 pub(crate) fn open_regular_nofollow(path: &Path) -> Result<File, DumpError> {
+    Ok(open_regular_nofollow_meta(path)?.0)
+}
+
+fn open_regular_nofollow_meta(path: &Path) -> Result<(File, std::fs::Metadata), DumpError> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -162,8 +190,7 @@ pub(crate) fn open_regular_nofollow(path: &Path) -> Result<File, DumpError> {
     if !meta.file_type().is_file() {
         return Err(DumpError::unsafe_path(path, "not a regular file"));
     }
-    clear_nonblock(path, &file)?;
-    Ok(file)
+    Ok((file, meta))
 }
 
 /// Open (create or truncate) a sidecar output file with mode 0600: no-follow, refuses a

@@ -4,7 +4,8 @@
 //! value)` records into a sink that stamps each with the one effective commit ts, frames it
 //! (`user_key ‖ u64be(!ts)`, `00 ‖ u64le(0) ‖ value`) and hands it to an external sorter with
 //! a memory budget. The sorted records are then written with the stream writer through a
-//! SHA-256 tee; adjacent equal encoded keys are a duplicate-key error.
+//! SHA-256 computed beside the write on a second thread; adjacent equal encoded keys are a
+//! duplicate-key error.
 //!
 //! [`encode_to_file`] adds the CLI contract around it: validation before any byte is written,
 //! a `<output>.tmp-<16 hex>` file (0600), the optional self-test, atomic publish, and the
@@ -14,6 +15,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use sha2::{Digest, Sha256};
 
@@ -50,6 +52,9 @@ pub struct EncodeOptions {
     pub sort_budget: usize,
     /// Where spill files and the self-test scratch go (default: the OS temp dir).
     pub scratch_root: Option<PathBuf>,
+    /// Threads reading and parsing input files (`0`: [`adapters::default_threads`]). The
+    /// output, and the first error, are the same for any count.
+    pub threads: usize,
 }
 
 /// What an encode produced.
@@ -120,18 +125,22 @@ pub fn validate(opts: &EncodeOptions) -> Result<(), Error> {
 }
 
 /// Encode the tree into `out` as a bare EKVPBBL1 stream.
-pub fn encode_snapshot(opts: &EncodeOptions, out: &mut dyn Write) -> Result<EncodeResult, Error> {
+pub fn encode_snapshot(opts: &EncodeOptions, out: &mut (dyn Write + Send)) -> Result<EncodeResult, Error> {
     encode_snapshot_with_progress(opts, out, &mut NoProgress)
 }
 
 /// [`encode_snapshot`], reporting records collected and bytes written as it goes.
 pub fn encode_snapshot_with_progress(
     opts: &EncodeOptions,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
     progress: &mut dyn Progress,
 ) -> Result<EncodeResult, Error> {
     validate(opts)?;
     let scratch = scratch_dir(opts)?;
+    let threads = match opts.threads {
+        0 => adapters::default_threads(),
+        n => n,
+    };
     let mut sink = SortingSink::new(opts.last_commit_ts, opts.sort_budget, &scratch, progress)?;
     let mut result = EncodeResult {
         last_commit_ts: opts.last_commit_ts,
@@ -139,20 +148,15 @@ pub fn encode_snapshot_with_progress(
     };
     for adapter in Adapter::ALL.into_iter().filter(|a| opts.adapters.contains(a)) {
         let before = sink.records;
-        run_adapter(adapter, &opts.input_root, &mut sink)?;
+        run_adapter(adapter, &opts.input_root, threads, &mut sink)?;
         result.per_adapter.push((adapter, sink.records - before));
         result.adapters_enabled.push(adapter);
     }
     result.records = sink.records;
     result.spilled_runs = sink.sorter.spilled_runs();
-    let mut tee = ShaWriter {
-        inner: out,
-        hasher: Sha256::new(),
-        bytes: 0,
-    };
-    write_sorted(sink, &mut tee)?;
-    result.bytes_written = tee.bytes;
-    result.sha256 = tee.hasher.finalize().into();
+    let (sha256, bytes) = write_hashed(out, |w| write_sorted(sink, w))?;
+    result.bytes_written = bytes;
+    result.sha256 = sha256;
     Ok(result)
 }
 
@@ -163,9 +167,14 @@ fn scratch_dir(opts: &EncodeOptions) -> Result<PathBuf, Error> {
     })
 }
 
-fn run_adapter(adapter: Adapter, root: &Path, sink: &mut SortingSink<'_>) -> Result<(), Error> {
+fn run_adapter(
+    adapter: Adapter,
+    root: &Path,
+    threads: usize,
+    sink: &mut SortingSink<'_>,
+) -> Result<(), Error> {
     match adapter {
-        Adapter::Redis => adapters::redis::encode::RedisEncoder::new().encode(root, sink)?,
+        Adapter::Redis => adapters::redis::encode::RedisEncoder::with_threads(threads).encode(root, sink)?,
         other => refuse_unbuilt(other, root)?,
     }
     Ok(())
@@ -275,21 +284,96 @@ fn write_sorted(sink: SortingSink<'_>, out: &mut dyn Write) -> Result<(), Error>
     Ok(())
 }
 
-struct ShaWriter<'a> {
-    inner: &'a mut dyn Write,
-    hasher: Sha256,
-    bytes: u64,
+/// Bytes handed from the merge to the hashing writer at a time.
+const PIPE_CHUNK: usize = 256 * 1024;
+
+/// Run `produce` with a writer whose bytes go to `out` and into a SHA-256, both on a second
+/// thread, so the merge never waits for the hash or the write. Returns the digest and the
+/// byte count. An error of `out` is reported as itself, not as the broken pipe the producer
+/// sees after it.
+fn write_hashed(
+    out: &mut (dyn Write + Send),
+    produce: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
+) -> Result<([u8; 32], u64), Error> {
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(4);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> io::Result<([u8; 32], u64)> {
+            let mut hasher = Sha256::new();
+            let mut bytes = 0u64;
+            for chunk in full_rx {
+                out.write_all(&chunk)?;
+                hasher.update(&chunk);
+                bytes += chunk.len() as u64;
+                // The producer may be gone already; the chunk is then simply dropped.
+                let _ = empty_tx.send(chunk);
+            }
+            out.flush()?;
+            Ok((hasher.finalize().into(), bytes))
+        });
+        let mut pipe = Pipe {
+            full: Some(full_tx),
+            empty: empty_rx,
+            buf: Vec::with_capacity(PIPE_CHUNK),
+        };
+        let produced = produce(&mut pipe).and_then(|()| {
+            pipe.send()
+                .map_err(|e| PipelineError::io("encoded stream", e).into())
+        });
+        pipe.full = None; // ends the writer's loop
+        let written = match writer.join() {
+            Ok(r) => r.map_err(|e| Error::from(PipelineError::io("encoded stream", e))),
+            Err(payload) => std::panic::resume_unwind(payload),
+        };
+        // The writer's own error explains a broken pipe on the producer's side.
+        let digest = written?;
+        produced?;
+        Ok(digest)
+    })
 }
 
-impl Write for ShaWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
+/// The producer's end of [`write_hashed`]: fills a chunk, sends it, reuses returned ones.
+struct Pipe {
+    full: Option<mpsc::SyncSender<Vec<u8>>>,
+    empty: mpsc::Receiver<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl Pipe {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let next = self
+            .empty
+            .try_recv()
+            .map(|mut b| {
+                b.clear();
+                b
+            })
+            .unwrap_or_else(|_| Vec::with_capacity(PIPE_CHUNK));
+        let chunk = std::mem::replace(&mut self.buf, next);
+        let broken = || io::Error::new(io::ErrorKind::BrokenPipe, "the output writer stopped");
+        self.full
+            .as_ref()
+            .ok_or_else(broken)?
+            .send(chunk)
+            .map_err(|_| broken())
+    }
+}
+
+impl Write for Pipe {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = data.len().min(PIPE_CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == PIPE_CHUNK {
+            self.send()?;
+        }
         Ok(n)
     }
+
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        Ok(())
     }
 }
 

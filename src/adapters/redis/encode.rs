@@ -14,26 +14,42 @@
 //! Memory: one input file at a time (read whole) plus the TTL sidecar maps and KEYMAP.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
 use super::keys::*;
-use crate::adapters::{display_key, AdapterError, Encoder, RecordSink};
+use crate::adapters::{display_key, encode_files, AdapterError, Encoder, RecordBatch, RecordSink};
 use crate::dump::filename::{decode_segment, is_sha_fallback};
-use crate::dump::fs::{list_dir, open_input, EntryKind};
+use crate::dump::fs::{self, list_dir, open_input, EntryKind};
 use crate::dump::json::{decode_base64url_lenient, get_ci, parse_one, parse_seq};
 use crate::dump::keymap;
 use crate::dump::DumpError;
 
 /// Tree → records for the Redis adapter.
-#[derive(Debug, Default)]
-pub struct RedisEncoder;
+#[derive(Debug)]
+pub struct RedisEncoder {
+    threads: usize,
+}
+
+impl Default for RedisEncoder {
+    fn default() -> Self {
+        RedisEncoder::new()
+    }
+}
 
 impl RedisEncoder {
+    /// An encoder that reads files with [`crate::adapters::default_threads`] workers.
     pub fn new() -> Self {
-        RedisEncoder
+        RedisEncoder {
+            threads: crate::adapters::default_threads(),
+        }
+    }
+
+    /// Read and parse files with `threads` workers (`1`: on the calling thread). The records
+    /// and the first error are the same for any count.
+    pub fn with_threads(threads: usize) -> Self {
+        RedisEncoder { threads }
     }
 }
 
@@ -108,12 +124,9 @@ pub fn enumerate_dbs(root: &Path) -> Result<Vec<u32>, AdapterError> {
     Ok(dbs)
 }
 
-/// Read a whole input file through `open_input` (no-follow, regular, nlink 1).
+/// Read a whole input file (`dump::fs::read_input`: no-follow, regular, nlink 1).
 fn read_input(path: &Path) -> Result<Vec<u8>, AdapterError> {
-    let mut f = open_input(path)?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).map_err(|e| io_err(path, e))?;
-    Ok(buf)
+    Ok(fs::read_input(path)?)
 }
 
 /// The per-file context: path, KEYMAP, sink.
@@ -205,7 +218,8 @@ fn opt_u64(o: &Map<String, Value>, name: &str) -> Result<Option<u64>, String> {
 }
 
 /// A binary envelope (§6.3 `unmarshalRedisBinaryValue`): a JSON string, or `{"base64":…}`.
-fn binary(v: Option<&Value>, what: &str) -> Result<Vec<u8>, String> {
+/// `what` names the value in an error; it is formatted only then.
+fn binary(v: Option<&Value>, what: std::fmt::Arguments<'_>) -> Result<Vec<u8>, String> {
     match v {
         Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
         Some(Value::Object(o)) => match get_ci(o, "base64") {
@@ -333,35 +347,41 @@ impl RedisEncoder {
         };
         let strings_ttl = load_ttl_sidecar(&db.join("strings_ttl.jsonl"))?;
         let hll_ttl = load_ttl_sidecar(&db.join("hll_ttl.jsonl"))?;
-        let mut ctx = Ctx {
+        let files = Files {
+            threads: self.threads,
             keymap: &keymap,
-            sink,
         };
 
-        walk(&db.join("strings"), ".bin", |path, stem| {
+        files.walk(&db.join("strings"), ".bin", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
             let body = read_input(path)?;
             let ms = strings_ttl.get(stem).copied().unwrap_or(0);
             ctx.add(path, &[STR_PREFIX, &k].concat(), &build_string_value(&body, ms))
         })?;
-        walk(&db.join("hll"), ".bin", |path, stem| {
+        files.walk(&db.join("hll"), ".bin", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
             let body = read_input(path)?;
             let ms = hll_ttl.get(stem).copied().unwrap_or(0);
             ctx.add(path, &[HLL_PREFIX, &k].concat(), &build_hll_value(&body, ms))?;
             ctx.ttl_row(path, &k, ms)
         })?;
-        walk(&db.join("hashes"), ".json", |path, stem| {
+        files.walk(&db.join("hashes"), ".json", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
             let (o, ms) = collection_doc(path, &read_input(path)?)?;
             let fields = opt_array(&o, "fields").map_err(|e| bad_file(path, e))?;
             let mut recs = Vec::with_capacity(fields.len());
             for (i, f) in fields.iter().enumerate() {
                 let f = elem_obj(f, "fields", i).map_err(|e| bad_file(path, e))?;
-                let name = binary(f.and_then(|o| get_ci(o, "name")), &format!("fields[{i}].name"))
-                    .map_err(|e| bad_file(path, e))?;
-                let value = binary(f.and_then(|o| get_ci(o, "value")), &format!("fields[{i}].value"))
-                    .map_err(|e| bad_file(path, e))?;
+                let name = binary(
+                    f.and_then(|o| get_ci(o, "name")),
+                    format_args!("fields[{i}].name"),
+                )
+                .map_err(|e| bad_file(path, e))?;
+                let value = binary(
+                    f.and_then(|o| get_ci(o, "value")),
+                    format_args!("fields[{i}].value"),
+                )
+                .map_err(|e| bad_file(path, e))?;
                 recs.push((name, value));
             }
             ctx.add(
@@ -374,13 +394,13 @@ impl RedisEncoder {
             }
             ctx.ttl_row(path, &k, ms)
         })?;
-        walk(&db.join("sets"), ".json", |path, stem| {
+        files.walk(&db.join("sets"), ".json", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
             let (o, ms) = collection_doc(path, &read_input(path)?)?;
             let members = opt_array(&o, "members").map_err(|e| bad_file(path, e))?;
             let mut recs = Vec::with_capacity(members.len());
             for (i, m) in members.iter().enumerate() {
-                recs.push(binary(Some(m), &format!("members[{i}]")).map_err(|e| bad_file(path, e))?);
+                recs.push(binary(Some(m), format_args!("members[{i}]")).map_err(|e| bad_file(path, e))?);
             }
             ctx.add(
                 path,
@@ -392,13 +412,13 @@ impl RedisEncoder {
             }
             ctx.ttl_row(path, &k, ms)
         })?;
-        walk(&db.join("lists"), ".json", |path, stem| {
+        files.walk(&db.join("lists"), ".json", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
             let (o, ms) = collection_doc(path, &read_input(path)?)?;
             let items = opt_array(&o, "items").map_err(|e| bad_file(path, e))?;
             let mut recs = Vec::with_capacity(items.len());
             for (i, it) in items.iter().enumerate() {
-                recs.push(binary(Some(it), &format!("items[{i}]")).map_err(|e| bad_file(path, e))?);
+                recs.push(binary(Some(it), format_args!("items[{i}]")).map_err(|e| bad_file(path, e))?);
             }
             ctx.add(path, &list_meta_key(&k), &build_list_meta(recs.len() as u64, ms))?;
             for (i, it) in recs.iter().enumerate() {
@@ -406,7 +426,7 @@ impl RedisEncoder {
             }
             ctx.ttl_row(path, &k, ms)
         })?;
-        walk(&db.join("zsets"), ".json", |path, stem| {
+        files.walk(&db.join("zsets"), ".json", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
             let (o, ms) = collection_doc(path, &read_input(path)?)?;
             let members = opt_array(&o, "members").map_err(|e| bad_file(path, e))?;
@@ -415,7 +435,7 @@ impl RedisEncoder {
                 let m = elem_obj(m, "members", i).map_err(|e| bad_file(path, e))?;
                 let member = binary(
                     m.and_then(|o| get_ci(o, "member")),
-                    &format!("members[{i}].member"),
+                    format_args!("members[{i}].member"),
                 )
                 .map_err(|e| bad_file(path, e))?;
                 let s = score(m.and_then(|o| get_ci(o, "score")), i).map_err(|e| bad_file(path, e))?;
@@ -432,9 +452,9 @@ impl RedisEncoder {
             }
             ctx.ttl_row(path, &k, ms)
         })?;
-        walk(&db.join("streams"), ".jsonl", |path, stem| {
+        files.walk(&db.join("streams"), ".jsonl", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
-            encode_stream(&mut ctx, path, &k)
+            encode_stream(ctx, path, &k)
         })?;
         Ok(())
     }
@@ -520,12 +540,15 @@ fn encode_stream(ctx: &mut Ctx<'_>, path: &Path, k: &[u8]) -> Result<(), Adapter
         for (j, f) in fields.iter().enumerate() {
             let f = elem_obj(f, "fields", j).map_err(|e| bad_file(path, format!("value {n}: {e}")))?;
             for part in ["name", "value"] {
-                let what = format!("value {n}: fields[{j}].{part}");
-                let b = binary(f.and_then(|o| get_ci(o, part)), &what).map_err(|e| bad_file(path, e))?;
+                let b = binary(
+                    f.and_then(|o| get_ci(o, part)),
+                    format_args!("value {n}: fields[{j}].{part}"),
+                )
+                .map_err(|e| bad_file(path, e))?;
                 let s = String::from_utf8(b).map_err(|_| {
                     bad_file(
                         path,
-                        format!("{what}: not valid UTF-8 (stream fields are proto3 strings)"),
+                        format!("value {n}: fields[{j}].{part}: not valid UTF-8 (stream fields are proto3 strings)"),
                     )
                 })?;
                 flat.push(s);
@@ -567,37 +590,59 @@ fn encode_stream(ctx: &mut Ctx<'_>, path: &Path, k: &[u8]) -> Result<(), Adapter
     ctx.ttl_row(path, k, ms)
 }
 
-/// Walk one subdirectory: missing → nothing; symlink or non-directory → error; regular
-/// entries with `suffix` → `each(path, stem)`; everything else skipped.
-fn walk(
-    dir: &Path,
-    suffix: &str,
-    mut each: impl FnMut(&Path, &str) -> Result<(), AdapterError>,
-) -> Result<(), AdapterError> {
-    match lstat(dir)? {
-        Node::Missing => return Ok(()),
-        Node::Other(what) => return Err(bad_file(dir, format!("expected a directory, found {what}"))),
-        Node::Dir => {}
-    }
-    let entries = list_dir(dir)?.unwrap_or_default();
-    for e in entries {
-        if e.kind != EntryKind::File {
-            continue;
+/// What every file of a walk shares.
+struct Files<'a> {
+    threads: usize,
+    keymap: &'a HashMap<String, Vec<u8>>,
+}
+
+impl Files<'_> {
+    /// Walk one subdirectory: missing → nothing; symlink or non-directory → error; regular
+    /// entries with `suffix` → `each(ctx, path, stem)`, on worker threads, the records
+    /// reaching `sink` in name order ([`encode_files`]); everything else skipped.
+    fn walk(
+        &self,
+        dir: &Path,
+        suffix: &str,
+        sink: &mut dyn RecordSink,
+        each: impl Fn(&mut Ctx<'_>, &Path, &str) -> Result<(), AdapterError> + Sync,
+    ) -> Result<(), AdapterError> {
+        match lstat(dir)? {
+            Node::Missing => return Ok(()),
+            Node::Other(what) => return Err(bad_file(dir, format!("expected a directory, found {what}"))),
+            Node::Dir => {}
         }
-        let Some(name) = e.name.to_str() else {
-            if e.name.as_encoded_bytes().ends_with(suffix.as_bytes()) {
-                return Err(bad_file(
-                    &e.path,
-                    "file name is not valid UTF-8, so not an encoded segment",
-                ));
+        let mut jobs: Vec<(PathBuf, String)> = Vec::new();
+        for e in list_dir(dir)?.unwrap_or_default() {
+            if e.kind != EntryKind::File {
+                continue;
             }
-            continue;
-        };
-        let Some(stem) = name.strip_suffix(suffix) else {
-            continue;
-        };
-        let path: PathBuf = e.path.clone();
-        each(&path, stem)?;
+            let Some(name) = e.name.to_str() else {
+                if e.name.as_encoded_bytes().ends_with(suffix.as_bytes()) {
+                    return Err(bad_file(
+                        &e.path,
+                        "file name is not valid UTF-8, so not an encoded segment",
+                    ));
+                }
+                continue;
+            };
+            if let Some(stem) = name.strip_suffix(suffix) {
+                jobs.push((e.path.clone(), stem.to_owned()));
+            }
+        }
+        encode_files(
+            &jobs,
+            self.threads,
+            |(path, stem)| {
+                let mut batch = RecordBatch::new(path);
+                let mut ctx = Ctx {
+                    keymap: self.keymap,
+                    sink: &mut batch,
+                };
+                each(&mut ctx, path, stem)?;
+                Ok(batch)
+            },
+            sink,
+        )
     }
-    Ok(())
 }

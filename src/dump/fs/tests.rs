@@ -96,6 +96,26 @@ fn open_input_refusals() {
 }
 
 #[test]
+fn read_input_reads_whole_files_of_any_size_and_refuses_like_open_input() {
+    let d = tempfile::tempdir().unwrap();
+    for len in [0usize, 1, 31, 32, 4096, 1 << 20, (1 << 20) + 7] {
+        let p = d.path().join(format!("f{len}"));
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        std::fs::write(&p, &bytes).unwrap();
+        assert_eq!(read_input(&p).unwrap(), bytes, "{len} bytes");
+    }
+    let p = d.path().join("f1");
+    symlink(&p, d.path().join("link")).unwrap();
+    is_unsafe(read_input(&d.path().join("link")), "symbolic link");
+    std::fs::hard_link(&p, d.path().join("hard")).unwrap();
+    is_unsafe(read_input(&p), "hard links");
+    let fifo = d.path().join("fifo");
+    mkfifo(&fifo);
+    is_unsafe(read_input(&fifo), "not a regular file");
+    is_unsafe(read_input(d.path()), "not a regular file");
+}
+
+#[test]
 fn open_sidecar_creates_and_truncates() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("s.jsonl");
