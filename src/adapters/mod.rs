@@ -361,7 +361,7 @@ impl RecordSink for RecordBatch {
 
 /// Bytes of finished, not yet replayed batches that [`encode_files`] lets the workers run
 /// ahead by.
-pub const ENCODE_WINDOW: usize = 32 << 20;
+pub const ENCODE_WINDOW: usize = 16 << 20;
 
 /// Run `work` on every file job with `threads` workers (read, parse, build the records) and
 /// replay the batches into `sink` in job order, on the calling thread: the records reach the
