@@ -423,7 +423,7 @@ pub fn encode_to_file(opts: &EncodeFileOptions, progress: &mut dyn Progress) -> 
     }
     let tmp = TempOutput::create(output)?;
     let result = {
-        let mut w = BufWriter::with_capacity(1 << 20, &tmp.file);
+        let mut w = BufWriter::with_capacity(1 << 20, dfs::WritebackWriter::new(&tmp.file));
         let r = encode_snapshot_with_progress(&opts.encode, &mut w, progress)?;
         w.flush().map_err(|e| PipelineError::io(&tmp.path, e))?;
         r

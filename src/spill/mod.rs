@@ -3,29 +3,31 @@
 //! CHECKSUMS (lines sorted by path). Knows no format.
 //!
 //! * [`ExternalSorter`] buffers `(key, value)` records in memory and counts
-//!   `key + value + RECORD_OVERHEAD` bytes per record against the budget. When the next
-//!   record would exceed it, the buffer is sorted and written as one run to an anonymous
-//!   scratch file in the caller's scratch directory (the private `run` module owns that
-//!   layout).
+//!   `key + value + RECORD_OVERHEAD` bytes per record against half the budget. When the
+//!   next record would exceed that half, the buffer is handed to a background thread that
+//!   sorts it and writes it as one run to an anonymous scratch file in the caller's scratch
+//!   directory (the private `run` module owns that layout), while pushing goes on into the
+//!   other half. So sorting and writing a run overlap with whatever produces the records.
 //! * [`ExternalSorter::finish`] returns [`SortedRecords`]: the buffer sorted in place if
 //!   nothing was spilled, otherwise a k-way merge (a binary heap) of the runs, the last
 //!   buffer being spilled as a final run first so that the merge holds only read buffers.
 //!
 //! Order: ascending bytewise by key; equal keys keep their insertion order (the sort is
-//! stable, runs hold consecutive insertions, and the merge breaks ties by run number), so a
-//! caller finds duplicates as adjacent equal keys.
+//! stable, runs hold consecutive insertions and are written one after the other, and the
+//! merge breaks ties by run number), so a caller finds duplicates as adjacent equal keys.
 //!
-//! Memory: while pushing, the counted size of the buffer stays below the budget (a single
-//! record larger than the budget is buffered alone). Its two allocations (the key/value
-//! arena and the index) grow by doubling capped at the budget each, so the allocated
-//! capacity stays under twice the budget in the worst case. While merging, each run has one
-//! read buffer of `budget / MAX_FAN_IN` bytes clamped to 4–64 KiB, plus its current record.
-//! At most [`MAX_FAN_IN`] runs are merged at once; with more, groups of consecutive runs are
-//! first merged into longer runs, pass after pass.
+//! Memory: two buffers (the one being filled, and the one being written), each counting
+//! under half the budget (a single record larger than that is buffered alone). A buffer's
+//! two allocations (the key/value arena and the index) grow by doubling capped at half the
+//! budget each, so the allocated capacity of both stays under twice the budget in the worst
+//! case. While merging, each run has one read buffer of `budget / MAX_FAN_IN` bytes clamped
+//! to 4–64 KiB, plus its current record. At most [`MAX_FAN_IN`] runs are merged at once;
+//! with more, groups of consecutive runs are first merged into longer runs, pass after pass.
 //!
 //! Scratch files are anonymous (created unlinked, `tempfile::tempfile_in`): nothing is left
 //! in the scratch directory on any path, including a crash. All runs of a pass share one file
-//! and one descriptor.
+//! and one descriptor. An error while writing a run in the background is returned by the
+//! next `push` or by `finish`.
 
 mod run;
 
@@ -34,6 +36,7 @@ use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
 
 use run::{RunMeta, RunReader, RunWriter};
 
@@ -70,18 +73,60 @@ impl Slot {
 /// Sorts `(key, value)` records by key under a memory budget. See the module docs.
 #[derive(Debug)]
 pub struct ExternalSorter {
-    budget: usize,
+    /// Counted bytes per buffer: half the budget.
+    limit: usize,
     scratch_dir: PathBuf,
     /// Keys and values of the buffered records, back to back.
     arena: Vec<u8>,
     slots: Vec<Slot>,
-    /// Bytes of the buffer counted against the budget.
+    /// Bytes of the buffer counted against `limit`.
     used: usize,
     /// Records pushed in all.
     pushed: u64,
-    /// The scratch file, once the first run is spilled.
+    /// The scratch file, once the first run is spilled and while no run is being written.
     writer: Option<RunWriter>,
+    /// The run being written in the background.
+    pending: Option<JoinHandle<Spilled>>,
+    /// The buffers of the last run written, cleared, ready to be filled again.
+    spare: Option<(Vec<u8>, Vec<Slot>)>,
+    /// Runs started (written or being written).
+    spills: usize,
     runs: Vec<RunMeta>,
+}
+
+/// What writing one run gives back: the writer, the emptied buffers, and the run.
+struct Spilled {
+    writer: RunWriter,
+    arena: Vec<u8>,
+    slots: Vec<Slot>,
+    run: io::Result<RunMeta>,
+}
+
+impl std::fmt::Debug for Spilled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spilled")
+            .field("run", &self.run)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sort one buffer and append it to `writer` as a run; give everything back.
+fn write_run(mut writer: RunWriter, mut arena: Vec<u8>, mut slots: Vec<Slot>, limit: usize) -> Spilled {
+    sort_slots(&mut slots, &arena);
+    let written = slots
+        .iter()
+        .try_for_each(|slot| writer.write_record(slot.key(&arena), slot.value(&arena)));
+    let run = written.map(|()| writer.finish_run());
+    slots.clear();
+    arena.clear();
+    // Give back what a record larger than the limit made the arena grow to.
+    arena.shrink_to(limit);
+    Spilled {
+        writer,
+        arena,
+        slots,
+        run,
+    }
 }
 
 impl ExternalSorter {
@@ -90,13 +135,16 @@ impl ExternalSorter {
     /// spill.
     pub fn new(budget_bytes: usize, scratch_dir: &Path) -> ExternalSorter {
         ExternalSorter {
-            budget: budget_bytes,
+            limit: budget_bytes / 2,
             scratch_dir: scratch_dir.to_path_buf(),
             arena: Vec::new(),
             slots: Vec::new(),
             used: 0,
             pushed: 0,
             writer: None,
+            pending: None,
+            spare: None,
+            spills: 0,
             runs: Vec::new(),
         }
     }
@@ -106,14 +154,14 @@ impl ExternalSorter {
     pub fn push(&mut self, key: &[u8], value: &[u8]) -> io::Result<()> {
         let data = key.len() + value.len();
         let need = data + RECORD_OVERHEAD;
-        if !self.slots.is_empty() && self.used + need > self.budget {
+        if !self.slots.is_empty() && self.used + need > self.limit {
             self.spill()?;
         }
         let len = self.arena.len();
         if self.arena.capacity() - len < data {
-            // Grow by doubling, but not past the budget, so capacity tracks the budget.
+            // Grow by doubling, but not past the limit, so capacity tracks the budget.
             let doubled = self.arena.capacity().saturating_mul(2);
-            let target = (len + data).max(doubled.min(self.budget));
+            let target = (len + data).max(doubled.min(self.limit));
             self.arena.reserve_exact(target - len);
         }
         self.arena.extend_from_slice(key);
@@ -121,7 +169,7 @@ impl ExternalSorter {
         if self.slots.len() == self.slots.capacity() {
             let slots = self.slots.len();
             let doubled = self.slots.capacity().saturating_mul(2);
-            let target = (slots + 1).max(doubled.min(self.budget / RECORD_OVERHEAD));
+            let target = (slots + 1).max(doubled.min(self.limit / RECORD_OVERHEAD));
             self.slots.reserve_exact(target - slots);
         }
         self.slots.push(Slot {
@@ -144,35 +192,63 @@ impl ExternalSorter {
         self.pushed == 0
     }
 
-    /// Runs written to scratch so far.
+    /// Runs spilled to scratch so far (including one being written).
     pub fn spilled_runs(&self) -> usize {
-        self.runs.len()
+        self.spills
     }
 
-    /// Sort the buffer and write it as one run.
-    fn spill(&mut self) -> io::Result<()> {
-        sort_slots(&mut self.slots, &self.arena);
-        let writer = match &mut self.writer {
-            Some(w) => w,
-            None => self
-                .writer
-                .insert(RunWriter::new(scratch_file(&self.scratch_dir)?)),
-        };
-        for slot in &self.slots {
-            writer.write_record(slot.key(&self.arena), slot.value(&self.arena))?;
+    /// Wait for the run being written, if any; keep its writer and buffers.
+    fn settle(&mut self) -> io::Result<()> {
+        if let Some(pending) = self.pending.take() {
+            let done = pending
+                .join()
+                .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+            self.writer = Some(done.writer);
+            self.spare = Some((done.arena, done.slots));
+            self.runs.push(done.run?);
         }
-        self.runs.push(writer.finish_run());
-        self.slots.clear();
-        self.arena.clear();
-        // Give back what a record larger than the budget made the arena grow to.
-        self.arena.shrink_to(self.budget);
+        Ok(())
+    }
+
+    /// Hand the buffer to a background thread that sorts it and writes it as one run
+    /// (written in place if no thread can be started).
+    fn spill(&mut self) -> io::Result<()> {
+        self.settle()?;
+        let writer = match self.writer.take() {
+            Some(w) => w,
+            None => RunWriter::new(scratch_file(&self.scratch_dir)?),
+        };
+        let (arena, slots) = self.spare.take().unwrap_or_default();
+        let arena = std::mem::replace(&mut self.arena, arena);
+        let slots = std::mem::replace(&mut self.slots, slots);
         self.used = 0;
+        self.spills += 1;
+        let limit = self.limit;
+        let job = std::sync::Arc::new(std::sync::Mutex::new(Some((writer, arena, slots))));
+        let for_thread = std::sync::Arc::clone(&job);
+        let spawned = std::thread::Builder::new().name("spill".into()).spawn(move || {
+            let (writer, arena, slots) = lock_take(&for_thread).expect("spill job taken once");
+            write_run(writer, arena, slots, limit)
+        });
+        match spawned {
+            Ok(handle) => self.pending = Some(handle),
+            Err(_) => {
+                // No thread: the job is still here; write the run now.
+                if let Some((writer, arena, slots)) = lock_take(&job) {
+                    let done = write_run(writer, arena, slots, limit);
+                    self.writer = Some(done.writer);
+                    self.spare = Some((done.arena, done.slots));
+                    self.runs.push(done.run?);
+                }
+            }
+        }
         Ok(())
     }
 
     /// Stop pushing and read the records back in order.
     pub fn finish(mut self) -> io::Result<SortedRecords> {
         let total = self.pushed;
+        self.settle()?;
         if self.runs.is_empty() {
             sort_slots(&mut self.slots, &self.arena);
             return Ok(SortedRecords {
@@ -186,17 +262,19 @@ impl ExternalSorter {
         }
         if !self.slots.is_empty() {
             self.spill()?;
+            self.settle()?;
         }
+        let budget = self.limit * 2;
         let ExternalSorter {
-            budget,
             scratch_dir,
-            arena,
-            slots,
             writer,
             mut runs,
+            arena,
+            slots,
+            spare,
             ..
         } = self;
-        drop((arena, slots));
+        drop((arena, slots, spare));
         let buf_len = (budget / MAX_FAN_IN).clamp(MIN_READ_BUF, MAX_READ_BUF);
         let mut file = match writer {
             Some(w) => w.into_file()?,
@@ -211,6 +289,13 @@ impl ExternalSorter {
             inner: Inner::Merge { file, merge },
         })
     }
+}
+
+/// Take the job out of its slot (a poisoned lock still holds it).
+fn lock_take<T>(slot: &std::sync::Mutex<Option<T>>) -> Option<T> {
+    slot.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
 }
 
 /// Stable sort of the buffered records by key.
@@ -454,10 +539,10 @@ mod tests {
 
     #[test]
     fn budget_counts_record_overhead() {
-        // Each record is 2 + 2 + overhead bytes: exactly 3 fit in the budget.
+        // Each record is 2 + 2 + overhead bytes: exactly 3 fit in half the budget.
         let per = 4 + RECORD_OVERHEAD;
         let dir = tempfile::tempdir().unwrap();
-        let mut s = ExternalSorter::new(3 * per, dir.path());
+        let mut s = ExternalSorter::new(2 * 3 * per, dir.path());
         for i in 0u8..3 {
             s.push(&[0, i], &[1, i]).unwrap();
         }
@@ -474,12 +559,10 @@ mod tests {
         for i in 0u32..20_000 {
             let value = vec![0u8; (i % 13) as usize];
             s.push(&i.to_be_bytes(), &value).unwrap();
-            assert!(s.used <= budget);
+            assert!(s.used <= budget / 2);
+            // The buffer being filled; the one being written obeys the same bound.
             let allocated = s.arena.capacity() + s.slots.capacity() * RECORD_OVERHEAD;
-            assert!(
-                allocated <= 2 * budget,
-                "{allocated} bytes allocated at record {i}"
-            );
+            assert!(allocated <= budget, "{allocated} bytes allocated at record {i}");
         }
         assert!(s.spilled_runs() > 20);
     }
@@ -574,10 +657,10 @@ mod tests {
     #[test]
     fn corrupt_scratch_file_is_an_error_during_merge() {
         use std::io::{Seek, SeekFrom, Write};
-        // Records of 4 + 4 bytes, 1000 per run: runs of 24,000 bytes, far more than the
+        // Records of 4 + 4 bytes, 1000 per run (half the budget): runs of 24,000 bytes, far more than the
         // 4 KiB each reader has loaded when the merge starts.
         let dir = tempfile::tempdir().unwrap();
-        let mut s = ExternalSorter::new(1000 * (8 + RECORD_OVERHEAD), dir.path());
+        let mut s = ExternalSorter::new(2 * 1000 * (8 + RECORD_OVERHEAD), dir.path());
         for (k, v) in records(3000) {
             s.push(&k, &v).unwrap();
         }
