@@ -34,7 +34,7 @@ fn build_tree(out: &Path) {
     for key in [&b"session:abc"[..], b"plain", &[b'k'; 300], b"\xff\x00bin"] {
         let seg = filename::encode_segment(key);
         if seg.is_fallback {
-            km.record(&seg.name, key, KIND_SHA_FALLBACK);
+            km.record(&seg.name, key, KIND_SHA_FALLBACK).unwrap();
         }
         tree.write_file(&format!("redis/db_0/strings/{}.bin", seg.name), key)
             .unwrap();

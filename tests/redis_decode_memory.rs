@@ -1,6 +1,7 @@
 //! Bounded memory of the Redis decoder (issue #3): a counting global allocator tracks the
 //! live heap while 100k hashes plus one hash of 250k fields (about 110 MB of records) go
-//! through a decoder whose sorter budget is 1 MiB. The decoder's heap must stay within a few
+//! through a decoder whose sorter budget is 1 MiB; one key in four is long enough to need a
+//! KEYMAP line. The decoder's heap must stay within a few
 //! budgets, whatever the input size and whatever the size of one collection. The only test
 //! of this binary, so no other test allocates meanwhile.
 
@@ -53,6 +54,7 @@ static ALLOC: Counting = Counting;
 struct NullTree {
     files: u64,
     bytes: u64,
+    keymap_bytes: u64,
 }
 
 struct NullFile(u64);
@@ -85,7 +87,10 @@ impl TreeOut for NullTree {
     fn ensure_dir(&mut self, _rel: &str) -> Result<(), DumpError> {
         Ok(())
     }
-    fn write_keymap(&mut self, _rel: &str, _keymap: &KeyMap) -> Result<(), DumpError> {
+    fn write_keymap(&mut self, _rel: &str, keymap: KeyMap) -> Result<(), DumpError> {
+        let mut f = NullFile(0);
+        keymap.write_to(&mut f).unwrap();
+        self.keymap_bytes = f.0;
         Ok(())
     }
 }
@@ -103,8 +108,13 @@ fn decoder_heap_stays_within_a_few_budgets_for_100k_keys_and_one_big_hash() {
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     let mut fed = 0u64;
+    let mut values_fed = 0u64;
     for i in 0..KEYS {
-        let uk = format!("user:{i:08}");
+        // One key in four is too long for a file name: a SHA-fallback name and a KEYMAP line.
+        let uk = match i % 4 {
+            0 => format!("user:{i:08}:{}", "x".repeat(300)),
+            _ => format!("user:{i:08}"),
+        };
         for f in 0..8u8 {
             key.clear();
             key.extend_from_slice(&wide_key(HASH_FIELD_PREFIX, uk.as_bytes(), &[b'f', b'0' + f]));
@@ -112,6 +122,7 @@ fn decoder_heap_stays_within_a_few_budgets_for_100k_keys_and_one_big_hash() {
             value.resize(80, b'a' + f);
             dec.handle_record(&mut tree, &key, &value).unwrap();
             fed += (key.len() + value.len()) as u64;
+            values_fed += value.len() as u64;
         }
         key = wide_key(HASH_META_PREFIX, uk.as_bytes(), b"");
         dec.handle_record(&mut tree, &key, &8u64.to_be_bytes()).unwrap();
@@ -127,6 +138,7 @@ fn decoder_heap_stays_within_a_few_budgets_for_100k_keys_and_one_big_hash() {
         value.resize(100, b'v');
         dec.handle_record(&mut tree, &key, &value).unwrap();
         fed += (key.len() + value.len()) as u64;
+        values_fed += value.len() as u64;
     }
     let intake_peak = PEAK.load(Ordering::Relaxed) - base;
     let mut warnings = Vec::new();
@@ -135,7 +147,17 @@ fn decoder_heap_stays_within_a_few_budgets_for_100k_keys_and_one_big_hash() {
     println!("fed {fed} bytes; heap peak {intake_peak} at intake, {peak} overall");
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(tree.files, u64::from(KEYS) + 1);
-    assert!(tree.bytes > fed, "{} bytes written for {fed} fed", tree.bytes);
+    assert!(
+        tree.bytes > values_fed,
+        "{} bytes written for {values_fed} value bytes fed",
+        tree.bytes
+    );
+    // 25,000 KEYMAP lines of ~450 bytes: about 11 MB, far more than the heap bound below.
+    assert!(
+        tree.keymap_bytes > 10 * BUDGET as u64,
+        "KEYMAP {} bytes",
+        tree.keymap_bytes
+    );
     assert!(dec.spilled_runs() > 64, "{} runs", dec.spilled_runs());
     // The input is 100 budgets (the big hash alone 30); the heap never holds more than 3.
     assert!(fed > 100 * BUDGET as u64, "fed {fed}");

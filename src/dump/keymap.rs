@@ -6,8 +6,8 @@
 //! and non-null, `encoded` and `kind` non-empty, `original` valid base64url without padding
 //! (Go's lenient decoder), a blank line is an error, the last record of a name wins.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{BufReader, Write};
+use std::collections::HashMap;
+use std::io::{self, BufReader, Write};
 use std::path::Path;
 
 use base64::Engine;
@@ -19,6 +19,7 @@ use super::gofields::Fields;
 use super::json::{self, decode_base64url_lenient, JsonStyle};
 use super::lines::{LineError, Lines};
 use super::{DumpError, DumpTree};
+use crate::spill::ExternalSorter;
 
 /// Longest KEYMAP.jsonl line read (Go's scanner buffer).
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
@@ -36,61 +37,125 @@ pub const KIND_SHA_FALLBACK: &str = "sha-fallback";
 pub const KIND_S3_LEAF_DATA: &str = "s3-leaf-data";
 pub const KIND_META_SUFFIX_RENAME: &str = "meta-suffix-rename";
 
-/// KEYMAP records collected while an adapter writes its subtree.
-#[derive(Debug, Default)]
+/// Memory budget of a [`KeyMap`]'s sort before it spills (the default one).
+pub const KEYMAP_SORT_BUDGET: usize = 8 << 20;
+
+/// KEYMAP records collected while an adapter writes its subtree. They go through the
+/// external sorter (key: the encoded name), so memory stays within its budget however many
+/// names need a record; [`KeyMap::write`] streams them out sorted, one line per name, the
+/// last record of a name winning.
+#[derive(Debug)]
 pub struct KeyMap {
-    records: BTreeMap<String, (Vec<u8>, &'static str)>,
+    sorter: ExternalSorter,
+    /// The first record with an empty name or kind: refused by `write`, before any byte.
+    invalid: Option<(String, &'static str)>,
+}
+
+impl Default for KeyMap {
+    /// A KEYMAP sorting under [`KEYMAP_SORT_BUDGET`] in the OS temporary directory.
+    fn default() -> Self {
+        KeyMap::new(KEYMAP_SORT_BUDGET, &std::env::temp_dir())
+    }
 }
 
 impl KeyMap {
-    /// Remember that `encoded` stands for `original`.
-    pub fn record(&mut self, encoded: &str, original: &[u8], kind: &'static str) {
-        self.records.insert(encoded.to_owned(), (original.to_vec(), kind));
+    /// A KEYMAP sorting under `budget` bytes, spilling to anonymous files in `scratch_dir`.
+    pub fn new(budget: usize, scratch_dir: &Path) -> KeyMap {
+        KeyMap {
+            sorter: ExternalSorter::new(budget, scratch_dir),
+            invalid: None,
+        }
+    }
+
+    /// Remember that `encoded` stands for `original`. Fails only if the sort cannot spill.
+    pub fn record(&mut self, encoded: &str, original: &[u8], kind: &'static str) -> io::Result<()> {
+        if (encoded.is_empty() || kind.is_empty()) && self.invalid.is_none() {
+            self.invalid = Some((encoded.to_owned(), kind));
+        }
+        // Value: kind length (a kind is a short constant), kind, original bytes.
+        let kind_len = u8::try_from(kind.len()).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("KEYMAP kind {kind:?} too long"),
+            )
+        })?;
+        let mut value = Vec::with_capacity(1 + kind.len() + original.len());
+        value.push(kind_len);
+        value.extend_from_slice(kind.as_bytes());
+        value.extend_from_slice(original);
+        self.sorter.push(encoded.as_bytes(), &value)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.sorter.is_empty()
     }
 
     /// Write `rel` (e.g. `redis/db_0/KEYMAP.jsonl`) into the tree if there is any record.
     ///
     /// A record with an empty `encoded` or `kind` is refused before anything is written.
-    pub fn write(&self, tree: &mut DumpTree, rel: &str) -> Result<(), DumpError> {
-        if self.records.is_empty() {
+    pub fn write(self, tree: &mut DumpTree, rel: &str) -> Result<(), DumpError> {
+        if self.is_empty() {
             return Ok(());
         }
-        for (encoded, (_, kind)) in &self.records {
-            if encoded.is_empty() || kind.is_empty() {
-                return Err(DumpError::invalid(
-                    rel,
-                    format!("KEYMAP record with empty encoded name or kind ({encoded:?}, {kind:?})"),
-                ));
-            }
-        }
+        self.check(rel)?;
+        let path = tree.root().join(rel);
         let mut file = tree.create_file(rel)?;
-        let mut line = Vec::with_capacity(256);
-        for (encoded, (original, kind)) in &self.records {
-            line.clear();
-            let record = RecordOut {
-                encoded,
-                original: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(original),
-                kind,
-            };
-            json::write_to(&mut line, &record, JsonStyle::JSONL);
-            file.write_all(&line)
-                .map_err(|e| DumpError::io(tree.root().join(rel), e))?;
-        }
+        self.write_to(&mut file).map_err(|e| DumpError::io(&path, e))?;
         tree.finish_file(file)
     }
 
-    /// The number of records (one per encoded name).
-    pub fn len(&self) -> usize {
-        self.records.len()
+    /// Refuse a KEYMAP holding a record with an empty name or kind (`rel` names it).
+    pub fn check(&self, rel: &str) -> Result<(), DumpError> {
+        match &self.invalid {
+            None => Ok(()),
+            Some((encoded, kind)) => Err(DumpError::invalid(
+                rel,
+                format!("KEYMAP record with empty encoded name or kind ({encoded:?}, {kind:?})"),
+            )),
+        }
     }
 
-    /// The original bytes recorded for `encoded`, if any.
-    pub fn get(&self, encoded: &str) -> Option<&[u8]> {
-        self.records.get(encoded).map(|(original, _)| original.as_slice())
+    /// Write the lines of KEYMAP.jsonl to `out`: sorted by name, one per name (the last
+    /// record wins). Call [`KeyMap::check`] first.
+    pub fn write_to(self, out: &mut impl Write) -> io::Result<()> {
+        let mut sorted = self.sorter.finish()?;
+        // The pending record: its name and value (the last one seen for that name).
+        let mut name: Vec<u8> = Vec::new();
+        let mut value: Option<Vec<u8>> = None;
+        let mut line = Vec::with_capacity(256);
+        let mut emit = |name: &[u8], value: &[u8]| -> io::Result<()> {
+            let kind_len = usize::from(value[0]);
+            let corrupt = || io::Error::new(io::ErrorKind::InvalidData, "corrupt KEYMAP sort record");
+            let kind = value.get(1..1 + kind_len).ok_or_else(corrupt)?;
+            let record = RecordOut {
+                encoded: std::str::from_utf8(name).map_err(|_| corrupt())?,
+                original: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&value[1 + kind_len..]),
+                kind: std::str::from_utf8(kind).map_err(|_| corrupt())?,
+            };
+            line.clear();
+            json::write_to(&mut line, &record, JsonStyle::JSONL);
+            out.write_all(&line)
+        };
+        while let Some((k, v)) = sorted.next()? {
+            if v.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "corrupt KEYMAP sort record",
+                ));
+            }
+            if let Some(prev) = &value {
+                if k != name.as_slice() {
+                    emit(&name, prev)?;
+                }
+            }
+            name.clear();
+            name.extend_from_slice(k);
+            value = Some(v.to_vec());
+        }
+        if let Some(prev) = &value {
+            emit(&name, prev)?;
+        }
+        Ok(())
     }
 }
 

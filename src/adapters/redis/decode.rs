@@ -21,9 +21,9 @@
 //!
 //! Then it closes the sidecars, writes `KEYMAP.jsonl` (sorted, D6) and the orphan warning.
 //!
-//! Memory is bounded by the sorter budget (its buffers stay under twice the budget), one
-//! element, and the KEYMAP records of SHA-fallback names — not by the snapshot or by the
-//! size of any collection. Go's pendingTTL byte budget (`ErrPendingTTLBufferFull`) has no
+//! Memory is bounded by the sorter budgets (the facts; an eighth of it each for the TTL
+//! sidecar lines and the KEYMAP records of SHA-fallback names, which are sorted too) and one
+//! element — not by the snapshot, the number of long keys or the size of any collection. Go's pendingTTL byte budget (`ErrPendingTTLBufferFull`) has no
 //! counterpart: nothing is parked, so there is nothing to bound.
 
 use std::io::{BufWriter, Write};
@@ -62,7 +62,7 @@ pub trait TreeOut {
     fn create_file(&mut self, rel: &str) -> Result<Self::File, DumpError>;
     fn finish_file(&mut self, file: Self::File) -> Result<(), DumpError>;
     fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError>;
-    fn write_keymap(&mut self, rel: &str, keymap: &KeyMap) -> Result<(), DumpError>;
+    fn write_keymap(&mut self, rel: &str, keymap: KeyMap) -> Result<(), DumpError>;
 }
 
 impl TreeOut for DumpTree {
@@ -79,7 +79,7 @@ impl TreeOut for DumpTree {
     fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError> {
         DumpTree::ensure_dir(self, rel)
     }
-    fn write_keymap(&mut self, rel: &str, keymap: &KeyMap) -> Result<(), DumpError> {
+    fn write_keymap(&mut self, rel: &str, keymap: KeyMap) -> Result<(), DumpError> {
         keymap.write(self, rel)
     }
 }
@@ -119,7 +119,8 @@ pub struct RedisDecoder<O: TreeOut = DumpTree> {
     last_presence: Vec<u8>,
     orphan_ttl: u64,
     sidecars: [Option<BufWriter<O::File>>; 2],
-    keymap: KeyMap,
+    /// KEYMAP records of SHA-fallback names, sorted under a share of the budget.
+    keymap: Option<KeyMap>,
     finalized: bool,
 }
 
@@ -166,7 +167,7 @@ impl<O: TreeOut> RedisDecoder<O> {
             last_presence: Vec::new(),
             orphan_ttl: 0,
             sidecars: [None, None],
-            keymap: KeyMap::default(),
+            keymap: None,
             finalized: false,
         }
     }
@@ -332,9 +333,9 @@ impl<O: TreeOut> RedisDecoder<O> {
                 }
             }
         }
-        if !self.keymap.is_empty() {
+        if let Some(keymap) = self.keymap.take() {
             let rel = format!("{}/KEYMAP.jsonl", self.db_dir);
-            if let Err(e) = out.write_keymap(&rel, &self.keymap) {
+            if let Err(e) = out.write_keymap(&rel, keymap) {
                 first.get_or_insert(e.into());
             }
         }
@@ -361,12 +362,19 @@ impl<O: TreeOut> RedisDecoder<O> {
     // -- intake ---------------------------------------------------------------------------
 
     /// The encoded file stem of a user key, recording SHA-fallback names in the KEYMAP.
-    fn segment(&mut self, user_key: &[u8]) -> String {
+    fn segment(&mut self, user_key: &[u8]) -> Result<String, AdapterError> {
         let seg = encode_segment(user_key);
         if seg.is_fallback {
-            self.keymap.record(&seg.name, user_key, KIND_SHA_FALLBACK);
+            let (budget, scratch) = (ttl_line_budget(self.budget), &self.scratch_dir);
+            self.keymap
+                .get_or_insert_with(|| KeyMap::new(budget, scratch))
+                .record(&seg.name, user_key, KIND_SHA_FALLBACK)
+                .map_err(|source| AdapterError::Io {
+                    path: PathBuf::from("redis KEYMAP sort"),
+                    source,
+                })?;
         }
-        seg.name
+        Ok(seg.name)
     }
 
     /// Start a fact key: `esc(uk) ‖ 00 00 ‖ section`.
@@ -446,7 +454,7 @@ impl<O: TreeOut> RedisDecoder<O> {
                 owned: env.inline_ttl.is_some(),
             },
         )?;
-        let seg = self.segment(uk);
+        let seg = self.segment(uk)?;
         out.write_file(&format!("{}/{dir}/{seg}.bin", self.db_dir), env.body)?;
         if let Some(ms) = env.inline_ttl.filter(|&ms| ms != 0) {
             let line = ttl_line(&seg, ms);
@@ -528,7 +536,7 @@ impl<O: TreeOut> RedisDecoder<O> {
                         TtlOwner::Blob { owned: true, .. } => {}
                         TtlOwner::Blob { hll, owned: false } => {
                             let which = if hll { Sidecar::Hll } else { Sidecar::Strings };
-                            let seg = self.segment(&w.key);
+                            let seg = self.segment(&w.key)?;
                             let mut line = vec![which as u8];
                             line.extend_from_slice(&ttl_line(&seg, ms));
                             lines.push(&seq.to_be_bytes(), &line).map_err(spill_err)?;
@@ -620,7 +628,7 @@ impl<O: TreeOut> RedisDecoder<O> {
                 return Ok(()); // entries counted for the warning, no file
             }
         }
-        let seg = self.segment(&w.key);
+        let seg = self.segment(&w.key)?;
         open.rel = format!("{}/{dir}/{seg}.{ext}", self.db_dir);
         let file = out.create_file(&open.rel)?;
         let file = CollFile::begin(open.kind, file).map_err(|source| AdapterError::Io {
@@ -972,10 +980,12 @@ mod tests {
             self.dirs.push(rel.to_owned());
             Ok(())
         }
-        fn write_keymap(&mut self, rel: &str, keymap: &KeyMap) -> Result<(), DumpError> {
+        fn write_keymap(&mut self, rel: &str, keymap: KeyMap) -> Result<(), DumpError> {
             self.check(rel)?;
-            self.files
-                .insert(rel.to_owned(), format!("{keymap:?}").into_bytes());
+            keymap.check(rel)?;
+            let mut buf = Vec::new();
+            keymap.write_to(&mut buf).map_err(|e| DumpError::io(rel, e))?;
+            self.files.insert(rel.to_owned(), buf);
             Ok(())
         }
     }

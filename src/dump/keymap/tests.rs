@@ -26,7 +26,7 @@ fn rejects(text: &[u8], needle: &str) {
 }
 
 /// Write `km` into a fresh published tree and return the file bytes (None if absent).
-fn written(km: &KeyMap) -> Option<Vec<u8>> {
+fn written(km: KeyMap) -> Option<Vec<u8>> {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("o");
     let mut tree = DumpTree::create(&out).unwrap();
@@ -38,13 +38,12 @@ fn written(km: &KeyMap) -> Option<Vec<u8>> {
 #[test]
 fn writer_exact_bytes_sorted_one_line_per_name() {
     let mut km = KeyMap::default();
-    km.record("path/to.elastickv-leaf-data", b"path/to", KIND_S3_LEAF_DATA);
-    km.record("b<&>", b"\x80\xff\x01", KIND_SHA_FALLBACK);
-    km.record("a", b"first", KIND_SHA_FALLBACK);
-    km.record("a", b"", KIND_META_SUFFIX_RENAME);
-    assert_eq!(km.len(), 3);
-    assert_eq!(km.get("a"), Some(&b""[..]));
-    let text = String::from_utf8(written(&km).unwrap()).unwrap();
+    km.record("path/to.elastickv-leaf-data", b"path/to", KIND_S3_LEAF_DATA)
+        .unwrap();
+    km.record("b<&>", b"\x80\xff\x01", KIND_SHA_FALLBACK).unwrap();
+    km.record("a", b"first", KIND_SHA_FALLBACK).unwrap();
+    km.record("a", b"", KIND_META_SUFFIX_RENAME).unwrap();
+    let text = String::from_utf8(written(km).unwrap()).unwrap();
     assert_eq!(
         text,
         concat!(
@@ -56,17 +55,48 @@ fn writer_exact_bytes_sorted_one_line_per_name() {
 }
 
 #[test]
+fn a_spilling_keymap_writes_the_same_bytes_with_the_last_record_of_each_name() {
+    let d = tempfile::tempdir().unwrap();
+    // 3000 records over 500 names, in scrambled order; the later records of a name win.
+    let records: Vec<(String, Vec<u8>)> = (0u32..3000)
+        .map(|i| {
+            let name = format!("n{:04}", i.wrapping_mul(2_654_435_761) % 500);
+            (name, i.to_be_bytes().to_vec())
+        })
+        .collect();
+    let fill = |mut km: KeyMap| {
+        for (name, original) in &records {
+            km.record(name, original, KIND_SHA_FALLBACK).unwrap();
+        }
+        km
+    };
+    let big = written(fill(KeyMap::default())).unwrap();
+    let tiny = written(fill(KeyMap::new(512, d.path()))).unwrap();
+    assert!(big == tiny);
+    let loaded = load_text(&big).unwrap();
+    assert_eq!(loaded.len(), 500);
+    let mut last = HashMap::new();
+    for (name, original) in &records {
+        last.insert(name.clone(), original.clone());
+    }
+    assert_eq!(loaded, last);
+    let text = String::from_utf8(big).unwrap();
+    let names: Vec<&str> = text.lines().map(|l| &l[12..17]).collect();
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted, one line per name");
+}
+
+#[test]
 fn empty_keymap_writes_nothing() {
     let km = KeyMap::default();
     assert!(km.is_empty());
-    assert_eq!(written(&km), None);
+    assert_eq!(written(km), None);
 }
 
 #[test]
 fn writer_rejects_empty_encoded_or_kind() {
     for (enc, kind) in [("", KIND_SHA_FALLBACK), ("x", "")] {
         let mut km = KeyMap::default();
-        km.record(enc, b"o", kind);
+        km.record(enc, b"o", kind).unwrap();
         let d = tempfile::tempdir().unwrap();
         let mut tree = DumpTree::create(&d.path().join("o")).unwrap();
         let err = km.write(&mut tree, "KEYMAP.jsonl").unwrap_err();
@@ -79,9 +109,9 @@ fn round_trip_including_binary_and_empty_originals() {
     let mut km = KeyMap::default();
     let originals: [&[u8]; 5] = [b"k1", b"", b"\x00\xff", b"\xe2\x82", &[7u8; 1000]];
     for (i, o) in originals.iter().enumerate() {
-        km.record(&format!("enc{i}"), o, KIND_SHA_FALLBACK);
+        km.record(&format!("enc{i}"), o, KIND_SHA_FALLBACK).unwrap();
     }
-    let loaded = load_text(&written(&km).unwrap()).unwrap();
+    let loaded = load_text(&written(km).unwrap()).unwrap();
     assert_eq!(loaded.len(), 5);
     for (i, o) in originals.iter().enumerate() {
         assert_eq!(loaded[&format!("enc{i}")], *o);
@@ -196,9 +226,9 @@ proptest::proptest! {
     fn write_load_round_trip(entries in proptest::collection::btree_map("[^\n]{1,20}", proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), 0..8)) {
         let mut km = KeyMap::default();
         for (enc, orig) in &entries {
-            km.record(enc, orig, KIND_SHA_FALLBACK);
+            km.record(enc, orig, KIND_SHA_FALLBACK).unwrap();
         }
-        let loaded = match written(&km) {
+        let loaded = match written(km) {
             Some(bytes) => load_text(&bytes).unwrap(),
             None => HashMap::new(),
         };
