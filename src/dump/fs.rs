@@ -304,6 +304,20 @@ pub struct DirEntry {
 /// List a directory of a dump tree, sorted by name bytes, without following symlinks.
 /// `Ok(None)` when `dir` does not exist; an error when it is a symlink or not a directory.
 pub fn list_dir(dir: &Path) -> Result<Option<Vec<DirEntry>>, DumpError> {
+    let Some(entries) = read_dir_unsorted(dir)? else {
+        return Ok(None);
+    };
+    let mut out = entries.collect::<Result<Vec<_>, _>>()?;
+    out.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    Ok(Some(out))
+}
+
+/// The entries of a directory of a dump tree in the order the filesystem gives them, one at
+/// a time (memory does not grow with the directory), without following symlinks. `Ok(None)`
+/// when `dir` does not exist; an error when it is a symlink or not a directory.
+pub fn read_dir_unsorted(
+    dir: &Path,
+) -> Result<Option<impl Iterator<Item = Result<DirEntry, DumpError>> + '_>, DumpError> {
     match std::fs::symlink_metadata(dir) {
         Ok(meta) if meta.file_type().is_symlink() => {
             return Err(DumpError::unsafe_path(dir, "is a symbolic link, not a directory"));
@@ -313,8 +327,8 @@ pub fn list_dir(dir: &Path) -> Result<Option<Vec<DirEntry>>, DumpError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(DumpError::io(dir, e)),
     }
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| DumpError::io(dir, e))? {
+    let entries = std::fs::read_dir(dir).map_err(|e| DumpError::io(dir, e))?;
+    Ok(Some(entries.map(move |entry| {
         let entry = entry.map_err(|e| DumpError::io(dir, e))?;
         let path = entry.path();
         let ft = entry.file_type().map_err(|e| DumpError::io(&path, e))?;
@@ -327,14 +341,12 @@ pub fn list_dir(dir: &Path) -> Result<Option<Vec<DirEntry>>, DumpError> {
         } else {
             EntryKind::Other
         };
-        out.push(DirEntry {
+        Ok(DirEntry {
             name: entry.file_name(),
             path,
             kind,
-        });
-    }
-    out.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-    Ok(Some(out))
+        })
+    })))
 }
 
 /// Check that a relative path (`/`-separated) stays inside its root: no absolute path, no

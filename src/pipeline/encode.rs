@@ -148,7 +148,7 @@ pub fn encode_snapshot_with_progress(
     };
     for adapter in Adapter::ALL.into_iter().filter(|a| opts.adapters.contains(a)) {
         let before = sink.records;
-        run_adapter(adapter, &opts.input_root, threads, &mut sink)?;
+        run_adapter(adapter, &opts.input_root, threads, &scratch, &mut sink)?;
         result.per_adapter.push((adapter, sink.records - before));
         result.adapters_enabled.push(adapter);
     }
@@ -171,10 +171,14 @@ fn run_adapter(
     adapter: Adapter,
     root: &Path,
     threads: usize,
+    scratch: &Path,
     sink: &mut SortingSink<'_>,
 ) -> Result<(), Error> {
     match adapter {
-        Adapter::Redis => adapters::redis::encode::RedisEncoder::with_threads(threads).encode(root, sink)?,
+        Adapter::Redis => adapters::redis::encode::RedisEncoder::new()
+            .with_threads(threads)
+            .with_scratch_dir(scratch)
+            .encode(root, sink)?,
         other => refuse_unbuilt(other, root)?,
     }
     Ok(())

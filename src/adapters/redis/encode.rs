@@ -25,11 +25,19 @@ use crate::dump::fs::{self, list_dir, open_input, EntryKind};
 use crate::dump::json::{decode_base64url_lenient, get_ci, parse_one, parse_seq};
 use crate::dump::keymap;
 use crate::dump::DumpError;
+use crate::spill::ExternalSorter;
+
+/// Memory budget of the sort of one subdirectory's file names.
+pub const LISTING_SORT_BUDGET: usize = 8 << 20;
+
+/// Files handed to the workers at a time (a slice of the sorted listing).
+const FILES_PER_ROUND: usize = 1 << 16;
 
 /// Tree → records for the Redis adapter.
 #[derive(Debug)]
 pub struct RedisEncoder {
     threads: usize,
+    scratch_dir: PathBuf,
 }
 
 impl Default for RedisEncoder {
@@ -43,13 +51,21 @@ impl RedisEncoder {
     pub fn new() -> Self {
         RedisEncoder {
             threads: crate::adapters::default_threads(),
+            scratch_dir: std::env::temp_dir(),
         }
     }
 
     /// Read and parse files with `threads` workers (`1`: on the calling thread). The records
     /// and the first error are the same for any count.
-    pub fn with_threads(threads: usize) -> Self {
-        RedisEncoder { threads }
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Where the sort of large directory listings spills (anonymous files).
+    pub fn with_scratch_dir(mut self, dir: &Path) -> Self {
+        self.scratch_dir = dir.to_path_buf();
+        self
     }
 }
 
@@ -349,7 +365,10 @@ impl RedisEncoder {
         let hll_ttl = load_ttl_sidecar(&db.join("hll_ttl.jsonl"))?;
         let files = Files {
             threads: self.threads,
+            scratch_dir: &self.scratch_dir,
             keymap: &keymap,
+            listing_budget: LISTING_SORT_BUDGET,
+            per_round: FILES_PER_ROUND,
         };
 
         files.walk(&db.join("strings"), ".bin", sink, |ctx, path, stem| {
@@ -593,13 +612,21 @@ fn encode_stream(ctx: &mut Ctx<'_>, path: &Path, k: &[u8]) -> Result<(), Adapter
 /// What every file of a walk shares.
 struct Files<'a> {
     threads: usize,
+    scratch_dir: &'a Path,
     keymap: &'a HashMap<String, Vec<u8>>,
+    /// [`LISTING_SORT_BUDGET`] and [`FILES_PER_ROUND`] (smaller in tests).
+    listing_budget: usize,
+    per_round: usize,
 }
 
 impl Files<'_> {
     /// Walk one subdirectory: missing → nothing; symlink or non-directory → error; regular
     /// entries with `suffix` → `each(ctx, path, stem)`, on worker threads, the records
-    /// reaching `sink` in name order ([`encode_files`]); everything else skipped.
+    /// reaching `sink` in stem order ([`encode_files`]); everything else skipped.
+    ///
+    /// The listing is read one entry at a time and its stems sorted through the external
+    /// sorter, then handed out [`FILES_PER_ROUND`] at a time: memory does not grow with the
+    /// number of files in the directory.
     fn walk(
         &self,
         dir: &Path,
@@ -607,13 +634,16 @@ impl Files<'_> {
         sink: &mut dyn RecordSink,
         each: impl Fn(&mut Ctx<'_>, &Path, &str) -> Result<(), AdapterError> + Sync,
     ) -> Result<(), AdapterError> {
-        match lstat(dir)? {
-            Node::Missing => return Ok(()),
-            Node::Other(what) => return Err(bad_file(dir, format!("expected a directory, found {what}"))),
-            Node::Dir => {}
-        }
-        let mut jobs: Vec<(PathBuf, String)> = Vec::new();
-        for e in list_dir(dir)?.unwrap_or_default() {
+        let Some(entries) = fs::read_dir_unsorted(dir)? else {
+            return Ok(());
+        };
+        let spill_err = |source| AdapterError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut stems = ExternalSorter::new(self.listing_budget, self.scratch_dir);
+        for e in entries {
+            let e = e?;
             if e.kind != EntryKind::File {
                 continue;
             }
@@ -627,22 +657,90 @@ impl Files<'_> {
                 continue;
             };
             if let Some(stem) = name.strip_suffix(suffix) {
-                jobs.push((e.path.clone(), stem.to_owned()));
+                stems.push(stem.as_bytes(), b"").map_err(spill_err)?;
             }
         }
-        encode_files(
-            &jobs,
-            self.threads,
-            |(path, stem)| {
-                let mut batch = RecordBatch::new(path);
-                let mut ctx = Ctx {
-                    keymap: self.keymap,
-                    sink: &mut batch,
+        let mut sorted = stems.finish().map_err(spill_err)?;
+        let mut round: Vec<String> = Vec::with_capacity(self.per_round.min(sorted.len() as usize));
+        loop {
+            round.clear();
+            while round.len() < self.per_round.max(1) {
+                let Some((stem, _)) = sorted.next().map_err(spill_err)? else {
+                    break;
                 };
-                each(&mut ctx, path, stem)?;
-                Ok(batch)
-            },
-            sink,
-        )
+                // Pushed from a `&str` above.
+                round.push(String::from_utf8_lossy(stem).into_owned());
+            }
+            if round.is_empty() {
+                return Ok(());
+            }
+            encode_files(
+                &round,
+                self.threads,
+                |stem| {
+                    let path = dir.join(format!("{stem}{suffix}"));
+                    let mut batch = RecordBatch::new(&path);
+                    let mut ctx = Ctx {
+                        keymap: self.keymap,
+                        sink: &mut batch,
+                    };
+                    each(&mut ctx, &path, stem)?;
+                    Ok(batch)
+                },
+                sink,
+            )?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::RecordSink;
+    use crate::adapters::SinkError;
+
+    #[derive(Default)]
+    struct Names(Vec<Vec<u8>>);
+
+    impl RecordSink for Names {
+        fn add(&mut self, key: &[u8], _value: &[u8]) -> Result<(), SinkError> {
+            self.0.push(key.to_vec());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_walk_with_a_spilled_listing_and_many_rounds_visits_every_file_once_in_stem_order() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("strings");
+        std::fs::create_dir(&dir).unwrap();
+        // Created in scrambled order; `a%41` sorts before `a` by name but after it by stem.
+        let mut stems: Vec<String> = (0u32..300).map(|i| format!("k{:03}", i * 7 % 300)).collect();
+        stems.extend(["a".to_owned(), "a%41".to_owned()]);
+        for stem in &stems {
+            std::fs::write(dir.join(format!("{stem}.bin")), b"").unwrap();
+        }
+        std::fs::write(dir.join("skipped.txt"), b"").unwrap();
+        std::fs::create_dir(dir.join("sub.bin")).unwrap();
+        let keymap = HashMap::new();
+        for threads in [1, 3] {
+            let files = Files {
+                threads,
+                scratch_dir: d.path(),
+                keymap: &keymap,
+                listing_budget: 256,
+                per_round: 7,
+            };
+            let mut sink = Names::default();
+            files
+                .walk(&dir, ".bin", &mut sink, |ctx, path, stem| {
+                    assert_eq!(path, dir.join(format!("{stem}.bin")));
+                    ctx.add(path, stem.as_bytes(), b"")
+                })
+                .unwrap();
+            let mut want: Vec<Vec<u8>> = stems.iter().map(|s| s.as_bytes().to_vec()).collect();
+            want.sort();
+            assert_eq!(sink.0, want, "{threads} threads");
+        }
     }
 }
