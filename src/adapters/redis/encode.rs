@@ -11,7 +11,13 @@
 //! JSON is read the lenient Go way (§6.3): case-insensitive names, `null` as zero, trailing
 //! `]`/`}` accepted, `format_version` exactly 1 for hashes/sets/lists/zsets.
 //!
-//! Memory: one input file at a time (read whole) plus the TTL sidecar maps and KEYMAP.
+//! Files are read and parsed on worker threads ([`encode_files`]); their records reach the
+//! sink in the sorted order of the stems, so the output and the first error do not depend on
+//! the thread count.
+//!
+//! Memory: one input file (read whole) per worker, the window of finished files, the sorted
+//! directory listing's sort budget, plus the TTL sidecar maps and KEYMAP (in proportion to
+//! the keys with an expiry or a SHA-fallback name).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
