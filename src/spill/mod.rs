@@ -44,8 +44,9 @@ use run::{RunMeta, RunReader, RunWriter};
 /// (its slot in the index).
 pub const RECORD_OVERHEAD: usize = std::mem::size_of::<Slot>();
 
-/// The most runs merged at once.
-pub const MAX_FAN_IN: usize = 64;
+/// The most runs merged at once: with the encoder's 64 MiB budget (32 MiB runs) one pass
+/// merges up to 8 GiB of records; each run's read buffer is then 64 KiB (16 MiB in all).
+pub const MAX_FAN_IN: usize = 256;
 
 /// Smallest and largest read buffer per run during a merge.
 const MIN_READ_BUF: usize = 4 * 1024;
@@ -591,7 +592,7 @@ mod tests {
     fn scratch_dir_stays_empty() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = ExternalSorter::new(0, dir.path());
-        for (k, v) in records(200) {
+        for (k, v) in records(400) {
             s.push(&k, &v).unwrap();
         }
         assert!(s.spilled_runs() > MAX_FAN_IN);
