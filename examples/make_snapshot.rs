@@ -426,20 +426,31 @@ impl<W: Write> Bench<'_, W> {
         self.rng.fill_text(&mut self.body, n * 3 / 4 + jitter);
     }
 
-    /// Emit `count` user keys of a section; `f` writes each one.
+    /// Emit the user keys of a section until `budget` more bytes are out; `f` writes each one.
     fn section(
         &mut self,
         budget: u64,
-        mut f: impl FnMut(&mut Self, u64) -> anyhow::Result<()>,
+        f: impl FnMut(&mut Self, u64) -> anyhow::Result<()>,
     ) -> anyhow::Result<u64> {
-        let stop = self.w.bytes_written() + budget;
-        let mut i = 0;
-        while self.w.bytes_written() < stop {
-            f(self, i)?;
-            i += 1;
-        }
-        Ok(i)
+        fill(self, budget, |b| b.w.bytes_written(), f)
     }
+}
+
+/// Call `f(state, 0)`, `f(state, 1)`, … until `written(state)` has grown by `budget` bytes;
+/// return the number of calls.
+fn fill<S>(
+    state: &mut S,
+    budget: u64,
+    written: impl Fn(&S) -> u64,
+    mut f: impl FnMut(&mut S, u64) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    let stop = written(state) + budget;
+    let mut i = 0;
+    while written(state) < stop {
+        f(state, i)?;
+        i += 1;
+    }
+    Ok(i)
 }
 
 fn bench_rows<W: Write>(
@@ -811,15 +822,9 @@ mod redis {
         fn section(
             &mut self,
             budget: u64,
-            mut f: impl FnMut(&mut Self, u64) -> anyhow::Result<()>,
+            f: impl FnMut(&mut Self, u64) -> anyhow::Result<()>,
         ) -> anyhow::Result<u64> {
-            let stop = self.w.bytes_written() + budget;
-            let mut i = 0;
-            while self.w.bytes_written() < stop {
-                f(self, i)?;
-                i += 1;
-            }
-            Ok(i)
+            super::fill(self, budget, |g| g.w.bytes_written(), f)
         }
 
         /// Meta value: count, plus the inline expiry slot when the key has a TTL (one key

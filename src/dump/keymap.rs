@@ -119,43 +119,39 @@ impl KeyMap {
     /// record wins). Call [`KeyMap::check`] first.
     pub fn write_to(self, out: &mut impl Write) -> io::Result<()> {
         let mut sorted = self.sorter.finish()?;
-        // The pending record: its name and value (the last one seen for that name).
-        let mut name: Vec<u8> = Vec::new();
-        let mut value: Option<Vec<u8>> = None;
         let mut line = Vec::with_capacity(256);
         let mut emit = |name: &[u8], value: &[u8]| -> io::Result<()> {
-            let kind_len = usize::from(value[0]);
             let corrupt = || io::Error::new(io::ErrorKind::InvalidData, "corrupt KEYMAP sort record");
-            let kind = value.get(1..1 + kind_len).ok_or_else(corrupt)?;
+            let (&kind_len, rest) = value.split_first().ok_or_else(corrupt)?;
+            let (kind, original) = rest.split_at_checked(usize::from(kind_len)).ok_or_else(corrupt)?;
             let record = RecordOut {
                 encoded: std::str::from_utf8(name).map_err(|_| corrupt())?,
-                original: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&value[1 + kind_len..]),
+                original: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(original),
                 kind: std::str::from_utf8(kind).map_err(|_| corrupt())?,
             };
             line.clear();
             json::write_to(&mut line, &record, JsonStyle::JSONL);
             out.write_all(&line)
         };
+        // The record of the current name seen last (equal names are adjacent, in order).
+        let mut pending: Option<(Vec<u8>, Vec<u8>)> = None;
         while let Some((k, v)) = sorted.next()? {
-            if v.is_empty() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "corrupt KEYMAP sort record",
-                ));
-            }
-            if let Some(prev) = &value {
-                if k != name.as_slice() {
-                    emit(&name, prev)?;
+            match &mut pending {
+                Some((name, value)) if name.as_slice() == k => {
+                    value.clear();
+                    value.extend_from_slice(v);
+                }
+                _ => {
+                    if let Some((name, value)) = pending.replace((k.to_vec(), v.to_vec())) {
+                        emit(&name, &value)?;
+                    }
                 }
             }
-            name.clear();
-            name.extend_from_slice(k);
-            value = Some(v.to_vec());
         }
-        if let Some(prev) = &value {
-            emit(&name, prev)?;
+        match pending {
+            Some((name, value)) => emit(&name, &value),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

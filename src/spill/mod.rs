@@ -211,8 +211,7 @@ impl ExternalSorter {
         Ok(())
     }
 
-    /// Hand the buffer to a background thread that sorts it and writes it as one run
-    /// (written in place if no thread can be started).
+    /// Hand the buffer to a background thread that sorts it and writes it as one run.
     fn spill(&mut self) -> io::Result<()> {
         self.settle()?;
         let writer = match self.writer.take() {
@@ -225,24 +224,11 @@ impl ExternalSorter {
         self.used = 0;
         self.spills += 1;
         let limit = self.limit;
-        let job = std::sync::Arc::new(std::sync::Mutex::new(Some((writer, arena, slots))));
-        let for_thread = std::sync::Arc::clone(&job);
-        let spawned = std::thread::Builder::new().name("spill".into()).spawn(move || {
-            let (writer, arena, slots) = lock_take(&for_thread).expect("spill job taken once");
-            write_run(writer, arena, slots, limit)
-        });
-        match spawned {
-            Ok(handle) => self.pending = Some(handle),
-            Err(_) => {
-                // No thread: the job is still here; write the run now.
-                if let Some((writer, arena, slots)) = lock_take(&job) {
-                    let done = write_run(writer, arena, slots, limit);
-                    self.writer = Some(done.writer);
-                    self.spare = Some((done.arena, done.slots));
-                    self.runs.push(done.run?);
-                }
-            }
-        }
+        // A thread that cannot start is an error like a failed write (the sorter is dropped).
+        let handle = std::thread::Builder::new()
+            .name("spill".into())
+            .spawn(move || write_run(writer, arena, slots, limit))?;
+        self.pending = Some(handle);
         Ok(())
     }
 
@@ -290,13 +276,6 @@ impl ExternalSorter {
             inner: Inner::Merge { file, merge },
         })
     }
-}
-
-/// Take the job out of its slot (a poisoned lock still holds it).
-fn lock_take<T>(slot: &std::sync::Mutex<Option<T>>) -> Option<T> {
-    slot.lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take()
 }
 
 /// Stable sort of the buffered records by key.
