@@ -1,6 +1,6 @@
 //! Payload magics and sniffing (containers.md §0 magic table, §2.1 store dispatch,
-//! DECISIONS.md D10): the store payload behind an optional FSM header is one of `EKVPBBL1`
-//! (read), `EKVSSTI1` or `EKVMVCC2` (recognised and refused by name), or empty.
+//! DECISIONS.md D10, A10): the store payload behind an optional FSM header is one of
+//! `EKVPBBL1` or `EKVSSTI1` (read), `EKVMVCC2` (recognised and refused by name), or empty.
 
 use super::ContainerError;
 
@@ -18,6 +18,8 @@ pub enum PayloadFormat {
     Empty,
     /// An `EKVPBBL1` stream.
     Pebble,
+    /// An `EKVSSTI1` SST-ingest bundle.
+    SstIngest,
 }
 
 impl PayloadFormat {
@@ -26,11 +28,13 @@ impl PayloadFormat {
         match self {
             PayloadFormat::Empty => "empty",
             PayloadFormat::Pebble => "EKVPBBL1",
+            PayloadFormat::SstIngest => "EKVSSTI1",
         }
     }
 }
 
-/// Check 8 bytes at `offset` for the `EKVPBBL1` magic. The two other store magics give
+/// Check 8 bytes at `offset` for the `EKVPBBL1` magic (the stream reader's own check: the
+/// file reader sends `EKVSSTI1` to the bundle reader before). The two other store magics give
 /// [`ContainerError::UnsupportedFormat`] naming the format; anything else
 /// [`ContainerError::BadMagic`].
 pub fn check_pebble_magic(magic: &[u8; 8], offset: u64) -> Result<(), ContainerError> {

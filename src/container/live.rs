@@ -30,10 +30,11 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::entry::StreamEntry;
-use super::format::PayloadFormat;
+use super::format::{PayloadFormat, MAGIC_SST_INGEST};
 use super::header::FsmHeader;
 use super::pebble::{FooterSeen, PebbleStreamReader, Trailer};
 use super::peek::PeekReader;
+use super::sst::{SstBundleReader, SstFileReport, SstManifest};
 use super::ContainerError;
 
 /// Name of the FSM snapshot directory inside a raft data dir.
@@ -140,7 +141,8 @@ pub struct SnapshotInfo {
     pub header: Option<FsmHeader>,
     pub framing: Framing,
     pub payload: PayloadFormat,
-    /// The `EKVPBBL1` header's `lastCommitTS` (None for an empty payload).
+    /// The `EKVPBBL1` header's `lastCommitTS`, or the `EKVSSTI1` manifest's
+    /// `last_commit_ts` (None for an empty payload).
     pub last_commit_ts: Option<u64>,
     /// Whether the file ends with a CRC32C footer: known at open for a file with a header
     /// (always true) and for an empty payload, otherwise once the stream has ended.
@@ -163,6 +165,7 @@ pub struct FooterReport {
 #[derive(Debug)]
 enum Body<R> {
     Pebble(PebbleStreamReader<R>),
+    Sst(Box<SstBundleReader<R>>),
     Empty {
         input: PeekReader<R>,
         footer: Option<FooterSeen>,
@@ -186,17 +189,25 @@ impl SnapshotFile<File> {
         };
         let file = File::open(&path).map_err(open_err(&path))?;
         let size = file.metadata().map_err(open_err(&path))?.len();
-        Self::from_reader(file, &path, Some(size))
+        // A second handle for reads by position (EKVSSTI1 table footers and indexes).
+        let positional = file.try_clone().map_err(open_err(&path))?;
+        Self::sniff(file, &path, Some(size), Some(positional)).map_err(|e| e.in_file(&path))
     }
 }
 
 impl<R: Read> SnapshotFile<R> {
-    /// Sniff the layers of `reader` (named `path` in errors and in the info).
+    /// Sniff the layers of `reader` (named `path` in errors and in the info). An
+    /// `EKVSSTI1` bundle read this way spools one table at a time to a temporary file.
     pub fn from_reader(reader: R, path: &Path, file_size: Option<u64>) -> Result<Self, ContainerError> {
-        Self::sniff(reader, path, file_size).map_err(|e| e.in_file(path))
+        Self::sniff(reader, path, file_size, None).map_err(|e| e.in_file(path))
     }
 
-    fn sniff(reader: R, path: &Path, file_size: Option<u64>) -> Result<Self, ContainerError> {
+    fn sniff(
+        reader: R,
+        path: &Path,
+        file_size: Option<u64>,
+        positional: Option<File>,
+    ) -> Result<Self, ContainerError> {
         let mut input = PeekReader::new(reader);
         let header = FsmHeader::read(&mut input)?;
         let trailer = if header.is_some() {
@@ -289,6 +300,15 @@ impl<R: Read> SnapshotFile<R> {
                 },
             });
         }
+        if input.buffered().get(..8) == Some(&MAGIC_SST_INGEST[..]) {
+            let reader = SstBundleReader::from_peek_reader(input, trailer, positional)?;
+            info.payload = PayloadFormat::SstIngest;
+            info.last_commit_ts = Some(reader.manifest().last_commit_ts);
+            return Ok(SnapshotFile {
+                info,
+                body: Body::Sst(Box::new(reader)),
+            });
+        }
         let reader = PebbleStreamReader::from_peek_reader(input, trailer)?;
         info.last_commit_ts = Some(reader.last_commit_ts());
         Ok(SnapshotFile {
@@ -302,18 +322,37 @@ impl<R: Read> SnapshotFile<R> {
         &self.info
     }
 
+    /// For an `EKVSSTI1` bundle: its manifest, and what each table held as far as read.
+    pub fn sst(&self) -> Option<(&SstManifest, &[SstFileReport])> {
+        match &self.body {
+            Body::Sst(r) => Some((r.manifest(), r.files())),
+            _ => None,
+        }
+    }
+
     /// The next entry (borrowed until the next call), `Ok(None)` at the end. Errors name
     /// the file and the offset.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Option<StreamEntry<'_>>, ContainerError> {
         let SnapshotFile { info, body } = self;
-        let Body::Pebble(reader) = body else {
-            return Ok(None);
+        let advanced = match body {
+            Body::Pebble(r) => r.advance(),
+            Body::Sst(r) => r.advance(),
+            Body::Empty { .. } => return Ok(None),
         };
-        match reader.advance() {
-            Ok(true) => Ok(reader.current()),
+        match advanced {
+            Ok(true) => Ok(match body {
+                Body::Pebble(r) => r.current(),
+                Body::Sst(r) => r.current(),
+                Body::Empty { .. } => None,
+            }),
             Ok(false) => {
-                info.footer_present = Some(reader.footer().is_some());
+                let footer = match body {
+                    Body::Pebble(r) => r.footer(),
+                    Body::Sst(r) => r.footer(),
+                    Body::Empty { footer, .. } => *footer,
+                };
+                info.footer_present = Some(footer.is_some());
                 Ok(None)
             }
             Err(e) => Err(e.in_file(&info.path)),
@@ -325,6 +364,7 @@ impl<R: Read> SnapshotFile<R> {
     pub fn current(&self) -> Option<StreamEntry<'_>> {
         match &self.body {
             Body::Pebble(r) => r.current(),
+            Body::Sst(r) => r.current(),
             Body::Empty { .. } => None,
         }
     }
@@ -333,6 +373,7 @@ impl<R: Read> SnapshotFile<R> {
     pub fn offset(&self) -> u64 {
         match &self.body {
             Body::Pebble(r) => r.offset(),
+            Body::Sst(r) => r.offset(),
             Body::Empty { input, .. } => input.offset(),
         }
     }
@@ -344,6 +385,11 @@ impl<R: Read> SnapshotFile<R> {
         while self.next()?.is_some() {}
         let (footer, entries, bytes, computed_all) = match &mut self.body {
             Body::Pebble(r) => {
+                let entries = r.entries();
+                let offset = r.offset();
+                (r.footer(), entries, offset, r.crc())
+            }
+            Body::Sst(r) => {
                 let entries = r.entries();
                 let offset = r.offset();
                 (r.footer(), entries, offset, r.crc())

@@ -6,6 +6,8 @@
 //! * [`header`]: the `EKVTHLC1`/`EKVTHLC2` FSM header and the no-downgrade latch (§1).
 //! * [`format`]: the payload magics and sniffing (§2.1, D10).
 //! * [`pebble`]: the `EKVPBBL1` stream reader and writer, MVCC key/value codec (§2.2, §2.3).
+//! * [`sst`]: the `EKVSSTI1` SST-ingest bundle and the Pebble tables in it (§2.4,
+//!   spec/sst_bundle.md).
 //! * [`live`]: whole files: bare streams, live `fsm-snap/<index>.fsm` files with footer,
 //!   `fsm-snap/` directories, snapshot index from the name (§3.2, §4, D2, D4).
 
@@ -15,6 +17,7 @@ pub mod header;
 pub mod live;
 pub mod pebble;
 pub mod peek;
+pub mod sst;
 
 pub use entry::{MvccEntry, RawEntry, StreamEntry};
 pub use format::PayloadFormat;
@@ -118,7 +121,7 @@ pub enum ContainerError {
     },
     /// A recognised payload format this tool cannot read (D10).
     #[error(
-        "unsupported payload format at offset {offset}: {format} ({description}); only EKVPBBL1 is supported"
+        "unsupported payload format at offset {offset}: {format} ({description}); only EKVPBBL1 and EKVSSTI1 are supported"
     )]
     UnsupportedFormat {
         offset: u64,
@@ -164,6 +167,38 @@ pub enum ContainerError {
         expected: u32,
         computed: u32,
     },
+    /// `EKVSSTI1`: the manifest's length, digest, JSON or fields are invalid.
+    #[error("EKVSSTI1 manifest at offset {offset}: {problem}")]
+    SstManifest { offset: u64, problem: String },
+    /// `EKVSSTI1`: a table of the bundle is corrupt or holds what an export cannot.
+    #[error(
+        "EKVSSTI1 table {file}: {block} at table offset {table_offset} (file offset {offset}): {problem}"
+    )]
+    SstTable {
+        file: String,
+        block: &'static str,
+        table_offset: u64,
+        offset: u64,
+        problem: String,
+    },
+    /// `EKVSSTI1`: a table's bytes do not match the manifest's SHA-256.
+    #[error("EKVSSTI1 table {file} at offset {offset}: SHA-256 mismatch: manifest says {expected}, computed {computed}")]
+    SstDigest {
+        file: String,
+        offset: u64,
+        expected: String,
+        computed: String,
+    },
+    /// `EKVSSTI1`: the tables do not add up to the manifest's totals.
+    #[error("EKVSSTI1 bundle: manifest {what} is {expected}, the tables hold {found}")]
+    SstTotals {
+        what: &'static str,
+        expected: u64,
+        found: u64,
+    },
+    /// `EKVSSTI1`: bytes after the last table other than a 4-byte footer.
+    #[error("EKVSSTI1 bundle: trailing bytes at offset {offset} after the last table")]
+    SstTrailing { offset: u64 },
     /// `next()` called again after an error.
     #[error("reader stopped at offset {offset} by an earlier error")]
     AfterError { offset: u64 },

@@ -107,6 +107,73 @@ pub struct FooterSeen {
     pub computed: u32,
 }
 
+/// Classify one entry of the store (the same for every payload format): a raw operational
+/// row by exact key match (D3), else an MVCC entry checked in the order of §2.2: short key,
+/// short value, reserved bits, encrypted. `offset` is what errors name.
+pub(crate) fn classify(key: &[u8], value: &[u8], offset: u64) -> Result<Decoded, ContainerError> {
+    if is_raw_operational_key(key) {
+        return Ok(Decoded::Raw);
+    }
+    let Some((user, ts)) = decode_key(key) else {
+        return Err(ContainerError::ShortKey {
+            offset,
+            len: key.len() as u64,
+            key: display_key(key),
+        });
+    };
+    let Some(&[flags, e0, e1, e2, e3, e4, e5, e6, e7]) = value.first_chunk::<9>() else {
+        return Err(ContainerError::ShortValue {
+            offset,
+            len: value.len() as u64,
+            key: display_key(key),
+        });
+    };
+    let enc_state = (flags & ENC_STATE_MASK) >> 1;
+    if flags & RESERVED_MASK != 0 || enc_state >= 2 {
+        return Err(ContainerError::ReservedBits {
+            offset,
+            flags,
+            key: display_key(key),
+        });
+    }
+    if enc_state == 1 {
+        return Err(ContainerError::EncryptedEntry {
+            offset,
+            flags,
+            key: display_key(key),
+        });
+    }
+    Ok(Decoded::Mvcc {
+        split: user.len(),
+        ts,
+        flags,
+        expire_at: u64::from_le_bytes([e0, e1, e2, e3, e4, e5, e6, e7]),
+    })
+}
+
+impl Decoded {
+    /// The entry this classification describes, borrowing `key` and `value`.
+    pub(crate) fn entry<'a>(self, key: &'a [u8], value: &'a [u8], offset: u64) -> StreamEntry<'a> {
+        match self {
+            Decoded::Raw => StreamEntry::Raw(RawEntry { key, value, offset }),
+            Decoded::Mvcc {
+                split,
+                ts,
+                flags,
+                expire_at,
+            } => StreamEntry::Mvcc(MvccEntry {
+                encoded_key: key,
+                user_key: key.get(..split).unwrap_or_default(),
+                commit_ts: ts,
+                tombstone: flags & FLAG_TOMBSTONE != 0,
+                expire_at,
+                body: value.get(VALUE_HEADER_LEN..).unwrap_or_default(),
+                offset,
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Reading,
@@ -114,8 +181,10 @@ enum State {
     Failed,
 }
 
+/// How an entry's key and value were classified ([`classify`]); turned back into a borrowed
+/// [`StreamEntry`] by [`Decoded::entry`]. Shared with the EKVSSTI1 table reader.
 #[derive(Debug, Clone, Copy)]
-enum Decoded {
+pub(crate) enum Decoded {
     Raw,
     Mvcc {
         split: usize,
@@ -267,28 +336,7 @@ impl<R: Read> PebbleStreamReader<R> {
 
     /// The entry read by the last successful [`Self::advance`].
     pub fn current(&self) -> Option<StreamEntry<'_>> {
-        let offset = self.entry_offset;
-        Some(match self.current? {
-            Decoded::Raw => StreamEntry::Raw(RawEntry {
-                key: &self.key,
-                value: &self.value,
-                offset,
-            }),
-            Decoded::Mvcc {
-                split,
-                ts,
-                flags,
-                expire_at,
-            } => StreamEntry::Mvcc(MvccEntry {
-                encoded_key: &self.key,
-                user_key: self.key.get(..split).unwrap_or_default(),
-                commit_ts: ts,
-                tombstone: flags & FLAG_TOMBSTONE != 0,
-                expire_at,
-                body: self.value.get(VALUE_HEADER_LEN..).unwrap_or_default(),
-                offset,
-            }),
-        })
+        Some(self.current?.entry(&self.key, &self.value, self.entry_offset))
     }
 
     fn io_err(&self, what: &'static str) -> impl FnOnce(std::io::Error) -> ContainerError {
@@ -371,49 +419,7 @@ impl<R: Read> PebbleStreamReader<R> {
                 found: got,
             });
         }
-        if is_raw_operational_key(&self.key) {
-            return Ok(Some(Decoded::Raw));
-        }
-        self.decode_mvcc(offset).map(Some)
-    }
-
-    fn decode_mvcc(&self, offset: u64) -> Result<Decoded, ContainerError> {
-        let key = &self.key;
-        let Some((user, ts)) = decode_key(key) else {
-            return Err(ContainerError::ShortKey {
-                offset,
-                len: key.len() as u64,
-                key: display_key(key),
-            });
-        };
-        let Some(&[flags, e0, e1, e2, e3, e4, e5, e6, e7]) = self.value.first_chunk::<9>() else {
-            return Err(ContainerError::ShortValue {
-                offset,
-                len: self.value.len() as u64,
-                key: display_key(key),
-            });
-        };
-        let enc_state = (flags & ENC_STATE_MASK) >> 1;
-        if flags & RESERVED_MASK != 0 || enc_state >= 2 {
-            return Err(ContainerError::ReservedBits {
-                offset,
-                flags,
-                key: display_key(key),
-            });
-        }
-        if enc_state == 1 {
-            return Err(ContainerError::EncryptedEntry {
-                offset,
-                flags,
-                key: display_key(key),
-            });
-        }
-        Ok(Decoded::Mvcc {
-            split: user.len(),
-            ts,
-            flags,
-            expire_at: u64::from_le_bytes([e0, e1, e2, e3, e4, e5, e6, e7]),
-        })
+        classify(&self.key, &self.value, offset).map(Some)
     }
 
     /// Fewer than 8 bytes at a key-length boundary: the end, a footer, or truncation.

@@ -162,7 +162,7 @@ impl<R: Read> PeekReader<R> {
 
     /// Consume up to `len` bytes, handing each buffered chunk to `sink` before it is
     /// consumed; fewer than `len` only at end of input.
-    fn consume_upto(&mut self, len: u64, mut sink: impl FnMut(&[u8])) -> io::Result<u64> {
+    pub fn consume_upto(&mut self, len: u64, mut sink: impl FnMut(&[u8])) -> io::Result<u64> {
         let mut done = 0u64;
         while done < len {
             if self.pos == self.end && self.read_more()? == 0 {
