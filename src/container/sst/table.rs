@@ -152,9 +152,10 @@ impl RowBlock {
             return Ok(false);
         }
         let bad = |what: &str| format!("entry at block offset {at}: {what}");
-        let (shared, a) = uvarint(&self.data, at, 5).ok_or_else(|| bad("bad shared-prefix varint"))?;
-        let (unshared, b) = uvarint(&self.data, at + a, 5).ok_or_else(|| bad("bad key-length varint"))?;
-        let (vlen, c) = uvarint(&self.data, at + a + b, 5).ok_or_else(|| bad("bad value-length varint"))?;
+        let entries = self.data.get(..self.entries_end).unwrap_or_default();
+        let (shared, a) = uvarint(entries, at, 5).ok_or_else(|| bad("bad shared-prefix varint"))?;
+        let (unshared, b) = uvarint(entries, at + a, 5).ok_or_else(|| bad("bad key-length varint"))?;
+        let (vlen, c) = uvarint(entries, at + a + b, 5).ok_or_else(|| bad("bad value-length varint"))?;
         if self.next_restart < self.restart_count {
             let r = self.restart(self.next_restart).unwrap_or(usize::MAX);
             if r == at {
@@ -627,11 +628,12 @@ impl Table {
             ));
         }
         self.next_data = h.end();
+        self.data_blocks += 1;
         Ok(Some(h))
     }
 
     fn end_of_data(&self, none: Option<BlockHandle>) -> Result<Option<BlockHandle>, ContainerError> {
-        if self.data_blocks != self.props.data_blocks && self.props.data_blocks != 0 {
+        if self.data_blocks != self.props.data_blocks {
             return Err(self.corrupt(
                 BlockKind::Index,
                 0,
@@ -651,7 +653,6 @@ impl Table {
         let r = self.unpack(raw, h, BlockKind::Data, &mut data);
         self.data = data;
         self.data_offset = h.offset;
-        self.data_blocks += 1;
         r
     }
 
@@ -693,7 +694,7 @@ impl Table {
             ));
         }
         let (start, end) = self.data.value;
-        match self.data.data.get(start) {
+        match self.data.data.get(start).filter(|_| start < end) {
             Some(0) => {}
             Some(p) => {
                 return Err(self.corrupt(

@@ -308,3 +308,35 @@ pub fn write_bundle_head(out: &mut impl Write, manifest: &SstManifest) -> io::Re
     out.write_all(&Sha256::digest(&json))?;
     out.write_all(&json)
 }
+
+/// A whole bare bundle in memory (tests and small fixtures): one table per element of
+/// `tables`, each a list of (key, value) in ascending key order.
+pub fn bundle_bytes(
+    tables: &[Vec<(Vec<u8>, Vec<u8>)>],
+    opts: TableOptions,
+    last_commit_ts: u64,
+) -> io::Result<Vec<u8>> {
+    let mut files = Vec::new();
+    let mut bodies = Vec::new();
+    let (mut entries, mut bytes) = (0u64, 0u64);
+    for (i, t) in tables.iter().enumerate() {
+        let mut w = TableWriter::new(Vec::new(), opts);
+        for (k, v) in t {
+            w.add(k, v)?;
+            entries += 1;
+            bytes += (k.len() + v.len()) as u64;
+        }
+        let (body, _) = w.finish()?;
+        let first = t.first().map(|(k, _)| k.as_slice()).unwrap_or_default();
+        let last = t.last().map(|(k, _)| k.as_slice()).unwrap_or_default();
+        files.push(file_meta(i, &body, first, last));
+        bodies.push(body);
+    }
+    let m = manifest(last_commit_ts, Some(7), entries, bytes, files);
+    let mut out = Vec::new();
+    write_bundle_head(&mut out, &m)?;
+    for b in bodies {
+        out.extend_from_slice(&b);
+    }
+    Ok(out)
+}
