@@ -46,6 +46,10 @@ pub fn run(a: &InspectArgs) -> u8 {
         progress.finish();
         match r {
             Ok(r) => reports.push(r),
+            // With --all, a file that is not a readable snapshot gets its own status.
+            Err(e) if a.all && e.kind() == crate::ErrorKind::Data => {
+                reports.push(InspectReport::unreadable(p, size.unwrap_or(0), e.to_string()))
+            }
             Err(e) => {
                 log::fatal("ekv-snapshot inspect", &e);
                 return e.kind().exit_code() as u8;
@@ -125,6 +129,38 @@ pub fn human(r: &InspectReport) -> String {
                 f.entries,
                 f.live_keys,
                 f.key_bytes + f.value_bytes
+            ));
+        }
+    }
+    if let Some(b) = &r.sst_bundle {
+        s.push_str(&format!(
+            "{:<18}v{}, {} entries, {} uncompressed bytes, {} table bytes, applied index {}, min retained ts {} (pending {})\n",
+            "sst bundle",
+            b.version,
+            b.entry_count,
+            b.uncompressed_bytes,
+            b.total_file_bytes,
+            b.applied_index.map_or("none".into(), |i| i.to_string()),
+            b.min_retained_ts,
+            b.pending_min_retained_ts
+        ));
+        for t in &b.files {
+            s.push_str(&format!(
+                "  {} {} bytes at {}, {} entries in {} blocks ({} index), sha256 {} {}\n    keys {} .. {}\n",
+                t.name,
+                t.size,
+                t.offset,
+                t.entries,
+                t.data_blocks,
+                if t.two_level_index {
+                    "two-level"
+                } else {
+                    "one-level"
+                },
+                t.sha256,
+                if t.verified { "ok" } else { "UNVERIFIED" },
+                t.smallest,
+                t.largest
             ));
         }
     }

@@ -75,6 +75,38 @@ pub struct LargestEntry {
     pub key: String,
 }
 
+/// One table of an `EKVSSTI1` bundle.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SstTableReport {
+    pub name: String,
+    pub size: u64,
+    /// Offset of the table in the snapshot file.
+    pub offset: u64,
+    /// The manifest's SHA-256 (hex).
+    pub sha256: String,
+    /// Size, SHA-256, block checksums, key range and entry count all checked.
+    pub verified: bool,
+    pub smallest: String,
+    pub largest: String,
+    pub entries: u64,
+    pub data_blocks: u64,
+    pub two_level_index: bool,
+}
+
+/// The manifest of an `EKVSSTI1` bundle, and its tables.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SstBundleReport {
+    pub version: u64,
+    pub last_commit_ts: u64,
+    pub min_retained_ts: u64,
+    pub pending_min_retained_ts: u64,
+    pub applied_index: Option<u64>,
+    pub entry_count: u64,
+    pub uncompressed_bytes: u64,
+    pub total_file_bytes: u64,
+    pub files: Vec<SstTableReport>,
+}
+
 /// Everything `inspect` reports.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct InspectReport {
@@ -94,6 +126,9 @@ pub struct InspectReport {
     pub value_bytes: u64,
     pub largest_entry: LargestEntry,
     pub families: BTreeMap<&'static str, FamilyReport>,
+    /// For an `EKVSSTI1` payload: the bundle's manifest and tables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sst_bundle: Option<SstBundleReport>,
     /// Why the snapshot is not intact (`None`: intact).
     pub error: Option<String>,
 }
@@ -102,6 +137,66 @@ impl InspectReport {
     pub fn intact(&self) -> bool {
         self.error.is_none()
     }
+
+    /// The report of a file that is not a readable snapshot at all (`inspect --all` goes
+    /// on to the next file).
+    pub fn unreadable(path: &Path, file_bytes: u64, error: String) -> InspectReport {
+        InspectReport {
+            path: path.display().to_string(),
+            file_bytes,
+            snapshot_index: crate::container::snapshot_index_from_path(path),
+            header: None,
+            payload_format: "unknown".into(),
+            last_commit_ts: HlcReport::new(0),
+            footer: FooterReport {
+                status: "unchecked".into(),
+                stored: None,
+                computed: None,
+            },
+            entries: 0,
+            live_keys: 0,
+            older_versions: 0,
+            tombstones: 0,
+            raw_rows: 0,
+            key_bytes: 0,
+            value_bytes: 0,
+            largest_entry: LargestEntry::default(),
+            families: BTreeMap::new(),
+            sst_bundle: None,
+            error: Some(error),
+        }
+    }
+}
+
+fn sst_report(file: &SnapshotFile) -> Option<SstBundleReport> {
+    let (m, tables) = file.sst()?;
+    Some(SstBundleReport {
+        version: m.version,
+        last_commit_ts: m.last_commit_ts,
+        min_retained_ts: m.min_retained_ts,
+        pending_min_retained_ts: m.pending_min_retained_ts,
+        applied_index: m.applied_index,
+        entry_count: m.entry_count,
+        uncompressed_bytes: m.uncompressed_bytes,
+        total_file_bytes: m.total_file_bytes,
+        files: m
+            .files
+            .iter()
+            .zip(tables)
+            .map(|(f, t)| SstTableReport {
+                name: f.name.clone(),
+                size: f.size,
+                offset: t.offset,
+                sha256: f.sha256.clone(),
+                verified: t.verified,
+                smallest: crate::container::display_key(&f.smallest),
+                largest: crate::container::display_key(&f.largest),
+                entries: t.entries,
+                data_blocks: t.data_blocks,
+                two_level_index: t.two_level_index,
+            })
+            .collect(),
+    })
 }
 
 /// Inspect one file. A malformed stream or a footer mismatch is reported in `error` (with
@@ -139,6 +234,7 @@ pub fn inspect(path: &Path, progress: &mut dyn Progress) -> Result<InspectReport
             .iter()
             .map(|f| (f.name(), FamilyReport::default()))
             .collect(),
+        sst_bundle: None,
         error: None,
     };
     let streamed = walk(&mut file, &mut report, progress);
@@ -167,6 +263,7 @@ pub fn inspect(path: &Path, progress: &mut dyn Progress) -> Result<InspectReport
         },
         Err(e) => report.error = Some(e.to_string()),
     }
+    report.sst_bundle = sst_report(&file);
     Ok(report)
 }
 
