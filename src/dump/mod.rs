@@ -16,8 +16,10 @@ pub mod json;
 pub mod keymap;
 mod lines;
 pub mod manifest;
+mod out;
 pub mod tree;
 
+pub use out::{MemTree, OutFile, TreeOut};
 pub use tree::DumpTree;
 
 use std::path::PathBuf;

@@ -25,7 +25,10 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::keys::*;
-use crate::adapters::{display_key, encode_files, AdapterError, Encoder, RecordBatch, RecordSink};
+use super::RedisOptions;
+use crate::adapters::{
+    display_key, encode_files, AdapterError, EncodeContext, Encoder, RecordBatch, RecordSink,
+};
 use crate::dump::filename::{decode_segment, is_sha_fallback};
 use crate::dump::fs::{self, list_dir, open_input, EntryKind};
 use crate::dump::json::{decode_base64url_lenient, get_ci, parse_one, parse_seq};
@@ -46,32 +49,15 @@ pub struct RedisEncoder {
     scratch_dir: PathBuf,
 }
 
-impl Default for RedisEncoder {
-    fn default() -> Self {
-        RedisEncoder::new()
-    }
-}
-
 impl RedisEncoder {
-    /// An encoder that reads files with [`crate::adapters::default_threads`] workers.
-    pub fn new() -> Self {
+    /// An encoder reading files with the context's worker threads (`1`: on the calling
+    /// thread; the records and the first error are the same for any count), spilling large
+    /// directory listings to its scratch directory.
+    pub fn new(_options: &RedisOptions, cx: &EncodeContext) -> Self {
         RedisEncoder {
-            threads: crate::adapters::default_threads(),
-            scratch_dir: std::env::temp_dir(),
+            threads: cx.threads.max(1),
+            scratch_dir: cx.scratch_dir.clone(),
         }
-    }
-
-    /// Read and parse files with `threads` workers (`1`: on the calling thread). The records
-    /// and the first error are the same for any count.
-    pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = threads;
-        self
-    }
-
-    /// Where the sort of large directory listings spills (anonymous files).
-    pub fn with_scratch_dir(mut self, dir: &Path) -> Self {
-        self.scratch_dir = dir.to_path_buf();
-        self
     }
 }
 
