@@ -6,9 +6,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use ekv_snapshot::adapters::Adapter;
 use ekv_snapshot::dump::keymap::{self, KeyMap, KIND_SHA_FALLBACK};
-use ekv_snapshot::dump::manifest::Manifest;
+use ekv_snapshot::dump::manifest::{AdapterScope, Adapters, Manifest};
 use ekv_snapshot::dump::{checksums, filename, DumpTree};
 
 fn sha256sum_available() -> bool {
@@ -46,7 +45,7 @@ fn build_tree(out: &Path) {
     tree.finish_file(f).unwrap();
     tree.write_file("redis/db_0/strings/.bin", b"empty key").unwrap();
     km.write(&mut tree, "redis/db_0/KEYMAP.jsonl").unwrap();
-    let mut manifest = Manifest::for_decode(&[Adapter::Redis]);
+    let mut manifest = Manifest::for_decode(redis_only());
     manifest.last_commit_ts = 42;
     tree.publish(Some(&manifest)).unwrap();
 }
@@ -104,7 +103,7 @@ fn failed_build_leaves_nothing_behind() {
     {
         let mut tree = DumpTree::create(&out).unwrap();
         tree.write_file("redis/db_0/strings/a.bin", b"x").unwrap();
-        let mut bad = Manifest::for_decode(&[Adapter::Redis]);
+        let mut bad = Manifest::for_decode(redis_only());
         bad.dynamodb_layout = "bogus".into();
         assert!(tree.publish(Some(&bad)).is_err());
     }
@@ -126,4 +125,11 @@ fn escaped_names_pass_sha256sum() {
     tree.publish(None).unwrap();
     assert!(sha256sum_check(&out));
     assert_eq!(checksums::verify(&out).unwrap(), 3);
+}
+
+fn redis_only() -> Adapters {
+    Adapters {
+        redis: Some(AdapterScope::default()),
+        ..Adapters::default()
+    }
 }

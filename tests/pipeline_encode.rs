@@ -19,17 +19,11 @@ use common::{put, redis_tree};
 
 fn options(root: &Path, budget: usize, scratch: &Path) -> EncodeOptions {
     let m = Manifest::read(root).unwrap();
-    EncodeOptions {
-        input_root: root.to_path_buf(),
-        adapters: vec![Adapter::Redis],
-        last_commit_ts: m.last_commit_ts,
-        manifest_last_commit_ts: m.last_commit_ts,
-        exclusions: m.exclusions.clone(),
-        dynamodb_jsonl: false,
-        sort_budget: budget,
-        scratch_root: Some(scratch.to_path_buf()),
-        threads: 0,
-    }
+    let mut o =
+        EncodeOptions::from_manifest(root.to_path_buf(), &m, Some(vec![Adapter::Redis]), None).unwrap();
+    o.sort_budget = budget;
+    o.scratch_root = Some(scratch.to_path_buf());
+    o
 }
 
 /// Many strings and a big hash, so the sort has real work.

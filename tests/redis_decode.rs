@@ -187,9 +187,9 @@ fn filenames_go_through_encode_segment() {
 
 #[test]
 fn per_db_index_routes_into_own_directory() {
-    let d = decode_with(RedisDecoder::new().with_db_index(3), &[rec(s(b"k"), b"v")]);
+    let d = decode_with(decoder_db(3), &[rec(s(b"k"), b"v")]);
     assert!(d.exists("redis/db_3/strings/k.bin"));
-    let d = decode_with(RedisDecoder::new().with_db_index(-1), &[rec(s(b"k"), b"v")]);
+    let d = decode_with(decoder(), &[rec(s(b"k"), b"v")]);
     assert!(d.exists("redis/db_0/strings/k.bin"));
 }
 
@@ -242,12 +242,12 @@ fn orphan_ttl_warns_once_on_finalize() {
 
 #[test]
 fn orphan_ttls_counted_at_finalize() {
-    let mut dec = RedisDecoder::new();
+    let mut dec = decoder();
     let tmp = tempfile::tempdir().unwrap();
     let mut tree = ekv_snapshot::dump::DumpTree::create(&tmp.path().join("o")).unwrap();
     for i in 0..10_000u32 {
         let (k, v) = ttl(format!("k{i}").as_bytes(), 1);
-        dec.handle_record(&mut tree, &k, &v).unwrap();
+        dec.handle_record(&mut tree, &routed(&k, &v)).unwrap();
     }
     // Nothing is decided before the end: no key's families are known yet.
     assert_eq!(dec.orphan_ttl_count(), 0);
@@ -838,8 +838,18 @@ fn malformed_is_fatal_but_finalize_still_writes() {
     let d = decode(&[hmeta(b"h", 0), rec(s(b"k"), h("FF 01"))]);
     assert!(d.result.is_err());
     assert!(d.exists("redis/db_0/hashes/h.json"));
-    let d = decode(&[rec(b"!alien|x", b"")]);
-    assert!(d.err().contains("not a Redis key"));
+    // A key without a route never reaches the decoder; a tag of no Redis route is refused.
+    assert!(ekv_snapshot::adapters::Record::routed(b"!alien|x", b"").is_none());
+    let mut record = routed(b"!redis|str|k", b"v");
+    record.tag = 200;
+    let mut dec = decoder();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut tree = ekv_snapshot::dump::DumpTree::create(&tmp.path().join("o")).unwrap();
+    let e = dec.handle_record(&mut tree, &record).unwrap_err();
+    assert!(
+        matches!(&e, ekv_snapshot::adapters::AdapterError::BadRecord { what, .. } if what.contains("names no Redis family")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -933,11 +943,12 @@ fn decode_budget(recs: &[Rec], budget: usize) -> (Decoded, usize) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("out");
     let mut tree = ekv_snapshot::dump::DumpTree::create(&root).unwrap();
-    let mut dec = RedisDecoder::new()
-        .with_sort_budget(budget)
-        .with_scratch_dir(tmp.path());
+    let cx = ekv_snapshot::adapters::DecodeContext {
+        scratch_dir: tmp.path().to_path_buf(),
+    };
+    let mut dec = RedisDecoder::new(&Default::default(), &cx).with_sort_budget(budget);
     for (k, v) in recs {
-        dec.handle_record(&mut tree, k, v).unwrap();
+        dec.handle_record(&mut tree, &routed(k, v)).unwrap();
     }
     let mut warnings = Vec::new();
     let result = ekv_snapshot::adapters::Decoder::finalize(&mut dec, &mut tree, &mut warnings);

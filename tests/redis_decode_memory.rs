@@ -6,13 +6,15 @@
 //! of this binary, so no other test allocates meanwhile.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::Write;
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ekv_snapshot::adapters::redis::keys::*;
-use ekv_snapshot::adapters::redis::{RedisDecoder, TreeOut};
-use ekv_snapshot::dump::keymap::KeyMap;
+use ekv_snapshot::adapters::redis::RedisDecoder;
+use ekv_snapshot::adapters::{DecodeContext, Record};
 use ekv_snapshot::dump::DumpError;
+use ekv_snapshot::dump::{OutFile, TreeOut};
 
 struct Counting;
 
@@ -49,19 +51,22 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-/// A tree that keeps nothing: it counts files and bytes.
+/// A tree that keeps nothing: it counts files and bytes (the KEYMAP's apart).
 #[derive(Default)]
 struct NullTree {
     files: u64,
     bytes: u64,
     keymap_bytes: u64,
+    /// Bytes written to the file open now.
+    open: Rc<Cell<u64>>,
 }
 
-struct NullFile(u64);
+/// Counts what is written into a shared cell.
+struct Counter(Rc<Cell<u64>>);
 
-impl Write for NullFile {
+impl std::io::Write for Counter {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0 += b.len() as u64;
+        self.0.set(self.0.get() + b.len() as u64);
         Ok(b.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -70,27 +75,30 @@ impl Write for NullFile {
 }
 
 impl TreeOut for NullTree {
-    type File = NullFile;
     fn write_file(&mut self, _rel: &str, bytes: &[u8]) -> Result<(), DumpError> {
         self.files += 1;
         self.bytes += bytes.len() as u64;
         Ok(())
     }
-    fn create_file(&mut self, _rel: &str) -> Result<NullFile, DumpError> {
-        Ok(NullFile(0))
+    fn create_file(&mut self, rel: &str) -> Result<OutFile, DumpError> {
+        self.open.set(0);
+        Ok(OutFile::Other {
+            rel: rel.to_owned(),
+            writer: Box::new(Counter(self.open.clone())),
+        })
     }
-    fn finish_file(&mut self, f: NullFile) -> Result<(), DumpError> {
-        self.files += 1;
-        self.bytes += f.0;
+    fn finish_file(&mut self, f: OutFile) -> Result<(), DumpError> {
+        let n = self.open.get();
+        match f {
+            OutFile::Other { rel, .. } if rel.ends_with("KEYMAP.jsonl") => self.keymap_bytes = n,
+            _ => {
+                self.files += 1;
+                self.bytes += n;
+            }
+        }
         Ok(())
     }
     fn ensure_dir(&mut self, _rel: &str) -> Result<(), DumpError> {
-        Ok(())
-    }
-    fn write_keymap(&mut self, _rel: &str, keymap: KeyMap) -> Result<(), DumpError> {
-        let mut f = NullFile(0);
-        keymap.write_to(&mut f).unwrap();
-        self.keymap_bytes = f.0;
         Ok(())
     }
 }
@@ -101,9 +109,10 @@ fn decoder_heap_stays_within_a_few_budgets_for_100k_keys_and_one_big_hash() {
     const KEYS: u32 = 100_000;
     let scratch = tempfile::tempdir().unwrap();
     let mut tree = NullTree::default();
-    let mut dec: RedisDecoder<NullTree> = RedisDecoder::new_in()
-        .with_sort_budget(BUDGET)
-        .with_scratch_dir(scratch.path());
+    let cx = DecodeContext {
+        scratch_dir: scratch.path().to_path_buf(),
+    };
+    let mut dec = RedisDecoder::new(&Default::default(), &cx).with_sort_budget(BUDGET);
     let (mut key, mut value) = (Vec::new(), Vec::new());
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
@@ -120,15 +129,18 @@ fn decoder_heap_stays_within_a_few_budgets_for_100k_keys_and_one_big_hash() {
             key.extend_from_slice(&wide_key(HASH_FIELD_PREFIX, uk.as_bytes(), &[b'f', b'0' + f]));
             value.clear();
             value.resize(80, b'a' + f);
-            dec.handle_record(&mut tree, &key, &value).unwrap();
+            dec.handle_record(&mut tree, &Record::routed(&key, &value).unwrap())
+                .unwrap();
             fed += (key.len() + value.len()) as u64;
             values_fed += value.len() as u64;
         }
         key = wide_key(HASH_META_PREFIX, uk.as_bytes(), b"");
-        dec.handle_record(&mut tree, &key, &8u64.to_be_bytes()).unwrap();
+        dec.handle_record(&mut tree, &Record::routed(&key, &8u64.to_be_bytes()).unwrap())
+            .unwrap();
         if i % 2 == 0 {
             key = [TTL_PREFIX, uk.as_bytes()].concat();
-            dec.handle_record(&mut tree, &key, &5u64.to_be_bytes()).unwrap();
+            dec.handle_record(&mut tree, &Record::routed(&key, &5u64.to_be_bytes()).unwrap())
+                .unwrap();
         }
     }
     // One big collection: written element by element, never held.
@@ -136,7 +148,8 @@ fn decoder_heap_stays_within_a_few_budgets_for_100k_keys_and_one_big_hash() {
         key = wide_key(HASH_FIELD_PREFIX, b"zz-big", format!("field{f:08}").as_bytes());
         value.clear();
         value.resize(100, b'v');
-        dec.handle_record(&mut tree, &key, &value).unwrap();
+        dec.handle_record(&mut tree, &Record::routed(&key, &value).unwrap())
+            .unwrap();
         fed += (key.len() + value.len()) as u64;
         values_fed += value.len() as u64;
     }

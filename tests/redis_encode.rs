@@ -6,8 +6,8 @@ mod util;
 
 use std::os::unix::fs::symlink;
 
-use ekv_snapshot::adapters::redis::encode::{enumerate_dbs, parse_db_name};
 use ekv_snapshot::adapters::redis::keys::*;
+use ekv_snapshot::adapters::redis::{enumerate_dbs, parse_db_name};
 use util::*;
 
 fn enc_files(files: &[(&str, &[u8])]) -> Result<Vec<Rec>, String> {

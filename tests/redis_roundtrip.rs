@@ -10,7 +10,6 @@ mod util;
 use std::collections::{BTreeMap, BTreeSet};
 
 use ekv_snapshot::adapters::redis::keys::*;
-use ekv_snapshot::adapters::redis::RedisDecoder;
 use proptest::prelude::*;
 use util::*;
 
@@ -177,7 +176,7 @@ proptest! {
         let d2 = decode(&snapshot_order(got));
         prop_assert_eq!(d.tree(), d2.tree());
         // The smallest sorter budget (spilling after a few facts) gives the same tree.
-        let d3 = decode_with(RedisDecoder::new().with_sort_budget(0), &recs);
+        let d3 = decode_with(decoder().with_sort_budget(0), &recs);
         prop_assert!(d3.result.is_ok(), "{:?}", d3.result);
         prop_assert_eq!(d.tree(), d3.tree());
     }

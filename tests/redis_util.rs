@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use ekv_snapshot::adapters::redis::{RedisDecoder, RedisEncoder};
-use ekv_snapshot::adapters::{AdapterError, Decoder, Encoder, RecordSink, SinkError, Warnings};
+use ekv_snapshot::adapters::redis::{RedisDecoder, RedisEncoder, RedisOptions};
+use ekv_snapshot::adapters::{
+    AdapterError, DecodeContext, Decoder, EncodeContext, Encoder, Record, RecordSink, SinkError, Warnings,
+};
 use ekv_snapshot::dump::DumpTree;
 
 pub fn h(s: &str) -> Vec<u8> {
@@ -75,8 +77,26 @@ fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
     }
 }
 
+/// A decoder of `redis/db_<db>/` spilling to the OS temp dir.
+pub fn decoder_db(db: u32) -> RedisDecoder {
+    let cx = DecodeContext {
+        scratch_dir: std::env::temp_dir(),
+    };
+    RedisDecoder::new(&RedisOptions { db }, &cx)
+}
+
+/// A decoder of `redis/db_0/`.
+pub fn decoder() -> RedisDecoder {
+    decoder_db(0)
+}
+
+/// A record routed through the registry's table, as the pipeline hands it over.
+pub fn routed<'a>(k: &'a [u8], v: &'a [u8]) -> Record<'a> {
+    Record::routed(k, v).unwrap_or_else(|| panic!("test key {k:?} has no route"))
+}
+
 pub fn decode(records: &[Rec]) -> Decoded {
-    decode_with(RedisDecoder::new(), records)
+    decode_with(decoder(), records)
 }
 
 pub fn decode_with(mut dec: RedisDecoder, records: &[Rec]) -> Decoded {
@@ -86,7 +106,7 @@ pub fn decode_with(mut dec: RedisDecoder, records: &[Rec]) -> Decoded {
     let mut warnings = Warnings::new();
     let mut result = Ok(());
     for (k, v) in records {
-        if let Err(e) = dec.handle_record(&mut tree, k, v) {
+        if let Err(e) = dec.handle_record(&mut tree, &routed(k, v)) {
             result = Err(e);
             break;
         }
@@ -118,7 +138,11 @@ impl RecordSink for VecSink {
 /// Encode a dump root; records sorted by key.
 pub fn encode(root: &Path) -> Result<Vec<Rec>, AdapterError> {
     let mut sink = VecSink::default();
-    RedisEncoder::new().encode(root, &mut sink)?;
+    let cx = EncodeContext {
+        threads: 2,
+        scratch_dir: std::env::temp_dir(),
+    };
+    RedisEncoder::new(&RedisOptions::default(), &cx).encode(root, &mut sink)?;
     sink.0.sort();
     Ok(sink.0)
 }

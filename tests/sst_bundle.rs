@@ -1,9 +1,9 @@
-//! `EKVSSTI1` bundles end to end (spec/sst_bundle.md, DECISIONS.md A10): the live bundle
+//! `EKVSSTI1` bundles end to end (spec/sst_bundle.md, DECISIONS.md A13): the live bundle
 //! decodes to the same adapter trees as the live `EKVPBBL1` file of the same store, and a
 //! damaged bundle is refused with exit 2 and no output.
 //!
-//! The live files come from `../shared/golden/live/` (beside the repository; the variable
-//! `EKV_SHARED_DIR` may point elsewhere). Tests that need them fail when they are missing.
+//! The live files come from `../shared/golden/live/` (beside the repository). Tests that
+//! need them fail, never skip, when they are missing.
 
 mod common;
 
@@ -16,9 +16,7 @@ use ekv_snapshot::container::{encode_key, encode_value};
 use proptest::prelude::*;
 
 fn shared_dir() -> PathBuf {
-    std::env::var_os("EKV_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
 }
 
 fn live(name: &str) -> PathBuf {

@@ -5,13 +5,13 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use crate::adapters::Adapter;
+use crate::adapters::{parse_go_bool, Adapter, AdapterOptions};
 use crate::container;
 use crate::pipeline::decode::{decode_snapshot, DecodeOptions, DecodeResult};
 use crate::Error;
 
 use super::progress::TermProgress;
-use super::{log, parse_adapter_list, parse_go_bool, AdapterListError};
+use super::{log, parse_adapter_list, AdapterListError};
 
 /// Decode a snapshot into a dump tree.
 #[derive(Debug, Parser)]
@@ -27,27 +27,11 @@ pub struct DecodeArgs {
     /// Adapters to decode: comma-separated subset of dynamodb,s3,redis,sqs, or "all".
     #[arg(long, default_value = "dynamodb,s3,redis,sqs")]
     pub adapter: String,
-    /// DynamoDB layout: per-item or jsonl.
-    #[arg(long = "dynamodb-bundle-mode", default_value = "per-item")]
-    pub dynamodb_bundle_mode: String,
     /// MANIFEST cluster_id.
     #[arg(long = "cluster-id", default_value = "")]
     pub cluster_id: String,
-    /// Include incomplete S3 multipart uploads.
-    #[arg(long = "include-incomplete-uploads", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
-    pub include_incomplete_uploads: bool,
-    /// Include S3 orphan chunks.
-    #[arg(long = "include-orphans", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
-    pub include_orphans: bool,
-    /// Keep SQS visibility state.
-    #[arg(long = "preserve-sqs-visibility", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
-    pub preserve_sqs_visibility: bool,
-    /// Emit SQS side records.
-    #[arg(long = "include-sqs-side-records", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
-    pub include_sqs_side_records: bool,
-    /// Rename S3 objects that collide with the meta suffix.
-    #[arg(long = "rename-collisions", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
-    pub rename_collisions: bool,
+    #[command(flatten)]
+    pub options: AdapterOptions,
     /// Scratch space for adapters that need it (default: the OS temp dir; never the output).
     #[arg(long = "scratch-root", value_name = "DIR")]
     pub scratch_root: Option<PathBuf>,
@@ -73,17 +57,8 @@ fn options(a: &DecodeArgs) -> Result<DecodeOptions, String> {
     }
     let mut o = DecodeOptions::new(&a.output);
     o.adapters = parse_adapters(&a.adapter)?;
-    o.dynamodb_jsonl = match a.dynamodb_bundle_mode.as_str() {
-        "" | "per-item" => false,
-        "jsonl" => true,
-        other => return Err(format!("{other}: invalid --dynamodb-bundle-mode")),
-    };
+    o.options = a.options.clone();
     o.cluster_id = a.cluster_id.clone();
-    o.include_incomplete_uploads = a.include_incomplete_uploads;
-    o.include_orphans = a.include_orphans;
-    o.preserve_sqs_visibility = a.preserve_sqs_visibility;
-    o.include_sqs_side_records = a.include_sqs_side_records;
-    o.rename_s3_collisions = a.rename_collisions;
     o.scratch_root = a.scratch_root.clone();
     o.source_arg = Some(a.input.clone());
     Ok(o)

@@ -6,16 +6,15 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use crate::adapters::Adapter;
+use crate::adapters::{parse_go_bool, Adapter};
 use crate::dump::manifest::Manifest;
 use crate::pipeline::encode::{
     encode_to_file, EncodeFileOptions, EncodeOptions, EncodeOutcome, DEFAULT_SORT_BUDGET,
 };
-use crate::pipeline::PipelineError;
 use crate::Error;
 
 use super::progress::TermProgress;
-use super::{log, parse_adapter_list, parse_go_bool, AdapterListError};
+use super::{log, parse_adapter_list, AdapterListError};
 
 /// Encode a dump tree into a snapshot.
 #[derive(Debug, Parser)]
@@ -27,9 +26,10 @@ pub struct EncodeArgs {
     /// Destination .fsm (written atomically).
     #[arg(long, default_value = "", value_name = "PATH")]
     pub output: String,
-    /// Adapters to encode: comma-separated subset of dynamodb,s3,redis,sqs, or "all".
-    #[arg(long, default_value = "dynamodb,s3,redis,sqs")]
-    pub adapter: String,
+    /// Adapters to encode: comma-separated subset of dynamodb,s3,redis,sqs, or "all"
+    /// (default: the adapters MANIFEST.json lists).
+    #[arg(long)]
+    pub adapter: Option<String>,
     /// Commit timestamp to stamp (decimal or 0x-hex); must not be below the manifest's.
     #[arg(long = "last-commit-ts", default_value = "", value_name = "TS")]
     pub last_commit_ts: String,
@@ -106,7 +106,7 @@ fn run_encode(a: &EncodeArgs) -> Result<Result<EncodeOutcome, String>, Error> {
     if a.output.is_empty() {
         return Ok(Err("--output is required".into()));
     }
-    let adapters = match parse_adapters(&a.adapter) {
+    let adapters = match a.adapter.as_deref().map(parse_adapters).transpose() {
         Ok(v) => v,
         Err(m) => return Ok(Err(m)),
     };
@@ -121,30 +121,10 @@ fn run_encode(a: &EncodeArgs) -> Result<Result<EncodeOutcome, String>, Error> {
     };
     let input_root = PathBuf::from(&a.input);
     let manifest = Manifest::read(&input_root)?;
-    for &ad in &adapters {
-        let scope = match ad {
-            Adapter::Redis => &manifest.adapters.redis,
-            Adapter::DynamoDb => &manifest.adapters.dynamodb,
-            Adapter::S3 => &manifest.adapters.s3,
-            Adapter::Sqs => &manifest.adapters.sqs,
-        };
-        if scope.is_none() {
-            return Err(PipelineError::AdapterNotInManifest(ad.name()).into());
-        }
-    }
-    let t = requested.unwrap_or(manifest.last_commit_ts);
-    let scratch_root = (!a.scratch_root.is_empty()).then(|| PathBuf::from(&a.scratch_root));
-    let encode = EncodeOptions {
-        input_root,
-        adapters,
-        last_commit_ts: t,
-        manifest_last_commit_ts: manifest.last_commit_ts,
-        exclusions: manifest.exclusions.clone(),
-        dynamodb_jsonl: manifest.dynamodb_layout == "jsonl",
-        sort_budget: usize::try_from(a.sort_budget_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
-        scratch_root,
-        threads: a.threads,
-    };
+    let mut encode = EncodeOptions::from_manifest(input_root, &manifest, adapters, requested)?;
+    encode.sort_budget = usize::try_from(a.sort_budget_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    encode.scratch_root = (!a.scratch_root.is_empty()).then(|| PathBuf::from(&a.scratch_root));
+    encode.threads = a.threads;
     let opts = EncodeFileOptions {
         encode,
         output: PathBuf::from(&a.output),

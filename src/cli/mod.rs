@@ -179,15 +179,6 @@ fn parse_adapter_list(csv: &str, lowercase: bool) -> Result<Vec<Adapter>, Adapte
     Ok(out)
 }
 
-/// Go's `strconv.ParseBool`, for `-flag=value` booleans.
-fn parse_go_bool(s: &str) -> Result<bool, String> {
-    match s {
-        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
-        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-        _ => Err(format!("invalid boolean value {s:?}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,12 +206,5 @@ mod tests {
             ["--adapter", "redis", "stray", "-input"]
         );
         assert_eq!(norm(&["-h"]), ["--help"]);
-    }
-
-    #[test]
-    fn go_bools() {
-        assert_eq!(parse_go_bool("T"), Ok(true));
-        assert_eq!(parse_go_bool("0"), Ok(false));
-        assert!(parse_go_bool("yes").is_err());
     }
 }

@@ -18,7 +18,7 @@ use super::fs::open_input;
 use super::gofields::Fields;
 use super::json::{self, decode_base64url_lenient, JsonStyle};
 use super::lines::{LineError, Lines};
-use super::{DumpError, DumpTree};
+use super::{DumpError, TreeOut};
 use crate::spill::ExternalSorter;
 
 /// Longest KEYMAP.jsonl line read (Go's scanner buffer).
@@ -93,15 +93,14 @@ impl KeyMap {
     /// Write `rel` (e.g. `redis/db_0/KEYMAP.jsonl`) into the tree if there is any record.
     ///
     /// A record with an empty `encoded` or `kind` is refused before anything is written.
-    pub fn write(self, tree: &mut DumpTree, rel: &str) -> Result<(), DumpError> {
+    pub fn write(self, out: &mut dyn TreeOut, rel: &str) -> Result<(), DumpError> {
         if self.is_empty() {
             return Ok(());
         }
         self.check(rel)?;
-        let path = tree.root().join(rel);
-        let mut file = tree.create_file(rel)?;
-        self.write_to(&mut file).map_err(|e| DumpError::io(&path, e))?;
-        tree.finish_file(file)
+        let mut file = out.create_file(rel)?;
+        self.write_to(&mut file).map_err(|e| DumpError::io(rel, e))?;
+        out.finish_file(file)
     }
 
     /// Refuse a KEYMAP holding a record with an empty name or kind (`rel` names it).

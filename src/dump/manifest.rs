@@ -98,11 +98,9 @@ pub struct Manifest {
 
 impl Manifest {
     /// A phase-0 decode manifest with every constant field at its Go value, `wall_time_iso`
-    /// now, and the given adapters enabled (`{}` scopes). `elastickv_version` is Go's
+    /// now, and the given adapter scopes. `elastickv_version` is Go's
     /// default build version `dev`; callers may overwrite any field.
-    pub fn for_decode(enabled: &[crate::adapters::Adapter]) -> Manifest {
-        use crate::adapters::Adapter;
-        let on = |a: Adapter| enabled.contains(&a).then(AdapterScope::default);
+    pub fn for_decode(adapters: Adapters) -> Manifest {
         Manifest {
             format_version: FORMAT_VERSION,
             phase: PHASE0.to_owned(),
@@ -113,12 +111,7 @@ impl Manifest {
             wall_time_iso: now_rfc3339_nano(),
             source_fsm_path: None,
             live: None,
-            adapters: Adapters {
-                dynamodb: on(Adapter::DynamoDb),
-                s3: on(Adapter::S3),
-                redis: on(Adapter::Redis),
-                sqs: on(Adapter::Sqs),
-            },
+            adapters,
             exclusions: Exclusions::default(),
             checksum_algorithm: "sha256".to_owned(),
             checksum_format: "sha256sum".to_owned(),

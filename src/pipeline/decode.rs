@@ -11,16 +11,32 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::adapters::redis::decode::RedisDecoder;
-use crate::adapters::{Adapter, Decoder, Family, Record, Router, Warning};
+use crate::adapters::{
+    families, Adapter, AdapterOptions, DecodeContext, Decoder, Event, Record, RouteEntry, Router, Warning,
+};
 use crate::container::SnapshotFile;
-use crate::dump::manifest::{Exclusions, Manifest};
+use crate::dump::manifest::{AdapterScope, Adapters, Manifest};
 use crate::dump::tree::TreeOptions;
 use crate::dump::DumpTree;
 use crate::mvcc::{MvccItem, MvccView};
 use crate::Error;
 
 use super::{PipelineError, Progress};
+
+/// The warnings the pipeline itself raises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineEvent {
+    /// Records of an adapter this toolkit does not decode yet (DECISIONS.md A2).
+    AdapterNotSupported,
+}
+
+impl Event for PipelineEvent {
+    fn name(self) -> &'static str {
+        match self {
+            PipelineEvent::AdapterNotSupported => "adapter_not_supported",
+        }
+    }
+}
 
 /// How often (in entries) progress is reported.
 const PROGRESS_EVERY: u64 = 1 << 14;
@@ -32,15 +48,8 @@ pub struct DecodeOptions {
     pub output: PathBuf,
     /// Selected adapters.
     pub adapters: Vec<Adapter>,
-    /// `redis/db_<n>`.
-    pub redis_db: u32,
-    pub include_incomplete_uploads: bool,
-    pub include_orphans: bool,
-    pub preserve_sqs_visibility: bool,
-    pub include_sqs_side_records: bool,
-    pub rename_s3_collisions: bool,
-    /// `--dynamodb-bundle-mode jsonl`.
-    pub dynamodb_jsonl: bool,
+    /// Each adapter's options (recorded in MANIFEST.json).
+    pub options: AdapterOptions,
     /// MANIFEST `cluster_id`.
     pub cluster_id: String,
     /// Scratch space for adapters that need it (never inside the output tree, D9).
@@ -55,13 +64,7 @@ impl DecodeOptions {
         DecodeOptions {
             output: output.into(),
             adapters: Adapter::ALL.to_vec(),
-            redis_db: 0,
-            include_incomplete_uploads: false,
-            include_orphans: false,
-            preserve_sqs_visibility: false,
-            include_sqs_side_records: false,
-            rename_s3_collisions: false,
-            dynamodb_jsonl: false,
+            options: AdapterOptions::default(),
             cluster_id: String::new(),
             scratch_root: None,
             source_arg: None,
@@ -71,25 +74,9 @@ impl DecodeOptions {
     /// The options a manifest's tree was decoded with (for the encoder's self-test).
     pub fn from_manifest(m: &Manifest, output: PathBuf) -> DecodeOptions {
         let mut o = DecodeOptions::new(output);
-        let ex = &m.exclusions;
-        o.include_incomplete_uploads = ex.include_incomplete_uploads;
-        o.include_orphans = ex.include_orphans;
-        o.preserve_sqs_visibility = ex.preserve_sqs_visibility;
-        o.include_sqs_side_records = ex.include_sqs_side_records;
-        o.rename_s3_collisions = ex.rename_s3_collisions;
-        o.dynamodb_jsonl = m.dynamodb_layout == "jsonl";
+        o.options = AdapterOptions::from_manifest(m);
         o.cluster_id = m.cluster_id.clone();
         o
-    }
-
-    fn exclusions(&self) -> Exclusions {
-        Exclusions {
-            include_incomplete_uploads: self.include_incomplete_uploads,
-            include_orphans: self.include_orphans,
-            preserve_sqs_visibility: self.preserve_sqs_visibility,
-            include_sqs_side_records: self.include_sqs_side_records,
-            rename_s3_collisions: self.rename_s3_collisions,
-        }
     }
 }
 
@@ -113,8 +100,8 @@ pub struct Counters {
     pub unknown: u64,
     /// Live records of adapters this toolkit does not decode yet (reported, not written).
     pub unsupported: BTreeMap<Adapter, u64>,
-    /// Live records per family (for the summary).
-    pub families: BTreeMap<Family, u64>,
+    /// Live records per family name (for the summary).
+    pub families: BTreeMap<&'static str, u64>,
 }
 
 /// The outcome of a decode.
@@ -170,9 +157,9 @@ pub fn decode_snapshot(
     outcome?;
     file.finish()?;
     for (adapter, n) in &result.counters.unsupported {
-        result.warnings.push(Warning {
-            event: "adapter_not_supported",
-            fields: vec![
+        result.warnings.push(Warning::new(
+            PipelineEvent::AdapterNotSupported,
+            vec![
                 ("adapter", adapter.name().to_owned()),
                 ("records", n.to_string()),
                 (
@@ -181,7 +168,7 @@ pub fn decode_snapshot(
                         .to_owned(),
                 ),
             ],
-        });
+        ));
     }
     progress.phase("publishing: MANIFEST.json, CHECKSUMS, sync");
     let manifest = manifest_for(opts, input, &result);
@@ -193,23 +180,16 @@ pub fn decode_snapshot(
 
 type Decoders = Vec<(Adapter, Box<dyn Decoder>)>;
 
-/// Decoders of the selected adapters that this toolkit builds, in Go's finalize order
-/// (dynamodb, s3, redis, sqs).
+/// Decoders of the selected adapters that this toolkit builds, in Go's finalize order.
 fn build_decoders(opts: &DecodeOptions) -> Decoders {
-    let mut out: Decoders = Vec::new();
-    for adapter in [Adapter::DynamoDb, Adapter::S3, Adapter::Redis, Adapter::Sqs] {
-        if !opts.adapters.contains(&adapter) {
-            continue;
-        }
-        if adapter == Adapter::Redis {
-            let mut d = RedisDecoder::new().with_db_index(i64::from(opts.redis_db));
-            if let Some(dir) = &opts.scratch_root {
-                d = d.with_scratch_dir(dir);
-            }
-            out.push((adapter, Box::new(d)));
-        }
-    }
-    out
+    let cx = DecodeContext {
+        scratch_dir: opts.scratch_root.clone().unwrap_or_else(std::env::temp_dir),
+    };
+    Adapter::FINALIZE_ORDER
+        .into_iter()
+        .filter(|a| opts.adapters.contains(a))
+        .filter_map(|a| Some((a, a.decoder(&opts.options, &cx)?)))
+        .collect()
 }
 
 fn stream(
@@ -228,22 +208,28 @@ fn stream(
             MvccItem::Live(e) => e,
             MvccItem::Raw(_) | MvccItem::Deleted(_) | MvccItem::Older(_) => continue,
         };
-        let family = router.family(e.user_key);
-        *c.families.entry(family).or_default() += 1;
-        match family.adapter() {
-            None if family == Family::Internal => c.internal += 1,
+        let entry = router.route(e.user_key);
+        let family = entry.map_or(families().len() - 1, |r| r.family);
+        *c.families.entry(families()[family]).or_default() += 1;
+        match entry {
             None => c.unknown += 1,
-            Some(a) if !opts.adapters.contains(&a) => c.internal += 1,
-            Some(a) => match decoders.iter_mut().find(|(d, _)| *d == a) {
-                None => *c.unsupported.entry(a).or_default() += 1,
+            Some(RouteEntry { adapter: None, .. }) => c.internal += 1,
+            Some(RouteEntry { adapter: Some(a), .. }) if !opts.adapters.contains(a) => c.internal += 1,
+            Some(RouteEntry {
+                adapter: Some(a),
+                route,
+                ..
+            }) => match decoders.iter_mut().find(|(d, _)| d == a) {
+                None => *c.unsupported.entry(*a).or_default() += 1,
                 Some((_, d)) => {
-                    *c.routed.entry(a).or_default() += 1;
+                    *c.routed.entry(*a).or_default() += 1;
                     let record = Record {
                         user_key: e.user_key,
                         value: e.body,
                         commit_ts: e.commit_ts,
                         expire_at: e.expire_at,
-                        family,
+                        tag: route.tag,
+                        prefix_len: route.prefix.len(),
                     };
                     d.handle(tree, &mut result.warnings, &record)?;
                 }
@@ -264,7 +250,11 @@ fn stream(
 }
 
 fn manifest_for(opts: &DecodeOptions, input: &Path, r: &DecodeResult) -> Manifest {
-    let mut m = Manifest::for_decode(&opts.adapters);
+    let mut scopes = Adapters::default();
+    for a in &opts.adapters {
+        *a.scope_mut(&mut scopes) = Some(AdapterScope::default());
+    }
+    let mut m = Manifest::for_decode(scopes);
     // Go records its build version here; ours names the tool that wrote the tree.
     m.elastickv_version = format!("ekv-snapshot-{}", crate::VERSION);
     m.cluster_id = opts.cluster_id.clone();
@@ -275,7 +265,6 @@ fn manifest_for(opts: &DecodeOptions, input: &Path, r: &DecodeResult) -> Manifes
             .clone()
             .unwrap_or_else(|| input.display().to_string()),
     );
-    m.exclusions = opts.exclusions();
-    m.dynamodb_layout = if opts.dynamodb_jsonl { "jsonl" } else { "per-item" }.to_owned();
+    opts.options.to_manifest(&mut m);
     m
 }

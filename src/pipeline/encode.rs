@@ -19,10 +19,10 @@ use std::sync::mpsc;
 
 use sha2::{Digest, Sha256};
 
-use crate::adapters::{self, Adapter, Encoder, RecordSink, SinkError};
+use crate::adapters::{self, Adapter, AdapterOptions, EncodeContext, RecordSink, SinkError};
 use crate::container::pebble::{self, PebbleStreamWriter};
 use crate::dump::encode_info::{self, EncodeInfo, SelfTest};
-use crate::dump::manifest::{Exclusions, Manifest};
+use crate::dump::manifest::Manifest;
 use crate::dump::{fs as dfs, DumpError};
 use crate::spill::ExternalSorter;
 use crate::Error;
@@ -44,10 +44,8 @@ pub struct EncodeOptions {
     pub last_commit_ts: u64,
     /// The manifest's last_commit_ts: the floor for `last_commit_ts` (0 disables the check).
     pub manifest_last_commit_ts: u64,
-    /// The manifest's exclusion flags (some cannot be honoured when encoding).
-    pub exclusions: Exclusions,
-    /// The manifest says `dynamodb_layout: jsonl`.
-    pub dynamodb_jsonl: bool,
+    /// The options the tree was decoded with (from MANIFEST.json).
+    pub options: AdapterOptions,
     /// Memory budget of the sort; beyond it, sorted runs spill to `scratch_root`.
     pub sort_budget: usize,
     /// Where spill files and the self-test scratch go (default: the OS temp dir).
@@ -103,25 +101,45 @@ pub fn validate(opts: &EncodeOptions) -> Result<(), Error> {
         }
         .into());
     }
-    let has = |a| opts.adapters.contains(&a);
-    let unsupported = |what: &str| Err(PipelineError::Unsupported(what.to_owned()).into());
-    if has(Adapter::DynamoDb) && opts.dynamodb_jsonl {
-        return unsupported("dynamodb_layout=jsonl cannot be encoded yet");
-    }
-    let ex = &opts.exclusions;
-    if has(Adapter::S3) && ex.include_incomplete_uploads {
-        return unsupported("the dump includes incomplete S3 uploads, which cannot be encoded");
-    }
-    if has(Adapter::S3) && ex.include_orphans {
-        return unsupported("the dump includes S3 orphan chunks, which cannot be encoded");
-    }
-    if has(Adapter::Sqs) && ex.preserve_sqs_visibility {
-        return unsupported("the dump preserves SQS visibility state, which cannot be encoded");
-    }
-    if has(Adapter::Sqs) && ex.include_sqs_side_records {
-        return unsupported("the dump includes SQS side records, which cannot be encoded");
+    for a in Adapter::ALL.into_iter().filter(|a| opts.adapters.contains(a)) {
+        a.check_encode(&opts.options)?;
     }
     Ok(())
+}
+
+impl EncodeOptions {
+    /// The options for encoding the tree at `input_root` as its MANIFEST.json describes it
+    /// (s3_tree_pipeline.md §11.2): the adapters are `adapters` when given, each of which
+    /// must have a scope in the manifest, else every adapter the manifest lists (D14); the
+    /// commit ts is `requested_ts` when given, else the manifest's; the adapter options are
+    /// the ones the tree was decoded with. The other fields take their defaults.
+    pub fn from_manifest(
+        input_root: PathBuf,
+        manifest: &Manifest,
+        adapters: Option<Vec<Adapter>>,
+        requested_ts: Option<u64>,
+    ) -> Result<EncodeOptions, Error> {
+        let listed = |a: &Adapter| a.scope(&manifest.adapters).is_some();
+        let adapters = match adapters {
+            Some(selected) => {
+                if let Some(missing) = selected.iter().find(|a| !listed(a)) {
+                    return Err(PipelineError::AdapterNotInManifest(missing.name()).into());
+                }
+                selected
+            }
+            None => Adapter::ALL.into_iter().filter(listed).collect(),
+        };
+        Ok(EncodeOptions {
+            input_root,
+            adapters,
+            last_commit_ts: requested_ts.unwrap_or(manifest.last_commit_ts),
+            manifest_last_commit_ts: manifest.last_commit_ts,
+            options: AdapterOptions::from_manifest(manifest),
+            sort_budget: DEFAULT_SORT_BUDGET,
+            scratch_root: None,
+            threads: 0,
+        })
+    }
 }
 
 /// Encode the tree into `out` as a bare EKVPBBL1 stream.
@@ -137,9 +155,12 @@ pub fn encode_snapshot_with_progress(
 ) -> Result<EncodeResult, Error> {
     validate(opts)?;
     let scratch = scratch_dir(opts)?;
-    let threads = match opts.threads {
-        0 => adapters::default_threads(),
-        n => n,
+    let cx = EncodeContext {
+        threads: match opts.threads {
+            0 => adapters::default_threads(),
+            n => n,
+        },
+        scratch_dir: scratch.clone(),
     };
     let mut sink = SortingSink::new(opts.last_commit_ts, opts.sort_budget, &scratch, progress)?;
     let mut result = EncodeResult {
@@ -148,7 +169,7 @@ pub fn encode_snapshot_with_progress(
     };
     for adapter in Adapter::ALL.into_iter().filter(|a| opts.adapters.contains(a)) {
         let before = sink.records;
-        run_adapter(adapter, &opts.input_root, threads, &scratch, &mut sink)?;
+        run_adapter(adapter, opts, &cx, &mut sink)?;
         result.per_adapter.push((adapter, sink.records - before));
         result.adapters_enabled.push(adapter);
     }
@@ -169,17 +190,13 @@ fn scratch_dir(opts: &EncodeOptions) -> Result<PathBuf, Error> {
 
 fn run_adapter(
     adapter: Adapter,
-    root: &Path,
-    threads: usize,
-    scratch: &Path,
+    opts: &EncodeOptions,
+    cx: &EncodeContext,
     sink: &mut SortingSink<'_>,
 ) -> Result<(), Error> {
-    match adapter {
-        Adapter::Redis => adapters::redis::encode::RedisEncoder::new()
-            .with_threads(threads)
-            .with_scratch_dir(scratch)
-            .encode(root, sink)?,
-        other => refuse_unbuilt(other, root)?,
+    match adapter.encoder(&opts.options, cx) {
+        Some(mut encoder) => encoder.encode(&opts.input_root, sink)?,
+        None => refuse_unbuilt(adapter, &opts.input_root)?,
     }
     Ok(())
 }

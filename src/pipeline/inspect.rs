@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::adapters::{display_key, Family, Router};
+use crate::adapters::{display_key, families, family_index, Router, INTERNAL};
 use crate::container::{ContainerError, SnapshotFile};
 use crate::dump::manifest::rfc3339_nano;
 use crate::mvcc::{MvccError, MvccItem, MvccView};
@@ -230,10 +230,7 @@ pub fn inspect(path: &Path, progress: &mut dyn Progress) -> Result<InspectReport
         key_bytes: 0,
         value_bytes: 0,
         largest_entry: LargestEntry::default(),
-        families: Family::ALL
-            .iter()
-            .map(|f| (f.name(), FamilyReport::default()))
-            .collect(),
+        families: families().iter().map(|f| (*f, FamilyReport::default())).collect(),
         sst_bundle: None,
         error: None,
     };
@@ -273,11 +270,12 @@ fn walk(
     r: &mut InspectReport,
     progress: &mut dyn Progress,
 ) -> Result<(), MvccError> {
-    // Per-family tallies indexed by the enum: the hot loop does no map lookups.
-    let mut fams = [FamilyReport::default(); Family::ALL.len()];
+    // Per-family tallies indexed like the registry's family list: the hot loop does no map
+    // lookups.
+    let mut fams = vec![FamilyReport::default(); families().len()];
     let result = walk_entries(file, r, &mut fams, progress);
-    for (fam, f) in Family::ALL.iter().zip(fams) {
-        r.families.insert(fam.name(), f);
+    for (fam, f) in families().iter().zip(fams) {
+        r.families.insert(fam, f);
     }
     result
 }
@@ -285,11 +283,12 @@ fn walk(
 fn walk_entries(
     file: &mut SnapshotFile,
     r: &mut InspectReport,
-    fams: &mut [FamilyReport; Family::ALL.len()],
+    fams: &mut [FamilyReport],
     progress: &mut dyn Progress,
 ) -> Result<(), MvccError> {
     let mut view = MvccView::new(file);
     let mut router = Router::default();
+    let internal = family_index(INTERNAL).unwrap_or(0);
     let res = loop {
         let item = match view.next() {
             Ok(Some(item)) => item,
@@ -297,7 +296,7 @@ fn walk_entries(
             Err(e) => break Err(e),
         };
         let (key, klen, vlen, fam) = match &item {
-            MvccItem::Raw(raw) => (raw.key, raw.key.len(), raw.value.len(), Family::Internal),
+            MvccItem::Raw(raw) => (raw.key, raw.key.len(), raw.value.len(), internal),
             MvccItem::Live(m) | MvccItem::Deleted(m) | MvccItem::Older(m) => (
                 m.user_key,
                 m.encoded_key.len(),
@@ -308,7 +307,7 @@ fn walk_entries(
         r.entries += 1;
         r.key_bytes += klen as u64;
         r.value_bytes += vlen as u64;
-        let f = &mut fams[fam as usize];
+        let f = &mut fams[fam];
         f.entries += 1;
         f.key_bytes += klen as u64;
         f.value_bytes += vlen as u64;

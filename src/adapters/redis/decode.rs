@@ -27,7 +27,7 @@
 //! counterpart: nothing is parked, so there is nothing to bound.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -37,12 +37,12 @@ use super::state::{
     be64, push_escaped, split_key, unescape, Coll, CollKind, Elem, Info, KeyFacts, MetaInfo, Pending,
     TtlOwner, SEC_ELEM, SEC_INFO, SEC_TTL,
 };
-use crate::adapters::{display_key, AdapterError, Decoder, Record, Warning, Warnings};
+use super::RedisOptions;
+use crate::adapters::{display_key, AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
 use crate::dump::filename::encode_segment;
 use crate::dump::json::{self, JsonStyle};
 use crate::dump::keymap::{KeyMap, KIND_SHA_FALLBACK};
-use crate::dump::tree::TreeFile;
-use crate::dump::{DumpError, DumpTree};
+use crate::dump::{OutFile, TreeOut};
 use crate::spill::{ExternalSorter, SortedRecords};
 
 /// Default memory budget of the fact sorter: its buffers stay under 64 MiB, leaving most of
@@ -54,33 +54,28 @@ fn ttl_line_budget(budget: usize) -> usize {
     (budget / 8).max(64 << 10)
 }
 
-/// Where the decoder writes: the [`DumpTree`] in production, an in-memory tree in tests.
-pub trait TreeOut {
-    /// A file open for streaming writes.
-    type File: Write;
-    fn write_file(&mut self, rel: &str, bytes: &[u8]) -> Result<(), DumpError>;
-    fn create_file(&mut self, rel: &str) -> Result<Self::File, DumpError>;
-    fn finish_file(&mut self, file: Self::File) -> Result<(), DumpError>;
-    fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError>;
-    fn write_keymap(&mut self, rel: &str, keymap: KeyMap) -> Result<(), DumpError>;
+/// The warnings of the Redis decoder, named as Go logs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RedisEvent {
+    /// `!redis|ttl|` rows that no key took.
+    OrphanTtl,
+    /// Stream entries of a key without a stream meta record.
+    StreamOrphanEntriesWithoutMeta,
+    /// A collection's meta count differs from its elements.
+    LengthMismatch(CollKind),
 }
 
-impl TreeOut for DumpTree {
-    type File = TreeFile;
-    fn write_file(&mut self, rel: &str, bytes: &[u8]) -> Result<(), DumpError> {
-        DumpTree::write_file(self, rel, bytes)
-    }
-    fn create_file(&mut self, rel: &str) -> Result<TreeFile, DumpError> {
-        DumpTree::create_file(self, rel)
-    }
-    fn finish_file(&mut self, file: TreeFile) -> Result<(), DumpError> {
-        DumpTree::finish_file(self, file)
-    }
-    fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError> {
-        DumpTree::ensure_dir(self, rel)
-    }
-    fn write_keymap(&mut self, rel: &str, keymap: KeyMap) -> Result<(), DumpError> {
-        keymap.write(self, rel)
+impl Event for RedisEvent {
+    fn name(self) -> &'static str {
+        match self {
+            RedisEvent::OrphanTtl => "redis_orphan_ttl",
+            RedisEvent::StreamOrphanEntriesWithoutMeta => "redis_stream_orphan_entries_without_meta",
+            RedisEvent::LengthMismatch(CollKind::Hash) => "redis_hash_length_mismatch",
+            RedisEvent::LengthMismatch(CollKind::List) => "redis_list_length_mismatch",
+            RedisEvent::LengthMismatch(CollKind::Set) => "redis_set_length_mismatch",
+            RedisEvent::LengthMismatch(CollKind::Zset) => "redis_zset_length_mismatch",
+            RedisEvent::LengthMismatch(CollKind::Stream) => "redis_stream_length_mismatch",
+        }
     }
 }
 
@@ -101,7 +96,7 @@ impl Sidecar {
 }
 
 /// Records → tree for the Redis adapter (one database).
-pub struct RedisDecoder<O: TreeOut = DumpTree> {
+pub struct RedisDecoder {
     db_dir: String,
     budget: usize,
     scratch_dir: PathBuf,
@@ -118,23 +113,10 @@ pub struct RedisDecoder<O: TreeOut = DumpTree> {
     /// collection pushes it once.
     last_presence: Vec<u8>,
     orphan_ttl: u64,
-    sidecars: [Option<BufWriter<O::File>>; 2],
+    sidecars: [Option<BufWriter<OutFile>>; 2],
     /// KEYMAP records of SHA-fallback names, sorted under a share of the budget.
     keymap: Option<KeyMap>,
     finalized: bool,
-}
-
-impl RedisDecoder<DumpTree> {
-    /// A decoder writing `redis/db_0/` of a [`DumpTree`].
-    pub fn new() -> Self {
-        Self::new_in()
-    }
-}
-
-impl Default for RedisDecoder<DumpTree> {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
@@ -151,14 +133,14 @@ struct TtlLine<'a> {
     expire_at_ms: u64,
 }
 
-impl<O: TreeOut> RedisDecoder<O> {
-    /// A decoder for any [`TreeOut`], writing `redis/db_0/`, sorting facts under
-    /// [`DEFAULT_SORT_BUDGET`] in the OS temporary directory.
-    pub fn new_in() -> Self {
+impl RedisDecoder {
+    /// A decoder writing `redis/db_<options.db>/`, sorting facts under
+    /// [`DEFAULT_SORT_BUDGET`] in the context's scratch directory.
+    pub fn new(options: &RedisOptions, cx: &DecodeContext) -> Self {
         RedisDecoder {
-            db_dir: "redis/db_0".to_owned(),
+            db_dir: format!("redis/db_{}", options.db),
             budget: DEFAULT_SORT_BUDGET,
-            scratch_dir: std::env::temp_dir(),
+            scratch_dir: cx.scratch_dir.clone(),
             facts: None,
             spilled_runs: 0,
             seq: 0,
@@ -172,23 +154,10 @@ impl<O: TreeOut> RedisDecoder<O> {
         }
     }
 
-    /// Write under `redis/db_<index>/` (negative → 0, as Go's `RedisDBIndex`).
-    pub fn with_db_index(mut self, index: i64) -> Self {
-        self.db_dir = format!("redis/db_{}", index.max(0));
-        self
-    }
-
     /// Memory budget of the fact sorter in bytes (at least 4 KiB; its buffers stay under
     /// twice the budget). The TTL-line sorter of finalize gets an eighth of it.
     pub fn with_sort_budget(mut self, bytes: usize) -> Self {
         self.budget = bytes.max(4 << 10);
-        self
-    }
-
-    /// Where the sorters spill (anonymous files; nothing is left behind). Must be outside
-    /// the output tree.
-    pub fn with_scratch_dir(mut self, dir: &Path) -> Self {
-        self.scratch_dir = dir.to_path_buf();
         self
     }
 
@@ -204,106 +173,116 @@ impl<O: TreeOut> RedisDecoder<O> {
             .max(self.facts.as_ref().map_or(0, ExternalSorter::spilled_runs))
     }
 
-    /// Handle one record (see [`Decoder::handle`]).
-    pub fn handle_record(&mut self, out: &mut O, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
+    /// Handle one record (see [`Decoder::handle`]): one `match` on the route's tag.
+    pub fn handle_record(&mut self, out: &mut dyn TreeOut, record: &Record<'_>) -> Result<(), AdapterError> {
         self.seq += 1;
-        if let Some(uk) = key.strip_prefix(STR_PREFIX) {
-            self.blob(out, key, uk, value, false)
-        } else if let Some(uk) = key.strip_prefix(HLL_PREFIX) {
-            self.blob(out, key, uk, value, true)
-        } else if let Some(uk) = key.strip_prefix(TTL_PREFIX) {
-            let ms = parse_ttl_value(value).map_err(|e| bad(key, e))?;
-            self.begin(uk, SEC_TTL);
-            self.vbuf.clear();
-            self.vbuf.extend_from_slice(&ms.to_be_bytes());
-            self.vbuf.extend_from_slice(&self.seq.to_be_bytes());
-            self.push_fact()
-        } else if key.starts_with(HASH_META_DELTA_PREFIX)
-            || key.starts_with(LIST_META_DELTA_PREFIX)
-            || key.starts_with(SET_META_DELTA_PREFIX)
-            || key.starts_with(ZSET_META_DELTA_PREFIX)
-            || key.starts_with(LIST_CLAIM_PREFIX)
-            || key.starts_with(ZSET_SCORE_PREFIX)
-        {
-            Ok(())
-        } else if let Some(rest) = key.strip_prefix(HASH_META_PREFIX) {
-            self.count_meta(key, rest, value, CollKind::Hash, "hash")
-        } else if let Some(rest) = key.strip_prefix(SET_META_PREFIX) {
-            self.count_meta(key, rest, value, CollKind::Set, "set")
-        } else if let Some(rest) = key.strip_prefix(ZSET_META_PREFIX) {
-            self.count_meta(key, rest, value, CollKind::Zset, "zset")
-        } else if let Some(rest) = key.strip_prefix(HASH_FIELD_PREFIX) {
-            let (uk, name) = parse_wide(rest).map_err(|e| bad(key, format!("invalid hash key: {e}")))?;
-            self.element(uk, CollKind::Hash, false, name, value)
-        } else if let Some(rest) = key.strip_prefix(SET_MEMBER_PREFIX) {
-            let (uk, member) = parse_wide(rest).map_err(|e| bad(key, format!("invalid set key: {e}")))?;
-            self.element(uk, CollKind::Set, false, member, b"")
-        } else if let Some(rest) = key.strip_prefix(ZSET_MEMBER_PREFIX) {
-            let (uk, member) = parse_wide(rest).map_err(|e| bad(key, format!("invalid zset key: {e}")))?;
-            let score = parse_zset_score(value).map_err(|e| bad(key, e))?;
-            self.element(uk, CollKind::Zset, true, member, &zset_value(score, false))
-        } else if let Some(uk) = key.strip_prefix(ZSET_LEGACY_PREFIX) {
-            let entries = parse_zset_legacy(value).map_err(|e| bad(key, e))?;
-            self.info(uk, Info::ZsetLegacy)?;
-            for e in &entries {
-                self.begin(uk, SEC_ELEM);
-                self.kbuf.push(CollKind::Zset.index() as u8);
-                self.kbuf.extend_from_slice(e.member.as_bytes());
+        let (key, value, rest) = (record.user_key, record.value, record.rest());
+        let Some(kind) = Kind::from_tag(record.tag) else {
+            return Err(bad(
+                key,
+                format!("route tag {} names no Redis family", record.tag),
+            ));
+        };
+        match kind {
+            Kind::Str => self.blob(out, key, rest, value, false),
+            Kind::Hll => self.blob(out, key, rest, value, true),
+            Kind::Ttl => {
+                let ms = parse_ttl_value(value).map_err(|e| bad(key, e))?;
+                self.begin(rest, SEC_TTL);
                 self.vbuf.clear();
-                self.vbuf.extend_from_slice(&zset_value(e.score, true));
-                self.push_fact()?;
+                self.vbuf.extend_from_slice(&ms.to_be_bytes());
+                self.vbuf.extend_from_slice(&self.seq.to_be_bytes());
+                self.push_fact()
             }
-            Ok(())
-        } else if let Some(uk) = key.strip_prefix(LIST_META_PREFIX) {
-            if uk.starts_with(b"d|") {
-                return Ok(()); // a delta key (redis.md §2.6 ambiguity)
+            Kind::HashMetaDelta
+            | Kind::ListMetaDelta
+            | Kind::SetMetaDelta
+            | Kind::ZsetMetaDelta
+            | Kind::ListClaim
+            | Kind::ZsetScore => Ok(()),
+            Kind::HashMeta => self.count_meta(key, rest, value, CollKind::Hash, "hash"),
+            Kind::SetMeta => self.count_meta(key, rest, value, CollKind::Set, "set"),
+            Kind::ZsetMeta => self.count_meta(key, rest, value, CollKind::Zset, "zset"),
+            Kind::HashField => {
+                let (uk, name) = parse_wide(rest).map_err(|e| bad(key, format!("invalid hash key: {e}")))?;
+                self.element(uk, CollKind::Hash, false, name, value)
             }
-            let meta = parse_list_meta(value).map_err(|e| bad(key, e))?;
-            let meta = MetaInfo {
-                declared: meta.len,
-                inline_ttl: meta.inline_ttl,
-                ..MetaInfo::default()
-            };
-            self.info(
-                uk,
-                Info::Meta {
-                    kind: CollKind::List,
-                    meta,
-                },
-            )
-        } else if let Some(rest) = key.strip_prefix(LIST_ITEM_PREFIX) {
-            let (uk, seq) = parse_list_item(rest).map_err(|e| bad(key, e))?;
-            self.element(uk, CollKind::List, false, &sortable_i64(seq), value)
-        } else if let Some(rest) = key.strip_prefix(STREAM_META_PREFIX) {
-            let (uk, _) = parse_wide(rest).map_err(|e| bad(key, format!("invalid stream key: {e}")))?;
-            let m = parse_stream_meta(value).map_err(|e| bad(key, e))?;
-            let meta = MetaInfo {
-                declared: m.length,
-                inline_ttl: m.inline_ttl,
-                last_ms: m.last_ms,
-                last_seq: m.last_seq,
-            };
-            self.info(
-                uk,
-                Info::Meta {
-                    kind: CollKind::Stream,
-                    meta,
-                },
-            )
-        } else if let Some(rest) = key.strip_prefix(STREAM_ENTRY_PREFIX) {
-            let (uk, ms, seq) = parse_stream_entry_key(rest).map_err(|e| bad(key, e))?;
-            parse_stream_entry(value).map_err(|e| bad(key, e))?;
-            let proto = value.get(STREAM_ENTRY_MAGIC.len()..).unwrap_or_default();
-            let order = [ms.to_be_bytes(), seq.to_be_bytes()].concat();
-            self.element(uk, CollKind::Stream, false, &order, proto)
-        } else {
-            Err(bad(key, "not a Redis key: no Redis prefix matches"))
+            Kind::SetMember => {
+                let (uk, member) = parse_wide(rest).map_err(|e| bad(key, format!("invalid set key: {e}")))?;
+                self.element(uk, CollKind::Set, false, member, b"")
+            }
+            Kind::ZsetMember => {
+                let (uk, member) =
+                    parse_wide(rest).map_err(|e| bad(key, format!("invalid zset key: {e}")))?;
+                let score = parse_zset_score(value).map_err(|e| bad(key, e))?;
+                self.element(uk, CollKind::Zset, true, member, &zset_value(score, false))
+            }
+            Kind::ZsetLegacy => {
+                let entries = parse_zset_legacy(value).map_err(|e| bad(key, e))?;
+                self.info(rest, Info::ZsetLegacy)?;
+                for e in &entries {
+                    self.begin(rest, SEC_ELEM);
+                    self.kbuf.push(CollKind::Zset.index() as u8);
+                    self.kbuf.extend_from_slice(e.member.as_bytes());
+                    self.vbuf.clear();
+                    self.vbuf.extend_from_slice(&zset_value(e.score, true));
+                    self.push_fact()?;
+                }
+                Ok(())
+            }
+            Kind::ListMeta => {
+                let meta = parse_list_meta(value).map_err(|e| bad(key, e))?;
+                let meta = MetaInfo {
+                    declared: meta.len,
+                    inline_ttl: meta.inline_ttl,
+                    ..MetaInfo::default()
+                };
+                self.info(
+                    rest,
+                    Info::Meta {
+                        kind: CollKind::List,
+                        meta,
+                    },
+                )
+            }
+            Kind::ListItem => {
+                let (uk, seq) = parse_list_item(rest).map_err(|e| bad(key, e))?;
+                self.element(uk, CollKind::List, false, &sortable_i64(seq), value)
+            }
+            Kind::StreamMeta => {
+                let (uk, _) = parse_wide(rest).map_err(|e| bad(key, format!("invalid stream key: {e}")))?;
+                let m = parse_stream_meta(value).map_err(|e| bad(key, e))?;
+                let meta = MetaInfo {
+                    declared: m.length,
+                    inline_ttl: m.inline_ttl,
+                    last_ms: m.last_ms,
+                    last_seq: m.last_seq,
+                };
+                self.info(
+                    uk,
+                    Info::Meta {
+                        kind: CollKind::Stream,
+                        meta,
+                    },
+                )
+            }
+            Kind::StreamEntry => {
+                let (uk, ms, seq) = parse_stream_entry_key(rest).map_err(|e| bad(key, e))?;
+                parse_stream_entry(value).map_err(|e| bad(key, e))?;
+                let proto = value.get(STREAM_ENTRY_MAGIC.len()..).unwrap_or_default();
+                let order = [ms.to_be_bytes(), seq.to_be_bytes()].concat();
+                self.element(uk, CollKind::Stream, false, &order, proto)
+            }
         }
     }
 
     /// Write everything that waited for the end (see [`Decoder::finalize`]). A second call
     /// does nothing.
-    pub fn finalize_into(&mut self, out: &mut O, warnings: &mut Warnings) -> Result<(), AdapterError> {
+    pub fn finalize_into(
+        &mut self,
+        out: &mut dyn TreeOut,
+        warnings: &mut Warnings,
+    ) -> Result<(), AdapterError> {
         if self.finalized {
             return Ok(());
         }
@@ -335,14 +314,14 @@ impl<O: TreeOut> RedisDecoder<O> {
         }
         if let Some(keymap) = self.keymap.take() {
             let rel = format!("{}/KEYMAP.jsonl", self.db_dir);
-            if let Err(e) = out.write_keymap(&rel, keymap) {
+            if let Err(e) = keymap.write(out, &rel) {
                 first.get_or_insert(e.into());
             }
         }
         if self.orphan_ttl > 0 {
-            warnings.push(Warning {
-                event: "redis_orphan_ttl",
-                fields: vec![
+            warnings.push(Warning::new(
+                RedisEvent::OrphanTtl,
+                vec![
                     ("count", self.orphan_ttl.to_string()),
                     (
                         "hint",
@@ -351,7 +330,7 @@ impl<O: TreeOut> RedisDecoder<O> {
                             .to_owned(),
                     ),
                 ],
-            });
+            ));
         }
         match first {
             Some(e) => Err(e),
@@ -435,7 +414,7 @@ impl<O: TreeOut> RedisDecoder<O> {
 
     fn blob(
         &mut self,
-        out: &mut O,
+        out: &mut dyn TreeOut,
         key: &[u8],
         uk: &[u8],
         value: &[u8],
@@ -482,7 +461,12 @@ impl<O: TreeOut> RedisDecoder<O> {
     }
 
     /// Append one line to a sidecar, creating the file on first use.
-    fn write_sidecar(&mut self, out: &mut O, which: Sidecar, line: &[u8]) -> Result<(), AdapterError> {
+    fn write_sidecar(
+        &mut self,
+        out: &mut dyn TreeOut,
+        which: Sidecar,
+        line: &[u8],
+    ) -> Result<(), AdapterError> {
         let rel = format!("{}/{}", self.db_dir, which.name());
         let slot = &mut self.sidecars[which as usize];
         let w = match slot {
@@ -501,7 +485,7 @@ impl<O: TreeOut> RedisDecoder<O> {
     /// element by element.
     fn replay(
         &mut self,
-        out: &mut O,
+        out: &mut dyn TreeOut,
         warnings: &mut Warnings,
         facts: ExternalSorter,
         lines: &mut ExternalSorter,
@@ -511,7 +495,7 @@ impl<O: TreeOut> RedisDecoder<O> {
             source,
         };
         let mut sorted: SortedRecords = facts.finish().map_err(spill_err)?;
-        let mut w: KeyWriter<O::File> = KeyWriter::new();
+        let mut w: KeyWriter<OutFile> = KeyWriter::new();
         let mut cur_prefix: Vec<u8> = Vec::new();
         let mut have = false;
         while let Some((k, v)) = sorted.next().map_err(spill_err)? {
@@ -569,7 +553,7 @@ impl<O: TreeOut> RedisDecoder<O> {
 
     /// Write the collections of the key in `w` that had no element, close the open one,
     /// then reset `w` for the next key.
-    fn finish_key(&mut self, out: &mut O, warnings: &mut Warnings, w: &mut KeyWriter<O::File>) {
+    fn finish_key(&mut self, out: &mut dyn TreeOut, warnings: &mut Warnings, w: &mut KeyWriter<OutFile>) {
         self.close(out, warnings, w);
         for kind in CollKind::FLUSH_ORDER {
             if w.facts.get(kind).is_some() && !w.written[kind.index()] {
@@ -586,7 +570,7 @@ impl<O: TreeOut> RedisDecoder<O> {
     }
 
     /// Start the file of the key's `kind` collection.
-    fn open(&mut self, out: &mut O, w: &mut KeyWriter<O::File>, kind: CollKind) {
+    fn open(&mut self, out: &mut dyn TreeOut, w: &mut KeyWriter<OutFile>, kind: CollKind) {
         w.written[kind.index()] = true;
         let mut open = Open {
             kind,
@@ -608,9 +592,9 @@ impl<O: TreeOut> RedisDecoder<O> {
 
     fn start_file(
         &mut self,
-        out: &mut O,
-        w: &mut KeyWriter<O::File>,
-        open: &mut Open<O::File>,
+        out: &mut dyn TreeOut,
+        w: &mut KeyWriter<OutFile>,
+        open: &mut Open<OutFile>,
     ) -> Result<(), AdapterError> {
         let (dir, ext) = match open.kind {
             CollKind::Hash => ("hashes", "json"),
@@ -640,7 +624,7 @@ impl<O: TreeOut> RedisDecoder<O> {
     }
 
     /// Take one element fact of the open collection; `None` when its bytes are malformed.
-    fn replay_element(w: &mut KeyWriter<O::File>, kind: CollKind, order: &[u8], v: &[u8]) -> Option<()> {
+    fn replay_element(w: &mut KeyWriter<OutFile>, kind: CollKind, order: &[u8], v: &[u8]) -> Option<()> {
         let e = match kind {
             CollKind::Hash => Elem {
                 a: order,
@@ -691,7 +675,7 @@ impl<O: TreeOut> RedisDecoder<O> {
     }
 
     /// Finish the open collection: its last element, the document's end, its warnings.
-    fn close(&mut self, out: &mut O, warnings: &mut Warnings, w: &mut KeyWriter<O::File>) {
+    fn close(&mut self, out: &mut dyn TreeOut, warnings: &mut Warnings, w: &mut KeyWriter<OutFile>) {
         let KeyWriter {
             pending, open, key, ..
         } = w;
@@ -722,9 +706,9 @@ impl<O: TreeOut> RedisDecoder<O> {
                 return;
             }
         } else if kind == CollKind::Stream && !coll.meta_seen {
-            warnings.push(Warning {
-                event: "redis_stream_orphan_entries_without_meta",
-                fields: vec![
+            warnings.push(Warning::new(
+                RedisEvent::StreamOrphanEntriesWithoutMeta,
+                vec![
                     ("user_key_len", w.key.len().to_string()),
                     ("observed_entries", open.observed.to_string()),
                     (
@@ -735,52 +719,56 @@ impl<O: TreeOut> RedisDecoder<O> {
                             .to_owned(),
                     ),
                 ],
-            });
+            ));
             return;
         }
         if coll.meta_seen && open.observed != coll.declared {
             // Go's hint texts, verbatim (scripts grep for them).
             let (event, observed_name, hint) = match kind {
                 CollKind::Hash => (
-                    "redis_hash_length_mismatch",
+                    RedisEvent::LengthMismatch(CollKind::Hash),
                     "observed_fields",
                     "meta record's Len does not match the count of !hs|fld| keys for this user key",
                 ),
                 CollKind::List => (
-                    "redis_list_length_mismatch",
+                    RedisEvent::LengthMismatch(CollKind::List),
                     "observed_items",
                     "meta record's Len does not match the count of !lst|itm| keys for this user key",
                 ),
                 CollKind::Set => (
-                    "redis_set_length_mismatch",
+                    RedisEvent::LengthMismatch(CollKind::Set),
                     "observed_members",
                     "meta record's Len does not match the count of !st|mem| keys for this user key",
                 ),
                 CollKind::Zset => (
-                    "redis_zset_length_mismatch",
+                    RedisEvent::LengthMismatch(CollKind::Zset),
                     "observed_members",
                     "meta record's Len does not match the count of !zs|mem| keys for this user key",
                 ),
                 CollKind::Stream => (
-                    "redis_stream_length_mismatch",
+                    RedisEvent::LengthMismatch(CollKind::Stream),
                     "observed_entries",
                     "meta record's Length does not match the count of !stream|entry| keys for this user key",
                 ),
             };
-            warnings.push(Warning {
+            warnings.push(Warning::new(
                 event,
-                fields: vec![
+                vec![
                     ("user_key_len", w.key.len().to_string()),
                     ("declared_len", coll.declared.to_string()),
                     (observed_name, open.observed.to_string()),
                     ("hint", hint.to_owned()),
                 ],
-            });
+            ));
         }
     }
 
     /// Append the index-TTL sidecar lines, in the stream order of their `!redis|ttl|` rows.
-    fn append_index_ttl_lines(&mut self, out: &mut O, lines: ExternalSorter) -> Result<(), AdapterError> {
+    fn append_index_ttl_lines(
+        &mut self,
+        out: &mut dyn TreeOut,
+        lines: ExternalSorter,
+    ) -> Result<(), AdapterError> {
         let spill_err = |source| AdapterError::Io {
             path: PathBuf::from("redis decoder TTL-line spill file (scratch)"),
             source,
@@ -904,96 +892,38 @@ impl<F: Write> KeyWriter<F> {
     }
 }
 
-impl Decoder for RedisDecoder<DumpTree> {
+impl Decoder for RedisDecoder {
     fn handle(
         &mut self,
-        tree: &mut DumpTree,
+        out: &mut dyn TreeOut,
         _warnings: &mut Warnings,
         record: &Record<'_>,
     ) -> Result<(), AdapterError> {
-        self.handle_record(tree, record.user_key, record.value)
+        self.handle_record(out, record)
     }
 
-    fn finalize(&mut self, tree: &mut DumpTree, warnings: &mut Warnings) -> Result<(), AdapterError> {
-        self.finalize_into(tree, warnings)
+    fn finalize(&mut self, out: &mut dyn TreeOut, warnings: &mut Warnings) -> Result<(), AdapterError> {
+        self.finalize_into(out, warnings)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
-    /// An in-memory tree that can be told to fail writes whose path contains a pattern.
-    #[derive(Default)]
-    struct MemTree {
-        files: BTreeMap<String, Vec<u8>>,
-        dirs: Vec<String>,
-        fail_on: Option<&'static str>,
-    }
+    use crate::dump::MemTree;
 
-    struct MemFile {
-        rel: String,
-        buf: Vec<u8>,
-    }
-
-    impl Write for MemFile {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.buf.extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl MemTree {
-        fn check(&self, rel: &str) -> Result<(), DumpError> {
-            match self.fail_on {
-                Some(p) if rel.contains(p) => {
-                    Err(DumpError::io(rel, std::io::Error::other("injected failure")))
-                }
-                _ => Ok(()),
-            }
-        }
-    }
-
-    impl TreeOut for MemTree {
-        type File = MemFile;
-        fn write_file(&mut self, rel: &str, bytes: &[u8]) -> Result<(), DumpError> {
-            self.check(rel)?;
-            self.files.insert(rel.to_owned(), bytes.to_vec());
-            Ok(())
-        }
-        fn create_file(&mut self, rel: &str) -> Result<MemFile, DumpError> {
-            self.check(rel)?;
-            Ok(MemFile {
-                rel: rel.to_owned(),
-                buf: Vec::new(),
-            })
-        }
-        fn finish_file(&mut self, f: MemFile) -> Result<(), DumpError> {
-            self.files.insert(f.rel, f.buf);
-            Ok(())
-        }
-        fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError> {
-            self.dirs.push(rel.to_owned());
-            Ok(())
-        }
-        fn write_keymap(&mut self, rel: &str, keymap: KeyMap) -> Result<(), DumpError> {
-            self.check(rel)?;
-            keymap.check(rel)?;
-            let mut buf = Vec::new();
-            keymap.write_to(&mut buf).map_err(|e| DumpError::io(rel, e))?;
-            self.files.insert(rel.to_owned(), buf);
-            Ok(())
-        }
+    fn test_decoder() -> RedisDecoder {
+        let cx = DecodeContext {
+            scratch_dir: std::env::temp_dir(),
+        };
+        RedisDecoder::new(&RedisOptions::default(), &cx)
     }
 
     fn run(tree: &mut MemTree, recs: &[(Vec<u8>, Vec<u8>)]) -> (Result<(), AdapterError>, Warnings) {
-        let mut d: RedisDecoder<MemTree> = RedisDecoder::new_in();
+        let mut d = test_decoder();
         for (k, v) in recs {
-            d.handle_record(tree, k, v).unwrap();
+            d.handle_record(tree, &Record::routed(k, v).unwrap()).unwrap();
         }
         let mut w = Warnings::new();
         let r = d.finalize_into(tree, &mut w);
@@ -1009,7 +939,7 @@ mod tests {
     #[test]
     fn flush_error_stops_its_type_but_not_the_others() {
         let mut t = MemTree {
-            fail_on: Some("hashes/b"),
+            fail_on: Some("hashes/b".into()),
             ..MemTree::default()
         };
         let recs = vec![
@@ -1039,38 +969,47 @@ mod tests {
     #[test]
     fn intake_and_keymap_errors_surface() {
         let mut t = MemTree {
-            fail_on: Some("strings/"),
+            fail_on: Some("strings/".into()),
             ..MemTree::default()
         };
-        let mut d: RedisDecoder<MemTree> = RedisDecoder::new_in();
+        let mut d = test_decoder();
         let e = d
-            .handle_record(&mut t, &[STR_PREFIX, b"k"].concat(), b"v")
+            .handle_record(
+                &mut t,
+                &Record::routed(&[STR_PREFIX, b"k"].concat(), b"v").unwrap(),
+            )
             .unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Usage);
+        assert_eq!(e.kind(), crate::error_kind::ErrorKind::Usage);
 
         let mut t = MemTree {
-            fail_on: Some("_ttl.jsonl"),
+            fail_on: Some("_ttl.jsonl".into()),
             ..MemTree::default()
         };
-        let mut d: RedisDecoder<MemTree> = RedisDecoder::new_in();
-        d.handle_record(&mut t, &[HLL_PREFIX, b"k"].concat(), b"raw")
-            .unwrap();
+        let mut d = test_decoder();
+        d.handle_record(
+            &mut t,
+            &Record::routed(&[HLL_PREFIX, b"k"].concat(), b"raw").unwrap(),
+        )
+        .unwrap();
         let ttl = 5u64.to_be_bytes();
         // An index TTL line is written at finalize; its failure surfaces there.
-        d.handle_record(&mut t, &[TTL_PREFIX, b"k"].concat(), &ttl)
-            .unwrap();
+        d.handle_record(
+            &mut t,
+            &Record::routed(&[TTL_PREFIX, b"k"].concat(), &ttl).unwrap(),
+        )
+        .unwrap();
         let e = d.finalize_into(&mut t, &mut Vec::new()).unwrap_err();
         assert!(e.to_string().contains("hll_ttl.jsonl"), "{e}");
         // An inline TTL line is written at intake.
-        let mut d: RedisDecoder<MemTree> = RedisDecoder::new_in();
+        let mut d = test_decoder();
         let v = [vec![0xFF, 2, 1], 9u64.to_be_bytes().to_vec()].concat();
         let e = d
-            .handle_record(&mut t, &[HLL_PREFIX, b"j"].concat(), &v)
+            .handle_record(&mut t, &Record::routed(&[HLL_PREFIX, b"j"].concat(), &v).unwrap())
             .unwrap_err();
         assert!(e.to_string().contains("hll_ttl.jsonl"), "{e}");
 
         let mut t = MemTree {
-            fail_on: Some("KEYMAP"),
+            fail_on: Some("KEYMAP".into()),
             ..MemTree::default()
         };
         let (r, _) = run(&mut t, &[hash(&[b'q'; 300])]);
@@ -1119,18 +1058,18 @@ mod tests {
             let mut facts = ExternalSorter::new(1 << 20, scratch.path());
             facts.push(&k, &v).unwrap();
             let mut lines = ExternalSorter::new(1 << 20, scratch.path());
-            let mut d: RedisDecoder<MemTree> = RedisDecoder::new_in();
+            let mut d = test_decoder();
             let mut t = MemTree::default();
             let e = d.replay(&mut t, &mut Vec::new(), facts, &mut lines).unwrap_err();
             assert!(e.to_string().contains("malformed fact read back"), "{e}");
-            assert_eq!(e.kind(), crate::ErrorKind::Usage);
+            assert_eq!(e.kind(), crate::error_kind::ErrorKind::Usage);
         }
     }
 
     #[test]
     fn a_failed_type_skips_its_later_keys_streams_and_elements_included() {
         let mut t = MemTree {
-            fail_on: Some("streams/a"),
+            fail_on: Some("streams/a".into()),
             ..MemTree::default()
         };
         let fields = ["f".to_owned(), "v".to_owned()];

@@ -14,34 +14,90 @@
 
 use prost::Message;
 
-use crate::adapters::{Family, Route};
+use crate::adapters::Route;
 
-const fn r(prefix: &'static [u8], family: Family) -> Route {
-    Route { prefix, family }
+/// What a Redis key is: the handler tag of its route (redis.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    Str,
+    HashMeta,
+    HashMetaDelta,
+    HashField,
+    ListMeta,
+    ListMetaDelta,
+    ListItem,
+    ListClaim,
+    SetMeta,
+    SetMetaDelta,
+    SetMember,
+    ZsetMeta,
+    ZsetMetaDelta,
+    ZsetMember,
+    ZsetScore,
+    ZsetLegacy,
+    StreamMeta,
+    StreamEntry,
+    Hll,
+    Ttl,
 }
 
-/// The Redis prefixes of the route table (redis.md §3).
+impl Kind {
+    const ALL: [Kind; 20] = [
+        Kind::Str,
+        Kind::HashMeta,
+        Kind::HashMetaDelta,
+        Kind::HashField,
+        Kind::ListMeta,
+        Kind::ListMetaDelta,
+        Kind::ListItem,
+        Kind::ListClaim,
+        Kind::SetMeta,
+        Kind::SetMetaDelta,
+        Kind::SetMember,
+        Kind::ZsetMeta,
+        Kind::ZsetMetaDelta,
+        Kind::ZsetMember,
+        Kind::ZsetScore,
+        Kind::ZsetLegacy,
+        Kind::StreamMeta,
+        Kind::StreamEntry,
+        Kind::Hll,
+        Kind::Ttl,
+    ];
+
+    /// The kind a route tag names (`None` for a tag of no Redis route).
+    pub fn from_tag(tag: u8) -> Option<Kind> {
+        Kind::ALL.get(usize::from(tag)).copied()
+    }
+}
+
+const fn r(prefix: &'static [u8], family: &'static str, kind: Kind) -> Route {
+    Route::new(prefix, family, kind as u8)
+}
+
+/// The Redis prefixes of the route table (redis.md §3), families in report order.
 pub const ROUTES: &[Route] = &[
-    r(b"!hs|meta|d|", Family::RedisHash),
-    r(b"!hs|meta|", Family::RedisHash),
-    r(b"!hs|fld|", Family::RedisHash),
-    r(b"!lst|meta|d|", Family::RedisList),
-    r(b"!lst|meta|", Family::RedisList),
-    r(b"!lst|itm|", Family::RedisList),
-    r(b"!lst|claim|", Family::RedisList),
-    r(b"!st|meta|d|", Family::RedisSet),
-    r(b"!st|meta|", Family::RedisSet),
-    r(b"!st|mem|", Family::RedisSet),
-    r(b"!zs|meta|d|", Family::RedisZset),
-    r(b"!zs|meta|", Family::RedisZset),
-    r(b"!zs|mem|", Family::RedisZset),
-    r(b"!zs|scr|", Family::RedisZset),
-    r(b"!redis|zset|", Family::RedisZset),
-    r(b"!stream|meta|", Family::RedisStream),
-    r(b"!stream|entry|", Family::RedisStream),
-    r(b"!redis|str|", Family::RedisString),
-    r(b"!redis|hll|", Family::RedisHll),
-    r(b"!redis|ttl|", Family::RedisTtl),
+    r(STR_PREFIX, "redis_string", Kind::Str),
+    r(HASH_META_DELTA_PREFIX, "redis_hash", Kind::HashMetaDelta),
+    r(HASH_META_PREFIX, "redis_hash", Kind::HashMeta),
+    r(HASH_FIELD_PREFIX, "redis_hash", Kind::HashField),
+    r(LIST_META_DELTA_PREFIX, "redis_list", Kind::ListMetaDelta),
+    r(LIST_META_PREFIX, "redis_list", Kind::ListMeta),
+    r(LIST_ITEM_PREFIX, "redis_list", Kind::ListItem),
+    r(LIST_CLAIM_PREFIX, "redis_list", Kind::ListClaim),
+    r(SET_META_DELTA_PREFIX, "redis_set", Kind::SetMetaDelta),
+    r(SET_META_PREFIX, "redis_set", Kind::SetMeta),
+    r(SET_MEMBER_PREFIX, "redis_set", Kind::SetMember),
+    r(ZSET_META_DELTA_PREFIX, "redis_zset", Kind::ZsetMetaDelta),
+    r(ZSET_META_PREFIX, "redis_zset", Kind::ZsetMeta),
+    r(ZSET_MEMBER_PREFIX, "redis_zset", Kind::ZsetMember),
+    r(ZSET_SCORE_PREFIX, "redis_zset", Kind::ZsetScore),
+    r(ZSET_LEGACY_PREFIX, "redis_zset", Kind::ZsetLegacy),
+    r(STREAM_META_PREFIX, "redis_stream", Kind::StreamMeta),
+    r(STREAM_ENTRY_PREFIX, "redis_stream", Kind::StreamEntry),
+    r(HLL_PREFIX, "redis_hll", Kind::Hll),
+    r(TTL_PREFIX, "redis_ttl", Kind::Ttl),
 ];
 
 pub const STR_PREFIX: &[u8] = b"!redis|str|";

@@ -1,6 +1,7 @@
 //! KEYMAP.jsonl writer and strict reader (s3_tree_pipeline.md §6, Go keymap_test.go).
 
 use super::*;
+use crate::dump::DumpTree;
 
 fn load_text(text: &[u8]) -> Result<HashMap<String, Vec<u8>>, DumpError> {
     let d = tempfile::tempdir().unwrap();

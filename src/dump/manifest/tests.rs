@@ -4,7 +4,16 @@
 use serde_json::json;
 
 use super::*;
-use crate::adapters::Adapter;
+
+fn all_scopes() -> Adapters {
+    let on = Some(AdapterScope::default());
+    Adapters {
+        dynamodb: on.clone(),
+        s3: on.clone(),
+        redis: on.clone(),
+        sqs: on,
+    }
+}
 
 const EXAMPLE: &str = r#"{
   "format_version": 1,
@@ -41,7 +50,7 @@ const EXAMPLE: &str = r#"{
 "#;
 
 fn example() -> Manifest {
-    let mut m = Manifest::for_decode(&Adapter::ALL);
+    let mut m = Manifest::for_decode(all_scopes());
     m.cluster_id = "ek-test".into();
     m.snapshot_index = 64;
     m.last_commit_ts = 7000;
@@ -103,7 +112,11 @@ fn phase0_round_trip() {
 
 #[test]
 fn defaults_and_omitempty() {
-    let m = Manifest::for_decode(&[Adapter::Redis, Adapter::S3]);
+    let m = Manifest::for_decode(Adapters {
+        redis: Some(AdapterScope::default()),
+        s3: Some(AdapterScope::default()),
+        ..Adapters::default()
+    });
     assert_eq!(m.checksum_algorithm, "sha256");
     assert_eq!(m.checksum_format, "sha256sum");
     assert_eq!(m.s3_meta_suffix, ".elastickv-meta.json");
@@ -207,7 +220,7 @@ fn format_version_gate() {
     }
     invalid(br#"{"format_version":1.0}"#, "format_version");
     let err = Manifest::from_bytes(br#"{"format_version":7}"#, p()).unwrap_err();
-    assert_eq!(err.kind(), crate::ErrorKind::Data);
+    assert_eq!(err.kind(), crate::error_kind::ErrorKind::Data);
     assert!(err.to_string().contains("unsupported format_version 7"), "{err}");
 }
 

@@ -1,0 +1,128 @@
+//! Parallel reading of a tree's files for an encoder: [`encode_files`] runs the per-file
+//! work (read, parse, build records) on worker threads and replays each file's
+//! [`RecordBatch`] into the real sink in file order, so the records and the first error are
+//! those of a sequential walk.
+
+use std::path::{Path, PathBuf};
+
+use super::{AdapterError, RecordSink, SinkError};
+use crate::container::display_key;
+
+/// The records of one input file, collected away from the real sink so that files can be
+/// read and parsed on worker threads (see [`encode_files`]). Adding never fails; the real
+/// sink's refusals surface when the batch is replayed, naming the file.
+#[derive(Debug)]
+pub struct RecordBatch {
+    path: PathBuf,
+    /// Keys and values back to back.
+    bytes: Vec<u8>,
+    /// `(key length, value length)` per record, in the order added.
+    lens: Vec<(usize, usize)>,
+}
+
+impl RecordBatch {
+    /// An empty batch for the records of `path`.
+    pub fn new(path: &Path) -> RecordBatch {
+        RecordBatch {
+            path: path.to_path_buf(),
+            bytes: Vec::new(),
+            lens: Vec::new(),
+        }
+    }
+
+    /// Bytes held (what the window of [`encode_files`] counts).
+    pub fn weight(&self) -> usize {
+        self.bytes.len() + self.lens.len() * std::mem::size_of::<(usize, usize)>() + 64
+    }
+
+    /// Add every record, in order, to `sink`.
+    pub fn replay(&self, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+        let mut at = 0;
+        for &(k, v) in &self.lens {
+            let key = &self.bytes[at..at + k];
+            let value = &self.bytes[at + k..at + k + v];
+            at += k + v;
+            sink.add(key, value).map_err(|source| AdapterError::Sink {
+                path: self.path.clone(),
+                key: display_key(key),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl RecordSink for RecordBatch {
+    fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError> {
+        self.bytes.extend_from_slice(user_key);
+        self.bytes.extend_from_slice(user_value);
+        self.lens.push((user_key.len(), user_value.len()));
+        Ok(())
+    }
+}
+
+/// Bytes of finished, not yet replayed batches that [`encode_files`] lets the workers run
+/// ahead by.
+pub const ENCODE_WINDOW: usize = 16 << 20;
+
+/// Run `work` on every file job with `threads` workers (read, parse, build the records) and
+/// replay the batches into `sink` in job order, on the calling thread: the records reach the
+/// sink, and the first error is reported, exactly as in a sequential walk.
+pub fn encode_files<J: Sync>(
+    jobs: &[J],
+    threads: usize,
+    work: impl Fn(&J) -> Result<RecordBatch, AdapterError> + Sync,
+    sink: &mut dyn RecordSink,
+) -> Result<(), AdapterError> {
+    crate::ordered::map_in_order(jobs, threads, ENCODE_WINDOW, work, RecordBatch::weight, |batch| {
+        batch.replay(sink)
+    })
+}
+
+/// Worker threads for reading the files of a tree when none is asked for: the machine's
+/// parallelism, at most 8 (beyond that the sort on the calling thread is the bottleneck).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error_kind::ErrorKind;
+
+    /// Refuses the `n`-th record (from 0), collecting the ones before it.
+    struct RefuseAt(usize, Vec<(Vec<u8>, Vec<u8>)>);
+
+    impl RecordSink for RefuseAt {
+        fn add(&mut self, k: &[u8], v: &[u8]) -> Result<(), SinkError> {
+            if self.1.len() == self.0 {
+                return Err(SinkError::KeyTooLarge { len: k.len(), max: 1 });
+            }
+            self.1.push((k.to_vec(), v.to_vec()));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_batch_replays_its_records_in_order_and_names_the_file_on_refusal() {
+        let mut batch = RecordBatch::new(Path::new("redis/db_0/hashes/h.json"));
+        let records: [(&[u8], &[u8]); 4] =
+            [(b"!hs|b", b""), (b"", b"v"), (b"!hs|a", b"\xff\x00"), (b"k", b"")];
+        for (k, v) in records {
+            batch.add(k, v).unwrap();
+        }
+        let mut all = RefuseAt(usize::MAX, Vec::new());
+        batch.replay(&mut all).unwrap();
+        let want: Vec<_> = records.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+        assert_eq!(all.1, want);
+        assert!(batch.weight() >= 12);
+
+        let mut third = RefuseAt(2, Vec::new());
+        let err = batch.replay(&mut third).unwrap_err();
+        assert_eq!(third.1, want[..2]);
+        let text = err.to_string();
+        assert!(text.starts_with("redis/db_0/hashes/h.json: key "), "{text}");
+        assert!(text.contains("exceeds the limit"), "{text}");
+        assert_eq!(err.kind(), ErrorKind::Data);
+    }
+}

@@ -1,0 +1,90 @@
+//! The DynamoDB adapter: `dynamodb/<table>/` in the dump tree (dynamodb_sqs.md §1).
+//!
+//! * `keys.rs`: internal key layouts and the adapter's routes.
+//!
+//! Decoding and encoding are not built yet: the registry reports its records as
+//! `adapter_not_supported` and refuses a subtree holding files.
+
+pub mod keys;
+
+use crate::adapters::AdapterError;
+use crate::dump::manifest::{Manifest, DYNAMODB_LAYOUT_JSONL, DYNAMODB_LAYOUT_PER_ITEM};
+
+/// How items are laid out in the tree (MANIFEST `dynamodb_layout`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DynamoDbLayout {
+    /// One JSON file per item (Go's default).
+    #[default]
+    PerItem,
+    /// Items bundled into `items/data-<part>.jsonl` files (D7).
+    Jsonl,
+}
+
+impl DynamoDbLayout {
+    /// The name in MANIFEST.json and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            DynamoDbLayout::PerItem => DYNAMODB_LAYOUT_PER_ITEM,
+            DynamoDbLayout::Jsonl => DYNAMODB_LAYOUT_JSONL,
+        }
+    }
+
+    /// Parse a layout name; `""` is Go's default, per-item.
+    pub fn parse(s: &str) -> Result<DynamoDbLayout, String> {
+        match s {
+            "" | DYNAMODB_LAYOUT_PER_ITEM => Ok(DynamoDbLayout::PerItem),
+            DYNAMODB_LAYOUT_JSONL => Ok(DynamoDbLayout::Jsonl),
+            other => Err(format!(
+                "{other}: invalid --dynamodb-bundle-mode (per-item or jsonl)"
+            )),
+        }
+    }
+}
+
+/// Default largest size of one jsonl bundle part.
+pub const DEFAULT_BUNDLE_SIZE: u64 = 64 << 20;
+
+/// The DynamoDB options.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct DynamoDbOptions {
+    /// DynamoDB layout: per-item or jsonl.
+    #[arg(long = "dynamodb-bundle-mode", default_value = "per-item", value_parser = DynamoDbLayout::parse)]
+    pub layout: DynamoDbLayout,
+    /// Largest size of one jsonl bundle part, in bytes.
+    #[arg(long = "dynamodb-bundle-size", default_value_t = DEFAULT_BUNDLE_SIZE, value_name = "BYTES")]
+    pub bundle_size: u64,
+}
+
+impl Default for DynamoDbOptions {
+    fn default() -> Self {
+        DynamoDbOptions {
+            layout: DynamoDbLayout::PerItem,
+            bundle_size: DEFAULT_BUNDLE_SIZE,
+        }
+    }
+}
+
+impl DynamoDbOptions {
+    /// Record the layout in a manifest.
+    pub fn to_manifest(&self, m: &mut Manifest) {
+        m.dynamodb_layout = self.layout.name().to_owned();
+    }
+
+    /// The options a manifest's tree was decoded with (the manifest was validated).
+    pub fn from_manifest(m: &Manifest) -> DynamoDbOptions {
+        DynamoDbOptions {
+            layout: DynamoDbLayout::parse(&m.dynamodb_layout).unwrap_or_default(),
+            ..DynamoDbOptions::default()
+        }
+    }
+
+    /// Whether a tree decoded with these options can be encoded.
+    pub fn check_encode(&self) -> Result<(), AdapterError> {
+        match self.layout {
+            DynamoDbLayout::PerItem => Ok(()),
+            DynamoDbLayout::Jsonl => Err(AdapterError::Unsupported(
+                "dynamodb_layout=jsonl cannot be encoded yet".into(),
+            )),
+        }
+    }
+}

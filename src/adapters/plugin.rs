@@ -1,0 +1,179 @@
+//! What an adapter implements and what it is handed: the [`Decoder`] and [`Encoder`] traits,
+//! the [`Record`] a decoder receives, the [`RecordSink`] an encoder feeds, the contexts they
+//! are built with, [`Warning`]s, and [`AdapterError`], the one error type of this layer.
+
+use std::path::{Path, PathBuf};
+
+use crate::dump::{DumpError, TreeOut};
+use crate::error_kind::ErrorKind;
+
+/// One live record handed to a decoder: the newest version of a user key (DECISIONS.md D1).
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// The user key (MVCC suffix removed), including the adapter prefix.
+    pub user_key: &'a [u8],
+    /// The value body (MVCC value header removed).
+    pub value: &'a [u8],
+    /// The version's commit timestamp (full HLC).
+    pub commit_ts: u64,
+    /// The value header's `expireAt` (HLC; 0 = none). Adapters keep TTLs in their values.
+    pub expire_at: u64,
+    /// The handler tag of the route that matched (the adapter's own `keys.rs` enum).
+    pub tag: u8,
+    /// Length of the matched prefix: `user_key[prefix_len..]` is what follows it.
+    pub prefix_len: usize,
+}
+
+impl<'a> Record<'a> {
+    /// The user key after the matched route prefix.
+    pub fn rest(&self) -> &'a [u8] {
+        self.user_key.get(self.prefix_len..).unwrap_or_default()
+    }
+
+    /// A record for `user_key` routed through the registry's table (tests and tools; the
+    /// pipeline routes with a [`super::Router`]). `None` when no adapter owns the key.
+    pub fn routed(user_key: &'a [u8], value: &'a [u8]) -> Option<Record<'a>> {
+        let e = super::route(user_key)?;
+        e.adapter?;
+        Some(Record {
+            user_key,
+            value,
+            commit_ts: 0,
+            expire_at: 0,
+            tag: e.route.tag,
+            prefix_len: e.route.prefix.len(),
+        })
+    }
+}
+
+/// A kind of warning an adapter raises: each adapter names its own in an enum, spelled as
+/// the Go decoder's log events (s3_tree_pipeline.md §10.5).
+pub trait Event: Copy {
+    /// The event name, as Go logs it.
+    fn name(self) -> &'static str;
+}
+
+/// A warning raised while decoding: the event name and its fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub event: &'static str,
+    pub fields: Vec<(&'static str, String)>,
+}
+
+impl Warning {
+    /// A warning of `event` with its fields.
+    pub fn new(event: impl Event, fields: Vec<(&'static str, String)>) -> Warning {
+        Warning {
+            event: event.name(),
+            fields,
+        }
+    }
+}
+
+/// Where a decoder puts warnings.
+pub type Warnings = Vec<Warning>;
+
+/// What every decoder is built with.
+#[derive(Debug, Clone)]
+pub struct DecodeContext {
+    /// Scratch space for sorts that spill (never inside the output tree, D9).
+    pub scratch_dir: PathBuf,
+}
+
+/// What every encoder is built with.
+#[derive(Debug, Clone)]
+pub struct EncodeContext {
+    /// Worker threads reading and parsing files (at least 1).
+    pub threads: usize,
+    /// Scratch space for sorts that spill.
+    pub scratch_dir: PathBuf,
+}
+
+/// Records → tree, for one adapter. The pipeline calls `handle` for each live record routed
+/// to the adapter (in stream order) and `finalize` exactly once at the end, also after an
+/// error. All output goes through the [`TreeOut`], under the adapter's own top directory.
+pub trait Decoder {
+    /// Take one record.
+    fn handle(
+        &mut self,
+        out: &mut dyn TreeOut,
+        warnings: &mut Warnings,
+        record: &Record<'_>,
+    ) -> Result<(), AdapterError>;
+
+    /// Write whatever waited for the end of the stream.
+    fn finalize(&mut self, out: &mut dyn TreeOut, warnings: &mut Warnings) -> Result<(), AdapterError>;
+}
+
+/// Receives the records an encoder emits; the pipeline stamps, sorts and frames them.
+pub trait RecordSink {
+    /// Add one `(user key, user value)` record.
+    fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError>;
+}
+
+/// Tree → records, for one adapter. `root` is the dump root (the folder holding MANIFEST.json).
+pub trait Encoder {
+    /// Emit the records of the adapter's subtree of `root`.
+    fn encode(&mut self, root: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError>;
+}
+
+/// Why a [`RecordSink`] refused a record.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("encoded key of {len} bytes exceeds the limit of {max} bytes")]
+    KeyTooLarge { len: usize, max: usize },
+    #[error("encoded value of {len} bytes exceeds the limit of {max} bytes")]
+    ValueTooLarge { len: usize, max: usize },
+    #[error("record sink: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The error of the adapter layer. Every variant names the file or the key involved.
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    /// A record in the snapshot is malformed for its family (decode).
+    #[error("{adapter}: key {key}: {what}")]
+    BadRecord {
+        adapter: &'static str,
+        key: String,
+        what: String,
+    },
+    /// A file of the dump tree is malformed (encode).
+    #[error("{}: {what}", path.display())]
+    BadFile { path: PathBuf, what: String },
+    /// The sink refused a record (encode).
+    #[error("{}: key {key}: {source}", path.display())]
+    Sink {
+        path: PathBuf,
+        key: String,
+        source: SinkError,
+    },
+    /// What the tree holds cannot be encoded with these options (e.g. a dump that kept
+    /// state the encoder cannot restore).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A dump-layer failure (filename, JSON, file I/O).
+    #[error(transparent)]
+    Dump(#[from] DumpError),
+    /// I/O on a named file.
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl AdapterError {
+    /// Usage or data (exit code 1 or 2).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AdapterError::BadRecord { .. } | AdapterError::BadFile { .. } | AdapterError::Unsupported(_) => {
+                ErrorKind::Data
+            }
+            AdapterError::Sink {
+                source: SinkError::Io(_),
+                ..
+            } => ErrorKind::Usage,
+            AdapterError::Sink { .. } => ErrorKind::Data,
+            AdapterError::Dump(e) => e.kind(),
+            AdapterError::Io { .. } => ErrorKind::Usage,
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The S3 adapter: `s3/<bucket>/` in the dump tree (s3_tree_pipeline.md §2–§5).
+//!
+//! * `keys.rs`: internal key layouts and the adapter's routes.
+//!
+//! Decoding and encoding are not built yet: the registry reports its records as
+//! `adapter_not_supported` and refuses a subtree holding files.
+
+pub mod keys;
+
+use crate::adapters::{parse_go_bool, AdapterError};
+use crate::dump::manifest::Manifest;
+
+/// The S3 options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct S3Options {
+    /// Include incomplete S3 multipart uploads.
+    #[arg(long = "include-incomplete-uploads", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub include_incomplete_uploads: bool,
+    /// Include S3 orphan chunks.
+    #[arg(long = "include-orphans", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub include_orphans: bool,
+    /// Rename S3 objects that collide with the meta suffix.
+    #[arg(long = "rename-collisions", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub rename_collisions: bool,
+}
+
+impl S3Options {
+    /// Record the options in a manifest (`exclusions`).
+    pub fn to_manifest(&self, m: &mut Manifest) {
+        m.exclusions.include_incomplete_uploads = self.include_incomplete_uploads;
+        m.exclusions.include_orphans = self.include_orphans;
+        m.exclusions.rename_s3_collisions = self.rename_collisions;
+    }
+
+    /// The options a manifest's tree was decoded with.
+    pub fn from_manifest(m: &Manifest) -> S3Options {
+        S3Options {
+            include_incomplete_uploads: m.exclusions.include_incomplete_uploads,
+            include_orphans: m.exclusions.include_orphans,
+            rename_collisions: m.exclusions.rename_s3_collisions,
+        }
+    }
+
+    /// Whether a tree decoded with these options can be encoded (Go refuses trees that hold
+    /// incomplete uploads or orphan chunks).
+    pub fn check_encode(&self) -> Result<(), AdapterError> {
+        if self.include_incomplete_uploads {
+            return Err(AdapterError::Unsupported(
+                "the dump includes incomplete S3 uploads, which cannot be encoded".into(),
+            ));
+        }
+        if self.include_orphans {
+            return Err(AdapterError::Unsupported(
+                "the dump includes S3 orphan chunks, which cannot be encoded".into(),
+            ));
+        }
+        Ok(())
+    }
+}

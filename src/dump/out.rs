@@ -1,0 +1,179 @@
+//! [`TreeOut`]: where a decoder writes its part of the dump tree. The pipeline hands every
+//! decoder the staging [`DumpTree`]; unit tests hand it a [`MemTree`], so each adapter is
+//! testable without a filesystem.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use super::tree::{DumpTree, TreeFile};
+use super::DumpError;
+
+/// A file of the tree open for streaming writes; hand it back to [`TreeOut::finish_file`].
+pub enum OutFile {
+    /// A file of a [`DumpTree`].
+    Tree(TreeFile),
+    /// A file of a [`MemTree`].
+    Mem { rel: String, buf: Vec<u8> },
+    /// A file of another [`TreeOut`] (e.g. one that only counts bytes).
+    Other { rel: String, writer: Box<dyn Write> },
+}
+
+impl Write for OutFile {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            OutFile::Tree(f) => f.write(data),
+            OutFile::Mem { buf, .. } => {
+                buf.extend_from_slice(data);
+                Ok(data.len())
+            }
+            OutFile::Other { writer, .. } => writer.write(data),
+        }
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            OutFile::Tree(f) => f.write_all(data),
+            OutFile::Mem { buf, .. } => {
+                buf.extend_from_slice(data);
+                Ok(())
+            }
+            OutFile::Other { writer, .. } => writer.write_all(data),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            OutFile::Tree(f) => f.flush(),
+            OutFile::Mem { .. } => Ok(()),
+            OutFile::Other { writer, .. } => writer.flush(),
+        }
+    }
+}
+
+/// The writes a decoder makes: whole files, streamed files, directories. Paths are
+/// relative to the tree root, `/`-separated; writing one path twice is an error.
+pub trait TreeOut {
+    /// Write a whole file.
+    fn write_file(&mut self, rel: &str, bytes: &[u8]) -> Result<(), DumpError>;
+    /// Open a file for streaming writes.
+    fn create_file(&mut self, rel: &str) -> Result<OutFile, DumpError>;
+    /// Complete a file opened with [`TreeOut::create_file`].
+    fn finish_file(&mut self, file: OutFile) -> Result<(), DumpError>;
+    /// Make sure a directory exists (parents included).
+    fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError>;
+}
+
+impl TreeOut for DumpTree {
+    fn write_file(&mut self, rel: &str, bytes: &[u8]) -> Result<(), DumpError> {
+        DumpTree::write_file(self, rel, bytes)
+    }
+    fn create_file(&mut self, rel: &str) -> Result<OutFile, DumpError> {
+        DumpTree::create_file(self, rel).map(OutFile::Tree)
+    }
+    fn finish_file(&mut self, file: OutFile) -> Result<(), DumpError> {
+        match file {
+            OutFile::Tree(f) => DumpTree::finish_file(self, f),
+            OutFile::Mem { rel, .. } | OutFile::Other { rel, .. } => {
+                Err(DumpError::invalid(rel, "not a file of this tree"))
+            }
+        }
+    }
+    fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError> {
+        DumpTree::ensure_dir(self, rel)
+    }
+}
+
+/// An in-memory tree: files by relative path, and the directories asked for.
+#[derive(Debug, Default)]
+pub struct MemTree {
+    /// Finished files.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Directories asked for, in order.
+    pub dirs: Vec<String>,
+    /// Any write whose path contains this fails with an injected I/O error.
+    pub fail_on: Option<String>,
+}
+
+impl MemTree {
+    /// An empty tree.
+    pub fn new() -> MemTree {
+        MemTree::default()
+    }
+
+    /// A file's bytes.
+    pub fn file(&self, rel: &str) -> Option<&[u8]> {
+        self.files.get(rel).map(Vec::as_slice)
+    }
+
+    /// A file's bytes as text (lossy), `""` when absent.
+    pub fn text(&self, rel: &str) -> String {
+        self.file(rel)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default()
+    }
+
+    fn check(&self, rel: &str) -> Result<(), DumpError> {
+        super::fs::check_relative(rel)?;
+        if self.files.contains_key(rel) {
+            return Err(DumpError::io(rel, io::Error::from(io::ErrorKind::AlreadyExists)));
+        }
+        match &self.fail_on {
+            Some(p) if rel.contains(p.as_str()) => {
+                Err(DumpError::io(rel, io::Error::other("injected failure")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl TreeOut for MemTree {
+    fn write_file(&mut self, rel: &str, bytes: &[u8]) -> Result<(), DumpError> {
+        self.check(rel)?;
+        self.files.insert(rel.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+    fn create_file(&mut self, rel: &str) -> Result<OutFile, DumpError> {
+        self.check(rel)?;
+        Ok(OutFile::Mem {
+            rel: rel.to_owned(),
+            buf: Vec::new(),
+        })
+    }
+    fn finish_file(&mut self, file: OutFile) -> Result<(), DumpError> {
+        match file {
+            OutFile::Mem { rel, buf } => {
+                self.files.insert(rel, buf);
+                Ok(())
+            }
+            OutFile::Tree(f) => Err(DumpError::invalid(f.rel(), "not a file of this tree")),
+            OutFile::Other { rel, .. } => Err(DumpError::invalid(rel, "not a file of this tree")),
+        }
+    }
+    fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError> {
+        super::fs::check_relative(rel)?;
+        self.dirs.push(rel.to_owned());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mem_tree_keeps_files_and_refuses_a_second_write_and_injected_paths() {
+        let mut t = MemTree::new();
+        t.write_file("a/b.bin", b"x").unwrap();
+        let mut f = t.create_file("a/c.json").unwrap();
+        f.write_all(b"{}").unwrap();
+        t.finish_file(f).unwrap();
+        t.ensure_dir("a/d").unwrap();
+        assert_eq!(t.file("a/b.bin"), Some(&b"x"[..]));
+        assert_eq!(t.text("a/c.json"), "{}");
+        assert_eq!(t.dirs, ["a/d"]);
+        assert!(matches!(t.write_file("a/b.bin", b"y"), Err(DumpError::Io { .. })));
+        assert!(t.write_file("../x", b"").is_err());
+        t.fail_on = Some("bad".into());
+        assert!(matches!(t.create_file("x/bad.json"), Err(DumpError::Io { .. })));
+    }
+}
