@@ -25,6 +25,11 @@
 //! §3.2). `--bare`: the payload alone, as the encoder writes it, and without the raw
 //! `_meta_*` rows (the shape elastickv's Go decoder reads). Output is deterministic for a
 //! given seed.
+//!
+//! `--sst-from FILE` writes no new data: it re-exports the entries of FILE (any snapshot
+//! this toolkit reads) as a live `EKVSSTI1` bundle (spec/sst_bundle.md), cut into tables the
+//! way elastickv's exporter cuts them (a new table after 64 MiB of key + value bytes), with
+//! FILE's FSM header. The EKVPBBL1 and EKVSSTI1 forms of one state are then a benchmark pair.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -59,6 +64,9 @@ struct Args {
     /// Redis profile: no multi-version keys and no tombstones.
     #[arg(long)]
     single_version: bool,
+    /// Re-export this snapshot's entries as an EKVSSTI1 bundle instead of generating data.
+    #[arg(long, value_name = "FILE")]
+    sst_from: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -649,6 +657,9 @@ fn write_meta_rows<W: Write>(w: &mut PebbleStreamWriter<W>, ts: u64) -> anyhow::
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(input) = &args.sst_from {
+        return sst::export(input, &args.out);
+    }
     let live = !args.bare;
     let file = File::create(&args.out)?;
     let mut out = Crc32cWriter::new(BufWriter::with_capacity(1 << 20, file));
@@ -1133,6 +1144,161 @@ mod redis {
         eprintln!(
             "redis profile: {strings} strings, {hashes} hashes, {lists} lists, {sets} sets, {zsets} zsets, \
              {streams} streams, {hlls} hll"
+        );
+        Ok(())
+    }
+}
+
+/// `--sst-from`: an `EKVSSTI1` bundle of another snapshot's entries.
+mod sst {
+    use std::fs::File;
+    use std::io::{self, BufReader, BufWriter, Write};
+    use std::path::{Path, PathBuf};
+
+    use ekv_snapshot::container::sst::writer::{manifest, write_bundle_head, TableOptions, TableWriter};
+    use ekv_snapshot::container::sst::SstFileMeta;
+    use ekv_snapshot::container::{encode_value, Crc32cWriter, FsmHeader, SnapshotFile, StreamEntry};
+    use sha2::{Digest, Sha256};
+
+    /// `defaultSSTIngestTargetFileSize`: a table is closed once it holds this many key + value bytes.
+    const TARGET_TABLE_BYTES: u64 = 64 << 20;
+
+    /// A writer that hashes what passes through it.
+    struct Hashing<W> {
+        inner: W,
+        sha: Sha256,
+    }
+
+    impl<W: Write> Write for Hashing<W> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = self.inner.write(buf)?;
+            self.sha.update(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.inner.flush()
+        }
+    }
+
+    struct Open {
+        w: TableWriter<Hashing<BufWriter<File>>>,
+        path: PathBuf,
+        smallest: Vec<u8>,
+        bytes: u64,
+    }
+
+    fn close(
+        open: Open,
+        index: usize,
+        largest: &[u8],
+        done: &mut Vec<(PathBuf, SstFileMeta)>,
+    ) -> anyhow::Result<()> {
+        let (out, size) = open.w.finish()?;
+        let sha = hex::encode(out.sha.finalize());
+        out.inner.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        done.push((
+            open.path,
+            SstFileMeta {
+                name: format!("{index:06}.sst"),
+                size,
+                sha256: sha,
+                smallest: open.smallest,
+                largest: largest.to_vec(),
+            },
+        ));
+        Ok(())
+    }
+
+    fn le64(v: &[u8]) -> u64 {
+        v.get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    }
+
+    pub fn export(input: &Path, out: &Path) -> anyhow::Result<()> {
+        let mut f = SnapshotFile::open(input)?;
+        let header = f.info().header;
+        let mut last_ts = f.info().last_commit_ts.unwrap_or(0);
+        let scratch = tempfile::tempdir()?;
+        let (mut done, mut open) = (Vec::new(), None::<Open>);
+        let (mut entries, mut bytes) = (0u64, 0u64);
+        let (mut applied, mut min_retained, mut pending) = (None, 0, 0);
+        let (mut key, mut value) = (Vec::new(), Vec::new());
+        while let Some(e) = f.next()? {
+            key.clear();
+            value.clear();
+            match e {
+                StreamEntry::Raw(r) => {
+                    key.extend_from_slice(r.key);
+                    value.extend_from_slice(r.value);
+                    match r.key {
+                        b"_meta_applied_index" => applied = Some(le64(r.value)),
+                        b"_meta_min_retained_ts" => min_retained = le64(r.value),
+                        b"_meta_pending_min_retained_ts" => pending = le64(r.value),
+                        _ => {}
+                    }
+                }
+                StreamEntry::Mvcc(m) => {
+                    key.extend_from_slice(m.encoded_key);
+                    encode_value(u8::from(m.tombstone), m.expire_at, m.body, &mut value);
+                    last_ts = last_ts.max(m.commit_ts);
+                }
+            }
+            let t = match &mut open {
+                Some(t) => t,
+                None => {
+                    let path = scratch.path().join(format!("{:06}.sst", done.len()));
+                    let file = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+                    let hashing = Hashing {
+                        inner: file,
+                        sha: Sha256::new(),
+                    };
+                    open.insert(Open {
+                        w: TableWriter::new(hashing, TableOptions::default()),
+                        path,
+                        smallest: key.clone(),
+                        bytes: 0,
+                    })
+                }
+            };
+            t.w.add(&key, &value)?;
+            t.bytes += (key.len() + value.len()) as u64;
+            entries += 1;
+            bytes += (key.len() + value.len()) as u64;
+            if t.bytes >= TARGET_TABLE_BYTES {
+                if let Some(t) = open.take() {
+                    let index = done.len();
+                    close(t, index, &key, &mut done)?;
+                }
+            }
+        }
+        f.finish()?;
+        if let Some(t) = open.take() {
+            let index = done.len();
+            close(t, index, &key, &mut done)?;
+        }
+        let (paths, files): (Vec<PathBuf>, Vec<SstFileMeta>) = done.into_iter().unzip();
+        let mut m = manifest(last_ts, applied, entries, bytes, files);
+        m.min_retained_ts = min_retained;
+        m.pending_min_retained_ts = pending;
+        let mut w = Crc32cWriter::new(BufWriter::with_capacity(1 << 20, File::create(out)?));
+        header
+            .unwrap_or_else(|| FsmHeader::v2((last_ts >> 16) + 1, 42))
+            .write_to(&mut w)?;
+        write_bundle_head(&mut w, &m)?;
+        for p in &paths {
+            io::copy(&mut BufReader::with_capacity(1 << 20, File::open(p)?), &mut w)?;
+        }
+        let bytes_out = w.bytes() + 4;
+        w.finish_with_footer()?
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()?;
+        eprintln!(
+            "wrote {} (EKVSSTI1, {} tables, {entries} entries, {bytes_out} bytes)",
+            out.display(),
+            paths.len()
         );
         Ok(())
     }
