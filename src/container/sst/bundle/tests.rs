@@ -132,7 +132,8 @@ fn root(e: &ContainerError) -> &ContainerError {
 #[test]
 fn manifest_problems_are_refused() {
     let bare = bundle_bytes(&tables(), TableOptions::default(), 99).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
         ("version", Box::new(|v| v["version"] = 2.into())),
         ("unknown field", Box::new(|v| v["extra"] = 1.into())),
         ("named", Box::new(|v| v["files"][1]["name"] = "000002.sst".into())),

@@ -22,7 +22,9 @@ fn open(bytes: &[u8]) -> Result<Table, ContainerError> {
 }
 
 /// Every (user key, value) of a table, reading data blocks by position.
-fn entries(bytes: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ContainerError> {
+type Kv = (Vec<u8>, Vec<u8>);
+
+fn entries(bytes: &[u8]) -> Result<Vec<Kv>, ContainerError> {
     let f = file(bytes);
     let mut t = Table::open(&f, 0, bytes.len() as u64, 0, "000000.sst")?;
     let mut out = Vec::new();
