@@ -344,47 +344,47 @@ pub struct BucketMeta {
 
 /// A lenient Go-`encoding/json` field reader over a parsed value (exact or ASCII
 /// case-insensitive names; `null` = zero value; wrong type = error).
-struct GoObj<'a>(Option<&'a serde_json::Map<String, Value>>);
+pub(super) struct GoObj<'a>(Option<&'a serde_json::Map<String, Value>>);
 
 impl<'a> GoObj<'a> {
-    fn new(v: &'a Value, what: &str) -> Result<GoObj<'a>, String> {
+    pub(super) fn new(v: &'a Value, what: &str) -> Result<GoObj<'a>, String> {
         match v {
             Value::Object(m) => Ok(GoObj(Some(m))),
             Value::Null => Ok(GoObj(None)),
             _ => Err(format!("{what} is not a JSON object")),
         }
     }
-    fn get(&self, name: &str) -> Option<&'a Value> {
+    pub(super) fn get(&self, name: &str) -> Option<&'a Value> {
         self.0
             .and_then(|m| crate::dump::json::get_ci(m, name))
             .filter(|v| !v.is_null())
     }
-    fn string(&self, name: &str) -> Result<String, String> {
+    pub(super) fn string(&self, name: &str) -> Result<String, String> {
         match self.get(name) {
             None => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
             Some(_) => Err(format!("field {name}: want a string")),
         }
     }
-    fn u64(&self, name: &str) -> Result<u64, String> {
+    pub(super) fn u64(&self, name: &str) -> Result<u64, String> {
         self.get(name).map_or(Ok(0), |v| {
             v.as_u64()
                 .ok_or_else(|| format!("field {name}: want an unsigned integer"))
         })
     }
-    fn i64(&self, name: &str) -> Result<i64, String> {
+    pub(super) fn i64(&self, name: &str) -> Result<i64, String> {
         self.get(name).map_or(Ok(0), |v| {
             v.as_i64().ok_or_else(|| format!("field {name}: want an integer"))
         })
     }
-    fn bool(&self, name: &str) -> Result<bool, String> {
+    pub(super) fn bool(&self, name: &str) -> Result<bool, String> {
         match self.get(name) {
             None => Ok(false),
             Some(Value::Bool(b)) => Ok(*b),
             Some(_) => Err(format!("field {name}: want a boolean")),
         }
     }
-    fn u64s(&self, name: &str) -> Result<Vec<u64>, String> {
+    pub(super) fn u64s(&self, name: &str) -> Result<Vec<u64>, String> {
         match self.get(name) {
             None => Ok(Vec::new()),
             Some(Value::Array(items)) => items
@@ -399,7 +399,7 @@ impl<'a> GoObj<'a> {
             Some(_) => Err(format!("field {name}: want an array")),
         }
     }
-    fn string_map(&self, name: &str) -> Result<Option<Vec<(String, String)>>, String> {
+    pub(super) fn string_map(&self, name: &str) -> Result<Option<Vec<(String, String)>>, String> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Object(m)) => {
