@@ -20,7 +20,7 @@ mod out;
 pub mod tree;
 
 pub use out::{MemTree, OutFile, TreeOut};
-pub use tree::DumpTree;
+pub use tree::{DumpTree, Staged};
 
 use std::path::PathBuf;
 

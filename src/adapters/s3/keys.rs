@@ -104,7 +104,7 @@ fn read_u64(key: &[u8], at: usize, what: &str) -> Result<(u64, usize), String> {
     Ok((u64::from_be_bytes(a), at + 8))
 }
 
-fn strip<'a>(key: &'a [u8], prefix: &[u8]) -> Result<usize, String> {
+fn strip(key: &[u8], prefix: &[u8]) -> Result<usize, String> {
     if key.starts_with(prefix) {
         Ok(prefix.len())
     } else {

@@ -5,10 +5,12 @@
 //! * `decode.rs`: live records → `s3/<bucket>/…` files.
 //! * `encode.rs`: `s3/<bucket>/…` files → records.
 
+pub mod decode;
 pub mod encode;
 mod hlc;
 pub mod keys;
 
+pub use decode::S3Decoder;
 pub use encode::S3Encoder;
 
 /// Suffix of an object's metadata sidecar.
