@@ -238,8 +238,8 @@ impl S3Decoder {
 
     fn blob(&mut self, out: &mut dyn TreeOut, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
         let c = keys::parse_chunk_key(key, keys::BLOB_PREFIX).map_err(|e| bad(key, e))?;
-        if is_dot(&c.id.bucket) || is_dot(&c.id.object) {
-            return Err(bad(key, "bucket or object name is empty, `.` or `..`"));
+        if is_dot(&c.id.bucket) {
+            return Err(bad(key, "bucket name is empty, `.` or `..`"));
         }
         if self.current.as_ref().is_some_and(|(o, _)| o.id != c.id) {
             self.end_blobs(out)?;
@@ -717,6 +717,11 @@ impl S3Decoder {
         if !self.opts.include_orphans || chunks == 0 {
             return Self::discard(out, obj);
         }
+        if is_dot(&obj.id.object) {
+            let key = keys::manifest_key(&obj.id.bucket, obj.id.generation, &obj.id.object);
+            Self::discard(out, obj)?;
+            return Err(bad(&key, "orphan object key is empty, `.` or `..`"));
+        }
         let dir = format!(
             "{}/_orphans/{}/gen-{}",
             bucket_dir(&obj.id.bucket),
@@ -883,6 +888,9 @@ fn publish(
     let rel = format!("{dir}/{name}");
     out.publish_staged(body, &rel).map_err(|e| match e {
         DumpError::Unsafe { .. } => {
+            Assembly::Data(format!("path {name:?} collides with another object: {e}"))
+        }
+        DumpError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
             Assembly::Data(format!("path {name:?} collides with another object: {e}"))
         }
         e => Assembly::out(e),
