@@ -82,9 +82,7 @@ fn blob(
     generation: u64,
     key: &[u8],
     upload: &str,
-    part: u64,
-    chunk: u64,
-    version: u64,
+    (part, chunk, version): (u64, u64, u64),
     body: &[u8],
 ) -> (Vec<u8>, Vec<u8>) {
     (
@@ -108,11 +106,11 @@ fn multipart_body_is_published_from_one_staged_chain() {
         vec![
             meta("b", 1),
             manifest("b", 1, b"k", "u", &[(1, 3, &[2, 2]), (2, 5, &[1])]),
-            blob("b", 1, b"k", "u", 1, 0, 3, b"ab"),
-            blob("b", 1, b"k", "u", 1, 1, 3, b"cd"),
-            blob("b", 1, b"k", "u", 2, 0, 5, b"e"),
+            blob("b", 1, b"k", "u", (1, 0, 3), b"ab"),
+            blob("b", 1, b"k", "u", (1, 1, 3), b"cd"),
+            blob("b", 1, b"k", "u", (2, 0, 5), b"e"),
             // an abandoned upload of the same key is not part of the body
-            blob("b", 1, b"k", "old", 1, 0, 0, b"zz"),
+            blob("b", 1, b"k", "old", (1, 0, 0), b"zz"),
         ],
     );
     assert_eq!(t.text("s3/b/k"), "abcde");
@@ -133,10 +131,10 @@ fn interleaved_part_versions_take_the_declared_one() {
         renaming(),
         vec![
             manifest("b", 1, b"k", "u", &[(1, 2, &[1, 1])]),
-            blob("b", 1, b"k", "u", 1, 0, 1, b"x"),
-            blob("b", 1, b"k", "u", 1, 0, 2, b"A"),
-            blob("b", 1, b"k", "u", 1, 1, 1, b"y"),
-            blob("b", 1, b"k", "u", 1, 1, 2, b"B"),
+            blob("b", 1, b"k", "u", (1, 0, 1), b"x"),
+            blob("b", 1, b"k", "u", (1, 0, 2), b"A"),
+            blob("b", 1, b"k", "u", (1, 1, 1), b"y"),
+            blob("b", 1, b"k", "u", (1, 1, 2), b"B"),
         ],
     );
     assert_eq!(t.text("s3/b/k"), "AB");
@@ -147,7 +145,7 @@ fn a_missing_or_extra_chunk_is_a_data_error_naming_bucket_object_and_part() {
     for chunks in [&[0u64, 2][..], &[0, 1, 2]] {
         let mut recs = vec![manifest("bk", 1, b"obj", "u", &[(7, 0, &[1, 1])])];
         for &c in chunks {
-            recs.push(blob("bk", 1, b"obj", "u", 7, c, 0, b"x"));
+            recs.push(blob("bk", 1, b"obj", "u", (7, c, 0), b"x"));
         }
         let (r, t, _) = run(renaming(), recs);
         let e = r.unwrap_err();
@@ -167,9 +165,7 @@ fn chunkref(
     bucket: &str,
     key: &[u8],
     upload: &str,
-    part: u64,
-    chunk: u64,
-    version: u64,
+    (part, chunk, version): (u64, u64, u64),
     body: &[u8],
     size: u64,
 ) -> Recs {
@@ -207,20 +203,20 @@ fn offloaded_manifest(sizes: &[u64]) -> (Vec<u8>, Vec<u8>) {
 #[test]
 fn offloaded_chunks_resolve_through_chunk_refs() {
     let mut recs = vec![offloaded_manifest(&[3, 2])];
-    recs.extend(chunkref("b", b"k", "u", 1, 0, 4, b"abc", 3));
-    recs.extend(chunkref("b", b"k", "u", 1, 1, 4, b"de", 2));
+    recs.extend(chunkref("b", b"k", "u", (1, 0, 4), b"abc", 3));
+    recs.extend(chunkref("b", b"k", "u", (1, 1, 4), b"de", 2));
     let (t, _) = ok(renaming(), recs);
     assert_eq!(t.text("s3/b/k"), "abcde");
     // a ref whose size disagrees with the blob
     let mut recs = vec![offloaded_manifest(&[3])];
-    recs.extend(chunkref("b", b"k", "u", 1, 0, 4, b"abc", 4));
+    recs.extend(chunkref("b", b"k", "u", (1, 0, 4), b"abc", 4));
     let e = run(renaming(), recs).0.unwrap_err();
     assert!(
         matches!(&e, AdapterError::BadRecord { what, .. } if what.contains("invalid chunk ref")),
         "{e:?}"
     );
     // a chunk blob whose content does not hash to its key
-    let mut bad_blob = chunkref("b", b"k", "u", 1, 0, 4, b"abc", 3);
+    let mut bad_blob = chunkref("b", b"k", "u", (1, 0, 4), b"abc", 3);
     bad_blob[1].1 = b"abd".to_vec();
     let e = run(renaming(), bad_blob).0.unwrap_err();
     assert!(
@@ -244,7 +240,7 @@ fn a_key_that_is_also_a_prefix_becomes_leaf_data() {
     let mut recs = Vec::new();
     for key in ["a", "a.txt", "a/b", "a/b/c", "z"] {
         recs.push(manifest("b", 1, key.as_bytes(), "u", &[(1, 0, &[1])]));
-        recs.push(blob("b", 1, key.as_bytes(), "u", 1, 0, 0, key.as_bytes()));
+        recs.push(blob("b", 1, key.as_bytes(), "u", (1, 0, 0), key.as_bytes()));
     }
     let (t, _) = ok(renaming(), recs);
     let files: Vec<&str> = t
@@ -319,7 +315,7 @@ fn keys_a_filesystem_cannot_hold_are_renamed_d11() {
         b"x/y",
     ] {
         recs.push(manifest("b", 1, key, "u", &[(1, 0, &[1])]));
-        recs.push(blob("b", 1, key, "u", 1, 0, 0, b"1"));
+        recs.push(blob("b", 1, key, "u", (1, 0, 0), b"1"));
     }
     recs.push(meta("b", 1));
     let (t, _) = ok(renaming(), recs);
@@ -348,9 +344,9 @@ fn stale_generations_are_excluded_or_kept_as_orphans() {
     let recs = vec![
         meta("b", 2),
         manifest("b", 1, b"old", "u", &[(1, 0, &[1])]),
-        blob("b", 1, b"old", "u", 1, 0, 0, b"o"),
+        blob("b", 1, b"old", "u", (1, 0, 0), b"o"),
         manifest("b", 2, b"new", "u", &[(1, 0, &[1])]),
-        blob("b", 2, b"new", "u", 1, 0, 0, b"n"),
+        blob("b", 2, b"new", "u", (1, 0, 0), b"n"),
     ];
     let (t, w) = ok(renaming(), recs.clone());
     assert_eq!(t.text("s3/b/new"), "n");
@@ -376,8 +372,8 @@ fn stale_generations_are_excluded_or_kept_as_orphans() {
 #[test]
 fn chunks_without_a_manifest_are_orphans() {
     let recs = vec![
-        blob("b", 1, b"lost", "u", 1, 0, 0, b"p"),
-        blob("b", 1, b"lost", "u", 1, 1, 0, b"q"),
+        blob("b", 1, b"lost", "u", (1, 0, 0), b"p"),
+        blob("b", 1, b"lost", "u", (1, 1, 0), b"q"),
         manifest("b", 1, b"other", "u", &[]),
     ];
     let (t, w) = ok(renaming(), recs.clone());
