@@ -21,7 +21,9 @@ fn tree() -> (tempfile::TempDir, PathBuf) {
     (d, root)
 }
 
-fn encode(root: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, AdapterError> {
+type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn encode(root: &Path) -> Result<Records, AdapterError> {
     let mut sink = Collect::default();
     S3Encoder.encode(root, &mut sink).map(|()| sink.0)
 }
