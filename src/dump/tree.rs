@@ -102,9 +102,15 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// A staged file of a tree that keeps staged files by name (see [`super::MemTree`]).
+    /// A staged file's handle from its parts (a tree that keeps staged files by name, see
+    /// [`super::MemTree`], or a handle written to scratch and read back).
     pub fn new(rel: String, len: u64, digest: [u8; 32]) -> Staged {
         Staged { rel, len, digest }
+    }
+
+    /// The SHA-256 of its bytes.
+    pub fn digest(&self) -> [u8; 32] {
+        self.digest
     }
 }
 

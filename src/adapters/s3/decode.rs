@@ -8,8 +8,9 @@
 //! * each chunk is appended to a *staged* file of the dump tree (written once, never held in
 //!   memory) as it arrives; consecutive chunks of one upload share a staged file (a
 //!   *chain*), so a body of one part, or of parts 1..N uploaded once each, is one file;
-//! * the chains of each object wait in a FIFO (small descriptors: chunk sizes, offsets),
-//!   consumed as the manifests arrive in the same order; a manifest whose declared parts are
+//! * the chains of each object wait in a line (small descriptors: chunk sizes, offsets; kept
+//!   under a memory budget, spilled to scratch beyond it, `spool.rs`), read back as the
+//!   manifests arrive in the same order; a manifest whose declared parts are
 //!   exactly one chain publishes that file by rename. Bodies that are not (offloaded parts
 //!   through `!s3|chunkref|` + `!s3|chunkblob|`, re-uploaded part versions interleaved in a
 //!   chain) are assembled by copying the declared ranges into a new staged file;
@@ -23,13 +24,14 @@
 //! objects named `_bucket.json` / `KEYMAP.jsonl` at a bucket root are renamed and recorded
 //! in the bucket's KEYMAP.jsonl with kind `sha-fallback` (DECISIONS.md D11).
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
 use super::keys::{self, ChunkId, ChunkRef, Kind, LiveManifest, ObjectId};
+use super::spool::{self, Reader, Spool, Writer};
 use super::{hlc, S3Options, KEYMAP_NAME, LEAF_DATA_SUFFIX, META_SUFFIX, USER_DATA_SUFFIX};
 use crate::adapters::{display_key, AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
 use crate::dump::filename::{encode_binary_segment, encode_segment};
@@ -132,22 +134,34 @@ pub struct S3Decoder {
     buckets: BTreeMap<Vec<u8>, Bucket>,
     /// The object whose blobs are arriving, with its open chain file.
     current: Option<(ObjBlobs, Option<OutFile>)>,
-    /// Objects whose blobs are complete, in stream order.
-    queue: VecDeque<ObjBlobs>,
-    /// Chunk refs, in stream order.
-    refs: VecDeque<(ChunkId, ChunkRef)>,
+    /// Objects whose blobs are complete, in stream order (spilled beyond a budget), and the
+    /// next one read back.
+    queue: Spool,
+    front: Option<ObjBlobs>,
+    /// Chunk refs, in stream order, and the next one read back.
+    refs: Spool,
+    ref_front: Option<(ChunkId, ChunkRef)>,
     chunkblob_dir: Option<PathBuf>,
 }
 
 impl S3Decoder {
+    /// Set the memory budget of the waiting lines (bytes each; default [`spool::BUDGET`]).
+    pub fn with_budget(mut self, bytes: usize) -> S3Decoder {
+        self.queue = Spool::new(bytes, &self.scratch);
+        self.refs = Spool::new(bytes, &self.scratch);
+        self
+    }
+
     pub fn new(opts: &S3Options, cx: &DecodeContext) -> S3Decoder {
         S3Decoder {
             opts: opts.clone(),
             scratch: cx.scratch_dir.clone(),
             buckets: BTreeMap::new(),
             current: None,
-            queue: VecDeque::new(),
-            refs: VecDeque::new(),
+            queue: Spool::new(spool::BUDGET, &cx.scratch_dir),
+            front: None,
+            refs: Spool::new(spool::BUDGET / 4, &cx.scratch_dir),
+            ref_front: None,
             chunkblob_dir: None,
         }
     }
@@ -211,8 +225,19 @@ impl Decoder for S3Decoder {
                 let chunk_ref = keys::parse_chunk_ref(r.value)
                     .map_err(|e| bad(key, format!("invalid chunk ref: {e}")))?;
                 self.buckets.entry(id.id.bucket.clone()).or_default();
-                self.refs.push_back((id, chunk_ref));
-                Ok(())
+                let mut w = Writer::default();
+                w.bytes(&id.id.bucket)
+                    .u64(id.id.generation)
+                    .bytes(&id.id.object)
+                    .bytes(&id.upload_id);
+                w.u64(id.part_no)
+                    .u64(id.chunk_no)
+                    .u64(id.part_version)
+                    .bytes(&chunk_ref.sha256)
+                    .u64(chunk_ref.size);
+                self.refs
+                    .push(&order_key(&id.id), &w.0)
+                    .map_err(|e| self.spool_error(e))
             }
             t if t == Kind::ObjectManifest as u8 => self.manifest(out, warnings, key, r.value),
             t if t == Kind::UploadMeta as u8 || t == Kind::UploadPart as u8 => {
@@ -323,9 +348,39 @@ impl S3Decoder {
                     ch.staged = Some(staged);
                 }
             }
-            self.queue.push_back(obj);
+            let entry = encode_obj(&obj);
+            self.queue
+                .push(&order_key(&obj.id), &entry)
+                .map_err(|e| self.spool_error(e))?;
         }
         Ok(())
+    }
+
+    fn spool_error(&self, source: std::io::Error) -> AdapterError {
+        AdapterError::Io {
+            path: self.scratch.clone(),
+            source,
+        }
+    }
+
+    /// The next object of the blob line, read back.
+    fn queue_front(&mut self) -> Result<Option<&ObjBlobs>, AdapterError> {
+        if self.front.is_none() {
+            if let Some((_, v)) = self.queue.pop().map_err(|e| self.spool_error(e))? {
+                self.front = Some(decode_obj(&v).map_err(|e| self.spool_error(e))?);
+            }
+        }
+        Ok(self.front.as_ref())
+    }
+
+    /// The next chunk ref, read back.
+    fn ref_front(&mut self) -> Result<Option<&(ChunkId, ChunkRef)>, AdapterError> {
+        if self.ref_front.is_none() {
+            if let Some((_, v)) = self.refs.pop().map_err(|e| self.spool_error(e))? {
+                self.ref_front = Some(decode_ref(&v).map_err(|e| self.spool_error(e))?);
+            }
+        }
+        Ok(self.ref_front.as_ref())
     }
 
     fn discard(out: &mut dyn TreeOut, obj: ObjBlobs) -> Result<(), AdapterError> {
@@ -403,21 +458,21 @@ impl S3Decoder {
         let id = keys::parse_manifest_key(key).map_err(|e| bad(key, e))?;
         let m = keys::parse_manifest(value).map_err(|e| bad(key, format!("invalid manifest: {e}")))?;
         // Objects before this one never got a manifest: orphans.
-        while self.queue.front().is_some_and(|o| o.id < id) {
-            if let Some(o) = self.queue.pop_front() {
+        while self.queue_front()?.is_some_and(|o| o.id < id) {
+            if let Some(o) = self.front.take() {
                 self.no_manifest(out, warnings, o)?;
             }
         }
-        let blobs = match self.queue.front() {
-            Some(o) if o.id == id => self.queue.pop_front(),
+        let blobs = match self.queue_front()? {
+            Some(o) if o.id == id => self.front.take(),
             _ => None,
         };
-        while self.refs.front().is_some_and(|(c, _)| c.id < id) {
-            self.refs.pop_front();
+        while self.ref_front()?.is_some_and(|(c, _)| c.id < id) {
+            self.ref_front = None;
         }
         let mut refs = Vec::new();
-        while self.refs.front().is_some_and(|(c, _)| c.id == id) {
-            if let Some(r) = self.refs.pop_front() {
+        while self.ref_front()?.is_some_and(|(c, _)| c.id == id) {
+            if let Some(r) = self.ref_front.take() {
                 refs.push(r);
             }
         }
@@ -787,10 +842,11 @@ impl S3Decoder {
 
     fn finish(&mut self, out: &mut dyn TreeOut, warnings: &mut Warnings) -> Result<(), AdapterError> {
         self.end_blobs(out)?;
-        while let Some(o) = self.queue.pop_front() {
-            self.no_manifest(out, warnings, o)?;
+        while self.queue_front()?.is_some() {
+            if let Some(o) = self.front.take() {
+                self.no_manifest(out, warnings, o)?;
+            }
         }
-        self.refs.clear();
         let buckets = std::mem::take(&mut self.buckets);
         for (name, mut b) in buckets {
             let dir = bucket_dir(&name);
@@ -822,6 +878,114 @@ impl S3Decoder {
         }
         Ok(())
     }
+}
+
+/// The order objects arrive in: `seg(bucket) ‖ u64BE(gen) ‖ seg(object)`.
+fn order_key(id: &ObjectId) -> Vec<u8> {
+    let mut k = keys::manifest_key(&id.bucket, id.generation, &id.object);
+    k.drain(..keys::OBJ_HEAD_PREFIX.len());
+    k
+}
+
+fn encode_obj(o: &ObjBlobs) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.bytes(&o.id.bucket)
+        .u64(o.id.generation)
+        .bytes(&o.id.object)
+        .u64(o.chains.len() as u64);
+    for ch in &o.chains {
+        w.bytes(&ch.upload_id).u64(ch.len);
+        match &ch.staged {
+            Some(s) => w.u64(1).bytes(s.rel.as_bytes()).u64(s.len).bytes(&s.digest()),
+            None => w.u64(0),
+        };
+        w.u64(ch.segs.len() as u64);
+        for s in &ch.segs {
+            w.u64(s.part_no)
+                .u64(s.part_version)
+                .u64(s.first_chunk)
+                .u64(s.offset)
+                .u64(s.sizes.len() as u64);
+            for &z in &s.sizes {
+                w.u64(z);
+            }
+        }
+    }
+    w.0
+}
+
+fn decode_obj(v: &[u8]) -> std::io::Result<ObjBlobs> {
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "corrupt S3 spool entry");
+    let mut r = Reader(v);
+    let id = ObjectId {
+        bucket: r.bytes()?,
+        generation: r.u64()?,
+        object: r.bytes()?,
+    };
+    let n = r.count(32)?;
+    let mut chains = Vec::with_capacity(n);
+    for _ in 0..n {
+        let upload_id = r.bytes()?;
+        let len = r.u64()?;
+        let staged = match r.u64()? {
+            0 => None,
+            _ => {
+                let rel = String::from_utf8(r.bytes()?).map_err(|_| bad())?;
+                let slen = r.u64()?;
+                let digest: [u8; 32] = r.bytes()?.try_into().map_err(|_| bad())?;
+                Some(Staged::new(rel, slen, digest))
+            }
+        };
+        let nsegs = r.count(40)?;
+        let mut segs = Vec::with_capacity(nsegs);
+        for _ in 0..nsegs {
+            let (part_no, part_version, first_chunk, offset) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
+            let nsizes = r.count(8)?;
+            let sizes = (0..nsizes)
+                .map(|_| r.u64())
+                .collect::<std::io::Result<Vec<u64>>>()?;
+            segs.push(Seg {
+                part_no,
+                part_version,
+                first_chunk,
+                offset,
+                sizes,
+            });
+        }
+        chains.push(Chain {
+            upload_id,
+            segs,
+            len,
+            staged,
+        });
+    }
+    Ok(ObjBlobs { id, chains })
+}
+
+fn decode_ref(v: &[u8]) -> std::io::Result<(ChunkId, ChunkRef)> {
+    let mut r = Reader(v);
+    let id = ObjectId {
+        bucket: r.bytes()?,
+        generation: r.u64()?,
+        object: r.bytes()?,
+    };
+    let upload_id = r.bytes()?;
+    let (part_no, chunk_no, part_version) = (r.u64()?, r.u64()?, r.u64()?);
+    let sha256: [u8; 32] = r
+        .bytes()?
+        .try_into()
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "corrupt S3 spool entry"))?;
+    let size = r.u64()?;
+    Ok((
+        ChunkId {
+            id,
+            upload_id,
+            part_no,
+            chunk_no,
+            part_version,
+        },
+        ChunkRef { sha256, size },
+    ))
 }
 
 /// Whether objects of `generation` are the bucket's live ones (§3.4).

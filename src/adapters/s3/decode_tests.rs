@@ -4,7 +4,11 @@ use crate::dump::MemTree;
 
 type Recs = Vec<(Vec<u8>, Vec<u8>)>;
 
-fn run(opts: S3Options, mut recs: Recs) -> (Result<(), AdapterError>, MemTree, Warnings) {
+fn run(opts: S3Options, recs: Recs) -> (Result<(), AdapterError>, MemTree, Warnings) {
+    run_with(opts, recs, spool::BUDGET)
+}
+
+fn run_with(opts: S3Options, mut recs: Recs, budget: usize) -> (Result<(), AdapterError>, MemTree, Warnings) {
     recs.sort();
     let dir = tempfile::tempdir().unwrap();
     let mut dec = S3Decoder::new(
@@ -12,7 +16,8 @@ fn run(opts: S3Options, mut recs: Recs) -> (Result<(), AdapterError>, MemTree, W
         &DecodeContext {
             scratch_dir: dir.path().to_path_buf(),
         },
-    );
+    )
+    .with_budget(budget);
     let mut tree = MemTree::new();
     let mut warnings = Warnings::new();
     let mut result = Ok(());
@@ -432,4 +437,23 @@ fn malformed_records_are_typed_errors_naming_the_key() {
             "{e:?}"
         );
     }
+}
+
+#[test]
+fn spilled_waiting_lines_give_the_same_tree() {
+    let mut recs = Vec::new();
+    for i in 0..40u64 {
+        let key = format!("k{i:02}/o");
+        recs.push(manifest("b", 1, key.as_bytes(), "u", &[(1, 0, &[2, 1])]));
+        recs.push(blob("b", 1, key.as_bytes(), "u", (1, 0, 0), b"ab"));
+        recs.push(blob("b", 1, key.as_bytes(), "u", (1, 1, 0), b"c"));
+    }
+    recs.push(offloaded_manifest(&[3]));
+    recs.extend(chunkref("b", b"k", "u", (1, 0, 4), b"xyz", 3));
+    let (r, small, w1) = run_with(renaming(), recs.clone(), 64);
+    r.unwrap();
+    let (big, w2) = ok(renaming(), recs);
+    assert_eq!(small.files, big.files);
+    assert_eq!(w1, w2);
+    assert_eq!(small.text("s3/b/k"), "xyz");
 }

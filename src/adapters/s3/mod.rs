@@ -9,6 +9,7 @@ pub mod decode;
 pub mod encode;
 mod hlc;
 pub mod keys;
+mod spool;
 
 pub use decode::S3Decoder;
 pub use encode::S3Encoder;
