@@ -1152,7 +1152,7 @@ mod redis {
 /// The `s3` profiles: one bucket, every object in one part of 1 MiB chunks, blob rows first,
 /// then the bucket rows, then the manifests (their key order). An object's size and bytes
 /// come from its own generator (seed, index), so the manifests re-derive what the blobs
-/// wrote: memory stays bounded by one chunk.
+/// wrote: memory holds one chunk and the object order (8 bytes an object).
 mod s3 {
     use std::io::Write;
 
