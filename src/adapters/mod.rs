@@ -22,8 +22,8 @@ pub mod sqs;
 
 pub use batch::{default_threads, encode_files, RecordBatch, ENCODE_WINDOW};
 pub use plugin::{
-    AdapterError, DecodeContext, Decoder, EncodeContext, Encoder, Event, Record, RecordSink, SinkError,
-    Warning, Warnings,
+    AdapterError, Cause, DecodeContext, Decoder, EncodeContext, Encoder, Event, Record, RecordSink,
+    SinkError, Warning, Warnings,
 };
 pub use route::{
     families, family_index, family_of, route, routes, Route, RouteEntry, Router, INTERNAL, UNKNOWN,

@@ -125,7 +125,7 @@ pub fn fsync_dir(dir: &Path) -> Result<(), DumpError> {
 /// 16 lowercase hex digits from 8 random bytes (temp-file names).
 pub fn random_hex16() -> String {
     let mut buf = [0u8; 8];
-    if getrandom::getrandom(&mut buf).is_err() {
+    if getrandom::fill(&mut buf).is_err() {
         // No OS randomness: fall back to time, pid and a counter (uniqueness, not secrecy,
         // is what a temp name needs; create_new catches the rest).
         use sha2::{Digest, Sha256};

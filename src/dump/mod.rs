@@ -39,6 +39,16 @@ pub enum DumpError {
     /// A file name that is not a valid encoded segment.
     #[error("invalid encoded segment {segment:?}: {what}")]
     Segment { segment: String, what: String },
+    /// A KEYMAP.jsonl line that is not a valid record.
+    #[error("{}: line {line}: invalid KEYMAP record: {source}", path.display())]
+    Keymap {
+        /// The KEYMAP.jsonl file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: u64,
+        /// What is wrong with the line.
+        source: keymap::RecordError,
+    },
     /// A SHA-fallback segment with no KEYMAP.jsonl record.
     #[error("{}: segment {segment:?} is a SHA-256 fallback name and has no KEYMAP.jsonl record", path.display())]
     MissingKeymap { path: PathBuf, segment: String },

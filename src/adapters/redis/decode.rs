@@ -119,12 +119,8 @@ pub struct RedisDecoder {
     finalized: bool,
 }
 
-fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
-    AdapterError::BadRecord {
-        adapter: "redis",
-        key: display_key(key),
-        what: what.into(),
-    }
+fn bad(key: &[u8], cause: impl Into<crate::adapters::Cause>) -> AdapterError {
+    AdapterError::bad_record("redis", key, cause)
 }
 
 #[derive(Serialize)]
@@ -204,16 +200,15 @@ impl RedisDecoder {
             Kind::SetMeta => self.count_meta(key, rest, value, CollKind::Set, "set"),
             Kind::ZsetMeta => self.count_meta(key, rest, value, CollKind::Zset, "zset"),
             Kind::HashField => {
-                let (uk, name) = parse_wide(rest).map_err(|e| bad(key, format!("invalid hash key: {e}")))?;
+                let (uk, name) = parse_wide(rest, "hash").map_err(|e| bad(key, e))?;
                 self.element(uk, CollKind::Hash, false, name, value)
             }
             Kind::SetMember => {
-                let (uk, member) = parse_wide(rest).map_err(|e| bad(key, format!("invalid set key: {e}")))?;
+                let (uk, member) = parse_wide(rest, "set").map_err(|e| bad(key, e))?;
                 self.element(uk, CollKind::Set, false, member, b"")
             }
             Kind::ZsetMember => {
-                let (uk, member) =
-                    parse_wide(rest).map_err(|e| bad(key, format!("invalid zset key: {e}")))?;
+                let (uk, member) = parse_wide(rest, "zset").map_err(|e| bad(key, e))?;
                 let score = parse_zset_score(value).map_err(|e| bad(key, e))?;
                 self.element(uk, CollKind::Zset, true, member, &zset_value(score, false))
             }
@@ -250,7 +245,7 @@ impl RedisDecoder {
                 self.element(uk, CollKind::List, false, &sortable_i64(seq), value)
             }
             Kind::StreamMeta => {
-                let (uk, _) = parse_wide(rest).map_err(|e| bad(key, format!("invalid stream key: {e}")))?;
+                let (uk, _) = parse_wide(rest, "stream").map_err(|e| bad(key, e))?;
                 let m = parse_stream_meta(value).map_err(|e| bad(key, e))?;
                 let meta = MetaInfo {
                     declared: m.length,
@@ -448,9 +443,9 @@ impl RedisDecoder {
         rest: &[u8],
         value: &[u8],
         kind: CollKind,
-        what: &str,
+        what: &'static str,
     ) -> Result<(), AdapterError> {
-        let (uk, _trailing) = parse_wide(rest).map_err(|e| bad(key, format!("invalid {what} key: {e}")))?;
+        let (uk, _trailing) = parse_wide(rest, what).map_err(|e| bad(key, e))?;
         let meta = parse_count_meta(value, what).map_err(|e| bad(key, e))?;
         let meta = MetaInfo {
             declared: meta.len,
