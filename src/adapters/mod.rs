@@ -35,9 +35,13 @@ use crate::dump::manifest::{AdapterScope, Adapters, Manifest};
 /// The adapters, in the canonical order of MANIFEST/ENCODE_INFO (`redis, dynamodb, s3, sqs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Adapter {
+    /// The Redis adapter (strings, hashes, lists, sets, zsets, streams, HLL).
     Redis,
+    /// The DynamoDB adapter (tables and items).
     DynamoDb,
+    /// The S3 adapter (buckets and objects).
     S3,
+    /// The SQS adapter (queues and messages).
     Sqs,
 }
 
@@ -127,12 +131,16 @@ impl Adapter {
 /// so an encode reads back the options its tree was decoded with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct AdapterOptions {
+    /// The Redis options.
     #[command(flatten)]
     pub redis: redis::RedisOptions,
+    /// The DynamoDB options.
     #[command(flatten)]
     pub dynamodb: dynamodb::DynamoDbOptions,
+    /// The S3 options.
     #[command(flatten)]
     pub s3: s3::S3Options,
+    /// The SQS options.
     #[command(flatten)]
     pub sqs: sqs::SqsOptions,
 }

@@ -209,6 +209,7 @@ pub struct WritebackWriter<'a> {
 }
 
 impl<'a> WritebackWriter<'a> {
+    /// A writer appending to `file`.
     pub fn new(file: &'a File) -> WritebackWriter<'a> {
         WritebackWriter {
             file,
@@ -287,17 +288,24 @@ pub fn open_sidecar(path: &Path) -> Result<(File, bool), DumpError> {
 /// What a directory listing found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
+    /// A regular file.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link.
     Symlink,
+    /// Anything else (FIFO, socket, device).
     Other,
 }
 
 /// One entry of [`list_dir`].
 #[derive(Debug, Clone)]
 pub struct DirEntry {
+    /// The name concerned.
     pub name: std::ffi::OsString,
+    /// The file or directory concerned.
     pub path: PathBuf,
+    /// What the entry is (not following symlinks).
     pub kind: EntryKind,
 }
 

@@ -32,9 +32,11 @@ struct RecordOut<'a> {
     kind: &'a str,
 }
 
-/// The kinds of KEYMAP record.
+/// The kinds of KEYMAP record. A name too long for a segment, replaced by its SHA-256.
 pub const KIND_SHA_FALLBACK: &str = "sha-fallback";
+/// An S3 object whose key is also a prefix of others, stored as a leaf data file.
 pub const KIND_S3_LEAF_DATA: &str = "s3-leaf-data";
+/// An S3 key ending in the metadata suffix, renamed.
 pub const KIND_META_SUFFIX_RENAME: &str = "meta-suffix-rename";
 
 /// Memory budget of a [`KeyMap`]'s sort before it spills (the default one).
@@ -86,6 +88,7 @@ impl KeyMap {
         self.sorter.push(encoded.as_bytes(), &value)
     }
 
+    /// Whether no record was added.
     pub fn is_empty(&self) -> bool {
         self.sorter.is_empty()
     }

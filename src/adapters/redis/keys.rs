@@ -20,25 +20,45 @@ use crate::adapters::Route;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Kind {
+    /// `!redis|str|`: a string.
     Str,
+    /// `!hs|meta|`: a hash meta.
     HashMeta,
+    /// `!hs|meta|d|`: a hash meta delta.
     HashMetaDelta,
+    /// `!hs|fld|`: a hash field.
     HashField,
+    /// `!lst|meta|`: a list meta.
     ListMeta,
+    /// `!lst|meta|d|`: a list meta delta.
     ListMetaDelta,
+    /// `!lst|itm|`: a list item.
     ListItem,
+    /// `!lst|claim|`: a list claim.
     ListClaim,
+    /// `!st|meta|`: a set meta.
     SetMeta,
+    /// `!st|meta|d|`: a set meta delta.
     SetMetaDelta,
+    /// `!st|mem|`: a set member.
     SetMember,
+    /// `!zs|meta|`: a zset meta.
     ZsetMeta,
+    /// `!zs|meta|d|`: a zset meta delta.
     ZsetMetaDelta,
+    /// `!zs|mem|`: a zset member and its score.
     ZsetMember,
+    /// `!zs|scr|`: a zset score-index key.
     ZsetScore,
+    /// `!redis|zset|`: a legacy zset blob.
     ZsetLegacy,
+    /// `!stream|meta|`: a stream meta.
     StreamMeta,
+    /// `!stream|entry|`: a stream entry.
     StreamEntry,
+    /// `!redis|hll|`: a HyperLogLog.
     Hll,
+    /// `!redis|ttl|`: a TTL scan-index row.
     Ttl,
 }
 
@@ -100,25 +120,45 @@ pub const ROUTES: &[Route] = &[
     r(TTL_PREFIX, "redis_ttl", Kind::Ttl),
 ];
 
+/// Key prefix of strings.
 pub const STR_PREFIX: &[u8] = b"!redis|str|";
+/// Key prefix of HyperLogLogs.
 pub const HLL_PREFIX: &[u8] = b"!redis|hll|";
+/// Key prefix of the TTL scan index.
 pub const TTL_PREFIX: &[u8] = b"!redis|ttl|";
+/// Key prefix of hash metas.
 pub const HASH_META_PREFIX: &[u8] = b"!hs|meta|";
+/// Key prefix of hash meta deltas.
 pub const HASH_META_DELTA_PREFIX: &[u8] = b"!hs|meta|d|";
+/// Key prefix of hash fields.
 pub const HASH_FIELD_PREFIX: &[u8] = b"!hs|fld|";
+/// Key prefix of list metas.
 pub const LIST_META_PREFIX: &[u8] = b"!lst|meta|";
+/// Key prefix of list meta deltas.
 pub const LIST_META_DELTA_PREFIX: &[u8] = b"!lst|meta|d|";
+/// Key prefix of list items.
 pub const LIST_ITEM_PREFIX: &[u8] = b"!lst|itm|";
+/// Key prefix of list claims.
 pub const LIST_CLAIM_PREFIX: &[u8] = b"!lst|claim|";
+/// Key prefix of set metas.
 pub const SET_META_PREFIX: &[u8] = b"!st|meta|";
+/// Key prefix of set meta deltas.
 pub const SET_META_DELTA_PREFIX: &[u8] = b"!st|meta|d|";
+/// Key prefix of set members.
 pub const SET_MEMBER_PREFIX: &[u8] = b"!st|mem|";
+/// Key prefix of zset metas.
 pub const ZSET_META_PREFIX: &[u8] = b"!zs|meta|";
+/// Key prefix of zset meta deltas.
 pub const ZSET_META_DELTA_PREFIX: &[u8] = b"!zs|meta|d|";
+/// Key prefix of zset members.
 pub const ZSET_MEMBER_PREFIX: &[u8] = b"!zs|mem|";
+/// Key prefix of zset score-index keys.
 pub const ZSET_SCORE_PREFIX: &[u8] = b"!zs|scr|";
+/// Key prefix of legacy zset blobs.
 pub const ZSET_LEGACY_PREFIX: &[u8] = b"!redis|zset|";
+/// Key prefix of stream metas.
 pub const STREAM_META_PREFIX: &[u8] = b"!stream|meta|";
+/// Key prefix of stream entries.
 pub const STREAM_ENTRY_PREFIX: &[u8] = b"!stream|entry|";
 
 /// Magic of the legacy consolidated zset blob (`00 'R' 'Z' 01`).
@@ -380,7 +420,9 @@ pub fn build_ttl_value(ms: u64) -> Vec<u8> {
 /// has one (`Some(0)` = the slot is present and says "no TTL"; not clamped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Meta {
+    /// The declared length (at most `i64::MAX`).
     pub len: u64,
+    /// The inline TTL slot (ms), if the layout has one.
     pub inline_ttl: Option<u64>,
 }
 
@@ -453,9 +495,13 @@ pub fn build_list_meta(n: u64, ms: u64) -> Vec<u8> {
 /// A decoded stream meta (the trim cursor of the 48-byte form is not kept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamMeta {
+    /// The declared number of entries (at most `i64::MAX`).
     pub length: u64,
+    /// The last entry id, milliseconds part.
     pub last_ms: u64,
+    /// The last entry id, sequence part.
     pub last_seq: u64,
+    /// The inline TTL (ms), in the 32- and 48-byte forms.
     pub inline_ttl: Option<u64>,
 }
 
@@ -598,8 +644,10 @@ pub fn build_zset_score(score: f64) -> Vec<u8> {
 /// `message RedisZSetEntry { string member = 1; double score = 2; }`
 #[derive(Clone, PartialEq, Message)]
 pub struct RedisZSetEntry {
+    /// The member.
     #[prost(string, tag = "1")]
     pub member: String,
+    /// Its score.
     #[prost(double, tag = "2")]
     pub score: f64,
 }
@@ -607,6 +655,7 @@ pub struct RedisZSetEntry {
 /// `message RedisZSetValue { repeated RedisZSetEntry entries = 1; }`
 #[derive(Clone, PartialEq, Message)]
 pub struct RedisZSetValue {
+    /// The entries, in blob order.
     #[prost(message, repeated, tag = "1")]
     pub entries: Vec<RedisZSetEntry>,
 }
@@ -614,8 +663,10 @@ pub struct RedisZSetValue {
 /// `message RedisStreamEntry { string id = 1; repeated string fields = 2; }`
 #[derive(Clone, PartialEq, Message)]
 pub struct RedisStreamEntry {
+    /// The entry id `ms-seq`.
     #[prost(string, tag = "1")]
     pub id: String,
+    /// Field names and values, interleaved.
     #[prost(string, repeated, tag = "2")]
     pub fields: Vec<String>,
 }
