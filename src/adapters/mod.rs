@@ -7,8 +7,8 @@
 //! canonical and finalize orders). The pipelines and `inspect` iterate it and name no
 //! adapter. Adding an adapter = its folder + one variant here.
 //!
-//! Beside it: [`route`] (the route table built from the adapters' `ROUTES`), [`plugin`]
-//! (the traits, records, warnings and [`AdapterError`]) and [`batch`] (parallel per-file
+//! Beside it: `route` (the route table built from the adapters' `ROUTES`), `plugin`
+//! (the traits, records, warnings and [`AdapterError`]) and `batch` (parallel per-file
 //! encoding).
 
 mod batch;

@@ -4,7 +4,7 @@
 //! * [`peek`]: the buffered reader every layer of one file is read through (peek without
 //!   consuming, running CRC32C of consumed bytes, file offsets).
 //! * [`header`]: the `EKVTHLC1`/`EKVTHLC2` FSM header and the no-downgrade latch (§1).
-//! * [`format`]: the payload magics and sniffing (§2.1, D10).
+//! * [`format`](mod@format): the payload magics and sniffing (§2.1, D10).
 //! * [`pebble`]: the `EKVPBBL1` stream reader and writer, MVCC key/value codec (§2.2, §2.3).
 //! * [`live`]: whole files: bare streams, live `fsm-snap/<index>.fsm` files with footer,
 //!   `fsm-snap/` directories, snapshot index from the name (§3.2, §4, D2, D4).
@@ -37,7 +37,7 @@ use crate::error_kind::ErrorKind;
 const KEY_DISPLAY_MAX: usize = 64;
 
 /// Render a key for an error message: printable ASCII as is, other bytes as `\xNN`,
-/// truncated after [`KEY_DISPLAY_MAX`] bytes.
+/// truncated after `KEY_DISPLAY_MAX` bytes.
 pub fn display_key(key: &[u8]) -> String {
     let mut s = String::with_capacity(key.len().min(KEY_DISPLAY_MAX) + 8);
     for &b in key.iter().take(KEY_DISPLAY_MAX) {
