@@ -185,6 +185,14 @@ pub enum AdapterError {
     /// A dump-layer failure (filename, JSON, file I/O).
     #[error(transparent)]
     Dump(#[from] DumpError),
+    /// I/O on the adapter's scratch space (a spilled sort), which has no path of its own.
+    #[error("{what}: {source}")]
+    Scratch {
+        /// What the scratch space held (`redis decoder spill file (scratch)`).
+        what: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// I/O on a named file.
     #[error("{}: {source}", path.display())]
     Io {
@@ -238,7 +246,7 @@ impl AdapterError {
             } => ErrorKind::Usage,
             AdapterError::Sink { .. } => ErrorKind::Data,
             AdapterError::Dump(e) => e.kind(),
-            AdapterError::Io { .. } => ErrorKind::Usage,
+            AdapterError::Io { .. } | AdapterError::Scratch { .. } => ErrorKind::Usage,
         }
     }
 }

@@ -293,12 +293,12 @@ impl RedisDecoder {
         if let Err(e) = self.append_index_ttl_lines(out, lines) {
             first.get_or_insert(e);
         }
-        for slot in &mut self.sidecars {
+        for (slot, which) in self.sidecars.iter_mut().zip([Sidecar::Strings, Sidecar::Hll]) {
             if let Some(w) = slot.take() {
                 let res = match w.into_inner() {
                     Ok(f) => out.finish_file(f).map_err(AdapterError::from),
                     Err(e) => Err(AdapterError::Io {
-                        path: PathBuf::from("redis TTL sidecar"),
+                        path: PathBuf::from(format!("{}/{}", self.db_dir, which.name())),
                         source: e.into_error(),
                     }),
                 };
@@ -343,8 +343,8 @@ impl RedisDecoder {
             self.keymap
                 .get_or_insert_with(|| KeyMap::new(budget, scratch))
                 .record(&seg.name, user_key, KIND_SHA_FALLBACK)
-                .map_err(|source| AdapterError::Io {
-                    path: PathBuf::from("redis KEYMAP sort"),
+                .map_err(|source| AdapterError::Scratch {
+                    what: "redis KEYMAP sort",
                     source,
                 })?;
         }
@@ -485,8 +485,8 @@ impl RedisDecoder {
         facts: ExternalSorter,
         lines: &mut ExternalSorter,
     ) -> Result<(), AdapterError> {
-        let spill_err = |source| AdapterError::Io {
-            path: PathBuf::from("redis decoder spill file (scratch)"),
+        let spill_err = |source| AdapterError::Scratch {
+            what: "redis decoder spill file (scratch)",
             source,
         };
         let mut sorted: SortedRecords = facts.finish().map_err(spill_err)?;
@@ -764,8 +764,8 @@ impl RedisDecoder {
         out: &mut dyn TreeOut,
         lines: ExternalSorter,
     ) -> Result<(), AdapterError> {
-        let spill_err = |source| AdapterError::Io {
-            path: PathBuf::from("redis decoder TTL-line spill file (scratch)"),
+        let spill_err = |source| AdapterError::Scratch {
+            what: "redis decoder TTL-line spill file (scratch)",
             source,
         };
         let mut sorted = lines.finish().map_err(spill_err)?;
@@ -803,8 +803,8 @@ fn ttl_line(seg: &str, ms: u64) -> Vec<u8> {
 
 /// A fact read back from scratch that this decoder did not write.
 fn corrupt(fact_key: &[u8]) -> AdapterError {
-    AdapterError::Io {
-        path: PathBuf::from("redis decoder spill file (scratch)"),
+    AdapterError::Scratch {
+        what: "redis decoder spill file (scratch)",
         source: std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("malformed fact read back, sort key {}", display_key(fact_key)),
