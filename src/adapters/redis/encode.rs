@@ -807,6 +807,90 @@ mod tests {
     use crate::adapters::RecordSink;
     use crate::adapters::SinkError;
 
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(o) => o,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn field_helpers_fail_with_typed_errors_and_stable_messages() {
+        let o = obj(serde_json::json!({"Expire_At_Ms": -1, "fields": 3}));
+        let e = opt_u64(&o, "expire_at_ms").unwrap_err();
+        assert_eq!(
+            e,
+            FileError::NotUnsigned {
+                name: "expire_at_ms",
+                got: "-1".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "\"expire_at_ms\" must be an unsigned integer, got -1"
+        );
+        assert_eq!(opt_u64(&o, "last_ms"), Ok(None));
+        let e = opt_array(&o, "fields").unwrap_err();
+        assert!(matches!(e, FileError::NotArray { name: "fields", .. }), "{e}");
+        assert_eq!(e.to_string(), "\"fields\" must be an array, got 3");
+
+        let e = elem_obj(&Value::from(1), "members", 2).unwrap_err();
+        assert!(matches!(
+            e,
+            FileError::ElemNotObject {
+                array: "members",
+                index: 2,
+                ..
+            }
+        ));
+        assert_eq!(e.to_string(), "members[2]: expected an object, got 1");
+
+        let e = binary(None, format_args!("items[0]")).unwrap_err();
+        assert_eq!(
+            e,
+            FileError::BinaryMissing {
+                what: "items[0]".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "items[0]: missing or null (expected a string or {\"base64\":…})"
+        );
+        let b64 = serde_json::json!({"base64": "a+b/"});
+        let e = binary(Some(&b64), format_args!("items[1]")).unwrap_err();
+        assert!(
+            matches!(&e, FileError::Base64 { what, .. } if what == "items[1]"),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("items[1]: invalid base64url: "), "{e}");
+        let e = binary(Some(&serde_json::json!({"base64": null})), format_args!("m")).unwrap_err();
+        assert_eq!(e, FileError::Base64Member { what: "m".into() });
+        let e = binary(Some(&Value::from(true)), format_args!("m")).unwrap_err();
+        assert_eq!(e.to_string(), "m: expected a string or {\"base64\":…}, got true");
+        assert_eq!(binary(Some(&b64), format_args!("x")).ok(), None);
+        assert_eq!(
+            binary(Some(&Value::from("ab")), format_args!("x")),
+            Ok(b"ab".to_vec())
+        );
+
+        let e = score(Some(&Value::from("inf")), 4).unwrap_err();
+        assert!(matches!(e, FileError::ScoreType { index: 4, .. }));
+        assert_eq!(
+            e.to_string(),
+            "members[4].score: expected a number, \"+inf\" or \"-inf\", got \"inf\""
+        );
+        assert_eq!(score(Some(&Value::from("-inf")), 0), Ok(f64::NEG_INFINITY));
+
+        let e = FileError::SecondMeta.in_value(3);
+        assert!(matches!(&e, FileError::InValue { n: 3, source } if **source == FileError::SecondMeta));
+        assert_eq!(
+            e.to_string(),
+            "value 3: a second \"_meta\" record (expected exactly one)"
+        );
+        let e = FileError::Databases { dbs: vec![0, 1, 5] };
+        assert!(e.to_string().contains("(found db_0, db_1, db_5)"), "{e}");
+    }
+
     #[derive(Default)]
     struct Names(Vec<Vec<u8>>);
 
