@@ -1,4 +1,4 @@
-//! `EKVSSTI1` bundles end to end (spec/sst_bundle.md, DECISIONS.md A13): the live bundle
+//! `EKVSSTI1` bundles end to end (spec/sst_bundle.md, DECISIONS.md A16): the live bundle
 //! decodes to the same adapter trees as the live `EKVPBBL1` file of the same store, and a
 //! damaged bundle is refused with exit 2 and no output.
 //!

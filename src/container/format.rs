@@ -1,5 +1,5 @@
 //! Payload magics and sniffing (containers.md §0 magic table, §2.1 store dispatch,
-//! DECISIONS.md D10, A13): the store payload behind an optional FSM header is one of
+//! DECISIONS.md D10, A16): the store payload behind an optional FSM header is one of
 //! `EKVPBBL1` or `EKVSSTI1` (read), `EKVMVCC2` (recognised and refused by name), or empty.
 
 use super::ContainerError;

@@ -132,6 +132,7 @@ pub enum Framing {
 /// What [`SnapshotFile::open`] learned about a file (and, once known, its footer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotInfo {
+    /// The file or directory concerned.
     pub path: PathBuf,
     /// Size from `fstat` (None for a non-file reader).
     pub file_size: Option<u64>,
@@ -139,7 +140,9 @@ pub struct SnapshotInfo {
     pub snapshot_index: Option<u64>,
     /// The FSM header, if the file has one.
     pub header: Option<FsmHeader>,
+    /// How the payload is framed.
     pub framing: Framing,
+    /// The payload format.
     pub payload: PayloadFormat,
     /// The `EKVPBBL1` header's `lastCommitTS`, or the `EKVSSTI1` manifest's
     /// `last_commit_ts` (None for an empty payload).
@@ -429,6 +432,7 @@ pub struct Crc32cWriter<W: Write> {
 }
 
 impl<W: Write> Crc32cWriter<W> {
+    /// Wrap `inner`, starting the checksum at zero.
     pub fn new(inner: W) -> Self {
         Crc32cWriter {
             inner,

@@ -233,7 +233,7 @@ fn short_payloads_are_errors() {
 
 #[test]
 fn d10_other_payload_formats_are_refused_by_name() {
-    // EKVSSTI1 is read now (A13): these 48 bytes are a bundle with a bad manifest length.
+    // EKVSSTI1 is read now (A16): these 48 bytes are a bundle with a bad manifest length.
     let mut body = b"EKVSSTI1".to_vec();
     body.extend_from_slice(&[0; 40]);
     let e = open(&live(Some(FsmHeader::v2(1, 2)), &body), "f.fsm").unwrap_err();
