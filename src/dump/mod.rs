@@ -51,6 +51,17 @@ pub enum DumpError {
     /// file name): a usage error.
     #[error("{}: cannot write the dump here: {what}", path.display())]
     Output { path: PathBuf, what: String },
+    /// Another run holds the lock of this output (`<output>.lock`): an environment error.
+    #[error("{}: another run (pid {holder}) is writing this output; it holds the lock {}", output.display(), lock.display())]
+    Locked {
+        output: PathBuf,
+        lock: PathBuf,
+        holder: String,
+    },
+    /// An input file larger than the format allows, refused from its `fstat` size before
+    /// any byte is read.
+    #[error("{}: {len} bytes, larger than the {max} bytes the format allows for this file", path.display())]
+    TooLarge { path: PathBuf, len: u64, max: u64 },
     /// I/O on a named file.
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
@@ -59,7 +70,7 @@ pub enum DumpError {
 impl DumpError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            DumpError::Io { .. } | DumpError::Output { .. } => ErrorKind::Usage,
+            DumpError::Io { .. } | DumpError::Output { .. } | DumpError::Locked { .. } => ErrorKind::Usage,
             _ => ErrorKind::Data,
         }
     }

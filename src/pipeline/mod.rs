@@ -38,6 +38,9 @@ pub enum PipelineError {
     /// The self-test decode of the produced bytes did not match the input tree.
     #[error("self-test mismatch (see {})", path.display())]
     SelfTestMismatch { path: PathBuf },
+    /// The self-test did not match and its report could not be written either.
+    #[error("self-test mismatch (the report could not be written: {why}):\n{report}")]
+    SelfTestMismatchUnreported { why: String, report: String },
     /// Our own output path cannot be written safely (a symlink, hard link or FIFO where a
     /// file of ours belongs): an environment problem, not bad input.
     #[error("refusing to write {}: {what}", path.display())]
@@ -57,7 +60,8 @@ impl PipelineError {
             PipelineError::LastCommitTsRegression { .. }
             | PipelineError::Unsupported(_)
             | PipelineError::AdapterNotInManifest(_)
-            | PipelineError::SelfTestMismatch { .. } => ErrorKind::Data,
+            | PipelineError::SelfTestMismatch { .. }
+            | PipelineError::SelfTestMismatchUnreported { .. } => ErrorKind::Data,
         }
     }
 
