@@ -271,7 +271,11 @@ fn self_test_mismatch_never_publishes_and_reports() {
     fs::write(&out, b"stale").unwrap();
     run(&input, &out, &["--self-test"]).code(2);
     // A13 (Go removes the stale .fsm and writes a sidecar): the previous output stays.
-    assert_eq!(fs::read(&out).unwrap(), b"stale", "previous .fsm kept, nothing published");
+    assert_eq!(
+        fs::read(&out).unwrap(),
+        b"stale",
+        "previous .fsm kept, nothing published"
+    );
     let mm = fs::read_to_string(format!("{}.mismatch.txt", out.display())).unwrap();
     assert!(
         mm.contains("redis/db_0/strings/%41.bin (missing in scratch)"),
@@ -305,7 +309,10 @@ fn a_symlink_at_output_is_refused_and_kept_with_its_target() {
     let out = d.path().join("out.fsm");
     std::os::unix::fs::symlink(&target, &out).unwrap();
     run(&input, &out, &["--self-test"]).code(1);
-    assert!(fs::symlink_metadata(&out).unwrap().file_type().is_symlink(), "link kept");
+    assert!(
+        fs::symlink_metadata(&out).unwrap().file_type().is_symlink(),
+        "link kept"
+    );
     assert_eq!(fs::read(&target).unwrap(), b"keep");
 }
 

@@ -1,6 +1,6 @@
 //! Issue #8 "never lose data", driven through the binaries: the content self-test (D13),
 //! the publish path (previous outputs kept, `.fsm` and sidecar as a pair, A13), the output
-//! lock (A14), refused links and specials (D12), size checks before reading (A12),
+//! lock (A14), refused links and specials (D12), size checks before reading (A16),
 //! CHECKSUMS verification and `verify` (D15), output inside input (A15).
 
 mod common;
