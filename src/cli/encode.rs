@@ -43,6 +43,10 @@ pub struct EncodeArgs {
     /// Do not check the tree's files against its CHECKSUMS while reading them.
     #[arg(long = "no-verify", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub no_verify: bool,
+    /// Encode a tree whose MANIFEST.json lists adapters present in the snapshot but not
+    /// decoded (their data is missing from the result).
+    #[arg(long = "allow-partial", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub allow_partial: bool,
     /// Base directory for the self-test scratch and sort spill files (default: OS temp dir).
     #[arg(long = "scratch-root", default_value = "", value_name = "DIR")]
     pub scratch_root: String,
@@ -143,6 +147,7 @@ fn run_encode(a: &EncodeArgs) -> Result<Result<EncodeOutcome, String>, Error> {
     encode.scratch_root = (!a.scratch_root.is_empty()).then(|| PathBuf::from(&a.scratch_root));
     encode.threads = a.threads;
     encode.verify = !a.no_verify;
+    encode.allow_partial = a.allow_partial;
     let opts = EncodeFileOptions {
         encode,
         output: PathBuf::from(&a.output),

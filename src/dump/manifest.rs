@@ -94,6 +94,10 @@ pub struct Manifest {
     pub s3_meta_suffix: String,
     pub s3_collision_strategy: String,
     pub dynamodb_layout: String,
+    /// Adapters whose records the snapshot holds but the decoder did not write (this
+    /// toolkit cannot decode them yet): the tree lacks their data (A19). Written only when
+    /// non-empty; Go's reader ignores unknown fields.
+    pub adapters_not_decoded: Vec<String>,
 }
 
 impl Manifest {
@@ -120,6 +124,7 @@ impl Manifest {
             s3_meta_suffix: ".elastickv-meta.json".to_owned(),
             s3_collision_strategy: "leaf-data-suffix".to_owned(),
             dynamodb_layout: DYNAMODB_LAYOUT_PER_ITEM.to_owned(),
+            adapters_not_decoded: Vec::new(),
         }
     }
 
@@ -237,6 +242,7 @@ impl Manifest {
             s3_meta_suffix: top.string("s3_meta_suffix")?,
             s3_collision_strategy: top.string("s3_collision_strategy")?,
             dynamodb_layout: top.string("dynamodb_layout")?,
+            adapters_not_decoded: top.strings("adapters_not_decoded")?,
         };
         // 4. exclusion-flag presence (exact names, as Go's raw-map check).
         if let Some(Value::Object(ex)) = obj.get("exclusions") {
@@ -386,6 +392,8 @@ struct ManifestOut<'a> {
     s3_meta_suffix: &'a str,
     s3_collision_strategy: &'a str,
     dynamodb_layout: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    adapters_not_decoded: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -468,6 +476,7 @@ impl<'a> From<&'a Manifest> for ManifestOut<'a> {
             s3_meta_suffix: &m.s3_meta_suffix,
             s3_collision_strategy: &m.s3_collision_strategy,
             dynamodb_layout: &m.dynamodb_layout,
+            adapters_not_decoded: &m.adapters_not_decoded,
         }
     }
 }

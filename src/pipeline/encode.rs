@@ -56,6 +56,10 @@ pub struct EncodeOptions {
     pub threads: usize,
     /// Check every file read against the tree's CHECKSUMS (D15; `--no-verify` clears it).
     pub verify: bool,
+    /// Adapters the manifest says were in the snapshot but not decoded (A19).
+    pub not_decoded: Vec<String>,
+    /// Encode a tree that lacks adapters' data (`--allow-partial`).
+    pub allow_partial: bool,
 }
 
 /// The most worker threads an encode starts (a larger `--threads` is capped to it).
@@ -112,6 +116,9 @@ pub fn validate(opts: &EncodeOptions) -> Result<(), Error> {
     for a in Adapter::ALL.into_iter().filter(|a| opts.adapters.contains(a)) {
         a.check_encode(&opts.options)?;
     }
+    if !opts.not_decoded.is_empty() && !opts.allow_partial {
+        return Err(PipelineError::PartialDump(opts.not_decoded.join(", ")).into());
+    }
     Ok(())
 }
 
@@ -147,6 +154,8 @@ impl EncodeOptions {
             scratch_root: None,
             threads: 0,
             verify: true,
+            not_decoded: manifest.adapters_not_decoded.clone(),
+            allow_partial: false,
         })
     }
 }

@@ -38,6 +38,9 @@ pub enum PipelineError {
     /// The self-test decode of the produced bytes did not match the input tree.
     #[error("self-test mismatch (see {})", path.display())]
     SelfTestMismatch { path: PathBuf },
+    /// MANIFEST.json lists adapters whose data the tree lacks (A19).
+    #[error("MANIFEST.json lists adapters present in the snapshot but not decoded ({0}): this tree lacks their data; pass --allow-partial to encode it anyway")]
+    PartialDump(String),
     /// The self-test did not match and its report could not be written either.
     #[error("self-test mismatch (the report could not be written: {why}):\n{report}")]
     SelfTestMismatchUnreported { why: String, report: String },
@@ -61,6 +64,7 @@ impl PipelineError {
             | PipelineError::Unsupported(_)
             | PipelineError::AdapterNotInManifest(_)
             | PipelineError::SelfTestMismatch { .. }
+            | PipelineError::PartialDump(_)
             | PipelineError::SelfTestMismatchUnreported { .. } => ErrorKind::Data,
         }
     }
