@@ -351,10 +351,17 @@ fn a_partial_dump_says_so_and_encodes_only_when_allowed() {
     let dump = decoded_sample(d.path());
     let m: serde_json::Value =
         serde_json::from_slice(&fs::read(dump.join("MANIFEST.json")).unwrap()).unwrap();
-    assert_eq!(m["adapters_not_decoded"], serde_json::json!(["dynamodb", "s3", "sqs"]));
+    assert_eq!(
+        m["adapters_not_decoded"],
+        serde_json::json!(["dynamodb", "s3", "sqs"])
+    );
     let out = d.path().join("out.fsm");
     let a = encode(&dump, &out, &[]).code(2);
-    assert!(stderr(&a).contains("not decoded (dynamodb, s3, sqs)"), "{}", stderr(&a));
+    assert!(
+        stderr(&a).contains("not decoded (dynamodb, s3, sqs)"),
+        "{}",
+        stderr(&a)
+    );
     assert!(!out.exists());
     encode(&dump, &out, &["--allow-partial"]).code(0);
     // A tree decoded with only the adapters it can hold is complete.
@@ -371,4 +378,67 @@ fn a_partial_dump_says_so_and_encodes_only_when_allowed() {
     ])
     .code(0);
     encode(&redis_only, &d.path().join("r.fsm"), &["--self-test"]).code(0);
+}
+
+// ---- 10. smaller defects ----
+
+#[test]
+fn decode_debris_is_removed_by_the_next_run_and_a_premade_0700_dir_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample.fsm");
+    let out = d.path().join("dump");
+    fs::create_dir(&out).unwrap();
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o700)).unwrap();
+    // What a decode killed with -9 leaves behind, and a look-alike that is not ours.
+    let debris = d.path().join(".dump.partial-0123456789abcdef");
+    fs::create_dir_all(debris.join("redis/db_0")).unwrap();
+    fs::write(debris.join("redis/db_0/x"), b"half").unwrap();
+    let other = d.path().join(".dump.partial-notours");
+    fs::create_dir(&other).unwrap();
+    ekv(&["decode", "--input", s(&sample), "--output", s(&out)]).code(0);
+    assert!(!debris.exists());
+    assert!(other.exists());
+    assert_eq!(fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o700);
+    assert!(out.join("MANIFEST.json").exists());
+}
+
+#[test]
+fn encode_debris_is_removed_by_the_next_run() {
+    let d = tempfile::tempdir().unwrap();
+    let input = redis_tree(&d.path().join("dump"), 7000);
+    let out = d.path().join("out.fsm");
+    let debris = [
+        d.path().join("out.fsm.tmp-0123456789abcdef"),
+        d.path().join("out.fsm.encode_info.json.tmp-fedcba9876543210"),
+    ];
+    for p in &debris {
+        fs::write(p, b"half").unwrap();
+    }
+    let a = encode(&input, &out, &[]).code(0);
+    assert!(stderr(&a).contains("removed 2 temporary files"), "{}", stderr(&a));
+    assert!(debris.iter().all(|p| !p.exists()));
+}
+
+#[test]
+fn a_huge_thread_count_is_capped_not_a_panic() {
+    let d = tempfile::tempdir().unwrap();
+    let input = redis_tree(&d.path().join("dump"), 7000);
+    encode(&input, &d.path().join("out.fsm"), &["--threads", "100000"]).code(0);
+}
+
+#[test]
+fn a_read_only_output_directory_names_the_real_failure() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let input = redis_tree(&d.path().join("dump"), 7000);
+    let ro = d.path().join("ro");
+    fs::create_dir(&ro).unwrap();
+    fs::set_permissions(&ro, fs::Permissions::from_mode(0o500)).unwrap();
+    if fs::write(ro.join("probe"), b"").is_ok() {
+        return; // running as root: permissions are not enforced
+    }
+    let a = encode(&input, &ro.join("out.fsm"), &[]).code(1);
+    let err = stderr(&a);
+    assert!(err.contains("not writable") && !err.contains("mismatch"), "{err}");
 }

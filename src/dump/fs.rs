@@ -208,8 +208,7 @@ pub fn remove_stale_temps(target: &Path) -> Result<usize, DumpError> {
         let Some(tail) = e.name.as_bytes().strip_prefix(prefix.as_slice()) else {
             continue;
         };
-        let hex16 = tail.len() == 16 && tail.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if hex16 && e.kind == EntryKind::File {
+        if is_hex16(tail) && e.kind == EntryKind::File {
             match std::fs::remove_file(&e.path) {
                 Ok(()) => removed += 1,
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {}
@@ -220,14 +219,46 @@ pub fn remove_stale_temps(target: &Path) -> Result<usize, DumpError> {
     Ok(removed)
 }
 
+/// Remove the `.<name>.partial-<16 hex>` staging directories a killed decode left beside
+/// `output` (directories only, exact name shape). Call it only while holding the output's
+/// [`OutputLock`]. Returns how many were removed.
+pub fn remove_stale_staging(output: &Path) -> Result<usize, DumpError> {
+    let Some(name) = output.file_name() else {
+        return Ok(0);
+    };
+    let mut prefix = b".".to_vec();
+    prefix.extend_from_slice(name.as_bytes());
+    prefix.extend_from_slice(b".partial-");
+    let Some(entries) = read_dir_unsorted(parent_of(output))? else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for e in entries {
+        let e = e?;
+        let Some(tail) = e.name.as_bytes().strip_prefix(prefix.as_slice()) else {
+            continue;
+        };
+        if e.kind == EntryKind::Dir && is_hex16(tail) {
+            std::fs::remove_dir_all(&e.path).map_err(|err| DumpError::io(&e.path, err))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+fn is_hex16(s: &[u8]) -> bool {
+    s.len() == 16 && s.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// An exclusive lock on an output path: `flock` on `<output>.lock` beside it, held until
 /// dropped. A second run on the same output fails at once (it does not wait) with
 /// [`DumpError::Locked`] naming the holder's pid, which the holder writes into the lock
-/// file. The lock file stays in place after the run (removing it would let a third run lock
-/// a different inode than a waiting second one); it is empty of meaning without the flock.
+/// file. The holder removes the lock file before it lets go of the lock; a run that locked
+/// a lock file which was meanwhile removed or replaced (checked by inode after `flock`)
+/// tries again, so two runs never both hold "the" lock.
 #[derive(Debug)]
 pub struct OutputLock {
-    _file: File,
+    file: Option<File>,
     path: PathBuf,
 }
 
@@ -242,6 +273,20 @@ impl OutputLock {
     /// Take the lock of `output`, or fail naming the run that holds it.
     pub fn acquire(output: &Path) -> Result<OutputLock, DumpError> {
         let path = OutputLock::path_for(output);
+        for _ in 0..8 {
+            if let Some(lock) = OutputLock::try_acquire(output, &path)? {
+                return Ok(lock);
+            }
+        }
+        Err(DumpError::Locked {
+            output: output.to_path_buf(),
+            lock: path,
+            holder: "unknown (the lock file keeps being replaced)".into(),
+        })
+    }
+
+    /// One attempt: `None` when the locked file was no longer the one at `path`.
+    fn try_acquire(output: &Path, path: &Path) -> Result<Option<OutputLock>, DumpError> {
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -249,27 +294,27 @@ impl OutputLock {
             .truncate(false)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(&path)
+            .open(path)
             .map_err(|e| match e.kind() {
                 io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => DumpError::Output {
                     path: parent_of(output).to_path_buf(),
                     what: format!("the directory is not writable (creating {}: {e})", path.display()),
                 },
-                _ => open_error(&path, e),
+                _ => open_error(path, e),
             })?;
-        check_regular_single_link(&path, &file)?;
+        check_regular_single_link(path, &file)?;
         // SAFETY: flock on a descriptor we own; no pointers.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             let err = io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-                return Err(DumpError::io(&path, err));
+                return Err(DumpError::io(path, err));
             }
             let mut holder = String::new();
             let _ = io::Read::read_to_string(&mut io::Read::take(&file, 32), &mut holder);
             let holder = holder.trim();
             return Err(DumpError::Locked {
                 output: output.to_path_buf(),
-                lock: path,
+                lock: path.to_path_buf(),
                 holder: if holder.is_empty() {
                     "unknown".into()
                 } else {
@@ -277,15 +322,32 @@ impl OutputLock {
                 },
             });
         }
-        file.set_len(0).map_err(|e| DumpError::io(&path, e))?;
+        let ours = file.metadata().map_err(|e| DumpError::io(path, e))?;
+        match std::fs::symlink_metadata(path) {
+            Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => {}
+            // Removed or replaced by the previous holder between our open and our flock.
+            _ => return Ok(None),
+        }
+        file.set_len(0).map_err(|e| DumpError::io(path, e))?;
         file.write_all(format!("{}\n", std::process::id()).as_bytes())
-            .map_err(|e| DumpError::io(&path, e))?;
-        Ok(OutputLock { _file: file, path })
+            .map_err(|e| DumpError::io(path, e))?;
+        Ok(Some(OutputLock {
+            file: Some(file),
+            path: path.to_path_buf(),
+        }))
     }
 
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        // Remove the file while still holding the lock, then let go of it.
+        let _ = std::fs::remove_file(&self.path);
+        drop(self.file.take());
     }
 }
 

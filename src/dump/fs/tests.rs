@@ -220,7 +220,9 @@ fn output_lock_is_exclusive_and_names_the_holder() {
         Err(DumpError::Locked { holder, .. }) => assert_eq!(holder, std::process::id().to_string()),
         other => panic!("{other:?}"),
     }
+    let path = held.path().to_path_buf();
     drop(held);
+    assert!(!path.exists(), "the holder removes the lock file");
     let again = OutputLock::acquire(&out).unwrap();
     assert!(again.path().exists());
 }
