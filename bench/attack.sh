@@ -42,10 +42,10 @@ check_run() { # name rc stderr-file
   case $2 in 0|1|2) ;; *) fail "$1: exit code $2";; esac
 }
 
-# A tree big enough for kills to land mid-run: the sample's Redis data plus 20 000 strings.
+# A tree big enough for kills to land mid-run: the sample's Redis data plus 3 000 strings.
 SAMPLE="$ROOT/examples/sample.fsm"
 "$BIN" decode --input "$SAMPLE" --output "$W/base" --adapter redis -q 2>/dev/null || { echo "decode of the sample failed"; exit 1; }
-for i in $(seq 1 20000); do printf 'value-%d' "$i" > "$W/base/redis/db_0/strings/k$i.bin"; done
+for i in $(seq 1 3000); do printf 'value-%d' "$i" > "$W/base/redis/db_0/strings/k$i.bin"; done
 "$BIN" verify --update-checksums "$W/base" >/dev/null 2>&1 || { echo "verify --update-checksums failed"; exit 1; }
 
 OUT="$W/out.fsm"

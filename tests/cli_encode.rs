@@ -270,7 +270,7 @@ fn self_test_mismatch_never_publishes_and_reports() {
     let out = d.path().join("out.fsm");
     fs::write(&out, b"stale").unwrap();
     run(&input, &out, &["--self-test"]).code(2);
-    // A13 (Go removes the stale .fsm and writes a sidecar): the previous output stays.
+    // A16 (Go removes the stale .fsm and writes a sidecar): the previous output stays.
     assert_eq!(
         fs::read(&out).unwrap(),
         b"stale",

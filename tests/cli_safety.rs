@@ -1,7 +1,7 @@
 //! Issue #8 "never lose data", driven through the binaries: the content self-test (D13),
-//! the publish path (previous outputs kept, `.fsm` and sidecar as a pair, A13), the output
-//! lock (A14), refused links and specials (D12), size checks before reading (A16),
-//! CHECKSUMS verification and `verify` (D15), output inside input (A15).
+//! the publish path (previous outputs kept, `.fsm` and sidecar as a pair, A16), the output
+//! lock (A17), refused links and specials (D12), size checks before reading (A19),
+//! CHECKSUMS verification and `verify` (D15), output inside input (A18).
 
 mod common;
 
@@ -62,7 +62,7 @@ fn self_test_passes_on_what_our_decoder_writes() {
     let d = tempfile::tempdir().unwrap();
     let dump = decoded_sample(d.path());
     let out = d.path().join("out.fsm");
-    // The sample holds S3 and SQS records this toolkit does not decode yet (A19).
+    // The sample holds S3 and SQS records this toolkit does not decode yet (A22).
     let a = encode(&dump, &out, &["--self-test", "--allow-partial"]).code(0);
     let err = stderr(&a);
     assert!(err.contains("self-test matched ("), "{err}");
@@ -343,7 +343,7 @@ fn verify_reports_json_and_exit_codes() {
     assert!(v["error"].as_str().unwrap().contains("checksum"), "{v}");
 }
 
-// ---- 9. adapters in the snapshot but not decoded (A19) ----
+// ---- 9. adapters in the snapshot but not decoded (A22) ----
 
 #[test]
 fn a_partial_dump_says_so_and_encodes_only_when_allowed() {

@@ -78,7 +78,8 @@ impl Adapter {
     pub fn decoder(self, o: &AdapterOptions, cx: &DecodeContext) -> Option<Box<dyn Decoder>> {
         match self {
             Adapter::Redis => Some(Box::new(redis::RedisDecoder::new(&o.redis, cx))),
-            Adapter::DynamoDb | Adapter::S3 | Adapter::Sqs => None,
+            Adapter::S3 => Some(Box::new(s3::S3Decoder::new(&o.s3, cx))),
+            Adapter::DynamoDb | Adapter::Sqs => None,
         }
     }
 
@@ -87,7 +88,8 @@ impl Adapter {
     pub fn encoder(self, o: &AdapterOptions, cx: &EncodeContext) -> Option<Box<dyn Encoder>> {
         match self {
             Adapter::Redis => Some(Box::new(redis::RedisEncoder::new(&o.redis, cx))),
-            Adapter::DynamoDb | Adapter::S3 | Adapter::Sqs => None,
+            Adapter::S3 => Some(Box::new(s3::S3Encoder)),
+            Adapter::DynamoDb | Adapter::Sqs => None,
         }
     }
 

@@ -44,7 +44,7 @@ fn verify(a: &VerifyArgs) -> Result<Verified, Error> {
     let manifest = Manifest::read(&a.dump)?;
     let mut opts = EncodeOptions::from_manifest(a.dump.clone(), &manifest, None, None)?;
     opts.threads = a.threads;
-    // A partial dump (A19) is not a corrupt one: verify checks what the tree holds.
+    // A partial dump (A22) is not a corrupt one: verify checks what the tree holds.
     opts.allow_partial = true;
     if a.update_checksums {
         opts.verify = false;

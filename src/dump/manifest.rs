@@ -95,7 +95,7 @@ pub struct Manifest {
     pub s3_collision_strategy: String,
     pub dynamodb_layout: String,
     /// Adapters whose records the snapshot holds but the decoder did not write (this
-    /// toolkit cannot decode them yet): the tree lacks their data (A19). Written only when
+    /// toolkit cannot decode them yet): the tree lacks their data (A22). Written only when
     /// non-empty; Go's reader ignores unknown fields.
     pub adapters_not_decoded: Vec<String>,
 }

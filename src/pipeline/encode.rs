@@ -56,7 +56,7 @@ pub struct EncodeOptions {
     pub threads: usize,
     /// Check every file read against the tree's CHECKSUMS (D15; `--no-verify` clears it).
     pub verify: bool,
-    /// Adapters the manifest says were in the snapshot but not decoded (A19).
+    /// Adapters the manifest says were in the snapshot but not decoded (A22).
     pub not_decoded: Vec<String>,
     /// Encode a tree that lacks adapters' data (`--allow-partial`).
     pub allow_partial: bool,
@@ -525,7 +525,7 @@ pub fn check_output_outside_input(input: &Path, output: &Path) -> Result<(), Err
 /// Encode to `<output>.tmp-<hex>`, self-test if asked, then publish the `.fsm` and its
 /// sidecar as a pair. Every check runs before anything at the output path changes: a failed
 /// run (bad tree, self-test mismatch, unsafe output or sidecar path, a held lock) leaves
-/// the previous `.fsm` and sidecar exactly as they were (DECISIONS.md A13).
+/// the previous `.fsm` and sidecar exactly as they were (DECISIONS.md A16).
 pub fn encode_to_file(opts: &EncodeFileOptions, progress: &mut dyn Progress) -> Result<EncodeOutcome, Error> {
     validate(&opts.encode)?;
     let output = &opts.output;

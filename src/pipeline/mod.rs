@@ -38,7 +38,7 @@ pub enum PipelineError {
     /// The self-test decode of the produced bytes did not match the input tree.
     #[error("self-test mismatch (see {})", path.display())]
     SelfTestMismatch { path: PathBuf },
-    /// MANIFEST.json lists adapters whose data the tree lacks (A19).
+    /// MANIFEST.json lists adapters whose data the tree lacks (A22).
     #[error("MANIFEST.json lists adapters present in the snapshot but not decoded ({0}): this tree lacks their data; pass --allow-partial to encode it anyway")]
     PartialDump(String),
     /// The self-test did not match and its report could not be written either.

@@ -109,7 +109,7 @@ pub fn enumerate_dbs(root: &Path) -> Result<Vec<u32>, AdapterError> {
 pub const MAX_BLOB_FILE: u64 = pebble::MAX_ENCODED_VALUE_LEN;
 
 /// The largest JSON / JSONL file (collections, streams, TTL sidecars), read whole and parsed
-/// (DECISIONS.md A16).
+/// (DECISIONS.md A19).
 pub const MAX_JSON_FILE: u64 = 1 << 30;
 
 /// The per-file context: path, KEYMAP, sink.
