@@ -44,7 +44,7 @@ check_run() { # name rc stderr-file
 
 # A tree big enough for kills to land mid-run: the sample's Redis data plus 3 000 strings.
 SAMPLE="$ROOT/examples/sample.fsm"
-# The sample's S3 records are refused by the current S3 decoder (bucket meta key): leave S3 out.
+# Redis plus the adapters not decodable yet (a partial dump, A22); S3 left out.
 DEC_ADAPTERS="--adapter redis,dynamodb,sqs"
 "$BIN" decode --input "$SAMPLE" --output "$W/base" --adapter redis -q 2>/dev/null || { echo "decode of the sample failed"; exit 1; }
 for i in $(seq 1 3000); do printf 'value-%d' "$i" > "$W/base/redis/db_0/strings/k$i.bin"; done
