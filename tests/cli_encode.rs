@@ -270,17 +270,19 @@ fn self_test_mismatch_never_publishes_and_reports() {
     let out = d.path().join("out.fsm");
     fs::write(&out, b"stale").unwrap();
     run(&input, &out, &["--self-test"]).code(2);
-    assert!(!out.exists(), "stale .fsm removed, nothing published");
+    // A17 (Go removes the stale .fsm and writes a sidecar): the previous output stays.
+    assert_eq!(
+        fs::read(&out).unwrap(),
+        b"stale",
+        "previous .fsm kept, nothing published"
+    );
     let mm = fs::read_to_string(format!("{}.mismatch.txt", out.display())).unwrap();
     assert!(
         mm.contains("redis/db_0/strings/%41.bin (missing in scratch)"),
         "{mm}"
     );
     assert!(mm.contains("redis/db_0/strings/A.bin (missing in input)"), "{mm}");
-    assert_eq!(
-        sidecar(&out)["self_test"],
-        serde_json::json!({"ran": true, "matched": false})
-    );
+    assert!(!Path::new(&format!("{}.encode_info.json", out.display())).exists());
     assert!(leftovers(d.path()).is_empty());
     // A stale mismatch report is removed at the start of the next run.
     fs::remove_file(input.join("redis/db_0/strings/%41.bin")).unwrap();
@@ -289,25 +291,28 @@ fn self_test_mismatch_never_publishes_and_reports() {
 }
 
 #[test]
-fn self_test_mismatch_leaves_a_directory_at_output_alone() {
+fn a_directory_at_output_is_refused_before_encoding() {
     let d = tempfile::tempdir().unwrap();
     let input = mismatching_tree(&d.path().join("dump"));
     let out = d.path().join("out.fsm");
     fs::create_dir(&out).unwrap();
-    run(&input, &out, &["--self-test"]).code(2);
+    run(&input, &out, &["--self-test"]).code(1);
     assert!(out.is_dir());
 }
 
 #[test]
-fn self_test_mismatch_removes_symlink_but_not_target() {
+fn a_symlink_at_output_is_refused_and_kept_with_its_target() {
     let d = tempfile::tempdir().unwrap();
     let input = mismatching_tree(&d.path().join("dump"));
     let target = d.path().join("victim");
     fs::write(&target, b"keep").unwrap();
     let out = d.path().join("out.fsm");
     std::os::unix::fs::symlink(&target, &out).unwrap();
-    run(&input, &out, &["--self-test"]).code(2);
-    assert!(fs::symlink_metadata(&out).is_err(), "link removed");
+    run(&input, &out, &["--self-test"]).code(1);
+    assert!(
+        fs::symlink_metadata(&out).unwrap().file_type().is_symlink(),
+        "link kept"
+    );
     assert_eq!(fs::read(&target).unwrap(), b"keep");
 }
 

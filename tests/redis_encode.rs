@@ -8,6 +8,8 @@ use std::os::unix::fs::symlink;
 
 use ekv_snapshot::adapters::redis::keys::*;
 use ekv_snapshot::adapters::redis::{enumerate_dbs, parse_db_name};
+use ekv_snapshot::adapters::AdapterError;
+use ekv_snapshot::dump::DumpError;
 use util::*;
 
 fn enc_files(files: &[(&str, &[u8])]) -> Result<Vec<Rec>, String> {
@@ -458,16 +460,19 @@ fn discovery_rules() {
 
 #[test]
 fn walking_skips_and_refuses() {
-    // Temp files, other suffixes and directories are skipped.
+    // Temp files, other suffixes and plain directories are skipped.
     let got = enc_files(&[
         ("redis/db_0/strings/k.bin", b"v"),
         ("redis/db_0/strings/.bin.tmp-0123456789abcdef", b"x"),
         ("redis/db_0/strings/k.txt", b"x"),
-        ("redis/db_0/strings/d.bin/inner", b"x"),
+        ("redis/db_0/strings/d/inner", b"x"),
         ("redis/db_0/hashes/h.jsonl", b"x"),
     ])
     .unwrap();
     assert_eq!(got, vec![rec(b"!redis|str|k", h("FF 01 00 76"))]);
+    // D12: a directory named like a data file is refused, naming it.
+    let e = enc_files(&[("redis/db_0/strings/d.bin/inner", b"x")]).unwrap_err();
+    assert!(e.contains("d.bin") && e.contains("refused"), "{e}");
     // A symlinked subdir.
     let t = tree_with(&[("elsewhere/k.bin", b"v"), ("redis/db_0/hll/a.bin", b"x")]);
     symlink(t.path().join("elsewhere"), t.path().join("redis/db_0/strings")).unwrap();
@@ -493,14 +498,16 @@ fn walking_skips_and_refuses() {
     ] {
         assert!(enc_files(&[(rel, b"")]).is_err(), "{rel}");
     }
-    // A symlinked blob is not a regular entry: skipped.
+    // D12: a symlinked blob is refused naming it (Go skips it: data lost silently).
     let t = tree_with(&[("target", b"v"), ("redis/db_0/strings/real.bin", b"r")]);
     symlink(
         t.path().join("target"),
         t.path().join("redis/db_0/strings/ln.bin"),
     )
     .unwrap();
-    assert_eq!(encode(t.path()).unwrap().len(), 1);
+    let e = encode(t.path()).unwrap_err();
+    assert!(matches!(e, AdapterError::Dump(DumpError::Unsafe { .. })), "{e}");
+    assert!(e.to_string().contains("ln.bin"), "{e}");
     // Invalid segment names.
     assert!(enc_files(&[("redis/db_0/strings/a b.bin", b"")]).is_err());
     assert!(enc_files(&[("redis/db_0/strings/%G1.bin", b"")]).is_err());

@@ -22,8 +22,8 @@ pub mod sqs;
 
 pub use batch::{default_threads, encode_files, RecordBatch, ENCODE_WINDOW};
 pub use plugin::{
-    AdapterError, Cause, DecodeContext, Decoder, EncodeContext, Encoder, Event, Record, RecordSink,
-    SinkError, Warning, Warnings,
+    AdapterError, Cause, CompareRule, DecodeContext, Decoder, EncodeContext, Encoder, Event, Record,
+    RecordSink, SinkError, Warning, Warnings,
 };
 pub use route::{
     families, family_index, family_of, route, routes, Route, RouteEntry, Router, INTERNAL, UNKNOWN,
@@ -104,6 +104,17 @@ impl Adapter {
             Adapter::DynamoDb => o.dynamodb.check_encode(),
             Adapter::S3 => o.s3.check_encode(),
             Adapter::Sqs => o.sqs.check_encode(),
+        }
+    }
+
+    /// How the self-test compares the file at `rel` (relative to the adapter's directory,
+    /// `/`-separated) with its decoded twin (D13).
+    pub fn compare_rule(self, rel: &str) -> CompareRule {
+        match self {
+            Adapter::Redis => redis::compare_rule(rel),
+            Adapter::DynamoDb => dynamodb::compare_rule(rel),
+            Adapter::S3 => s3::compare_rule(rel),
+            Adapter::Sqs => sqs::compare_rule(rel),
         }
     }
 

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::dump::checksums::TreeReader;
 use crate::dump::{DumpError, TreeOut};
 use crate::error_kind::ErrorKind;
 
@@ -89,6 +90,24 @@ pub struct EncodeContext {
     pub threads: usize,
     /// Scratch space for sorts that spill.
     pub scratch_dir: PathBuf,
+    /// How the adapter reads the tree's files: size-checked from `fstat` and verified
+    /// against CHECKSUMS as they are read (D15). Every file read goes through it.
+    pub reader: TreeReader,
+}
+
+/// How the encoder's self-test compares a file of an adapter's subtree with the file the
+/// decoder writes back for it (DECISIONS.md D13). Each adapter says it for its own paths
+/// (`compare_rule` in its `mod.rs`); the pipeline only applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareRule {
+    /// Byte for byte (blobs; any file the adapter reads as bytes).
+    Bytes,
+    /// One JSON value, compared by parsed value (member order, whitespace and escapes
+    /// carry no meaning).
+    Json,
+    /// A sequence of JSON values whose order carries no meaning, compared as a multiset of
+    /// parsed values.
+    JsonlSet,
 }
 
 /// Records → tree, for one adapter. The pipeline calls `handle` for each live record routed

@@ -7,10 +7,12 @@ use std::time::Instant;
 use clap::Parser;
 
 use crate::adapters::{parse_go_bool, Adapter};
+use crate::dump::checksums::Verification;
 use crate::dump::manifest::Manifest;
 use crate::pipeline::encode::{
     encode_to_file, EncodeFileOptions, EncodeOptions, EncodeOutcome, DEFAULT_SORT_BUDGET,
 };
+use crate::pipeline::self_test::SelfTestMode;
 use crate::Error;
 
 use super::progress::TermProgress;
@@ -33,17 +35,26 @@ pub struct EncodeArgs {
     /// Commit timestamp to stamp (decimal or 0x-hex); must not be below the manifest's.
     #[arg(long = "last-commit-ts", default_value = "", value_name = "TS")]
     pub last_commit_ts: String,
-    /// Decode the produced bytes and compare with the input before publishing.
-    #[arg(long = "self-test", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
-    pub self_test: bool,
+    /// Decode the produced bytes and compare with the input before publishing: by content
+    /// (JSON by value, order-free JSONL as sets, blobs by bytes); `=bytes` compares every
+    /// file byte for byte as Go does.
+    #[arg(long = "self-test", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = SelfTestMode::parse, value_name = "true|false|content|bytes")]
+    pub self_test: SelfTestMode,
+    /// Do not check the tree's files against its CHECKSUMS while reading them.
+    #[arg(long = "no-verify", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub no_verify: bool,
+    /// Encode a tree whose MANIFEST.json lists adapters present in the snapshot but not
+    /// decoded (their data is missing from the result).
+    #[arg(long = "allow-partial", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub allow_partial: bool,
     /// Base directory for the self-test scratch and sort spill files (default: OS temp dir).
     #[arg(long = "scratch-root", default_value = "", value_name = "DIR")]
     pub scratch_root: String,
     /// Memory budget of the record sort, in MiB, before it spills to disk.
     #[arg(long = "sort-budget-mib", default_value_t = (DEFAULT_SORT_BUDGET >> 20) as u64)]
     pub sort_budget_mib: u64,
-    /// Threads reading and parsing the tree's files (0: one per CPU, at most 8). The output
-    /// is the same for any count.
+    /// Threads reading and parsing the tree's files (0: one per CPU, at most 8; larger
+    /// values are capped at 64). The output is the same for any count.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub threads: usize,
     /// No progress bar and no summary (warnings and errors are still printed).
@@ -82,6 +93,16 @@ pub fn run(prog: &str, a: &EncodeArgs) -> u8 {
     let started = Instant::now();
     match run_encode(a) {
         Ok(Ok(outcome)) => {
+            if outcome.result.verification == Some(Verification::NoChecksums) {
+                eprintln!(
+                    "{}",
+                    log::line(
+                        "WARN",
+                        "the dump has no CHECKSUMS: its files could not be verified",
+                        &[("event", "no_checksums".into()), ("input", a.input.clone())],
+                    )
+                );
+            }
             if !a.quiet {
                 eprint!("{}", summary(a, &outcome, started.elapsed().as_secs_f64()));
             }
@@ -125,6 +146,8 @@ fn run_encode(a: &EncodeArgs) -> Result<Result<EncodeOutcome, String>, Error> {
     encode.sort_budget = usize::try_from(a.sort_budget_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     encode.scratch_root = (!a.scratch_root.is_empty()).then(|| PathBuf::from(&a.scratch_root));
     encode.threads = a.threads;
+    encode.verify = !a.no_verify;
+    encode.allow_partial = a.allow_partial;
     let opts = EncodeFileOptions {
         encode,
         output: PathBuf::from(&a.output),
@@ -154,7 +177,7 @@ fn summary(a: &EncodeArgs, o: &EncodeOutcome, secs: f64) -> String {
         (true, false) => "MISMATCH",
     };
     format!(
-        "encoded {} -> {}\n  records {} ({})\n  last_commit_ts {}\n  wrote {} bytes, sha256 {}\n  self-test {st}; sort spilled {} runs\n  sidecar {}\n  took {:.2} s\n",
+        "encoded {} -> {}\n  records {} ({})\n  last_commit_ts {}\n  wrote {} bytes, sha256 {}\n  self-test {st}{}; sort spilled {} runs\n  checksums {}\n  sidecar {}\n{}  took {:.2} s\n",
         a.input,
         a.output,
         r.records,
@@ -162,8 +185,26 @@ fn summary(a: &EncodeArgs, o: &EncodeOutcome, secs: f64) -> String {
         r.last_commit_ts,
         r.bytes_written,
         hex::encode(r.sha256),
+        if o.self_test.ran && o.self_test.matched {
+            format!(
+                " ({} files differed only in formatting)",
+                o.formatting_only
+            )
+        } else {
+            String::new()
+        },
         r.spilled_runs,
+        match r.verification {
+            Some(Verification::Verified) => "verified",
+            Some(Verification::Skipped) => "not verified (--no-verify)",
+            Some(Verification::NoChecksums) | None => "not verified (no CHECKSUMS)",
+        },
         o.sidecar.display(),
+        if o.debris_removed > 0 {
+            format!("  removed {} temporary files of interrupted runs\n", o.debris_removed)
+        } else {
+            String::new()
+        },
         secs
     )
 }

@@ -8,6 +8,7 @@ mod encode;
 mod inspect;
 mod log;
 mod progress;
+mod verify;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ use crate::adapters::Adapter;
 pub use decode::DecodeArgs;
 pub use encode::EncodeArgs;
 pub use inspect::InspectArgs;
+pub use verify::VerifyArgs;
 
 pub use crate::VERSION;
 
@@ -41,6 +43,8 @@ enum Command {
     Encode(EncodeArgs),
     /// Show what a snapshot holds and whether it is intact.
     Inspect(InspectArgs),
+    /// Check a dump tree: CHECKSUMS, MANIFEST.json, and that every file parses.
+    Verify(VerifyArgs),
 }
 
 /// `ekv-snapshot`.
@@ -53,6 +57,7 @@ pub fn main_ekv() -> ExitCode {
         Command::Decode(a) => decode::run("ekv-snapshot decode", &a),
         Command::Encode(a) => encode::run("ekv-snapshot encode", &a),
         Command::Inspect(a) => inspect::run(&a),
+        Command::Verify(a) => verify::run(&a),
     };
     ExitCode::from(code)
 }
@@ -143,6 +148,8 @@ fn is_go_bool_flag(name: &str) -> bool {
             | "include-sqs-side-records"
             | "rename-collisions"
             | "self-test"
+            | "no-verify"
+            | "allow-partial"
             | "quiet"
             | "q"
     )

@@ -1,14 +1,20 @@
 //! `CHECKSUMS` (s3_tree_pipeline.md §8): `sha256sum` format, one line per regular file,
 //! byte-sorted relative paths, GNU escaping of `\n` `\r` `\\` in names; written last.
+//!
+//! Also the encoder's verified reads (DECISIONS.md D15): [`TreeReader`] checks every file of
+//! the tree against CHECKSUMS as it is read, and [`write_for_tree`] rewrites CHECKSUMS after
+//! a deliberate hand edit (`verify --update-checksums`).
 
 use std::ffi::OsStr;
 use std::io::{self, BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::fs::open_regular_nofollow;
+use super::fs::{self as dfs, open_regular_nofollow, EntryKind};
 use super::lines::{LineError, Lines};
 use super::tree::CHECKSUMS_NAME;
 use super::DumpError;
@@ -217,6 +223,236 @@ fn hash_file(path: &Path) -> Result<[u8; 32], DumpError> {
         hasher.update(buf.get(..n).unwrap_or_default());
     }
     Ok(hasher.finalize().into())
+}
+
+/// The digests CHECKSUMS lists, keyed by a 16-byte hash of the relative path (48 bytes per
+/// file, sorted for binary search), with a flag per file set when the file is read.
+#[derive(Debug)]
+struct Expected {
+    list_path: PathBuf,
+    entries: Vec<([u8; 16], [u8; 32])>,
+    seen: Vec<AtomicBool>,
+}
+
+fn path_key(rel: &[u8]) -> [u8; 16] {
+    let d: [u8; 32] = Sha256::digest(rel).into();
+    let mut k = [0u8; 16];
+    k.copy_from_slice(d.get(..16).unwrap_or_default());
+    k
+}
+
+/// Each non-blank CHECKSUMS line as its digest and cleaned `/`-joined relative path.
+fn for_each_line(
+    list_path: &Path,
+    mut each: impl FnMut(u64, [u8; 32], Vec<u8>) -> Result<(), DumpError>,
+) -> Result<(), DumpError> {
+    let file = open_regular_nofollow(list_path)?;
+    let mut lines = Lines::new(BufReader::new(file), MAX_LINE);
+    loop {
+        let (n, line) = match lines.next_line() {
+            Ok(Some(l)) => l,
+            Ok(None) => return Ok(()),
+            Err(LineError::TooLong) => {
+                return Err(DumpError::invalid(
+                    list_path,
+                    format!("line {}: longer than {MAX_LINE} bytes", lines.number + 1),
+                ))
+            }
+            Err(LineError::Io(e)) => return Err(DumpError::io(list_path, e)),
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let malformed = |what: String| DumpError::invalid(list_path, format!("line {n}: {what}"));
+        let (digest, rel) = parse_line(line).map_err(malformed)?;
+        let components = local_components(&rel).map_err(malformed)?;
+        each(n, digest, components.join(&b'/'))?;
+    }
+}
+
+/// Reads the files of a dump tree for the encoder, each checked against CHECKSUMS as it is
+/// read when the tree has one and verification is on (DECISIONS.md D15). Cheap to clone
+/// (one shared table).
+#[derive(Debug, Clone)]
+pub struct TreeReader {
+    root: PathBuf,
+    expected: Option<Arc<Expected>>,
+}
+
+/// Whether an encode checked the tree's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Every file read was checked against CHECKSUMS.
+    Verified,
+    /// `--no-verify`.
+    Skipped,
+    /// The tree has no CHECKSUMS: nothing to check against (a warning).
+    NoChecksums,
+}
+
+impl TreeReader {
+    /// A reader that checks nothing (`--no-verify`, tests).
+    pub fn unverified(root: &Path) -> TreeReader {
+        TreeReader {
+            root: root.to_path_buf(),
+            expected: None,
+        }
+    }
+
+    /// A reader for the tree at `root`: with `verify`, loads `<root>/CHECKSUMS` when present.
+    pub fn new(root: &Path, verify: bool) -> Result<(TreeReader, Verification), DumpError> {
+        if !verify {
+            return Ok((TreeReader::unverified(root), Verification::Skipped));
+        }
+        let list_path = root.join(CHECKSUMS_NAME);
+        match std::fs::symlink_metadata(&list_path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok((TreeReader::unverified(root), Verification::NoChecksums))
+            }
+            Err(e) => return Err(DumpError::io(&list_path, e)),
+            Ok(_) => {}
+        }
+        let mut entries = Vec::new();
+        for_each_line(&list_path, |_, digest, rel| {
+            entries.push((path_key(&rel), digest));
+            Ok(())
+        })?;
+        if entries.is_empty() {
+            return Err(DumpError::invalid(&list_path, "lists no files"));
+        }
+        entries.sort_unstable();
+        let seen = entries.iter().map(|_| AtomicBool::new(false)).collect();
+        let expected = Expected {
+            list_path,
+            entries,
+            seen,
+        };
+        Ok((
+            TreeReader {
+                root: root.to_path_buf(),
+                expected: Some(Arc::new(expected)),
+            },
+            Verification::Verified,
+        ))
+    }
+
+    /// Read a whole file of the tree (`dump::fs::read_input_max`: no-follow, regular, one
+    /// link, at most `max` bytes by `fstat`) and check it against CHECKSUMS.
+    pub fn read(&self, path: &Path, max: u64) -> Result<Vec<u8>, DumpError> {
+        let bytes = dfs::read_input_max(path, max)?;
+        if self.expected.is_some() {
+            self.check(path, Sha256::digest(&bytes).into())?;
+        }
+        Ok(bytes)
+    }
+
+    /// Check a file the caller reads by other means (streamed) against CHECKSUMS.
+    pub fn check_file(&self, path: &Path) -> Result<(), DumpError> {
+        if self.expected.is_some() {
+            self.check(path, hash_file(path)?)?;
+        }
+        Ok(())
+    }
+
+    fn check(&self, path: &Path, actual: [u8; 32]) -> Result<(), DumpError> {
+        let Some(exp) = &self.expected else {
+            return Ok(());
+        };
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        let key = path_key(rel.as_os_str().as_bytes());
+        let Ok(i) = exp.entries.binary_search_by(|(k, _)| k.cmp(&key)) else {
+            return Err(DumpError::Checksum {
+                path: path.to_path_buf(),
+                what: "the file is not listed in CHECKSUMS (after a deliberate edit, run `ekv-snapshot verify --update-checksums`)".into(),
+            });
+        };
+        let (_, want) = exp.entries.get(i).copied().unwrap_or_default();
+        if want != actual {
+            return Err(DumpError::Checksum {
+                path: path.to_path_buf(),
+                what: format!("expected {}, got {}", hex::encode(want), hex::encode(actual)),
+            });
+        }
+        if let Some(flag) = exp.seen.get(i) {
+            flag.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// After the encode: a file CHECKSUMS lists under one of `subtrees` (top directories)
+    /// that was never read and no longer exists is a lost file.
+    pub fn check_none_missing(&self, subtrees: &[&str]) -> Result<(), DumpError> {
+        let Some(exp) = &self.expected else {
+            return Ok(());
+        };
+        for_each_line(&exp.list_path, |_, _, rel| {
+            let top = rel.split(|&b| b == b'/').next().unwrap_or_default();
+            if !subtrees.iter().any(|s| s.as_bytes() == top) {
+                return Ok(());
+            }
+            let key = path_key(&rel);
+            let read = exp
+                .entries
+                .binary_search_by(|(k, _)| k.cmp(&key))
+                .ok()
+                .and_then(|i| exp.seen.get(i))
+                .is_some_and(|f| f.load(Ordering::Relaxed));
+            if read {
+                return Ok(());
+            }
+            let path = self.root.join(OsStr::from_bytes(&rel));
+            match std::fs::symlink_metadata(&path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) => {
+                    Err(DumpError::Checksum {
+                        path,
+                        what: "listed in CHECKSUMS but missing from the tree".into(),
+                    })
+                }
+                _ => Ok(()),
+            }
+        })
+    }
+}
+
+/// Rewrite `<root>/CHECKSUMS` for the tree as it is now (every regular file but CHECKSUMS
+/// itself, byte-sorted paths), atomically. Symlinks and special files are refused. Returns
+/// the number of files listed.
+pub fn write_for_tree(root: &Path) -> Result<u64, DumpError> {
+    let mut rels = Vec::new();
+    collect_files(root, "", &mut rels)?;
+    rels.retain(|r| r != CHECKSUMS_NAME);
+    rels.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    let mut out = Vec::new();
+    for rel in &rels {
+        out.extend_from_slice(&line(rel, &hash_file(&root.join(rel))?));
+    }
+    dfs::atomic_write(&root.join(CHECKSUMS_NAME), &out, 0o644)?;
+    Ok(rels.len() as u64)
+}
+
+/// Every regular file under `dir` as a `/`-joined relative path; symlinks and specials refused.
+pub fn collect_files(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), DumpError> {
+    let Some(entries) = dfs::list_dir(dir)? else {
+        return Ok(());
+    };
+    for e in entries {
+        let name = e
+            .name
+            .to_str()
+            .ok_or_else(|| DumpError::unsafe_path(&e.path, "file name is not valid UTF-8"))?;
+        let rel = if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        match e.kind {
+            EntryKind::File => out.push(rel),
+            EntryKind::Dir => collect_files(&e.path, &rel, out)?,
+            EntryKind::Symlink => return Err(DumpError::unsafe_path(&e.path, "is a symbolic link")),
+            EntryKind::Other => return Err(DumpError::unsafe_path(&e.path, "is a FIFO, socket or device")),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -53,63 +53,302 @@ fn check_single_link(path: &Path, meta: &std::fs::Metadata) -> Result<(), DumpEr
     Ok(())
 }
 
-/// Clear `O_NONBLOCK` on an open descriptor (set only to open FIFOs safely).
-fn clear_nonblock(path: &Path, file: &File) -> Result<(), DumpError> {
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a descriptor we own; F_GETFL/F_SETFL take no pointers.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(DumpError::io(path, io::Error::last_os_error()));
+/// Refuse an output target that must not be replaced: a symlink, a directory, a FIFO,
+/// socket or device, or a regular file with more than one link (renaming over a hard link
+/// would silently split it from its twin). A missing target is fine.
+pub fn check_replaceable(path: &Path) -> Result<(), DumpError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(DumpError::unsafe_path(path, "is a symbolic link")),
+        Ok(meta) if meta.is_dir() => Err(DumpError::unsafe_path(path, "is a directory, not a regular file")),
+        Ok(meta) if !meta.file_type().is_file() => {
+            Err(DumpError::unsafe_path(path, "exists and is not a regular file"))
+        }
+        Ok(meta) => check_single_link(path, &meta),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(DumpError::io(path, e)),
     }
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
-        return Err(DumpError::io(path, io::Error::last_os_error()));
-    }
-    Ok(())
 }
 
-/// Write `bytes` to `path` atomically: a `<name>.tmp-<16 hex>` sibling created with `mode`,
-/// written, fsynced, renamed over `path`, then the parent directory fsynced. Refuses a
-/// `path` that is a symlink or not a regular file.
-pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DumpError> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            return Err(DumpError::unsafe_path(path, "is a symbolic link"));
-        }
-        Ok(meta) if !meta.file_type().is_file() => {
-            return Err(DumpError::unsafe_path(path, "exists and is not a regular file"));
-        }
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(DumpError::io(path, e)),
-    }
-    let name = path
-        .file_name()
-        .ok_or_else(|| DumpError::unsafe_path(path, "has no file name"))?;
-    let dir = parent_of(path);
-    let mut tmp_name = name.to_owned();
-    tmp_name.push(format!(".tmp-{}", random_hex16()));
-    let tmp = dir.join(tmp_name);
-    let result = (|| {
-        let mut file = OpenOptions::new()
+/// The one way this crate writes a file that replaces another: the bytes go to a
+/// `<target>.tmp-<16 hex>` sibling (created 0600, no-follow, never an existing file), are
+/// fsynced, and the temporary is renamed over the target by [`publish`]; the target is never
+/// truncated or written in place. Dropped before it is published, the temporary is removed.
+/// A crash leaves at worst a `<target>.tmp-*` file, which [`remove_stale_temps`] clears.
+#[derive(Debug)]
+pub struct StagedFile {
+    temp: PathBuf,
+    target: PathBuf,
+    file: File,
+    mode: u32,
+    published: bool,
+}
+
+impl StagedFile {
+    /// Stage a new version of `target` (published with permission bits `mode`). Refuses a
+    /// target [`check_replaceable`] refuses, before anything is created.
+    pub fn create(target: &Path, mode: u32) -> Result<StagedFile, DumpError> {
+        check_replaceable(target)?;
+        let temp = temp_name(target)?;
+        let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&tmp)
-            .map_err(|e| open_error(&tmp, e))?;
-        file.set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(|e| DumpError::io(&tmp, e))?;
-        file.write_all(bytes).map_err(|e| DumpError::io(&tmp, e))?;
-        file.sync_all().map_err(|e| DumpError::io(&tmp, e))?;
-        drop(file);
-        std::fs::rename(&tmp, path).map_err(|e| DumpError::io(path, e))
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
+            .open(&temp)
+            .map_err(|e| open_error(&temp, e))?;
+        Ok(StagedFile {
+            temp,
+            target: target.to_path_buf(),
+            file,
+            mode,
+            published: false,
+        })
     }
-    fsync_dir(dir)
+
+    /// The open temporary, for writing.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Where the bytes are until published.
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Where the bytes go.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Write all of `bytes` to the temporary.
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), DumpError> {
+        self.file
+            .write_all(bytes)
+            .map_err(|e| DumpError::io(&self.temp, e))
+    }
+
+    /// Set the mode and fsync the data (done by [`publish`] for every file before the first
+    /// rename).
+    pub fn sync(&self) -> Result<(), DumpError> {
+        if self.mode != 0o600 {
+            self.file
+                .set_permissions(std::fs::Permissions::from_mode(self.mode))
+                .map_err(|e| DumpError::io(&self.temp, e))?;
+        }
+        self.file.sync_all().map_err(|e| DumpError::io(&self.temp, e))
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// `<target>.tmp-<16 hex>`.
+fn temp_name(target: &Path) -> Result<PathBuf, DumpError> {
+    let name = target
+        .file_name()
+        .ok_or_else(|| DumpError::unsafe_path(target, "has no file name"))?;
+    let mut tmp = name.to_owned();
+    tmp.push(format!(".tmp-{}", random_hex16()));
+    Ok(parent_of(target).join(tmp))
+}
+
+/// Publish staged files as one unit, as far as a filesystem allows: every temporary is
+/// fsynced and every target re-checked first, then the temporaries are renamed over their
+/// targets in the given order (put the file that vouches for the others last: a crash
+/// between two renames leaves the earlier files new and the later ones old, never a
+/// truncated file), then each parent directory is fsynced.
+pub fn publish(mut files: Vec<StagedFile>) -> Result<(), DumpError> {
+    for f in &files {
+        f.sync()?;
+        check_replaceable(&f.target)?;
+    }
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for f in &mut files {
+        std::fs::rename(&f.temp, &f.target).map_err(|e| DumpError::io(&f.target, e))?;
+        f.published = true;
+        let dir = parent_of(&f.target).to_path_buf();
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    for d in &dirs {
+        fsync_dir(d)?;
+    }
+    Ok(())
+}
+
+/// Write `bytes` to `path` atomically ([`StagedFile`] + [`publish`]).
+pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DumpError> {
+    let mut f = StagedFile::create(path, mode)?;
+    f.write_all(bytes)?;
+    publish(vec![f])
+}
+
+/// Remove the `<target>.tmp-<16 hex>` temporaries a killed run left beside `target` (regular
+/// files only, exact name shape). Call it only while holding the target's [`OutputLock`]:
+/// then no live run of ours owns such a file. Returns how many were removed.
+pub fn remove_stale_temps(target: &Path) -> Result<usize, DumpError> {
+    let Some(name) = target.file_name() else {
+        return Ok(0);
+    };
+    let mut prefix = name.as_bytes().to_vec();
+    prefix.extend_from_slice(b".tmp-");
+    let dir = parent_of(target);
+    let Some(entries) = read_dir_unsorted(dir)? else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for e in entries {
+        let e = e?;
+        let Some(tail) = e.name.as_bytes().strip_prefix(prefix.as_slice()) else {
+            continue;
+        };
+        if is_hex16(tail) && e.kind == EntryKind::File {
+            match std::fs::remove_file(&e.path) {
+                Ok(()) => removed += 1,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(DumpError::io(&e.path, err)),
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Remove the `.<name>.partial-<16 hex>` staging directories a killed decode left beside
+/// `output` (directories only, exact name shape). Call it only while holding the output's
+/// [`OutputLock`]. Returns how many were removed.
+pub fn remove_stale_staging(output: &Path) -> Result<usize, DumpError> {
+    let Some(name) = output.file_name() else {
+        return Ok(0);
+    };
+    let mut prefix = b".".to_vec();
+    prefix.extend_from_slice(name.as_bytes());
+    prefix.extend_from_slice(b".partial-");
+    let Some(entries) = read_dir_unsorted(parent_of(output))? else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for e in entries {
+        let e = e?;
+        let Some(tail) = e.name.as_bytes().strip_prefix(prefix.as_slice()) else {
+            continue;
+        };
+        if e.kind == EntryKind::Dir && is_hex16(tail) {
+            std::fs::remove_dir_all(&e.path).map_err(|err| DumpError::io(&e.path, err))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+fn is_hex16(s: &[u8]) -> bool {
+    s.len() == 16 && s.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// An exclusive lock on an output path: `flock` on `<output>.lock` beside it, held until
+/// dropped. A second run on the same output fails at once (it does not wait) with
+/// [`DumpError::Locked`] naming the holder's pid, which the holder writes into the lock
+/// file. The holder removes the lock file before it lets go of the lock; a run that locked
+/// a lock file which was meanwhile removed or replaced (checked by inode after `flock`)
+/// tries again, so two runs never both hold "the" lock.
+#[derive(Debug)]
+pub struct OutputLock {
+    file: Option<File>,
+    path: PathBuf,
+}
+
+impl OutputLock {
+    /// `<output>.lock`.
+    pub fn path_for(output: &Path) -> PathBuf {
+        let mut s = output.as_os_str().to_owned();
+        s.push(".lock");
+        PathBuf::from(s)
+    }
+
+    /// Take the lock of `output`, or fail naming the run that holds it.
+    pub fn acquire(output: &Path) -> Result<OutputLock, DumpError> {
+        let path = OutputLock::path_for(output);
+        for _ in 0..8 {
+            if let Some(lock) = OutputLock::try_acquire(output, &path)? {
+                return Ok(lock);
+            }
+        }
+        Err(DumpError::Locked {
+            output: output.to_path_buf(),
+            lock: path,
+            holder: "unknown (the lock file keeps being replaced)".into(),
+        })
+    }
+
+    /// One attempt: `None` when the locked file was no longer the one at `path`.
+    fn try_acquire(output: &Path, path: &Path) -> Result<Option<OutputLock>, DumpError> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => DumpError::Output {
+                    path: parent_of(output).to_path_buf(),
+                    what: format!("the directory is not writable (creating {}: {e})", path.display()),
+                },
+                _ => open_error(path, e),
+            })?;
+        check_regular_single_link(path, &file)?;
+        // SAFETY: flock on a descriptor we own; no pointers.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                return Err(DumpError::io(path, err));
+            }
+            let mut holder = String::new();
+            let _ = io::Read::read_to_string(&mut io::Read::take(&file, 32), &mut holder);
+            let holder = holder.trim();
+            return Err(DumpError::Locked {
+                output: output.to_path_buf(),
+                lock: path.to_path_buf(),
+                holder: if holder.is_empty() {
+                    "unknown".into()
+                } else {
+                    holder.to_owned()
+                },
+            });
+        }
+        let ours = file.metadata().map_err(|e| DumpError::io(path, e))?;
+        match std::fs::symlink_metadata(path) {
+            Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => {}
+            // Removed or replaced by the previous holder between our open and our flock.
+            _ => return Ok(None),
+        }
+        file.set_len(0).map_err(|e| DumpError::io(path, e))?;
+        file.write_all(format!("{}\n", std::process::id()).as_bytes())
+            .map_err(|e| DumpError::io(path, e))?;
+        Ok(Some(OutputLock {
+            file: Some(file),
+            path: path.to_path_buf(),
+        }))
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        // Remove the file while still holding the lock, then let go of it.
+        let _ = std::fs::remove_file(&self.path);
+        drop(self.file.take());
+    }
 }
 
 /// fsync a directory.
@@ -156,13 +395,34 @@ pub fn open_input(path: &Path) -> Result<File, DumpError> {
 /// and reads straight into a buffer sized from it: `openat`, `fstat`, `read` until end of
 /// file, `close`.
 pub fn read_input(path: &Path) -> Result<Vec<u8>, DumpError> {
+    read_input_max(path, u64::MAX)
+}
+
+/// [`read_input`], refusing a file whose `fstat` size exceeds `max` before reading a byte
+/// (so no input size can make the reader allocate beyond the format's limits). A file that
+/// grows while it is read is cut at `max + 1` bytes and refused too.
+pub fn read_input_max(path: &Path, max: u64) -> Result<Vec<u8>, DumpError> {
     let (file, len) = open_input_with_len(path)?;
+    if len > max {
+        return Err(DumpError::TooLarge {
+            path: path.to_path_buf(),
+            len,
+            max,
+        });
+    }
     // The length comes from fstat of the open file, not from its bytes; one spare byte lets
     // the end-of-file read land without a reallocation when the size was exact.
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
     // `Take` hides the file from std's size probe (an extra statx and lseek per file).
-    io::Read::read_to_end(&mut io::Read::take(&file, u64::MAX), &mut bytes)
+    io::Read::read_to_end(&mut io::Read::take(&file, max.saturating_add(1)), &mut bytes)
         .map_err(|e| DumpError::io(path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(DumpError::TooLarge {
+            path: path.to_path_buf(),
+            len: bytes.len() as u64,
+            max,
+        });
+    }
     Ok(bytes)
 }
 
@@ -252,39 +512,6 @@ impl Write for WritebackWriter<'_> {
     }
 }
 
-/// Open (create or truncate) a sidecar output file with mode 0600: no-follow, refuses a
-/// symlink, a hard link (nlink > 1), a FIFO or any non-regular file at `path`. Returns the
-/// file and whether it existed before (so a failed write can roll back only what it created).
-pub fn open_sidecar(path: &Path) -> Result<(File, bool), DumpError> {
-    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    let (file, existed) = match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(flags)
-        .open(path)
-    {
-        Ok(f) => (f, false),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            // Something is there (possibly a dangling symlink, which create_new also
-            // reports as existing): open it without creating, no-follow.
-            let f = OpenOptions::new()
-                .write(true)
-                .custom_flags(flags)
-                .open(path)
-                .map_err(|e| open_error(path, e))?;
-            (f, true)
-        }
-        Err(e) => return Err(open_error(path, e)),
-    };
-    check_regular_single_link(path, &file)?;
-    file.set_len(0).map_err(|e| DumpError::io(path, e))?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| DumpError::io(path, e))?;
-    clear_nonblock(path, &file)?;
-    Ok((file, existed))
-}
-
 /// What a directory listing found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
@@ -355,6 +582,46 @@ pub fn read_dir_unsorted(
             kind,
         })
     })))
+}
+
+/// Classify an entry of an adapter's data directory (DECISIONS.md D12): `Ok(Some(stem))` for
+/// a regular file named `<stem><suffix>`; `Ok(None)` for a regular file or directory without
+/// the suffix (not data, skipped as Go does); an error naming the path for a symlink, FIFO,
+/// socket or device (whatever its name), a directory named with the suffix, and a data file
+/// whose name is not UTF-8 (so not an encoded segment). Every adapter's walker calls this,
+/// so no adapter skips data silently.
+pub fn data_file_stem<'e>(e: &'e DirEntry, suffix: &str) -> Result<Option<&'e str>, DumpError> {
+    let has_suffix = e.name.as_bytes().ends_with(suffix.as_bytes());
+    match e.kind {
+        EntryKind::Symlink => {
+            return Err(DumpError::unsafe_path(
+                &e.path,
+                "is a symbolic link inside the dump tree",
+            ))
+        }
+        EntryKind::Other => {
+            return Err(DumpError::unsafe_path(
+                &e.path,
+                "is a FIFO, socket or device, not a regular file",
+            ))
+        }
+        EntryKind::Dir if has_suffix => {
+            return Err(DumpError::unsafe_path(
+                &e.path,
+                format!("is a directory named like a data file (`{suffix}`)"),
+            ))
+        }
+        EntryKind::Dir => return Ok(None),
+        EntryKind::File => {}
+    }
+    match e.name.to_str() {
+        Some(name) => Ok(name.strip_suffix(suffix)),
+        None if has_suffix => Err(DumpError::unsafe_path(
+            &e.path,
+            "file name is not valid UTF-8, so not an encoded segment",
+        )),
+        None => Ok(None),
+    }
 }
 
 /// Check that a relative path (`/`-separated) stays inside its root: no absolute path, no

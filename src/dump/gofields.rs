@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::json::get_ci;
+use super::json::get_nonnull;
 use super::DumpError;
 
 pub(crate) type Object = Map<String, Value>;
@@ -54,7 +54,7 @@ impl<'a> Fields<'a> {
 
     /// The member, `None` when missing or `null`.
     pub(crate) fn get(&self, field: &str) -> Option<&'a Value> {
-        get_ci(self.obj, field).filter(|v| !v.is_null())
+        get_nonnull(self.obj, field)
     }
 
     pub(crate) fn string(&self, field: &str) -> Result<String, DumpError> {

@@ -286,13 +286,46 @@ pub fn get_ci<'a>(
     obj: &'a serde_json::Map<String, serde_json::Value>,
     name: &str,
 ) -> Option<&'a serde_json::Value> {
-    if let Some(v) = obj.get(name) {
-        return Some(v);
-    }
+    // Go's decoder assigns every member whose name matches the field, exactly or after
+    // folding, in input order: the last one wins (a `null` included; `get_nonnull` for
+    // fields where Go's `null` is a no-op).
+    let want = go_fold(name);
+    obj.iter().rev().find(|(k, _)| go_fold(k) == want).map(|(_, v)| v)
+}
+
+/// [`get_ci`] for a scalar field, where Go leaves the value unchanged on `null`: the last
+/// matching member that is not `null`.
+pub fn get_nonnull<'a>(
+    obj: &'a serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Option<&'a serde_json::Value> {
+    let want = go_fold(name);
     obj.iter()
         .rev()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .find(|(k, v)| !v.is_null() && go_fold(k) == want)
         .map(|(_, v)| v)
+}
+
+/// Go `encoding/json`'s `foldName`: ASCII letters upper-cased; any other rune mapped to
+/// `ToUpper(ToLower(r))` (simple case mappings: a rune whose full mapping is not a single
+/// rune is kept), so `ſ` (U+017F) folds to `S` and the Kelvin sign to `K`.
+pub fn go_fold(name: &str) -> String {
+    fn single(mut it: impl Iterator<Item = char>, c: char) -> char {
+        match (it.next(), it.next()) {
+            (Some(x), None) => x,
+            _ => c,
+        }
+    }
+    name.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_ascii_uppercase()
+            } else {
+                let lower = single(c.to_lowercase(), c);
+                single(lower.to_uppercase(), lower)
+            }
+        })
+        .collect()
 }
 
 /// Parse exactly one JSON value from `bytes`, Go `json.Decoder` style: the value may be

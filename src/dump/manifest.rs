@@ -127,6 +127,10 @@ pub struct Manifest {
     pub s3_collision_strategy: String,
     /// The DynamoDB item layout (`per-item` or `jsonl`).
     pub dynamodb_layout: String,
+    /// Adapters whose records the snapshot holds but the decoder did not write (this
+    /// toolkit cannot decode them yet): the tree lacks their data (A23). Written only when
+    /// non-empty; Go's reader ignores unknown fields.
+    pub adapters_not_decoded: Vec<String>,
 }
 
 impl Manifest {
@@ -153,6 +157,7 @@ impl Manifest {
             s3_meta_suffix: ".elastickv-meta.json".to_owned(),
             s3_collision_strategy: "leaf-data-suffix".to_owned(),
             dynamodb_layout: DYNAMODB_LAYOUT_PER_ITEM.to_owned(),
+            adapters_not_decoded: Vec::new(),
         }
     }
 
@@ -270,6 +275,7 @@ impl Manifest {
             s3_meta_suffix: top.string("s3_meta_suffix")?,
             s3_collision_strategy: top.string("s3_collision_strategy")?,
             dynamodb_layout: top.string("dynamodb_layout")?,
+            adapters_not_decoded: top.strings("adapters_not_decoded")?,
         };
         // 4. exclusion-flag presence (exact names, as Go's raw-map check).
         if let Some(Value::Object(ex)) = obj.get("exclusions") {
@@ -419,6 +425,8 @@ struct ManifestOut<'a> {
     s3_meta_suffix: &'a str,
     s3_collision_strategy: &'a str,
     dynamodb_layout: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    adapters_not_decoded: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -501,6 +509,7 @@ impl<'a> From<&'a Manifest> for ManifestOut<'a> {
             s3_meta_suffix: &m.s3_meta_suffix,
             s3_collision_strategy: &m.s3_collision_strategy,
             dynamodb_layout: &m.dynamodb_layout,
+            adapters_not_decoded: &m.adapters_not_decoded,
         }
     }
 }

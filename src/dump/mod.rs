@@ -97,6 +97,27 @@ pub enum DumpError {
         /// What was being handled, or what is wrong.
         what: String,
     },
+    /// Another run holds the lock of this output (`<output>.lock`): an environment error.
+    #[error("{}: another run (pid {holder}) is writing this output; it holds the lock {}", output.display(), lock.display())]
+    Locked {
+        /// The output the lock guards.
+        output: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// The pid written by the holder.
+        holder: String,
+    },
+    /// An input file larger than the format allows, refused from its `fstat` size before
+    /// any byte is read.
+    #[error("{}: {len} bytes, larger than the {max} bytes the format allows for this file", path.display())]
+    TooLarge {
+        /// The file concerned.
+        path: PathBuf,
+        /// Its size.
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
     /// I/O on a named file.
     #[error("{}: {source}", path.display())]
     Io {
@@ -111,7 +132,7 @@ impl DumpError {
     /// Usage or data (exit code 1 or 2).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            DumpError::Io { .. } | DumpError::Output { .. } => ErrorKind::Usage,
+            DumpError::Io { .. } | DumpError::Output { .. } | DumpError::Locked { .. } => ErrorKind::Usage,
             _ => ErrorKind::Data,
         }
     }

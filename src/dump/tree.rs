@@ -25,13 +25,13 @@ use std::ffi::CStr;
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use super::checksums;
-use super::fs::{check_relative, fsync_dir, parent_of, random_hex16};
+use super::fs::{check_relative, fsync_dir, parent_of, random_hex16, remove_stale_staging, OutputLock};
 use super::manifest::Manifest;
 use super::DumpError;
 use crate::spill::ExternalSorter;
@@ -86,6 +86,8 @@ pub struct DumpTree {
     published: bool,
     /// Staged files created so far (their names).
     staged_seq: u64,
+    /// `<output>.lock`, held until the tree is published or dropped.
+    _lock: OutputLock,
 }
 
 /// Where staged files live in the staging tree until published (removed at publish).
@@ -247,6 +249,8 @@ impl DumpTree {
 
     /// [`DumpTree::create`] with explicit options.
     pub fn create_with(output: &Path, options: &TreeOptions) -> Result<DumpTree, DumpError> {
+        // A pre-made empty directory keeps its permission bits.
+        let mut keep_mode = None;
         match std::fs::symlink_metadata(output) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 return Err(output_error(output, "exists and is a symbolic link"));
@@ -256,6 +260,7 @@ impl DumpTree {
                 if entries.next().is_some() {
                     return Err(output_error(output, "exists and is not an empty directory"));
                 }
+                keep_mode = Some(meta.permissions().mode() & 0o7777);
             }
             Ok(_) => return Err(output_error(output, "exists and is not a directory")),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -265,15 +270,24 @@ impl DumpTree {
             Some(n) => n,
             None => return Err(output_error(output, "has no final name component")),
         };
+        // One run per output; under the lock, staging directories of killed runs are debris.
+        let lock = OutputLock::acquire(output)?;
+        remove_stale_staging(output)?;
         let parent = parent_of(output);
         let mut staging_name = std::ffi::OsString::from(".");
         staging_name.push(name);
         staging_name.push(format!(".partial-{}", random_hex16()));
         let staging = parent.join(staging_name);
         DirBuilder::new()
-            .mode(0o755)
+            .mode(keep_mode.unwrap_or(0o755))
             .create(&staging)
             .map_err(|e| DumpError::io(&staging, e))?;
+        if let Some(mode) = keep_mode {
+            if let Err(e) = std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(mode)) {
+                let _ = std::fs::remove_dir(&staging);
+                return Err(DumpError::io(&staging, e));
+            }
+        }
         let root = OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
@@ -302,6 +316,7 @@ impl DumpTree {
             bytes: 0,
             published: false,
             staged_seq: 0,
+            _lock: lock,
         })
     }
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::filename::{decode_segment, is_sha_fallback};
-use super::fs::{read_dir_unsorted, EntryKind};
+use super::fs::{data_file_stem, read_dir_unsorted};
 use super::DumpError;
 use crate::spill::{ExternalSorter, SortedRecords};
 
@@ -69,8 +69,9 @@ pub struct SortedStems {
 
 impl SortedStems {
     /// List `dir`: `Ok(None)` when it does not exist; an error when it is a symlink or not a
-    /// directory, or when a file name with the suffix is not UTF-8 (so not an encoded
-    /// segment). Entries that are not regular files, or lack the suffix, are skipped.
+    /// directory. Each entry goes through `dump::fs::data_file_stem` (D12): symlinks,
+    /// FIFOs, sockets, devices, directories named with the suffix and non-UTF-8 data file
+    /// names are refused naming the path; other files and directories are skipped.
     pub fn list(
         dir: &Path,
         suffix: &str,
@@ -84,19 +85,7 @@ impl SortedStems {
         let mut stems = ExternalSorter::new(budget, scratch);
         for e in entries {
             let e = e?;
-            if e.kind != EntryKind::File {
-                continue;
-            }
-            let Some(name) = e.name.to_str() else {
-                if e.name.as_encoded_bytes().ends_with(suffix.as_bytes()) {
-                    return Err(DumpError::Segment {
-                        segment: e.name.to_string_lossy().into_owned(),
-                        what: format!("{}: file name is not valid UTF-8", e.path.display()),
-                    });
-                }
-                continue;
-            };
-            if let Some(stem) = name.strip_suffix(suffix) {
+            if let Some(stem) = data_file_stem(&e, suffix)? {
                 stems.push(stem.as_bytes(), b"").map_err(spill_err)?;
             }
         }
@@ -143,7 +132,7 @@ mod tests {
             std::fs::write(dir.join(format!("{stem}.bin")), b"").unwrap();
         }
         std::fs::write(dir.join("skipped.txt"), b"").unwrap();
-        std::fs::create_dir(dir.join("sub.bin")).unwrap();
+        std::fs::create_dir(dir.join("sub")).unwrap();
         want.sort();
         let mut stems = SortedStems::list(&dir, ".bin", 64, d.path())
             .unwrap()

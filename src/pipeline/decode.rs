@@ -270,5 +270,11 @@ fn manifest_for(opts: &DecodeOptions, input: &Path, r: &DecodeResult) -> Manifes
             .unwrap_or_else(|| input.display().to_string()),
     );
     opts.options.to_manifest(&mut m);
+    m.adapters_not_decoded = r
+        .counters
+        .unsupported
+        .keys()
+        .map(|a| a.name().to_owned())
+        .collect();
     m
 }

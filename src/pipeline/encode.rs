@@ -8,12 +8,12 @@
 //! duplicate-key error.
 //!
 //! [`encode_to_file`] adds the CLI contract around it: validation before any byte is written,
-//! a `<output>.tmp-<16 hex>` file (0600), the optional self-test, atomic publish, and the
-//! `<output>.encode_info.json` sidecar.
+//! an exclusive lock on the output (`<output>.lock`), the `.fsm` and its
+//! `<output>.encode_info.json` sidecar staged as `dump::fs::StagedFile`s, the optional
+//! self-test, then one publish renaming the `.fsm` and the sidecar last.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -21,13 +21,14 @@ use sha2::{Digest, Sha256};
 
 use crate::adapters::{self, Adapter, AdapterOptions, EncodeContext, RecordSink, SinkError};
 use crate::container::pebble::{self, PebbleStreamWriter};
+use crate::dump::checksums::{TreeReader, Verification};
 use crate::dump::encode_info::{self, EncodeInfo, SelfTest};
 use crate::dump::manifest::Manifest;
 use crate::dump::{fs as dfs, DumpError};
 use crate::spill::ExternalSorter;
 use crate::Error;
 
-use super::self_test::{self, SelfTestOutcome};
+use super::self_test::{self, SelfTestMode, SelfTestOutcome};
 use super::{NoProgress, PipelineError, Progress};
 
 /// Default memory budget of the record sort before it spills to disk.
@@ -50,10 +51,19 @@ pub struct EncodeOptions {
     pub sort_budget: usize,
     /// Where spill files and the self-test scratch go (default: the OS temp dir).
     pub scratch_root: Option<PathBuf>,
-    /// Threads reading and parsing input files (`0`: [`adapters::default_threads`]). The
-    /// output, and the first error, are the same for any count.
+    /// Threads reading and parsing input files (`0`: [`adapters::default_threads`]; at most
+    /// [`MAX_THREADS`]). The output, and the first error, are the same for any count.
     pub threads: usize,
+    /// Check every file read against the tree's CHECKSUMS (D15; `--no-verify` clears it).
+    pub verify: bool,
+    /// Adapters the manifest says were in the snapshot but not decoded (A23).
+    pub not_decoded: Vec<String>,
+    /// Encode a tree that lacks adapters' data (`--allow-partial`).
+    pub allow_partial: bool,
 }
+
+/// The most worker threads an encode starts (a larger `--threads` is capped to it).
+pub const MAX_THREADS: usize = 64;
 
 /// What an encode produced.
 #[derive(Debug, Clone, Default)]
@@ -66,6 +76,8 @@ pub struct EncodeResult {
     /// Records emitted per adapter, canonical order.
     pub per_adapter: Vec<(Adapter, u64)>,
     pub adapters_enabled: Vec<Adapter>,
+    /// Whether the files read were checked against CHECKSUMS.
+    pub verification: Option<Verification>,
 }
 
 /// Check the options in the order Go does, before any byte is written (§11.2).
@@ -104,6 +116,9 @@ pub fn validate(opts: &EncodeOptions) -> Result<(), Error> {
     for a in Adapter::ALL.into_iter().filter(|a| opts.adapters.contains(a)) {
         a.check_encode(&opts.options)?;
     }
+    if !opts.not_decoded.is_empty() && !opts.allow_partial {
+        return Err(PipelineError::PartialDump(opts.not_decoded.join(", ")).into());
+    }
     Ok(())
 }
 
@@ -138,6 +153,9 @@ impl EncodeOptions {
             sort_budget: DEFAULT_SORT_BUDGET,
             scratch_root: None,
             threads: 0,
+            verify: true,
+            not_decoded: manifest.adapters_not_decoded.clone(),
+            allow_partial: false,
         })
     }
 }
@@ -155,12 +173,14 @@ pub fn encode_snapshot_with_progress(
 ) -> Result<EncodeResult, Error> {
     validate(opts)?;
     let scratch = scratch_dir(opts)?;
+    let (reader, verification) = TreeReader::new(&opts.input_root, opts.verify)?;
     let cx = EncodeContext {
         threads: match opts.threads {
             0 => adapters::default_threads(),
-            n => n,
+            n => n.min(MAX_THREADS),
         },
         scratch_dir: scratch.clone(),
+        reader: reader.clone(),
     };
     let mut sink = SortingSink::new(opts.last_commit_ts, opts.sort_budget, &scratch, progress)?;
     let mut result = EncodeResult {
@@ -173,12 +193,59 @@ pub fn encode_snapshot_with_progress(
         result.per_adapter.push((adapter, sink.records - before));
         result.adapters_enabled.push(adapter);
     }
+    let selected: Vec<&str> = result.adapters_enabled.iter().map(|a| a.name()).collect();
+    reader.check_none_missing(&selected)?;
+    result.verification = Some(verification);
     result.records = sink.records;
     result.spilled_runs = sink.sorter.spilled_runs();
     let (sha256, bytes) = write_hashed(out, |w| write_sorted(sink, w))?;
     result.bytes_written = bytes;
     result.sha256 = sha256;
     Ok(result)
+}
+
+/// Read and parse every file of the selected adapters' subtrees exactly as an encode would
+/// (same walkers, size checks, refusals and CHECKSUMS checks when `opts.verify`), without
+/// sorting or writing anything; returns the number of records the tree holds. `verify`
+/// uses it for "every file parses".
+pub fn parse_tree(opts: &EncodeOptions) -> Result<u64, Error> {
+    struct Count(u64);
+    impl RecordSink for Count {
+        fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError> {
+            if user_key.len() + 8 > MAX_KEY {
+                return Err(SinkError::KeyTooLarge {
+                    len: user_key.len() + 8,
+                    max: MAX_KEY,
+                });
+            }
+            if user_value.len() + 9 > MAX_VALUE {
+                return Err(SinkError::ValueTooLarge {
+                    len: user_value.len() + 9,
+                    max: MAX_VALUE,
+                });
+            }
+            self.0 += 1;
+            Ok(())
+        }
+    }
+    validate(opts)?;
+    let (reader, _) = TreeReader::new(&opts.input_root, opts.verify)?;
+    let cx = EncodeContext {
+        threads: match opts.threads {
+            0 => adapters::default_threads(),
+            n => n.min(MAX_THREADS),
+        },
+        scratch_dir: scratch_dir(opts)?,
+        reader,
+    };
+    let mut sink = Count(0);
+    for adapter in Adapter::ALL.into_iter().filter(|a| opts.adapters.contains(a)) {
+        match adapter.encoder(&opts.options, &cx) {
+            Some(mut encoder) => encoder.encode(&opts.input_root, &mut sink)?,
+            None => refuse_unbuilt(adapter, &opts.input_root)?,
+        }
+    }
+    Ok(sink.0)
 }
 
 fn scratch_dir(opts: &EncodeOptions) -> Result<PathBuf, Error> {
@@ -406,8 +473,8 @@ pub struct EncodeFileOptions {
     pub output: PathBuf,
     /// `--last-commit-ts` was given.
     pub overridden: bool,
-    /// Run the round-trip self-test before publishing.
-    pub self_test: bool,
+    /// The round-trip self-test before publishing (`--self-test[=bytes]`).
+    pub self_test: SelfTestMode,
     /// The manifest (for self-test decode options and ENCODE_INFO).
     pub manifest: Manifest,
     /// `--input` and `--output` as the user wrote them (recorded verbatim in ENCODE_INFO).
@@ -422,7 +489,11 @@ pub struct EncodeFileOptions {
 pub struct EncodeOutcome {
     pub result: EncodeResult,
     pub self_test: SelfTest,
+    /// Files the self-test found equal by content but not by bytes (D13).
+    pub formatting_only: u64,
     pub sidecar: PathBuf,
+    /// Crash debris of earlier runs removed (`<output>.tmp-*`, `<sidecar>.tmp-*`).
+    pub debris_removed: usize,
 }
 
 /// `<output>.mismatch.txt`.
@@ -432,63 +503,107 @@ pub fn mismatch_path(output: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Encode to `<output>.tmp-<hex>`, self-test if asked, publish atomically, write the sidecar.
+/// Refuse an output path inside the input tree (it would overwrite or add a file of the
+/// dump): compared after resolving symlinks of the existing parts.
+pub fn check_output_outside_input(input: &Path, output: &Path) -> Result<(), Error> {
+    let input = fs::canonicalize(input).map_err(|e| PipelineError::io(input, e))?;
+    let parent = dfs::parent_of(output);
+    let Ok(parent) = fs::canonicalize(parent) else {
+        return Ok(()); // a missing parent fails later, naming itself
+    };
+    if parent.starts_with(&input) {
+        return Err(PipelineError::InvalidOptions(format!(
+            "--output {} is inside --input {}: refusing to write into the dump being encoded",
+            output.display(),
+            input.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Encode to `<output>.tmp-<hex>`, self-test if asked, then publish the `.fsm` and its
+/// sidecar as a pair. Every check runs before anything at the output path changes: a failed
+/// run (bad tree, self-test mismatch, unsafe output or sidecar path, a held lock) leaves
+/// the previous `.fsm` and sidecar exactly as they were (DECISIONS.md A17).
 pub fn encode_to_file(opts: &EncodeFileOptions, progress: &mut dyn Progress) -> Result<EncodeOutcome, Error> {
     validate(&opts.encode)?;
     let output = &opts.output;
+    check_output_outside_input(&opts.encode.input_root, output)?;
+    let _lock = dfs::OutputLock::acquire(output)?;
+    let sidecar = encode_info::sidecar_path(output);
     let mismatch = mismatch_path(output);
-    match fs::remove_file(&mismatch) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(PipelineError::io(&mismatch, e).into()),
+    let unsafe_out = |e: DumpError| match e {
+        DumpError::Unsafe { path, what } => Error::from(PipelineError::UnsafeOutput { path, what }),
+        other => Error::from(other),
+    };
+    // Under the lock, no live run owns a temporary of these targets: clear crash debris.
+    let mut debris_removed = 0;
+    for target in [output, &sidecar, &mismatch] {
+        debris_removed += dfs::remove_stale_temps(target)?;
     }
-    let tmp = TempOutput::create(output)?;
+    for target in [output, &sidecar] {
+        dfs::check_replaceable(target).map_err(unsafe_out)?;
+    }
+    let tmp = dfs::StagedFile::create(output, 0o600).map_err(unsafe_out)?;
     let result = {
-        let mut w = BufWriter::with_capacity(1 << 20, dfs::WritebackWriter::new(&tmp.file));
+        let mut w = BufWriter::with_capacity(1 << 20, dfs::WritebackWriter::new(tmp.file()));
         let r = encode_snapshot_with_progress(&opts.encode, &mut w, progress)?;
-        w.flush().map_err(|e| PipelineError::io(&tmp.path, e))?;
+        w.flush().map_err(|e| PipelineError::io(tmp.temp_path(), e))?;
         r
     };
-    tmp.file.sync_all().map_err(|e| PipelineError::io(&tmp.path, e))?;
+    tmp.sync()?;
     if let Some(hook) = opts.corrupt_for_test {
-        hook(&tmp.path);
+        hook(tmp.temp_path());
     }
     let mut st = SelfTest::default();
-    if opts.self_test {
+    let mut formatting_only = 0;
+    if opts.self_test != SelfTestMode::Off {
         st.ran = true;
         let outcome = self_test::run(
-            &tmp.path,
+            tmp.temp_path(),
             &opts.encode.input_root,
             &result.adapters_enabled,
             &opts.manifest,
             result.last_commit_ts,
             opts.encode.scratch_root.as_deref(),
+            opts.self_test,
         )?;
         match outcome {
-            SelfTestOutcome::Matched => st.matched = true,
+            SelfTestOutcome::Matched { formatting_only: n } => {
+                st.matched = true;
+                formatting_only = n;
+            }
             SelfTestOutcome::Mismatch(text) => {
-                // Best effort, as in Go: the error returned below is what matters.
-                let _ = write_sidecar_file(&mismatch, text.as_bytes());
-                remove_stale_output(output);
-                let info = encode_info(opts, &result, st);
-                let _ = write_sidecar_file(&encode_info::sidecar_path(output), &info.to_bytes());
-                drop(tmp);
-                return Err(PipelineError::SelfTestMismatch { path: mismatch }.into());
+                // The report is the only file this run leaves; the previous .fsm and
+                // sidecar stay as they were.
+                return Err(match dfs::atomic_write(&mismatch, text.as_bytes(), 0o600) {
+                    Ok(()) => PipelineError::SelfTestMismatch { path: mismatch }.into(),
+                    Err(e) => PipelineError::SelfTestMismatchUnreported {
+                        why: e.to_string(),
+                        report: text,
+                    }
+                    .into(),
+                });
             }
         }
     }
-    tmp.publish(output)?;
-    let sidecar = encode_info::sidecar_path(output);
     let info = encode_info(opts, &result, st);
-    if let Err(e) = write_sidecar_file(&sidecar, &info.to_bytes()) {
-        // The .fsm and its sidecar are published as a pair or not at all.
-        let _ = fs::remove_file(output);
-        return Err(e);
+    let mut side = dfs::StagedFile::create(&sidecar, 0o600).map_err(unsafe_out)?;
+    side.write_all(&info.to_bytes())?;
+    // The sidecar vouches for the .fsm: renamed last.
+    dfs::publish(vec![tmp, side]).map_err(unsafe_out)?;
+    match fs::remove_file(&mismatch) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(PipelineError::io(&mismatch, e).into()),
     }
     Ok(EncodeOutcome {
         result,
         self_test: st,
+        formatting_only,
         sidecar,
+        debris_removed,
     })
 }
 
@@ -507,86 +622,5 @@ fn encode_info(opts: &EncodeFileOptions, r: &EncodeResult, st: SelfTest) -> Enco
         manifest_cluster_id: opts.manifest.cluster_id.clone(),
         adapters_enabled: r.adapters_enabled.iter().map(|a| a.name().to_owned()).collect(),
         self_test: st,
-    }
-}
-
-/// Write a sidecar (mismatch.txt, encode_info.json): refuses symlinks, hard links and FIFOs,
-/// mode 0600, fsync file and directory. A failed write removes only what this run created.
-fn write_sidecar_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let (mut file, existed) = dfs::open_sidecar(path).map_err(|e| match e {
-        DumpError::Unsafe { path, what } => Error::from(PipelineError::UnsafeOutput { path, what }),
-        other => Error::from(other),
-    })?;
-    let res = file.write_all(bytes).and_then(|()| file.sync_all());
-    if let Err(e) = res {
-        if !existed {
-            let _ = fs::remove_file(path);
-        }
-        return Err(DumpError::io(path, e).into());
-    }
-    dfs::fsync_dir(parent_of(path))?;
-    Ok(())
-}
-
-/// On a self-test mismatch, an older `.fsm` at the output path would no longer match its
-/// sidecar: remove it when it is a regular file or a symlink (the link, never its target).
-fn remove_stale_output(output: &Path) {
-    // Directories, devices and FIFOs are left alone, as Go does.
-    if let Ok(m) = fs::symlink_metadata(output) {
-        if m.file_type().is_file() || m.file_type().is_symlink() {
-            let _ = fs::remove_file(output);
-        }
-    }
-}
-
-fn parent_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// `<output>.tmp-<16 hex>`, 0600, removed on drop unless published.
-struct TempOutput {
-    path: PathBuf,
-    file: File,
-    published: bool,
-}
-
-impl TempOutput {
-    fn create(output: &Path) -> Result<TempOutput, Error> {
-        let mut name = output.as_os_str().to_owned();
-        name.push(format!(".tmp-{}", dfs::random_hex16()));
-        let path = PathBuf::from(name);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|e| PipelineError::io(&path, e))?;
-        Ok(TempOutput {
-            path,
-            file,
-            published: false,
-        })
-    }
-
-    fn publish(mut self, output: &Path) -> Result<(), Error> {
-        fs::rename(&self.path, output).map_err(|e| PipelineError::io(output, e))?;
-        self.published = true;
-        if let Err(e) = dfs::fsync_dir(parent_of(output)) {
-            let _ = fs::remove_file(output);
-            return Err(e.into());
-        }
-        Ok(())
-    }
-}
-
-impl Drop for TempOutput {
-    fn drop(&mut self) {
-        if !self.published {
-            let _ = fs::remove_file(&self.path);
-        }
     }
 }

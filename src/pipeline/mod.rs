@@ -51,6 +51,17 @@ pub enum PipelineError {
         /// The file or directory concerned.
         path: PathBuf,
     },
+    /// MANIFEST.json lists adapters whose data the tree lacks (A23).
+    #[error("MANIFEST.json lists adapters present in the snapshot but not decoded ({0}): this tree lacks their data; pass --allow-partial to encode it anyway")]
+    PartialDump(String),
+    /// The self-test did not match and its report could not be written either.
+    #[error("self-test mismatch (the report could not be written: {why}):\n{report}")]
+    SelfTestMismatchUnreported {
+        /// Why the report could not be written.
+        why: String,
+        /// The report.
+        report: String,
+    },
     /// Our own output path cannot be written safely (a symlink, hard link or FIFO where a
     /// file of ours belongs): an environment problem, not bad input.
     #[error("refusing to write {}: {what}", path.display())]
@@ -81,7 +92,9 @@ impl PipelineError {
             PipelineError::LastCommitTsRegression { .. }
             | PipelineError::Unsupported(_)
             | PipelineError::AdapterNotInManifest(_)
-            | PipelineError::SelfTestMismatch { .. } => ErrorKind::Data,
+            | PipelineError::SelfTestMismatch { .. }
+            | PipelineError::PartialDump(_)
+            | PipelineError::SelfTestMismatchUnreported { .. } => ErrorKind::Data,
         }
     }
 

@@ -29,7 +29,9 @@ use super::RedisOptions;
 use crate::adapters::{
     display_key, encode_files, AdapterError, EncodeContext, Encoder, RecordBatch, RecordSink,
 };
-use crate::dump::fs::{self, list_dir, open_input, EntryKind};
+use crate::container::pebble;
+use crate::dump::checksums::TreeReader;
+use crate::dump::fs::{list_dir, open_input, EntryKind};
 use crate::dump::json::{decode_base64url_lenient, get_ci, parse_one, parse_seq};
 use crate::dump::keymap;
 use crate::dump::walk::{lstat, resolve_stem, Node, SortedStems, FILES_PER_ROUND, LISTING_SORT_BUDGET};
@@ -39,6 +41,7 @@ use crate::dump::walk::{lstat, resolve_stem, Node, SortedStems, FILES_PER_ROUND,
 pub struct RedisEncoder {
     threads: usize,
     scratch_dir: PathBuf,
+    reader: TreeReader,
 }
 
 impl RedisEncoder {
@@ -49,6 +52,7 @@ impl RedisEncoder {
         RedisEncoder {
             threads: cx.threads.max(1),
             scratch_dir: cx.scratch_dir.clone(),
+            reader: cx.reader.clone(),
         }
     }
 }
@@ -293,10 +297,13 @@ pub fn enumerate_dbs(root: &Path) -> Result<Vec<u32>, AdapterError> {
     Ok(dbs)
 }
 
-/// Read a whole input file (`dump::fs::read_input`: no-follow, regular, nlink 1).
-fn read_input(path: &Path) -> Result<Vec<u8>, AdapterError> {
-    Ok(fs::read_input(path)?)
-}
+/// The largest `.bin` file: a value of the format's maximum size (the envelope adds bytes,
+/// so the sink still refuses a body just under it). Checked from `fstat` before reading.
+pub const MAX_BLOB_FILE: u64 = pebble::MAX_ENCODED_VALUE_LEN;
+
+/// The largest JSON / JSONL file (collections, streams, TTL sidecars), read whole and parsed
+/// (DECISIONS.md A20).
+pub const MAX_JSON_FILE: u64 = 1 << 30;
 
 /// The per-file context: path, KEYMAP, sink.
 struct Ctx<'a> {
@@ -327,12 +334,12 @@ impl Ctx<'_> {
 }
 
 /// Load a TTL sidecar: a sequence of `{key, expire_at_ms}` values; the last entry of a key wins.
-fn load_ttl_sidecar(path: &Path) -> Result<HashMap<String, u64>, AdapterError> {
+fn load_ttl_sidecar(reader: &TreeReader, path: &Path) -> Result<HashMap<String, u64>, AdapterError> {
     let mut map = HashMap::new();
     if matches!(std::fs::symlink_metadata(path), Err(ref e) if e.kind() == std::io::ErrorKind::NotFound) {
         return Ok(map);
     }
-    let bytes = read_input(path)?;
+    let bytes = reader.read(path, MAX_JSON_FILE)?;
     for (i, v) in parse_seq(&bytes).enumerate() {
         let v = seq_value(path, v)?;
         let (key, ms) = match &v {
@@ -513,11 +520,13 @@ impl RedisEncoder {
             _ => {
                 // Refuse a non-regular or hard-linked KEYMAP before parsing it.
                 drop(open_input(&km_path)?);
+                self.reader.check_file(&km_path)?;
                 keymap::load(&km_path)?
             }
         };
-        let strings_ttl = load_ttl_sidecar(&db.join("strings_ttl.jsonl"))?;
-        let hll_ttl = load_ttl_sidecar(&db.join("hll_ttl.jsonl"))?;
+        let strings_ttl = load_ttl_sidecar(&self.reader, &db.join("strings_ttl.jsonl"))?;
+        let hll_ttl = load_ttl_sidecar(&self.reader, &db.join("hll_ttl.jsonl"))?;
+        let reader = &self.reader;
         let files = Files {
             threads: self.threads,
             scratch_dir: &self.scratch_dir,
@@ -528,20 +537,20 @@ impl RedisEncoder {
 
         files.walk(&db.join("strings"), ".bin", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
-            let body = read_input(path)?;
+            let body = reader.read(path, MAX_BLOB_FILE)?;
             let ms = strings_ttl.get(stem).copied().unwrap_or(0);
             ctx.add(path, &[STR_PREFIX, &k].concat(), &build_string_value(&body, ms))
         })?;
         files.walk(&db.join("hll"), ".bin", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
-            let body = read_input(path)?;
+            let body = reader.read(path, MAX_BLOB_FILE)?;
             let ms = hll_ttl.get(stem).copied().unwrap_or(0);
             ctx.add(path, &[HLL_PREFIX, &k].concat(), &build_hll_value(&body, ms))?;
             ctx.ttl_row(path, &k, ms)
         })?;
         files.walk(&db.join("hashes"), ".json", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
-            let (o, ms) = collection_doc(path, &read_input(path)?)?;
+            let (o, ms) = collection_doc(path, &reader.read(path, MAX_JSON_FILE)?)?;
             let fields = opt_array(&o, "fields").map_err(|e| bad_file(path, e))?;
             let mut recs = Vec::with_capacity(fields.len());
             for (i, f) in fields.iter().enumerate() {
@@ -570,7 +579,7 @@ impl RedisEncoder {
         })?;
         files.walk(&db.join("sets"), ".json", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
-            let (o, ms) = collection_doc(path, &read_input(path)?)?;
+            let (o, ms) = collection_doc(path, &reader.read(path, MAX_JSON_FILE)?)?;
             let members = opt_array(&o, "members").map_err(|e| bad_file(path, e))?;
             let mut recs = Vec::with_capacity(members.len());
             for (i, m) in members.iter().enumerate() {
@@ -588,7 +597,7 @@ impl RedisEncoder {
         })?;
         files.walk(&db.join("lists"), ".json", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
-            let (o, ms) = collection_doc(path, &read_input(path)?)?;
+            let (o, ms) = collection_doc(path, &reader.read(path, MAX_JSON_FILE)?)?;
             let items = opt_array(&o, "items").map_err(|e| bad_file(path, e))?;
             let mut recs = Vec::with_capacity(items.len());
             for (i, it) in items.iter().enumerate() {
@@ -602,7 +611,7 @@ impl RedisEncoder {
         })?;
         files.walk(&db.join("zsets"), ".json", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
-            let (o, ms) = collection_doc(path, &read_input(path)?)?;
+            let (o, ms) = collection_doc(path, &reader.read(path, MAX_JSON_FILE)?)?;
             let members = opt_array(&o, "members").map_err(|e| bad_file(path, e))?;
             let mut recs = Vec::with_capacity(members.len());
             for (i, m) in members.iter().enumerate() {
@@ -628,15 +637,15 @@ impl RedisEncoder {
         })?;
         files.walk(&db.join("streams"), ".jsonl", sink, |ctx, path, stem| {
             let k = ctx.resolve(path, stem)?;
-            encode_stream(ctx, path, &k)
+            encode_stream(ctx, reader, path, &k)
         })?;
         Ok(())
     }
 }
 
 /// Encode one `streams/<s>.jsonl` file (§6.2, §6.3 stream rules).
-fn encode_stream(ctx: &mut Ctx<'_>, path: &Path, k: &[u8]) -> Result<(), AdapterError> {
-    let bytes = read_input(path)?;
+fn encode_stream(ctx: &mut Ctx<'_>, reader: &TreeReader, path: &Path, k: &[u8]) -> Result<(), AdapterError> {
+    let bytes = reader.read(path, MAX_JSON_FILE)?;
     let mut meta: Option<(i64, u64, u64, u64)> = None;
     let mut entries = 0u64;
     let mut max_id: Option<(u64, u64)> = None;
@@ -763,7 +772,8 @@ struct Files<'a> {
 impl Files<'_> {
     /// Walk one subdirectory: missing → nothing; symlink or non-directory → error; regular
     /// entries with `suffix` → `each(ctx, path, stem)`, on worker threads, the records
-    /// reaching `sink` in stem order ([`encode_files`]); everything else skipped.
+    /// reaching `sink` in stem order ([`encode_files`]); symlinks, specials and directories
+    /// named with the suffix refused (`dump::fs::data_file_stem`, D12); other files skipped.
     ///
     /// The listing is read one entry at a time and its stems sorted through the external
     /// sorter, then handed out [`FILES_PER_ROUND`] at a time: memory does not grow with the
@@ -913,7 +923,6 @@ mod tests {
             std::fs::write(dir.join(format!("{stem}.bin")), b"").unwrap();
         }
         std::fs::write(dir.join("skipped.txt"), b"").unwrap();
-        std::fs::create_dir(dir.join("sub.bin")).unwrap();
         let keymap = HashMap::new();
         for threads in [1, 3] {
             let files = Files {

@@ -23,3 +23,40 @@ pub struct RedisOptions {
     #[arg(skip)]
     pub db: u32,
 }
+
+/// How the self-test compares a file of `redis/` (`rel` relative to it, D13): collection
+/// files (`*.json`) by parsed value; KEYMAP.jsonl, the TTL sidecars and stream files as sets
+/// of JSON values (the encoder sorts their records by key, so their order carries no
+/// meaning; the decoder writes the TTL sidecars in sort order of facts, not of names);
+/// string and HLL blobs byte for byte.
+pub fn compare_rule(rel: &str) -> crate::adapters::CompareRule {
+    use crate::adapters::CompareRule;
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let parent = rel.rsplit('/').nth(1).unwrap_or("");
+    if name.ends_with(".json") {
+        CompareRule::Json
+    } else if matches!(name, "KEYMAP.jsonl" | "strings_ttl.jsonl" | "hll_ttl.jsonl")
+        || (parent == "streams" && name.ends_with(".jsonl"))
+    {
+        CompareRule::JsonlSet
+    } else {
+        CompareRule::Bytes
+    }
+}
+
+#[cfg(test)]
+mod compare_tests {
+    use super::compare_rule;
+    use crate::adapters::CompareRule;
+
+    #[test]
+    fn redis_files_compare_by_their_meaning() {
+        assert_eq!(compare_rule("db_0/hashes/h.json"), CompareRule::Json);
+        assert_eq!(compare_rule("db_0/strings_ttl.jsonl"), CompareRule::JsonlSet);
+        assert_eq!(compare_rule("db_0/hll_ttl.jsonl"), CompareRule::JsonlSet);
+        assert_eq!(compare_rule("db_0/KEYMAP.jsonl"), CompareRule::JsonlSet);
+        assert_eq!(compare_rule("db_0/streams/s.jsonl"), CompareRule::JsonlSet);
+        assert_eq!(compare_rule("db_0/strings/a.bin"), CompareRule::Bytes);
+        assert_eq!(compare_rule("db_0/strings/a.jsonl"), CompareRule::Bytes);
+    }
+}

@@ -152,9 +152,10 @@ fn get_ci_matching() {
     assert_eq!(get_ci(obj, "missing"), None);
     let v = json!({"FIELDS": 1, "fields": 2});
     assert_eq!(get_ci(v.as_object().unwrap(), "fields"), Some(&json!(2)));
-    // Non-ASCII case folding is not applied.
+    // Non-ASCII names fold as Go's do (`json.Unmarshal` of {"ÄB":1} fills a field tagged
+    // "äb", checked against Go).
     let v = json!({"ÄB": 1});
-    assert_eq!(get_ci(v.as_object().unwrap(), "äb"), None);
+    assert_eq!(get_ci(v.as_object().unwrap(), "äb"), Some(&json!(1)));
 }
 
 #[test]
@@ -367,4 +368,37 @@ fn decode_binary_envelopes() {
     ] {
         assert!(decode_binary(&bad).is_err(), "{bad}");
     }
+}
+
+/// Duplicate members that match one field, exactly or by Go's folding: the outputs of Go's
+/// `json.Unmarshal` into `struct{ Key string `json:"key"`; Fields string `json:"fields"` }`
+/// (checked against Go, elastickv's toolchain): the last match wins; `null` is a no-op for
+/// a string field; `ſ` (U+017F) and the Kelvin sign fold to `S` and `K`.
+#[test]
+fn duplicate_members_resolve_like_go() {
+    let obj = |s: &str| match serde_json::from_str::<serde_json::Value>(s).unwrap() {
+        serde_json::Value::Object(o) => o,
+        _ => unreachable!(),
+    };
+    let str_of = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    for (input, field, want) in [
+        (r#"{"key":"exact","KEY":"upper"}"#, "key", "upper"),
+        (r#"{"KEY":"upper","key":"exact"}"#, "key", "exact"),
+        (r#"{"Key":"a","KEY":"b"}"#, "key", "b"),
+        (r#"{"fieldſ":"longs"}"#, "fields", "longs"),
+        (r#"{"fields":"exact","fieldſ":"longs"}"#, "fields", "longs"),
+        (r#"{"fieldſ":"longs","fields":"exact"}"#, "fields", "exact"),
+        ("{\"\u{212a}ey\":\"kelvin\"}", "key", "kelvin"),
+        (r#"{"key":null,"KEY":"upper"}"#, "key", "upper"),
+        (r#"{"KEY":"upper","key":null}"#, "key", "upper"),
+    ] {
+        assert_eq!(str_of(get_nonnull(&obj(input), field)), want, "{input}");
+    }
+    // `get_ci` keeps the last match, null included (Go's null resets a slice or map field).
+    assert_eq!(
+        get_ci(&obj(r#"{"KEY":"upper","key":null}"#), "key"),
+        Some(&serde_json::Value::Null)
+    );
+    assert_eq!(go_fold("fieldſ"), "FIELDS");
+    assert_eq!(go_fold("ß"), "ß");
 }
