@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use ekv_snapshot::adapters::sqs::keys::Kind;
 use ekv_snapshot::adapters::sqs::{SqsDecoder, SqsEncoder, SqsOptions};
-use ekv_snapshot::adapters::{AdapterError, RecordSink, SinkError, Warnings};
+use ekv_snapshot::adapters::{
+    AdapterError, DecodeContext, Decoder, EncodeContext, Encoder, Record, RecordSink, SinkError, Warnings,
+};
 use ekv_snapshot::dump::DumpTree;
 
 fn fixtures() -> PathBuf {
@@ -35,12 +36,11 @@ fn fsm_records(bytes: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     out
 }
 
-fn kind_of(key: &[u8]) -> Kind {
-    Kind::ALL
-        .into_iter()
-        .filter(|k| key.starts_with(k.prefix()))
-        .max_by_key(|k| k.prefix().len())
-        .unwrap()
+fn decoder(options: &SqsOptions, scratch: &Path, budget: usize) -> SqsDecoder {
+    let cx = DecodeContext {
+        scratch_dir: scratch.to_path_buf(),
+    };
+    SqsDecoder::new(options, &cx).with_budget(budget)
 }
 
 /// Decode records into `out/` (a published tree) and return the warnings.
@@ -51,13 +51,13 @@ fn decode_records(
     budget: usize,
 ) -> Result<Warnings, AdapterError> {
     let scratch = tempfile::tempdir().unwrap();
-    let mut dec = SqsDecoder::new(options, scratch.path()).with_budget(budget);
+    let mut dec = decoder(&options, scratch.path(), budget);
     let mut tree = DumpTree::create(out).unwrap();
     let mut warnings = Warnings::new();
     for (k, v) in records {
-        dec.handle_kind(kind_of(k), k, v)?;
+        dec.handle(&mut tree, &mut warnings, &Record::routed(k, v).unwrap())?;
     }
-    dec.finalize_into(&mut tree, &mut warnings)?;
+    dec.finalize(&mut tree, &mut warnings)?;
     tree.publish(None).unwrap();
     Ok(warnings)
 }
@@ -107,7 +107,11 @@ impl RecordSink for VecSink {
 
 fn encode_tree(root: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, AdapterError> {
     let mut sink = VecSink::default();
-    SqsEncoder::new().encode(root, &mut sink)?;
+    let cx = EncodeContext {
+        threads: 1,
+        scratch_dir: std::env::temp_dir(),
+    };
+    SqsEncoder::new(&SqsOptions::default(), &cx).encode(root, &mut sink)?;
     let mut recs = sink.0;
     recs.sort();
     Ok(recs)
@@ -147,32 +151,28 @@ fn decode_of_the_crafted_snapshot_matches_go_in_every_mode() {
         (
             "preserve-visibility",
             SqsOptions {
-                preserve_sqs_visibility: true,
+                preserve_visibility: true,
                 ..SqsOptions::default()
             },
         ),
         (
             "side-records",
             SqsOptions {
-                include_sqs_side_records: true,
+                include_side_records: true,
                 ..SqsOptions::default()
             },
         ),
     ];
     for (dir, options) in modes {
         let d = tempfile::tempdir().unwrap();
-        let warnings = decode_records(&recs, options, &d.path().join("t"), 1 << 20).unwrap();
+        let warnings = decode_records(&recs, options.clone(), &d.path().join("t"), 1 << 20).unwrap();
         assert_same_files(&fixtures().join("crafted").join(dir), &d.path().join("t/sqs"));
         let mut events: Vec<String> = warnings
             .iter()
             .map(|w| format!("{} {:?}", w.event, w.fields.iter().take(3).collect::<Vec<_>>()))
             .collect();
         events.sort();
-        let sides = if options.include_sqs_side_records {
-            "1"
-        } else {
-            "0"
-        };
+        let sides = if options.include_side_records { "1" } else { "0" };
         assert_eq!(
             events,
             vec![
@@ -195,7 +195,7 @@ fn d5_fifo_sequence_counters_are_side_records() {
     let recs = fsm_records(&std::fs::read(fixtures().join("crafted/crafted-seq.fsm")).unwrap());
     let d = tempfile::tempdir().unwrap();
     let options = SqsOptions {
-        include_sqs_side_records: true,
+        include_side_records: true,
         ..SqsOptions::default()
     };
     decode_records(&recs, options, &d.path().join("t"), 1 << 20).unwrap();
@@ -229,9 +229,12 @@ fn decode_encode_decode_is_a_fixed_point_and_spills() {
 fn the_sorter_spills_when_messages_exceed_the_budget() {
     let go = fsm_records(&std::fs::read(fixtures().join("tree.go.fsm")).unwrap());
     let scratch = tempfile::tempdir().unwrap();
-    let mut dec = SqsDecoder::new(SqsOptions::default(), scratch.path()).with_budget(512);
+    let mut dec = decoder(&SqsOptions::default(), scratch.path(), 512);
+    let mut tree = ekv_snapshot::dump::MemTree::new();
+    let mut warnings = Warnings::new();
     for (k, v) in &go {
-        dec.handle_kind(kind_of(k), k, v).unwrap();
+        dec.handle(&mut tree, &mut warnings, &Record::routed(k, v).unwrap())
+            .unwrap();
     }
     assert!(dec.spilled_runs() > 1, "{}", dec.spilled_runs());
 }
