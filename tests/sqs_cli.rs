@@ -118,6 +118,25 @@ fn the_fixture_tree_encodes_to_gos_bytes_and_decodes_back() {
     assert!(diff.status.success(), "{}", String::from_utf8_lossy(&diff.stdout));
 }
 
+/// Go's lenient reading of `messages.jsonl` (null and missing bodies, case-insensitive
+/// names, merged attribute maps, raw attribute values) gives Go's bytes.
+#[test]
+fn a_lenient_tree_encodes_to_gos_bytes() {
+    let fx = crate_dir().join("tests/fixtures/sqs");
+    let d = tempfile::tempdir().unwrap();
+    let ours = d.path().join("ours.fsm");
+    common::bin("elastickv-snapshot-encode")
+        .args([
+            "-input",
+            fx.join("lenient").to_str().unwrap(),
+            "-output",
+            ours.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0);
+    assert!(std::fs::read(&ours).unwrap() == std::fs::read(fx.join("lenient.go.fsm")).unwrap());
+}
+
 #[test]
 fn trees_decoded_with_sqs_state_flags_are_refused_naming_the_flag() {
     for (field, flag) in [

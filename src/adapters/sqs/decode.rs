@@ -397,3 +397,6 @@ impl Decoder for SqsDecoder {
         self.finalize_into(out, warnings)
     }
 }
+
+#[cfg(test)]
+mod tests;

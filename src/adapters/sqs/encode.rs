@@ -326,3 +326,6 @@ fn encode_queue(dir: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterErro
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

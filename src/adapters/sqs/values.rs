@@ -415,7 +415,7 @@ impl Message {
         let mut m = Message::default();
         common(&g, &mut m)?;
         m.body = g.bytes("body")?;
-        if g.field("message_attributes").is_some() || get_ci(&obj, "message_attributes").is_some() {
+        if get_ci(&obj, "message_attributes").is_some() {
             m.message_attributes = raw_attributes(json)?;
         }
         Ok(m)
@@ -601,3 +601,6 @@ pub fn side_record_line(prefix: &[u8], key: &[u8], value: &[u8]) -> Vec<u8> {
     };
     gojson::to_vec(&r, JsonStyle::JSONL)
 }
+
+#[cfg(test)]
+mod tests;
