@@ -95,6 +95,9 @@ fn assert_same_files(want: &Path, got: &Path) {
     }
 }
 
+/// Records as `(user key, user value)` pairs.
+type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
 #[derive(Default)]
 struct VecSink(Vec<(Vec<u8>, Vec<u8>)>);
 
@@ -105,7 +108,7 @@ impl RecordSink for VecSink {
     }
 }
 
-fn encode_tree(root: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, AdapterError> {
+fn encode_tree(root: &Path) -> Result<Records, AdapterError> {
     let mut sink = VecSink::default();
     let cx = EncodeContext {
         threads: 1,

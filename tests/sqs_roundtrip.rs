@@ -15,6 +15,9 @@ use ekv_snapshot::adapters::{
 use ekv_snapshot::dump::MemTree;
 use proptest::prelude::*;
 
+/// Records as `(user key, user value)` pairs.
+type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
 #[derive(Default)]
 struct Sink(Vec<(Vec<u8>, Vec<u8>)>);
 
@@ -25,7 +28,7 @@ impl RecordSink for Sink {
     }
 }
 
-fn encode(root: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+fn encode(root: &Path) -> Result<Records, String> {
     let cx = EncodeContext {
         threads: 1,
         scratch_dir: std::env::temp_dir(),

@@ -3,6 +3,9 @@ use std::path::PathBuf;
 use super::*;
 use crate::adapters::SinkError;
 
+/// Records as `(user key, user value)` pairs.
+type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
 #[derive(Default)]
 struct Sink(Vec<(Vec<u8>, Vec<u8>)>);
 
@@ -25,7 +28,7 @@ fn tree(queue_json: &str, messages: Option<&str>) -> (tempfile::TempDir, PathBuf
     (d, root)
 }
 
-fn encode(root: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, AdapterError> {
+fn encode(root: &Path) -> Result<Records, AdapterError> {
     let mut sink = Sink::default();
     SqsEncoder.encode(root, &mut sink)?;
     let mut v = sink.0;
