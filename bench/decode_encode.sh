@@ -4,6 +4,7 @@
 #
 #   bench/decode_encode.sh                      # ~1 GiB snapshot, output in bench/out/ (git-ignored)
 #   BENCH_OUT=/some/dir SIZE=268435456 SEED=7 KEEP=1 ROUNDS=3 bench/decode_encode.sh
+#   PROFILE=sqs SIZE=268435456 bench/decode_encode.sh   # SQS-only snapshot (default: redis)
 #   GO_DECODE=/path/to/elastickv-snapshot-decode GO_ENCODE=/path/to/elastickv-snapshot-encode \
 #     bench/decode_encode.sh
 #
@@ -31,7 +32,8 @@ SIZE="${SIZE:-1073741824}"
 SEED="${SEED:-1}"
 KEEP="${KEEP:-0}"
 ROUNDS="${ROUNDS:-2}"
-SNAP="$OUT/redis-$SIZE-$SEED.fsm"
+PROFILE="${PROFILE:-redis}"
+SNAP="$OUT/$PROFILE-$SIZE-$SEED.fsm"
 TREE="$OUT/tree"
 TAR="$OUT/tree.tar"
 FLOOR="$OUT/floor"
@@ -49,8 +51,8 @@ cargo build --release --bin ekv-snapshot --example make_snapshot >&2
 
 mkdir -p "$OUT"
 if [[ ! -s "$SNAP" ]]; then
-  echo "generating $SNAP (~$SIZE bytes, redis profile)" >&2
-  target/release/examples/make_snapshot --out "$SNAP" --size "$SIZE" --seed "$SEED" --profile redis
+  echo "generating $SNAP (~$SIZE bytes, $PROFILE profile)" >&2
+  target/release/examples/make_snapshot --out "$SNAP" --size "$SIZE" --seed "$SEED" --profile "$PROFILE"
 fi
 
 # Everything but the snapshot and results.md.
@@ -131,14 +133,14 @@ for step in decode untar untar_sync encode tarread; do best "$step"; done
 
 # --- the same .fsm (our encoder's bare output) through our decoder, and Go's tools ---
 warm_file "$ENC"
-run decode_bare "$EKV" decode --input "$ENC" --output "$OUT/tree-from-encoded" --adapter redis --quiet
+run decode_bare "$EKV" decode --input "$ENC" --output "$OUT/tree-from-encoded" --adapter "$PROFILE" --quiet
 GO=0
 if [[ -n "${GO_DECODE:-}" ]]; then
   GO=1
   warm_file "$ENC"
-  run go_decode "$GO_DECODE" -input "$ENC" -output "$OUT/go-tree" -adapter redis
+  run go_decode "$GO_DECODE" -input "$ENC" -output "$OUT/go-tree" -adapter "$PROFILE"
   warm_tree "$TREE"
-  run go_encode "$GO_ENCODE" --input "$TREE" --output "$OUT/go-encoded.fsm" --adapter redis
+  run go_encode "$GO_ENCODE" --input "$TREE" --output "$OUT/go-encoded.fsm" --adapter "$PROFILE"
   if cmp -s "$ENC" "$OUT/go-encoded.fsm"; then SAME="identical"; else SAME="DIFFERENT"; fi
 fi
 
@@ -155,7 +157,7 @@ row() { # step tool name mbytes floor_name
     "$(div "$FILES" "${!w}" '%.0f')" "${!r}" "$floor" "$ratio"
 }
 {
-  echo "snapshot: $SNAP_BYTES bytes (redis profile, seed $SEED); tree: $FILES files, $((TREE_KIB / 1024)) MiB on disk; encoded.fsm: $ENC_BYTES bytes"
+  echo "snapshot: $SNAP_BYTES bytes ($PROFILE profile, seed $SEED); tree: $FILES files, $((TREE_KIB / 1024)) MiB on disk; encoded.fsm: $ENC_BYTES bytes"
   echo
   echo "$ROUNDS interleaved rounds, best wall of each (all rounds, s): decode $ALL_decode;" \
     "tar -xf $ALL_untar; tar -xf + sync -f $ALL_untar_sync; encode $ALL_encode; tar -cf | cat $ALL_tarread"

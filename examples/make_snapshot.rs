@@ -1202,8 +1202,16 @@ mod sqs {
                 message_retention_seconds: 345_600,
                 maximum_message_size: 262_144,
                 partition_count: parts,
-                fifo_throughput_limit: if parts > 1 { "perMessageGroupId".into() } else { String::new() },
-                deduplication_scope: if parts > 1 { "messageGroup".into() } else { String::new() },
+                fifo_throughput_limit: if parts > 1 {
+                    "perMessageGroupId".into()
+                } else {
+                    String::new()
+                },
+                deduplication_scope: if parts > 1 {
+                    "messageGroup".into()
+                } else {
+                    String::new()
+                },
                 ..QueueMeta::default()
             };
             push(&keys::queue_meta_key(name), &meta.stored_value(), &mut bytes)?;
@@ -1221,7 +1229,11 @@ mod sqs {
             if rng.below(100) == 0 {
                 text[0] = 0xff; // a binary body
             }
-            let group = if fifo { format!("group-{}", rng.below(16)) } else { String::new() };
+            let group = if fifo {
+                format!("group-{}", rng.below(16))
+            } else {
+                String::new()
+            };
             let lane = if parts > 1 {
                 Lane::Partition(keys::partition_for(parts, "perMessageGroupId", &group))
             } else {
@@ -1230,14 +1242,24 @@ mod sqs {
             seqs[q] += u64::from(fifo);
             let attrs = if rng.below(5) == 0 {
                 vec![
-                    ("kind".to_owned(), br#"{"DataType":"String","StringValue":"bench"}"#.to_vec()),
-                    ("n".to_owned(), format!(r#"{{"DataType":"Number","StringValue":"{i}"}}"#).into_bytes()),
+                    (
+                        "kind".to_owned(),
+                        br#"{"DataType":"String","StringValue":"bench"}"#.to_vec(),
+                    ),
+                    (
+                        "n".to_owned(),
+                        format!(r#"{{"DataType":"Number","StringValue":"{i}"}}"#).into_bytes(),
+                    ),
                 ]
             } else {
                 Vec::new()
             };
             let id = format!("{:08x}-{i:016}", rng.below(1 << 32));
-            let dedup = if fifo && !cbd { format!("d-{i}") } else { String::new() };
+            let dedup = if fifo && !cbd {
+                format!("d-{i}")
+            } else {
+                String::new()
+            };
             let m = Message {
                 message_id: id.clone(),
                 body: Some(text.clone()),
@@ -1253,9 +1275,21 @@ mod sqs {
                 sequence_number: if fifo { seqs[q] } else { 0 },
                 ..Message::default()
             };
-            push(&keys::msg_data_key(name, lane, 1, &id), &m.stored_value(), &mut bytes)?;
-            push(&keys::msg_vis_key(name, lane, 1, send, &id), id.as_bytes(), &mut bytes)?;
-            push(&keys::msg_byage_key(name, lane, 1, send, &id), id.as_bytes(), &mut bytes)?;
+            push(
+                &keys::msg_data_key(name, lane, 1, &id),
+                &m.stored_value(),
+                &mut bytes,
+            )?;
+            push(
+                &keys::msg_vis_key(name, lane, 1, send, &id),
+                id.as_bytes(),
+                &mut bytes,
+            )?;
+            push(
+                &keys::msg_byage_key(name, lane, 1, send, &id),
+                id.as_bytes(),
+                &mut bytes,
+            )?;
             if fifo {
                 let d = if cbd { format!("{:064x}", i) } else { dedup };
                 let v = ekv_snapshot::adapters::sqs::values::dedup_value(&id, send, seqs[q]);
@@ -1265,7 +1299,11 @@ mod sqs {
         }
         for (q, (name, fifo, ..)) in QUEUES.into_iter().enumerate() {
             if fifo && seqs[q] > 0 {
-                push(&keys::queue_seq_key(name), seqs[q].to_string().as_bytes(), &mut bytes)?;
+                push(
+                    &keys::queue_seq_key(name),
+                    seqs[q].to_string().as_bytes(),
+                    &mut bytes,
+                )?;
             }
         }
         let mut sorted = sorter.finish()?;

@@ -57,8 +57,9 @@ impl Event for SqsEvent {
 /// What the decoder knows about one key segment (`b64u(queue name)`).
 #[derive(Debug, Default)]
 struct Queue {
-    /// The decoded name and the attributes, from the meta record.
-    meta: Option<(String, QueueMeta)>,
+    /// The name decoded from the key (raw bytes, as Go names the directory with them) and
+    /// the attributes, from the meta record.
+    meta: Option<(Vec<u8>, QueueMeta)>,
     /// The generation counter (0 = not seen: no filtering).
     active_gen: u64,
     messages: u64,
@@ -148,10 +149,13 @@ impl SqsDecoder {
         match kind {
             Kind::QueueMeta => self.queue_meta(key, rest, value),
             Kind::QueueGeneration => {
+                // Go's strconv.ParseUint(TrimSpace(v), 10, 64): digits only (no sign).
                 let text = std::str::from_utf8(value).unwrap_or("\u{FFFD}").trim();
                 let gen: u64 = text
                     .parse()
-                    .map_err(|_| bad(key, format!("generation counter {text:?} is not a decimal u64")))?;
+                    .ok()
+                    .filter(|_| !text.starts_with('+'))
+                    .ok_or_else(|| bad(key, format!("generation counter {text:?} is not a decimal u64")))?;
                 self.queues.entry(rest.to_vec()).or_default().active_gen = gen;
                 Ok(())
             }
@@ -170,13 +174,12 @@ impl SqsDecoder {
 
     fn queue_meta(&mut self, key: &[u8], seg: &[u8], value: &[u8]) -> Result<(), AdapterError> {
         let name = keys::decode_segment(seg).map_err(|e| bad(key, format!("queue segment: {e}")))?;
-        let name = String::from_utf8_lossy(&name).into_owned();
         let json = value
             .strip_prefix(keys::META_MAGIC)
             .ok_or_else(|| bad(key, "queue meta value without the 00 'S' 'Q' 01 magic"))?;
         let mut meta = QueueMeta::from_stored(json).map_err(|e| bad(key, format!("queue meta: {e}")))?;
         if meta.name.is_empty() {
-            meta.name.clone_from(&name);
+            meta.name = String::from_utf8_lossy(&name).into_owned();
         }
         self.queues.entry(seg.to_vec()).or_default().meta = Some((name, meta));
         Ok(())
@@ -263,7 +266,7 @@ impl SqsDecoder {
             push_escaped(&mut head, seg);
             let mut files = QueueFiles::new(seg, q, self.options.include_side_records);
             if let Some((name, meta)) = &q.meta {
-                files.dir = format!("sqs/{}", encode_segment(name.as_bytes()).name);
+                files.dir = format!("sqs/{}", encode_segment(name).name);
                 out.write_file(&format!("{}/_queue.json", files.dir), &meta.public_json())?;
             } else {
                 warnings.push(Warning::new(
@@ -287,7 +290,7 @@ impl SqsDecoder {
                     warnings.push(Warning::new(
                         SqsEvent::StaleGenerationMessagesDropped,
                         vec![
-                            ("queue", name.clone()),
+                            ("queue", String::from_utf8_lossy(name).into_owned()),
                             ("active_gen", q.active_gen.to_string()),
                             ("dropped", files.dropped.to_string()),
                             ("hint", HINT_STALE.to_owned()),

@@ -38,6 +38,7 @@ fn bad_records_are_typed_errors_naming_the_key() {
         (b"!sqs|queue|meta|a".to_vec(), meta_value("{}"), "queue segment"),
         (keys::queue_gen_key("q"), b"x1".to_vec(), "generation counter"),
         (keys::queue_gen_key("q"), b"-1".to_vec(), "generation counter"),
+        (keys::queue_gen_key("q"), b"+1".to_vec(), "generation counter"),
         (data.clone(), b"{}".to_vec(), "magic"),
         (data.clone(), msg_value("{\"body\":5}"), "message"),
         (data, msg_value("not json"), "message"),
@@ -179,4 +180,17 @@ fn output_failures_surface_as_errors() {
         d.finalize(&mut tree, &mut w),
         Err(AdapterError::Dump(_))
     ));
+}
+
+#[test]
+fn the_queue_directory_is_named_by_the_keys_raw_name_bytes() {
+    let mut d = decoder(false, false);
+    let mut tree = MemTree::new();
+    let mut w = Warnings::new();
+    let k = [keys::QUEUE_META_PREFIX, keys::b64u(b"q\xff").as_bytes()].concat();
+    let v = meta_value(r#"{"name":"shown"}"#);
+    d.handle(&mut tree, &mut w, &Record::routed(&k, &v).unwrap())
+        .unwrap();
+    d.finalize(&mut tree, &mut w).unwrap();
+    assert!(tree.text("sqs/q%FF/_queue.json").contains("\"name\": \"shown\""));
 }
