@@ -162,3 +162,106 @@ fn trees_decoded_with_sqs_state_flags_are_refused_naming_the_flag() {
         assert!(!out.exists());
     }
 }
+
+/// D1: one logical view. The newest meta and counter of a re-created queue win (Go: the
+/// oldest), a deleted message stays deleted, a message moved to the DLQ is only there.
+#[test]
+fn d1_newest_versions_deleted_messages_and_dlq_moves() {
+    use ekv_snapshot::adapters::sqs::keys::{self, Lane};
+    let meta = |delay: u32, gen: u32| {
+        let mut v = keys::META_MAGIC.to_vec();
+        v.extend_from_slice(
+            format!(r#"{{"name":"re","generation":{gen},"delay_seconds":{delay}}}"#).as_bytes(),
+        );
+        v
+    };
+    let msg = |id: &str, gen: u64| {
+        let mut v = keys::MSG_MAGIC.to_vec();
+        v.extend_from_slice(
+            format!(
+                r#"{{"message_id":"{id}","body":"","send_timestamp_millis":1,"queue_generation":{gen}}}"#
+            )
+            .as_bytes(),
+        );
+        v
+    };
+    let plain = |name: &str| {
+        let mut v = keys::META_MAGIC.to_vec();
+        v.extend_from_slice(format!(r#"{{"name":"{name}"}}"#).as_bytes());
+        v
+    };
+    let entries: Vec<(Vec<u8>, u64, u8, Vec<u8>)> = vec![
+        (keys::queue_meta_key("re"), 20, 0, meta(5, 2)),
+        (keys::queue_meta_key("re"), 10, 0, meta(0, 1)),
+        (keys::queue_gen_key("re"), 20, 0, b"2".to_vec()),
+        (keys::queue_gen_key("re"), 10, 0, b"1".to_vec()),
+        (
+            keys::msg_data_key("re", Lane::Classic, 1, "m-old"),
+            10,
+            0,
+            msg("m-old", 1),
+        ),
+        (
+            keys::msg_data_key("re", Lane::Classic, 2, "m-new"),
+            20,
+            0,
+            msg("m-new", 2),
+        ),
+        (
+            keys::msg_data_key("re", Lane::Classic, 2, "m-del"),
+            18,
+            1,
+            Vec::new(),
+        ),
+        (
+            keys::msg_data_key("re", Lane::Classic, 2, "m-del"),
+            15,
+            0,
+            msg("m-del", 2),
+        ),
+        (keys::queue_meta_key("src"), 5, 0, plain("src")),
+        (keys::queue_meta_key("dlq"), 5, 0, plain("dlq")),
+        (
+            keys::msg_data_key("src", Lane::Classic, 1, "m-moved"),
+            16,
+            1,
+            Vec::new(),
+        ),
+        (
+            keys::msg_data_key("src", Lane::Classic, 1, "m-moved"),
+            12,
+            0,
+            msg("m-moved", 1),
+        ),
+        (
+            keys::msg_data_key("dlq", Lane::Classic, 1, "m-moved"),
+            16,
+            0,
+            msg("m-moved", 1),
+        ),
+    ];
+    let refs: Vec<(&[u8], u64, u8, &[u8])> = entries
+        .iter()
+        .map(|(k, t, f, b)| (k.as_slice(), *t, *f, b.as_slice()))
+        .collect();
+    let d = tempfile::tempdir().unwrap();
+    let snap = d.path().join("s.fsm");
+    std::fs::write(&snap, common::bare_stream(30, &refs)).unwrap();
+    let out = d.path().join("dump");
+    common::bin("elastickv-snapshot-decode")
+        .args(["-input", snap.to_str().unwrap(), "-output", out.to_str().unwrap()])
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("sqs_stale_generation_messages_dropped"));
+    let read = |rel: &str| std::fs::read_to_string(out.join(rel)).unwrap_or_default();
+    assert!(read("sqs/re/_queue.json").contains("\"delay_seconds\": 5"));
+    let ids = |rel: &str| -> Vec<String> {
+        read(rel)
+            .lines()
+            .map(|l| l.split('"').nth(3).unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(ids("sqs/re/messages.jsonl"), ["m-new"]);
+    assert!(!out.join("sqs/src/messages.jsonl").exists());
+    assert_eq!(ids("sqs/dlq/messages.jsonl"), ["m-moved"]);
+}
