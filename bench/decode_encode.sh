@@ -4,7 +4,7 @@
 #
 #   bench/decode_encode.sh                      # ~1 GiB snapshot, output in bench/out/ (git-ignored)
 #   BENCH_OUT=/some/dir SIZE=268435456 SEED=7 KEEP=1 ROUNDS=3 bench/decode_encode.sh
-#   PROFILE=sqs SIZE=268435456 bench/decode_encode.sh   # SQS-only snapshot (default: redis)
+#   PROFILE=s3 bench/decode_encode.sh           # make_snapshot profile (redis, s3, s3-one, mixed, sqs)
 #   GO_DECODE=/path/to/elastickv-snapshot-decode GO_ENCODE=/path/to/elastickv-snapshot-encode \
 #     bench/decode_encode.sh
 #

@@ -156,13 +156,34 @@ impl KeyMap {
 
 /// Read a KEYMAP.jsonl strictly (§6 reader rules); last record wins. Map: encoded → original.
 pub fn load(path: &Path) -> Result<HashMap<String, Vec<u8>>, DumpError> {
+    let mut map = HashMap::new();
+    for_each_record(path, |_, r| {
+        map.insert(r.encoded, r.original);
+        Ok(())
+    })?;
+    Ok(map)
+}
+
+/// One KEYMAP.jsonl record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub encoded: String,
+    pub original: Vec<u8>,
+    pub kind: String,
+}
+
+/// Read a KEYMAP.jsonl strictly (§6 reader rules), handing each record and its line number
+/// to `each` in file order; an `Err(what)` from `each` stops the read as an invalid line.
+pub fn for_each_record(
+    path: &Path,
+    mut each: impl FnMut(u64, Record) -> Result<(), String>,
+) -> Result<(), DumpError> {
     let file = open_input(path)?;
     let mut lines = Lines::new(BufReader::with_capacity(64 * 1024, file), MAX_LINE);
-    let mut map = HashMap::new();
     loop {
         let (n, line) = match lines.next_line() {
             Ok(Some(l)) => l,
-            Ok(None) => return Ok(map),
+            Ok(None) => return Ok(()),
             Err(LineError::TooLong) => {
                 return Err(DumpError::invalid(
                     path,
@@ -171,14 +192,14 @@ pub fn load(path: &Path) -> Result<HashMap<String, Vec<u8>>, DumpError> {
             }
             Err(LineError::Io(e)) => return Err(DumpError::io(path, e)),
         };
-        let (encoded, original) = parse_record(line)
+        let record = parse_record(line)
             .map_err(|what| DumpError::invalid(path, format!("line {n}: invalid KEYMAP record: {what}")))?;
-        map.insert(encoded, original);
+        each(n, record).map_err(|what| DumpError::invalid(path, format!("line {n}: {what}")))?;
     }
 }
 
-/// Parse one KEYMAP line into (encoded, original bytes).
-fn parse_record(line: &[u8]) -> Result<(String, Vec<u8>), String> {
+/// Parse one KEYMAP line.
+fn parse_record(line: &[u8]) -> Result<Record, String> {
     if line.is_empty() {
         return Err("blank line".into());
     }
@@ -216,7 +237,11 @@ fn parse_record(line: &[u8]) -> Result<(String, Vec<u8>), String> {
         return Err("empty `kind`".into());
     }
     let original = decode_base64url_lenient(&original).map_err(|e| format!("`original`: {e}"))?;
-    Ok((encoded, original))
+    Ok(Record {
+        encoded,
+        original,
+        kind,
+    })
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub mod tree;
 pub mod walk;
 
 pub use out::{MemTree, OutFile, TreeOut};
-pub use tree::DumpTree;
+pub use tree::{DumpTree, Staged};
 
 use std::path::PathBuf;
 
