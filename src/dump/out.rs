@@ -13,9 +13,19 @@ pub enum OutFile {
     /// A file of a [`DumpTree`].
     Tree(TreeFile),
     /// A file of a [`MemTree`].
-    Mem { rel: String, buf: Vec<u8> },
+    Mem {
+        /// The path relative to the tree root.
+        rel: String,
+        /// The bytes written so far.
+        buf: Vec<u8>,
+    },
     /// A file of another [`TreeOut`] (e.g. one that only counts bytes).
-    Other { rel: String, writer: Box<dyn Write> },
+    Other {
+        /// The path relative to the tree root.
+        rel: String,
+        /// Where the bytes go.
+        writer: Box<dyn Write>,
+    },
 }
 
 impl Write for OutFile {

@@ -15,7 +15,7 @@
 //! Measured with `benches/tree.rs` (20k files of 64 bytes): our user-space time is 1–2 µs a
 //! file; the rest (100–600 µs a file on a busy shared disk, `tar -xf` alike) is the kernel's.
 //!
-//! Memory: the `(path, SHA-256)` pairs for CHECKSUMS go to a [`spill::ExternalSorter`] with a
+//! Memory: the `(path, SHA-256)` pairs for CHECKSUMS go to a [`crate::spill::ExternalSorter`] with a
 //! budget of [`CHECKSUM_SORT_BUDGET`] by default; beyond it they spill to anonymous scratch
 //! files outside the tree (the output's parent directory unless
 //! [`TreeOptions::scratch_dir`] says otherwise), so trees of millions of files stay bounded.

@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use super::keys::{self, ChunkId, ChunkRef, Kind, LiveManifest, ObjectId};
 use super::spool::{self, Reader, Spool, Writer};
 use super::{hlc, S3Options, KEYMAP_NAME, LEAF_DATA_SUFFIX, META_SUFFIX, USER_DATA_SUFFIX};
-use crate::adapters::{display_key, AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
+use crate::adapters::{AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
 use crate::dump::filename::{encode_binary_segment, encode_segment};
 use crate::dump::json::{self, JsonStyle};
 use crate::dump::keymap::{
@@ -168,11 +168,7 @@ impl S3Decoder {
 }
 
 fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
-    AdapterError::BadRecord {
-        adapter: "s3",
-        key: display_key(key),
-        what: what.into(),
-    }
+    AdapterError::bad_record("s3", key, what.into())
 }
 
 fn lossy(b: &[u8]) -> String {

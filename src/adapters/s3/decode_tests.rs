@@ -154,9 +154,10 @@ fn a_missing_or_extra_chunk_is_a_data_error_naming_bucket_object_and_part() {
         }
         let (r, t, _) = run(renaming(), recs);
         let e = r.unwrap_err();
-        let AdapterError::BadRecord { what, .. } = &e else {
+        let AdapterError::BadRecord { source, .. } = &e else {
             panic!("{e:?}")
         };
+        let what = source.to_string();
         assert!(
             what.contains("\"bk\"") && what.contains("\"obj\"") && what.contains("part 7"),
             "{what}"
@@ -217,7 +218,7 @@ fn offloaded_chunks_resolve_through_chunk_refs() {
     recs.extend(chunkref("b", b"k", "u", (1, 0, 4), b"abc", 4));
     let e = run(renaming(), recs).0.unwrap_err();
     assert!(
-        matches!(&e, AdapterError::BadRecord { what, .. } if what.contains("invalid chunk ref")),
+        matches!(&e, AdapterError::BadRecord { source, .. } if source.to_string().contains("invalid chunk ref")),
         "{e:?}"
     );
     // a chunk blob whose content does not hash to its key
@@ -225,7 +226,7 @@ fn offloaded_chunks_resolve_through_chunk_refs() {
     bad_blob[1].1 = b"abd".to_vec();
     let e = run(renaming(), bad_blob).0.unwrap_err();
     assert!(
-        matches!(&e, AdapterError::BadRecord { what, .. } if what.contains("hash mismatch")),
+        matches!(&e, AdapterError::BadRecord { source, .. } if source.to_string().contains("hash mismatch")),
         "{e:?}"
     );
     // an offloaded part whose sizes disagree with its count
@@ -235,7 +236,7 @@ fn offloaded_chunks_resolve_through_chunk_refs() {
     );
     let e = run(renaming(), vec![bad]).0.unwrap_err();
     assert!(
-        matches!(&e, AdapterError::BadRecord { what, .. } if what.contains("declares 2 chunks")),
+        matches!(&e, AdapterError::BadRecord { source, .. } if source.to_string().contains("declares 2 chunks")),
         "{e:?}"
     );
 }
@@ -282,7 +283,7 @@ fn a_leaf_data_target_that_is_a_real_key_is_a_collision() {
     }
     let e = run(renaming(), recs).0.unwrap_err();
     assert!(
-        matches!(&e, AdapterError::BadRecord { what, .. } if what.contains("collides")),
+        matches!(&e, AdapterError::BadRecord { source, .. } if source.to_string().contains("collides")),
         "{e:?}"
     );
 }
@@ -292,7 +293,7 @@ fn meta_suffix_keys_need_rename_collisions() {
     let recs = vec![manifest("b", 1, b"n.elastickv-meta.json", "u", &[])];
     let e = run(S3Options::default(), recs.clone()).0.unwrap_err();
     assert!(
-        matches!(&e, AdapterError::BadRecord { what, .. } if what.contains("--rename-collisions")),
+        matches!(&e, AdapterError::BadRecord { source, .. } if source.to_string().contains("--rename-collisions")),
         "{e:?}"
     );
     let (t, _) = ok(renaming(), recs.clone());
@@ -302,7 +303,7 @@ fn meta_suffix_keys_need_rename_collisions() {
     both.push(manifest("b", 1, b"n.elastickv-meta.json.user-data", "u", &[]));
     let e = run(renaming(), both).0.unwrap_err();
     assert!(
-        matches!(&e, AdapterError::BadRecord { what, .. } if what.contains("renamed object")),
+        matches!(&e, AdapterError::BadRecord { source, .. } if source.to_string().contains("renamed object")),
         "{e:?}"
     );
 }

@@ -31,10 +31,7 @@ use crate::dump::DumpError;
 pub struct S3Encoder;
 
 fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
-    AdapterError::BadFile {
-        path: path.to_path_buf(),
-        what: what.into(),
-    }
+    AdapterError::bad_file(path, what.into())
 }
 
 fn add(sink: &mut dyn RecordSink, path: &Path, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
