@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use super::keys::{self, Kind, Lane};
 use super::values::{side_record_line, Message, QueueMeta};
 use super::SqsOptions;
-use crate::adapters::{display_key, AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
+use crate::adapters::{AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
 use crate::dump::filename::encode_segment;
 use crate::dump::{OutFile, TreeOut};
 use crate::spill::ExternalSorter;
@@ -30,6 +30,7 @@ use crate::spill::ExternalSorter;
 pub const SORT_BUDGET: usize = 32 << 20;
 
 const ADAPTER: &str = "sqs";
+const SCRATCH: &str = "sqs decoder spill file (scratch)";
 const TAG_MESSAGE: u8 = 0;
 const TAG_SIDE: u8 = 1;
 
@@ -90,11 +91,7 @@ fn push_escaped(out: &mut Vec<u8>, seg: &[u8]) {
 }
 
 fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
-    AdapterError::BadRecord {
-        adapter: ADAPTER,
-        key: display_key(key),
-        what: what.into(),
-    }
+    AdapterError::bad_record(ADAPTER, key, what.into())
 }
 
 impl SqsDecoder {
@@ -129,8 +126,8 @@ impl SqsDecoder {
             .get_or_insert_with(|| ExternalSorter::new(budget, dir));
         sorter
             .push(&self.key_buf, &self.value_buf)
-            .map_err(|source| AdapterError::Io {
-                path: self.scratch_dir.clone(),
+            .map_err(|source| AdapterError::Scratch {
+                what: SCRATCH,
                 source,
             })
     }
@@ -240,9 +237,8 @@ impl SqsDecoder {
         warnings: &mut Warnings,
     ) -> Result<(), AdapterError> {
         let sorter = self.sorter.take();
-        let scratch = self.scratch_dir.clone();
-        let io = |source| AdapterError::Io {
-            path: scratch.clone(),
+        let io = |source| AdapterError::Scratch {
+            what: SCRATCH,
             source,
         };
         let mut sorted = match sorter {

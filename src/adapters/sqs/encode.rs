@@ -33,10 +33,7 @@ pub const MAX_MESSAGE_JSON: usize = 64 << 20;
 pub struct SqsEncoder;
 
 fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
-    AdapterError::BadFile {
-        path: path.to_path_buf(),
-        what: what.into(),
-    }
+    AdapterError::bad_file(path, what.into())
 }
 
 fn add(sink: &mut dyn RecordSink, path: &Path, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {

@@ -52,7 +52,7 @@ fn bad_records_are_typed_errors_naming_the_key() {
     for (k, v, what) in cases {
         let err = feed(&mut decoder(false, false), &k, &v).unwrap_err();
         assert!(
-            matches!(&err, AdapterError::BadRecord { adapter: "sqs", what: w, .. } if w.contains(what)),
+            matches!(&err, AdapterError::BadRecord { adapter: "sqs", source, .. } if source.to_string().contains(what)),
             "{err}"
         );
     }
