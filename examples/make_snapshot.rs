@@ -390,8 +390,6 @@ fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
     for (k, v) in [
         ("!ddb|meta|table|orders", &b"{\"opaque\":\"table schema\"}"[..]),
         ("!ddb|item|orders|1|order-0001", b"opaque ddb item"),
-        ("!s3|bucket|meta|photos", b"opaque bucket meta"),
-        ("!s3|obj|head|photos|1|cat.jpg", b"opaque object head"),
         ("!sqs|queue|meta|jobs", b"opaque queue meta"),
         ("!sqs|msg|data|jobs|1|0001", b"opaque message"),
         // Internal rows.
@@ -399,6 +397,20 @@ fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
         ("!dist|meta|version", b"opaque route catalog"),
     ] {
         rows.push(mvcc(k.as_bytes().to_vec(), ts, false, v));
+    }
+    // S3: a bucket (meta, generation) and one object of one chunk (s3_tree_pipeline.md §2).
+    {
+        use ekv_snapshot::adapters::s3::keys::{blob_key, bucket_gen_key, bucket_meta_key, manifest_key};
+        let body = b"not really a jpeg\n";
+        let meta = br#"{"bucket_name":"photos","generation":1,"created_at_hlc":0,"region":"us-east-1"}"#;
+        let manifest = format!(
+            r#"{{"upload_id":"u1","etag":"e1","size_bytes":{n},"last_modified_hlc":{ts},"content_type":"image/jpeg","parts":[{{"part_no":1,"etag":"e1","size_bytes":{n},"chunk_count":1,"chunk_sizes":[{n}]}}]}}"#,
+            n = body.len()
+        );
+        rows.push(mvcc(bucket_meta_key(b"photos"), ts, false, meta));
+        rows.push(mvcc(bucket_gen_key(b"photos"), ts, false, &1u64.to_be_bytes()));
+        rows.push(mvcc(blob_key(b"photos", 1, b"cat.jpg", b"u1", 1, 0, 0), ts, false, body));
+        rows.push(mvcc(manifest_key(b"photos", 1, b"cat.jpg"), ts, false, manifest.as_bytes()));
     }
     // Raw operational rows (D3): no suffix, no value header.
     let mut reg = b"!encryption|writers|".to_vec();
