@@ -409,8 +409,18 @@ fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
         );
         rows.push(mvcc(bucket_meta_key(b"photos"), ts, false, meta));
         rows.push(mvcc(bucket_gen_key(b"photos"), ts, false, &1u64.to_be_bytes()));
-        rows.push(mvcc(blob_key(b"photos", 1, b"cat.jpg", b"u1", 1, 0, 0), ts, false, body));
-        rows.push(mvcc(manifest_key(b"photos", 1, b"cat.jpg"), ts, false, manifest.as_bytes()));
+        rows.push(mvcc(
+            blob_key(b"photos", 1, b"cat.jpg", b"u1", 1, 0, 0),
+            ts,
+            false,
+            body,
+        ));
+        rows.push(mvcc(
+            manifest_key(b"photos", 1, b"cat.jpg"),
+            ts,
+            false,
+            manifest.as_bytes(),
+        ));
     }
     // Raw operational rows (D3): no suffix, no value header.
     let mut reg = b"!encryption|writers|".to_vec();
