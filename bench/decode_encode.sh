@@ -4,7 +4,7 @@
 #
 #   bench/decode_encode.sh                      # ~1 GiB snapshot, output in bench/out/ (git-ignored)
 #   BENCH_OUT=/some/dir SIZE=268435456 SEED=7 KEEP=1 ROUNDS=3 bench/decode_encode.sh
-#   PROFILE=s3 bench/decode_encode.sh           # make_snapshot profile (redis, s3, s3-one, mixed)
+#   PROFILE=s3 bench/decode_encode.sh           # make_snapshot profile (redis, s3, s3-one, mixed, sqs)
 #   GO_DECODE=/path/to/elastickv-snapshot-decode GO_ENCODE=/path/to/elastickv-snapshot-encode \
 #     bench/decode_encode.sh
 #
@@ -133,14 +133,14 @@ for step in decode untar untar_sync encode tarread; do best "$step"; done
 
 # --- the same .fsm (our encoder's bare output) through our decoder, and Go's tools ---
 warm_file "$ENC"
-run decode_bare "$EKV" decode --input "$ENC" --output "$OUT/tree-from-encoded" --adapter redis --quiet
+run decode_bare "$EKV" decode --input "$ENC" --output "$OUT/tree-from-encoded" --adapter "$PROFILE" --quiet
 GO=0
 if [[ -n "${GO_DECODE:-}" ]]; then
   GO=1
   warm_file "$ENC"
-  run go_decode "$GO_DECODE" -input "$ENC" -output "$OUT/go-tree" -adapter redis
+  run go_decode "$GO_DECODE" -input "$ENC" -output "$OUT/go-tree" -adapter "$PROFILE"
   warm_tree "$TREE"
-  run go_encode "$GO_ENCODE" --input "$TREE" --output "$OUT/go-encoded.fsm" --adapter redis
+  run go_encode "$GO_ENCODE" --input "$TREE" --output "$OUT/go-encoded.fsm" --adapter "$PROFILE"
   if cmp -s "$ENC" "$OUT/go-encoded.fsm"; then SAME="identical"; else SAME="DIFFERENT"; fi
 fi
 

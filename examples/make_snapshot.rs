@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example make_snapshot -- --out FILE [--size BYTES] [--seed N] [--live|--bare]
-//!     [--profile mixed|redis|s3|s3-one] [--single-version]
+//!     [--profile mixed|redis|s3|s3-one|sqs] [--single-version]
 //! ```
 //!
 //! Without `--size` it writes the small SAMPLE committed as `examples/sample.fsm`: keys of
@@ -25,6 +25,11 @@
 //!   objects 1–64 KiB, 19% 64 KiB–4 MiB, 1% 4–64 MiB. See `s3_rows`.
 //! * `s3-one`: a single object of `--size` bytes (the bounded-memory check of the S3 body
 //!   streaming, both directions).
+//! * `sqs`: only valid SQS data (dynamodb_sqs.md §2.1–2.2), as the live adapter writes it:
+//!   eight queues (standard, FIFO with and without content-based dedup, partitioned FIFO, a
+//!   DLQ), messages of 200 B–2 KiB text bodies (1% binary), a fifth with attributes, every
+//!   message with its visibility and send-age rows, FIFO dedup rows and sequence counters.
+//!   Rows are ordered through `spill::ExternalSorter`, so memory stays bounded.
 //!
 //! `--live` (default): v2 FSM header + EKVPBBL1 payload + CRC32C footer (containers.md
 //! §3.2). `--bare`: the payload alone, as the encoder writes it, and without the raw
@@ -84,6 +89,8 @@ enum Profile {
     S3,
     /// Only S3 data: one object of the whole size.
     S3One,
+    /// Only SQS data: queues, messages and their side records.
+    Sqs,
 }
 
 /// SplitMix64: small, deterministic.
@@ -716,6 +723,7 @@ fn main() -> anyhow::Result<()> {
             Profile::Redis => redis::redis_rows(&mut w, size, args.seed, live, !args.single_version)?,
             Profile::S3 => s3::s3_rows(&mut w, size, args.seed, false, live)?,
             Profile::S3One => s3::s3_rows(&mut w, size, args.seed, true, live)?,
+            Profile::Sqs => sqs::sqs_rows(&mut w, size, args.seed, live)?,
         },
     }
     let entries = w.entries();
@@ -1333,6 +1341,178 @@ mod sst {
             out.display(),
             paths.len()
         );
+        Ok(())
+    }
+}
+
+/// The `sqs` profile: valid SQS rows (dynamodb_sqs.md §2.1–2.2) in encoded-key order. The
+/// rows are generated queue by queue and ordered by an external sort (bounded memory).
+mod sqs {
+    use std::io::Write;
+
+    use ekv_snapshot::adapters::sqs::keys::{self, Lane};
+    use ekv_snapshot::adapters::sqs::values::{Message, QueueMeta};
+    use ekv_snapshot::container::{encode_key, encode_value, PebbleStreamWriter};
+    use ekv_snapshot::spill::ExternalSorter;
+
+    use super::{hlc, write_meta_rows, Rng, BASE_MS};
+
+    const TS: u64 = hlc(3_600_000, 0);
+
+    /// (name, fifo, content-based dedup, partition count)
+    const QUEUES: [(&str, bool, bool, u32); 8] = [
+        ("orders", false, false, 0),
+        ("events", false, false, 0),
+        ("orders-dlq", false, false, 0),
+        ("payments.fifo", true, false, 0),
+        ("audit.fifo", true, true, 0),
+        ("ledger.fifo", true, false, 4),
+        ("shipments.fifo", true, true, 8),
+        ("notify.fifo", true, false, 0),
+    ];
+
+    pub fn sqs_rows<W: Write>(
+        w: &mut PebbleStreamWriter<W>,
+        size: u64,
+        seed: u64,
+        raw_rows: bool,
+    ) -> anyhow::Result<()> {
+        let scratch = std::env::temp_dir();
+        let mut sorter = ExternalSorter::new(64 << 20, &scratch);
+        let mut rng = Rng(seed);
+        let (mut key, mut value) = (Vec::new(), Vec::new());
+        let mut push = |user: &[u8], body: &[u8], bytes: &mut u64| -> anyhow::Result<()> {
+            key.clear();
+            encode_key(user, TS, &mut key);
+            value.clear();
+            encode_value(0, 0, body, &mut value);
+            *bytes += (key.len() + value.len() + 16) as u64;
+            sorter.push(&key, &value)?;
+            Ok(())
+        };
+        let mut bytes = 0u64;
+        let mut seqs = [0u64; QUEUES.len()];
+        for (name, fifo, cbd, parts) in QUEUES {
+            let meta = QueueMeta {
+                name: name.to_owned(),
+                fifo,
+                content_based_deduplication: cbd,
+                visibility_timeout_seconds: 30,
+                message_retention_seconds: 345_600,
+                maximum_message_size: 262_144,
+                partition_count: parts,
+                fifo_throughput_limit: if parts > 1 {
+                    "perMessageGroupId".into()
+                } else {
+                    String::new()
+                },
+                deduplication_scope: if parts > 1 {
+                    "messageGroup".into()
+                } else {
+                    String::new()
+                },
+                ..QueueMeta::default()
+            };
+            push(&keys::queue_meta_key(name), &meta.stored_value(), &mut bytes)?;
+            push(&keys::queue_gen_key(name), b"1", &mut bytes)?;
+        }
+        let mut i = 0u64;
+        let mut text = Vec::new();
+        while bytes < size {
+            let q = (i % QUEUES.len() as u64) as usize;
+            let (name, fifo, cbd, parts) = QUEUES[q];
+            let send = (BASE_MS + i) as i64;
+            text.clear();
+            let len = 200 + rng.below(1800) as usize;
+            rng.fill_text(&mut text, len);
+            if rng.below(100) == 0 {
+                text[0] = 0xff; // a binary body
+            }
+            let group = if fifo {
+                format!("group-{}", rng.below(16))
+            } else {
+                String::new()
+            };
+            let lane = if parts > 1 {
+                Lane::Partition(keys::partition_for(parts, "perMessageGroupId", &group))
+            } else {
+                Lane::Classic
+            };
+            seqs[q] += u64::from(fifo);
+            let attrs = if rng.below(5) == 0 {
+                vec![
+                    (
+                        "kind".to_owned(),
+                        br#"{"DataType":"String","StringValue":"bench"}"#.to_vec(),
+                    ),
+                    (
+                        "n".to_owned(),
+                        format!(r#"{{"DataType":"Number","StringValue":"{i}"}}"#).into_bytes(),
+                    ),
+                ]
+            } else {
+                Vec::new()
+            };
+            let id = format!("{:08x}-{i:016}", rng.below(1 << 32));
+            let dedup = if fifo && !cbd {
+                format!("d-{i}")
+            } else {
+                String::new()
+            };
+            let m = Message {
+                message_id: id.clone(),
+                body: Some(text.clone()),
+                md5_of_body: format!("{:032x}", rng.next()),
+                message_attributes: attrs,
+                send_timestamp_millis: send,
+                available_at_millis: send,
+                visible_at_millis: send,
+                current_receipt_token: Some(rng.next().to_be_bytes().repeat(2)),
+                queue_generation: 1,
+                message_group_id: group.clone(),
+                message_deduplication_id: dedup.clone(),
+                sequence_number: if fifo { seqs[q] } else { 0 },
+                ..Message::default()
+            };
+            push(
+                &keys::msg_data_key(name, lane, 1, &id),
+                &m.stored_value(),
+                &mut bytes,
+            )?;
+            push(
+                &keys::msg_vis_key(name, lane, 1, send, &id),
+                id.as_bytes(),
+                &mut bytes,
+            )?;
+            push(
+                &keys::msg_byage_key(name, lane, 1, send, &id),
+                id.as_bytes(),
+                &mut bytes,
+            )?;
+            if fifo {
+                let d = if cbd { format!("{:064x}", i) } else { dedup };
+                let v = ekv_snapshot::adapters::sqs::values::dedup_value(&id, send, seqs[q]);
+                push(&keys::msg_dedup_key(name, lane, 1, &group, &d), &v, &mut bytes)?;
+            }
+            i += 1;
+        }
+        for (q, (name, fifo, ..)) in QUEUES.into_iter().enumerate() {
+            if fifo && seqs[q] > 0 {
+                push(
+                    &keys::queue_seq_key(name),
+                    seqs[q].to_string().as_bytes(),
+                    &mut bytes,
+                )?;
+            }
+        }
+        let mut sorted = sorter.finish()?;
+        while let Some((k, v)) = sorted.next()? {
+            w.write_entry(k, v)?;
+        }
+        if raw_rows {
+            write_meta_rows(w, TS)?;
+        }
+        eprintln!("sqs profile: {i} messages in {} queues", QUEUES.len());
         Ok(())
     }
 }

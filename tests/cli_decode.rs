@@ -202,12 +202,12 @@ fn fsm_snap_directory_picks_the_newest() {
 fn unbuilt_adapter_records_are_reported_not_dropped_silently() {
     let d = tempfile::tempdir().unwrap();
     let snap = d.path().join("s.fsm");
-    fs::write(&snap, bare_stream(1, &[(b"!sqs|queue|meta|q", 1, 0, b"{}")])).unwrap();
+    fs::write(&snap, bare_stream(1, &[(b"!ddb|meta|table|t", 1, 0, b"{}")])).unwrap();
     let out = d.path().join("dump");
     decode(&["-input", snap.to_str().unwrap(), "-output", out.to_str().unwrap()])
         .code(0)
         .stderr(predicates::str::contains("adapter_not_supported"))
-        .stderr(predicates::str::contains("adapter=sqs"));
+        .stderr(predicates::str::contains("adapter=dynamodb"));
 }
 
 #[test]

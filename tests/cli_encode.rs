@@ -369,7 +369,7 @@ fn published_files_are_mode_0600() {
 fn unbuilt_adapter_with_data_fails_closed() {
     let d = tempfile::tempdir().unwrap();
     let input = redis_tree(&d.path().join("dump"), 7000);
-    put(&input, "sqs/orders/_queue.json", b"{}");
+    put(&input, "dynamodb/orders/_schema.json", b"{}");
     let out = d.path().join("out.fsm");
     run(&input, &out, &[]).code(2);
     assert!(!out.exists());

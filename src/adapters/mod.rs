@@ -83,7 +83,8 @@ impl Adapter {
         match self {
             Adapter::Redis => Some(Box::new(redis::RedisDecoder::new(&o.redis, cx))),
             Adapter::S3 => Some(Box::new(s3::S3Decoder::new(&o.s3, cx))),
-            Adapter::DynamoDb | Adapter::Sqs => None,
+            Adapter::Sqs => Some(Box::new(sqs::SqsDecoder::new(&o.sqs, cx))),
+            Adapter::DynamoDb => None,
         }
     }
 
@@ -93,7 +94,8 @@ impl Adapter {
         match self {
             Adapter::Redis => Some(Box::new(redis::RedisEncoder::new(&o.redis, cx))),
             Adapter::S3 => Some(Box::new(s3::S3Encoder)),
-            Adapter::DynamoDb | Adapter::Sqs => None,
+            Adapter::Sqs => Some(Box::new(sqs::SqsEncoder::new(&o.sqs, cx))),
+            Adapter::DynamoDb => None,
         }
     }
 

@@ -1,6 +1,58 @@
-//! SQS internal key layouts (dynamodb_sqs.md §2.1) and the adapter's routes.
+//! Internal key layouts of the SQS families (dynamodb_sqs.md §2.1), both directions, as small
+//! pure functions: builders (used by the encoder) and parsers (used by the decoder).
+//!
+//! * queue meta / generation / sequence counters: `!sqs|queue|{meta,gen,seq}|b64u(name)`;
+//! * queue tombstones: `!sqs|queue|tombstone|b64u(name)‖BE64(gen)`;
+//! * message data, visibility, send-age, dedup and group keys, classic
+//!   (`<prefix>b64u(queue)‖BE64(gen)‖…`) and partitioned
+//!   (`<prefix>p|b64u(queue)|‖BE32(partition)‖BE64(gen)‖…`);
+//! * the HT-FIFO partition router (`partition_for`, §2.3);
+//! * the adapter's routes ([`ROUTES`]), tagged with [`Kind`].
+//!
+//! Parsers return `Err(what)`: a sentence saying what was expected, which the decoder wraps
+//! into `AdapterError::BadRecord` with the key.
+
+use base64::Engine;
 
 use crate::adapters::Route;
+
+pub const QUEUE_META_PREFIX: &[u8] = b"!sqs|queue|meta|";
+pub const QUEUE_GEN_PREFIX: &[u8] = b"!sqs|queue|gen|";
+pub const QUEUE_SEQ_PREFIX: &[u8] = b"!sqs|queue|seq|";
+pub const QUEUE_TOMBSTONE_PREFIX: &[u8] = b"!sqs|queue|tombstone|";
+pub const MSG_DATA_PREFIX: &[u8] = b"!sqs|msg|data|";
+pub const MSG_VIS_PREFIX: &[u8] = b"!sqs|msg|vis|";
+pub const MSG_BYAGE_PREFIX: &[u8] = b"!sqs|msg|byage|";
+pub const MSG_DEDUP_PREFIX: &[u8] = b"!sqs|msg|dedup|";
+pub const MSG_GROUP_PREFIX: &[u8] = b"!sqs|msg|group|";
+
+/// The discriminator of partitioned (HT-FIFO) message keys, right after the family prefix.
+pub const PARTITIONED: &[u8] = b"p|";
+
+/// Magic of a stored queue meta value (`00 'S' 'Q' 01`).
+pub const META_MAGIC: &[u8] = &[0x00, b'S', b'Q', 0x01];
+/// Magic of a stored message value (`00 'S' 'M' 01`).
+pub const MSG_MAGIC: &[u8] = &[0x00, b'S', b'M', 0x01];
+
+/// The generation every restored queue gets (§2.5).
+pub const RESTORE_GENERATION: u64 = 1;
+/// The live FIFO deduplication window (§2.2).
+pub const DEDUP_WINDOW_MILLIS: i64 = 5 * 60 * 1000;
+/// The largest partition count the live adapter accepts.
+pub const MAX_PARTITIONS: u32 = 32;
+
+/// The SQS prefixes of the route table (dynamodb_sqs.md §2.1), one per [`Kind`].
+pub const ROUTES: &[Route] = &[
+    Route::new(QUEUE_META_PREFIX, "sqs", Kind::QueueMeta as u8),
+    Route::new(QUEUE_GEN_PREFIX, "sqs", Kind::QueueGeneration as u8),
+    Route::new(QUEUE_SEQ_PREFIX, "sqs", Kind::QueueSequence as u8),
+    Route::new(QUEUE_TOMBSTONE_PREFIX, "sqs", Kind::QueueTombstone as u8),
+    Route::new(MSG_DATA_PREFIX, "sqs", Kind::MessageData as u8),
+    Route::new(MSG_VIS_PREFIX, "sqs", Kind::Visibility as u8),
+    Route::new(MSG_BYAGE_PREFIX, "sqs", Kind::ByAge as u8),
+    Route::new(MSG_DEDUP_PREFIX, "sqs", Kind::Dedup as u8),
+    Route::new(MSG_GROUP_PREFIX, "sqs", Kind::Group as u8),
+];
 
 /// What an SQS key is: the handler tag of its route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,15 +69,381 @@ pub enum Kind {
     Group,
 }
 
-/// The SQS prefixes of the route table (dynamodb_sqs.md §2.1).
-pub const ROUTES: &[Route] = &[
-    Route::new(b"!sqs|queue|meta|", "sqs", Kind::QueueMeta as u8),
-    Route::new(b"!sqs|queue|gen|", "sqs", Kind::QueueGeneration as u8),
-    Route::new(b"!sqs|queue|seq|", "sqs", Kind::QueueSequence as u8),
-    Route::new(b"!sqs|queue|tombstone|", "sqs", Kind::QueueTombstone as u8),
-    Route::new(b"!sqs|msg|data|", "sqs", Kind::MessageData as u8),
-    Route::new(b"!sqs|msg|vis|", "sqs", Kind::Visibility as u8),
-    Route::new(b"!sqs|msg|byage|", "sqs", Kind::ByAge as u8),
-    Route::new(b"!sqs|msg|dedup|", "sqs", Kind::Dedup as u8),
-    Route::new(b"!sqs|msg|group|", "sqs", Kind::Group as u8),
-];
+impl Kind {
+    pub const ALL: [Kind; 9] = [
+        Kind::QueueMeta,
+        Kind::QueueGeneration,
+        Kind::QueueSequence,
+        Kind::QueueTombstone,
+        Kind::MessageData,
+        Kind::Visibility,
+        Kind::ByAge,
+        Kind::Dedup,
+        Kind::Group,
+    ];
+
+    /// The kind of a route tag.
+    pub fn from_tag(tag: u8) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| *k as u8 == tag)
+    }
+
+    /// The route prefix of this kind (for partitioned keys too).
+    pub fn prefix(self) -> &'static [u8] {
+        match self {
+            Kind::QueueMeta => QUEUE_META_PREFIX,
+            Kind::QueueGeneration => QUEUE_GEN_PREFIX,
+            Kind::QueueSequence => QUEUE_SEQ_PREFIX,
+            Kind::QueueTombstone => QUEUE_TOMBSTONE_PREFIX,
+            Kind::MessageData => MSG_DATA_PREFIX,
+            Kind::Visibility => MSG_VIS_PREFIX,
+            Kind::ByAge => MSG_BYAGE_PREFIX,
+            Kind::Dedup => MSG_DEDUP_PREFIX,
+            Kind::Group => MSG_GROUP_PREFIX,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Segments.
+
+/// `b64u(raw)`: base64 URL alphabet, no padding (the encoding of every key segment).
+pub fn b64u(raw: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// Decode a key segment as Go's `base64.RawURLEncoding.DecodeString` does.
+pub fn decode_segment(seg: &[u8]) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(seg).map_err(|_| "segment is not base64url".to_owned())?;
+    crate::dump::json::decode_base64url_lenient(text)
+}
+
+fn is_b64u_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
+}
+
+/// Clamp a millisecond timestamp to ≥ 0 for a key (§2.1).
+pub fn clamp_millis(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------
+// Builders.
+
+fn simple(prefix: &[u8], name: &str) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(b64u(name.as_bytes()).as_bytes());
+    k
+}
+
+pub fn queue_meta_key(name: &str) -> Vec<u8> {
+    simple(QUEUE_META_PREFIX, name)
+}
+
+pub fn queue_gen_key(name: &str) -> Vec<u8> {
+    simple(QUEUE_GEN_PREFIX, name)
+}
+
+pub fn queue_seq_key(name: &str) -> Vec<u8> {
+    simple(QUEUE_SEQ_PREFIX, name)
+}
+
+/// Where a message lives: the classic keyspace, or a partition of the HT-FIFO keyspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Classic,
+    Partition(u32),
+}
+
+/// `<prefix>` + queue segment + generation, in the lane's shape.
+fn msg_head(prefix: &[u8], queue: &str, lane: Lane, gen: u64) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    if let Lane::Partition(_) = lane {
+        k.extend_from_slice(PARTITIONED);
+    }
+    k.extend_from_slice(b64u(queue.as_bytes()).as_bytes());
+    if let Lane::Partition(p) = lane {
+        k.push(b'|');
+        k.extend_from_slice(&p.to_be_bytes());
+    }
+    k.extend_from_slice(&gen.to_be_bytes());
+    k
+}
+
+pub fn msg_data_key(queue: &str, lane: Lane, gen: u64, msg_id: &str) -> Vec<u8> {
+    let mut k = msg_head(MSG_DATA_PREFIX, queue, lane, gen);
+    k.extend_from_slice(b64u(msg_id.as_bytes()).as_bytes());
+    k
+}
+
+pub fn msg_vis_key(queue: &str, lane: Lane, gen: u64, visible_at: i64, msg_id: &str) -> Vec<u8> {
+    let mut k = msg_head(MSG_VIS_PREFIX, queue, lane, gen);
+    k.extend_from_slice(&clamp_millis(visible_at).to_be_bytes());
+    k.extend_from_slice(b64u(msg_id.as_bytes()).as_bytes());
+    k
+}
+
+pub fn msg_byage_key(queue: &str, lane: Lane, gen: u64, send_ts: i64, msg_id: &str) -> Vec<u8> {
+    let mut k = msg_head(MSG_BYAGE_PREFIX, queue, lane, gen);
+    k.extend_from_slice(&clamp_millis(send_ts).to_be_bytes());
+    k.extend_from_slice(b64u(msg_id.as_bytes()).as_bytes());
+    k
+}
+
+/// Classic dedup keys carry no group; partitioned ones carry `b64u(group)|` before the id.
+pub fn msg_dedup_key(queue: &str, lane: Lane, gen: u64, group: &str, dedup_id: &str) -> Vec<u8> {
+    let mut k = msg_head(MSG_DEDUP_PREFIX, queue, lane, gen);
+    if let Lane::Partition(_) = lane {
+        k.extend_from_slice(b64u(group.as_bytes()).as_bytes());
+        k.push(b'|');
+    }
+    k.extend_from_slice(b64u(dedup_id.as_bytes()).as_bytes());
+    k
+}
+
+pub fn msg_group_key(queue: &str, lane: Lane, gen: u64, group: &str) -> Vec<u8> {
+    let mut k = msg_head(MSG_GROUP_PREFIX, queue, lane, gen);
+    k.extend_from_slice(b64u(group.as_bytes()).as_bytes());
+    k
+}
+
+pub fn queue_tombstone_key(queue: &str, gen: u64) -> Vec<u8> {
+    let mut k = simple(QUEUE_TOMBSTONE_PREFIX, queue);
+    k.extend_from_slice(&gen.to_be_bytes());
+    k
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsers (the decoder's, §2.4).
+
+/// The queue segment and lane of a message data key (`rest` = the key after
+/// `!sqs|msg|data|`). The message-id segment must be present and base64url.
+pub fn parse_data_key(rest: &[u8]) -> Result<(&[u8], Lane), String> {
+    if let Some(body) = rest.strip_prefix(PARTITIONED) {
+        let (seg, trailer) = partitioned_queue(body)?;
+        let id = trailer
+            .get(12..)
+            .filter(|id| !id.is_empty())
+            .ok_or("partitioned data key: no message-id segment after partition and generation")?;
+        decode_segment(id).map_err(|e| format!("message-id segment: {e}"))?;
+        return Ok((seg, Lane::Partition(be32(trailer))));
+    }
+    let idx = rest.iter().position(|c| !is_b64u_byte(*c)).unwrap_or(rest.len());
+    if idx == 0 || idx + 8 >= rest.len() {
+        return Err("queue segment or message-id segment not found".to_owned());
+    }
+    let (seg, trailer) = rest.split_at(idx);
+    decode_segment(seg).map_err(|e| format!("queue segment: {e}"))?;
+    decode_segment(trailer.get(8..).unwrap_or_default()).map_err(|e| format!("message-id segment: {e}"))?;
+    Ok((seg, Lane::Classic))
+}
+
+/// The queue segment of a side record key (vis, byage, dedup, group, tombstone; `rest` =
+/// the key after its route prefix): a partitioned form needs partition and generation
+/// after the queue, a classic one at least one byte after the base64url queue segment.
+pub fn parse_side_key(rest: &[u8]) -> Result<&[u8], String> {
+    if let Some(body) = rest.strip_prefix(PARTITIONED) {
+        return partitioned_queue(body).map(|(seg, _)| seg);
+    }
+    let idx = rest.iter().position(|c| !is_b64u_byte(*c)).unwrap_or(rest.len());
+    if idx == 0 || idx == rest.len() {
+        return Err("queue segment not followed by a binary trailer".to_owned());
+    }
+    Ok(rest.get(..idx).unwrap_or_default())
+}
+
+/// The queue segment of a `!sqs|queue|seq|` key: the whole rest, non-empty, base64url
+/// (DECISIONS.md D5: Go's decoder fails on these keys).
+pub fn parse_seq_key(rest: &[u8]) -> Result<&[u8], String> {
+    if rest.is_empty() {
+        return Err("empty queue segment".to_owned());
+    }
+    decode_segment(rest).map_err(|e| format!("queue segment: {e}"))?;
+    Ok(rest)
+}
+
+/// `b64u(queue)|` then at least partition (4) and generation (8) bytes.
+fn partitioned_queue(body: &[u8]) -> Result<(&[u8], &[u8]), String> {
+    let bar = body
+        .iter()
+        .position(|c| *c == b'|')
+        .filter(|i| *i > 0)
+        .ok_or("partitioned key: no `|`-terminated queue segment")?;
+    let (seg, rest) = body.split_at(bar);
+    decode_segment(seg).map_err(|e| format!("queue segment: {e}"))?;
+    let trailer = rest.get(1..).unwrap_or_default();
+    if trailer.len() < 12 {
+        return Err("partitioned key: trailer shorter than partition and generation".to_owned());
+    }
+    Ok((seg, trailer))
+}
+
+fn be32(b: &[u8]) -> u32 {
+    let mut a = [0u8; 4];
+    if let Some(s) = b.get(..4) {
+        a.copy_from_slice(s);
+    }
+    u32::from_be_bytes(a)
+}
+
+// ---------------------------------------------------------------------------------------
+// HT-FIFO routing.
+
+pub const THROUGHPUT_PER_QUEUE: &str = "perQueue";
+pub const THROUGHPUT_PER_GROUP: &str = "perMessageGroupId";
+pub const DEDUP_SCOPE_GROUP: &str = "messageGroup";
+pub const DEDUP_SCOPE_QUEUE: &str = "queue";
+
+/// The live `partitionFor`: 0 unless the queue has more than one partition, is not
+/// `perQueue` and the group is non-empty; else FNV-1a 32 of the group masked with
+/// `partition_count - 1`.
+pub fn partition_for(partition_count: u32, throughput_limit: &str, group: &str) -> u32 {
+    if partition_count <= 1 || throughput_limit == THROUGHPUT_PER_QUEUE || group.is_empty() {
+        return 0;
+    }
+    let mut h: u32 = 2_166_136_261;
+    for b in group.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(16_777_619);
+    }
+    h & (partition_count - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classic_vectors_of_the_spec() {
+        let data = msg_data_key("q", Lane::Classic, 1, "m1");
+        assert_eq!(data, b"!sqs|msg|data|cQ\0\0\0\0\0\0\0\x01bTE");
+        let vis = msg_vis_key("q", Lane::Classic, 1, 1_700_000_000_500, "m1");
+        assert_eq!(
+            vis,
+            [
+                &b"!sqs|msg|vis|cQ"[..],
+                &[0, 0, 0, 0, 0, 0, 0, 1],
+                &[0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x69, 0xf4],
+                b"bTE"
+            ]
+            .concat()
+        );
+        let byage = msg_byage_key("q", Lane::Classic, 1, 1_700_000_000_000, "m1");
+        assert_eq!(
+            byage,
+            [
+                &b"!sqs|msg|byage|cQ"[..],
+                &[0, 0, 0, 0, 0, 0, 0, 1],
+                &[0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00],
+                b"bTE"
+            ]
+            .concat()
+        );
+        let dedup = msg_dedup_key("q", Lane::Classic, 1, "ignored", "d1");
+        assert_eq!(
+            dedup,
+            [&b"!sqs|msg|dedup|cQ"[..], &[0, 0, 0, 0, 0, 0, 0, 1], b"ZDE"].concat()
+        );
+        // Negative timestamps clamp to 0.
+        let neg = msg_vis_key("q", Lane::Classic, 1, -5, "m1");
+        assert_eq!(neg.get(23..31), Some(&[0u8; 8][..]));
+        assert_eq!(queue_meta_key("q"), b"!sqs|queue|meta|cQ");
+        assert_eq!(queue_gen_key("q"), b"!sqs|queue|gen|cQ");
+        assert_eq!(queue_seq_key("q"), b"!sqs|queue|seq|cQ");
+        assert_eq!(
+            queue_tombstone_key("q", 2),
+            [&b"!sqs|queue|tombstone|cQ"[..], &[0, 0, 0, 0, 0, 0, 0, 2]].concat()
+        );
+    }
+
+    #[test]
+    fn partitioned_vectors_of_the_spec() {
+        let dedup = msg_dedup_key("q", Lane::Partition(1), 1, "g1", "d1");
+        assert_eq!(
+            dedup,
+            b"!sqs|msg|dedup|p|cQ|\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01ZzE|ZDE"
+        );
+        let data = msg_data_key("q", Lane::Partition(7), 1, "m1");
+        assert_eq!(
+            data,
+            b"!sqs|msg|data|p|cQ|\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00\x01bTE"
+        );
+        let group = msg_group_key("q", Lane::Partition(3), 2, "g");
+        assert_eq!(
+            group,
+            b"!sqs|msg|group|p|cQ|\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x02Zw"
+        );
+    }
+
+    #[test]
+    fn data_keys_parse_back() {
+        let k = msg_data_key("orders", Lane::Classic, 9, "id-1");
+        let rest = k.strip_prefix(MSG_DATA_PREFIX).unwrap();
+        assert_eq!(parse_data_key(rest), Ok((&b"b3JkZXJz"[..], Lane::Classic)));
+        let k = msg_data_key("orders", Lane::Partition(7), 9, "id-1");
+        let rest = k.strip_prefix(MSG_DATA_PREFIX).unwrap();
+        assert_eq!(parse_data_key(rest), Ok((&b"b3JkZXJz"[..], Lane::Partition(7))));
+    }
+
+    #[test]
+    fn malformed_data_keys_are_refused() {
+        let bad: [&[u8]; 8] = [
+            b"",
+            b"\0\0\0\0\0\0\0\x01bTE",               // no queue segment
+            b"cQ\0\0\0\0\0\0\0\x01",                // no message id
+            b"cQ\0\0\0\0",                          // short generation
+            b"cQ\0\0\0\0\0\0\0\x01!!",              // message id not base64url
+            b"p|cQ|\0\0\0\x01\0\0\0\0\0\0\0\x01",   // partitioned, no message id
+            b"p||\0\0\0\x01\0\0\0\0\0\0\0\x01bTE",  // partitioned, empty queue
+            b"p|cQ\0\0\0\x01\0\0\0\0\0\0\0\x01bTE", // partitioned, no terminator
+        ];
+        for k in bad {
+            assert!(parse_data_key(k).is_err(), "{k:?}");
+        }
+        // A queue segment of length 1 mod 4 is not base64.
+        assert!(parse_data_key(b"abcde\0\0\0\0\0\0\0\x01bTE").is_err());
+    }
+
+    #[test]
+    fn side_keys_parse_to_their_queue() {
+        let keys = [
+            (msg_vis_key("q", Lane::Classic, 1, 5, "m"), MSG_VIS_PREFIX),
+            (
+                msg_byage_key("q", Lane::Partition(1), 1, 5, "m"),
+                MSG_BYAGE_PREFIX,
+            ),
+            (
+                msg_dedup_key("q", Lane::Partition(1), 1, "g", "d"),
+                MSG_DEDUP_PREFIX,
+            ),
+            (msg_group_key("q", Lane::Classic, 1, "g"), MSG_GROUP_PREFIX),
+            (queue_tombstone_key("q", 3), QUEUE_TOMBSTONE_PREFIX),
+        ];
+        for (k, p) in keys {
+            assert_eq!(parse_side_key(k.strip_prefix(p).unwrap()), Ok(&b"cQ"[..]));
+        }
+        assert!(parse_side_key(b"cQ").is_err()); // no trailer
+        assert!(parse_side_key(b"").is_err());
+        assert!(parse_side_key(b"p|cQ|\0\0\0\x01\0\0\0").is_err()); // short trailer
+        assert_eq!(parse_seq_key(b"cQ"), Ok(&b"cQ"[..]));
+        assert!(parse_seq_key(b"").is_err());
+        assert!(parse_seq_key(b"c").is_err());
+    }
+
+    #[test]
+    fn partition_routing_matches_the_live_vectors() {
+        assert_eq!(partition_for(2, "", "g0"), 0);
+        assert_eq!(partition_for(2, "", "g1"), 1);
+        assert_eq!(partition_for(4, THROUGHPUT_PER_GROUP, "g0"), 2);
+        assert_eq!(partition_for(4, THROUGHPUT_PER_QUEUE, "g0"), 0);
+        assert_eq!(partition_for(1, "", "g1"), 0);
+        assert_eq!(partition_for(8, "", ""), 0);
+    }
+
+    #[test]
+    fn kinds_round_trip_their_tags() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::from_tag(k as u8), Some(k));
+        }
+        assert_eq!(Kind::from_tag(200), None);
+    }
+}

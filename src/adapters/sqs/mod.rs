@@ -1,11 +1,19 @@
 //! The SQS adapter: `sqs/<queue>/` in the dump tree (dynamodb_sqs.md §2).
 //!
-//! * `keys.rs`: internal key layouts and the adapter's routes.
-//!
-//! Decoding and encoding are not built yet: the registry reports its records as
-//! `adapter_not_supported` and refuses a subtree holding files.
+//! * `keys.rs`: internal key layouts of every SQS family, both directions, and the routes;
+//! * `values.rs`: the stored JSON values and the dump files' JSON, both directions;
+//! * `rawjson.rs`: raw JSON spans (message attributes pass through as Go's `RawMessage`);
+//! * `decode.rs`: live records → `sqs/<queue>/{_queue.json,messages.jsonl,_internals/}`;
+//! * `encode.rs`: `sqs/<queue>/` → records.
 
+mod decode;
+mod encode;
 pub mod keys;
+mod rawjson;
+pub mod values;
+
+pub use decode::{SqsDecoder, SORT_BUDGET};
+pub use encode::SqsEncoder;
 
 use crate::adapters::{parse_go_bool, AdapterError};
 use crate::dump::manifest::Manifest;
@@ -40,12 +48,16 @@ impl SqsOptions {
     pub fn check_encode(&self) -> Result<(), AdapterError> {
         if self.preserve_visibility {
             return Err(AdapterError::Unsupported(
-                "the dump preserves SQS visibility state, which cannot be encoded".into(),
+                "the dump was decoded with --preserve-sqs-visibility (MANIFEST exclusions.preserve_sqs_visibility): \
+                 its SQS visibility state cannot be encoded, as in Go; decode again without --preserve-sqs-visibility"
+                    .into(),
             ));
         }
         if self.include_side_records {
             return Err(AdapterError::Unsupported(
-                "the dump includes SQS side records, which cannot be encoded".into(),
+                "the dump was decoded with --include-sqs-side-records (MANIFEST exclusions.include_sqs_side_records): \
+                 SQS side records cannot be encoded, as in Go; decode again without --include-sqs-side-records"
+                    .into(),
             ));
         }
         Ok(())

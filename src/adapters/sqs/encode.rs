@@ -1,0 +1,328 @@
+//! `sqs/` tree → records (dynamodb_sqs.md §2.5).
+//!
+//! Every directory under `sqs/` is a queue (its name is not checked; files there are
+//! ignored, links and special files refused, D12). Per queue: `_queue.json` is read and
+//! validated, then its meta and generation counter are emitted; `messages.jsonl` (optional)
+//! is read one JSON object at a time, and each message emits its data, visibility and
+//! send-age records at once. Only the FIFO dedup winners (one small entry per dedup key) and
+//! the largest sequence number are held until the end of the queue, so memory does not
+//! grow with the messages. `_internals/` is never read.
+//!
+//! Restored state follows Go: generation 1 everywhere, visibility reset (the vis row at
+//! `available_at_millis`), no group locks, no tombstones, the dedup window restarting from
+//! the original send time.
+
+use std::collections::HashMap;
+use std::io::BufReader;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::keys::{self, Lane, RESTORE_GENERATION};
+use super::rawjson::{ObjectReader, ReadError};
+use super::values::{dedup_value, Message, QueueMeta};
+use crate::adapters::{display_key, AdapterError, EncodeContext, Encoder, RecordSink};
+use crate::dump::fs::{list_dir, open_input, read_input, EntryKind};
+
+/// The largest `messages.jsonl` object accepted (a message is at most 256 KiB of body in
+/// SQS; base64 and attributes stay far below this).
+pub const MAX_MESSAGE_JSON: usize = 64 << 20;
+
+/// The SQS encoder.
+#[derive(Debug, Default)]
+pub struct SqsEncoder;
+
+fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
+    AdapterError::bad_file(path, what.into())
+}
+
+fn add(sink: &mut dyn RecordSink, path: &Path, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
+    sink.add(key, value).map_err(|source| AdapterError::Sink {
+        path: path.to_path_buf(),
+        key: display_key(key),
+        source,
+    })
+}
+
+impl SqsEncoder {
+    /// The encoder (its options only gate the encode, see `SqsOptions::check_encode`).
+    pub fn new(_options: &super::SqsOptions, _cx: &EncodeContext) -> SqsEncoder {
+        SqsEncoder
+    }
+}
+
+impl Encoder for SqsEncoder {
+    /// Encode `<root>/sqs/` (nothing when it does not exist).
+    fn encode(&mut self, root: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+        let dir = root.join("sqs");
+        let Some(entries) = list_dir(&dir)? else {
+            return Ok(());
+        };
+        for e in entries {
+            match e.kind {
+                EntryKind::Dir => encode_queue(&e.path, sink)?,
+                EntryKind::File => {} // Go ignores files beside the queues
+                EntryKind::Symlink | EntryKind::Other => {
+                    return Err(bad_file(
+                        &e.path,
+                        "not a directory or regular file (refused, D12)",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `_queue.json` read and validated (§2.5, checks 1-6).
+pub fn read_queue_meta(path: &Path) -> Result<QueueMeta, AdapterError> {
+    let bytes = read_input(path)?;
+    let invalid = |what: String| bad_file(path, format!("invalid _queue.json: {what}"));
+    let (meta, version) = QueueMeta::from_public(&bytes).map_err(invalid)?;
+    if version != 1 {
+        return Err(invalid(format!("unsupported format_version {version}")));
+    }
+    validate_queue(&meta).map_err(invalid)?;
+    if meta.name.is_empty() {
+        return Err(invalid("empty queue name".to_owned()));
+    }
+    Ok(meta)
+}
+
+fn validate_queue(m: &QueueMeta) -> Result<(), String> {
+    if !matches!(
+        m.fifo_throughput_limit.as_str(),
+        "" | keys::THROUGHPUT_PER_GROUP | keys::THROUGHPUT_PER_QUEUE
+    ) {
+        return Err(format!(
+            "unsupported fifo_throughput_limit {:?}",
+            m.fifo_throughput_limit
+        ));
+    }
+    if !matches!(
+        m.deduplication_scope.as_str(),
+        "" | keys::DEDUP_SCOPE_GROUP | keys::DEDUP_SCOPE_QUEUE
+    ) {
+        return Err(format!(
+            "unsupported deduplication_scope {:?}",
+            m.deduplication_scope
+        ));
+    }
+    let n = m.partition_count;
+    if n != 0 && !n.is_power_of_two() {
+        return Err(format!("partition_count {n} must be a power of two"));
+    }
+    if n > keys::MAX_PARTITIONS {
+        return Err(format!(
+            "partition_count {n} exceeds max {}",
+            keys::MAX_PARTITIONS
+        ));
+    }
+    if !m.fifo {
+        if n > 1 {
+            return Err(format!("partition_count {n} is only valid on FIFO queues"));
+        }
+        if !m.fifo_throughput_limit.is_empty() {
+            return Err("fifo_throughput_limit is only valid on FIFO queues".to_owned());
+        }
+        if !m.deduplication_scope.is_empty() {
+            return Err("deduplication_scope is only valid on FIFO queues".to_owned());
+        }
+    } else {
+        if n > 1 && m.deduplication_scope == keys::DEDUP_SCOPE_QUEUE {
+            return Err(format!(
+                "deduplication_scope \"queue\" is incompatible with partition_count {n}"
+            ));
+        }
+        if m.fifo_throughput_limit == keys::THROUGHPUT_PER_GROUP && n <= 1 {
+            return Err(
+                "fifo_throughput_limit \"perMessageGroupId\" requires partition_count > 1".to_owned(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The message lane after the partition gates (§2.5 validation).
+fn lane_of(meta: &QueueMeta, m: &Message) -> Result<Lane, String> {
+    if meta.partition_count <= 1 {
+        return match m.partition {
+            Some(p) if p != 0 => Err(format!(
+                "classic queue message {:?} has partition {p}",
+                m.message_id
+            )),
+            _ => Ok(Lane::Classic),
+        };
+    }
+    let p = m.partition.ok_or_else(|| {
+        format!(
+            "message {:?} of a partitioned queue (partition_count {}) has no partition field",
+            m.message_id, meta.partition_count
+        )
+    })?;
+    if p >= meta.partition_count {
+        return Err(format!(
+            "message {:?}: partition {p} out of range for partition_count {}",
+            m.message_id, meta.partition_count
+        ));
+    }
+    if meta.fifo_throughput_limit == keys::THROUGHPUT_PER_QUEUE {
+        if p != 0 {
+            return Err(format!(
+                "message {:?}: partition {p} on a perQueue queue (must be 0)",
+                m.message_id
+            ));
+        }
+        return Ok(Lane::Partition(0));
+    }
+    let want = keys::partition_for(
+        meta.partition_count,
+        &meta.fifo_throughput_limit,
+        &m.message_group_id,
+    );
+    if p != want {
+        return Err(format!(
+            "message {:?}: partition {p} disagrees with partitionFor({:?}) = {want}",
+            m.message_id, m.message_group_id
+        ));
+    }
+    Ok(Lane::Partition(p))
+}
+
+/// The resolved dedup id: explicit, else `hex(sha256(body))` on content-based queues.
+fn dedup_id(meta: &QueueMeta, m: &Message) -> Option<String> {
+    if !m.message_deduplication_id.is_empty() {
+        return Some(m.message_deduplication_id.clone());
+    }
+    meta.content_based_deduplication
+        .then(|| hex::encode(Sha256::digest(m.body.as_deref().unwrap_or_default())))
+}
+
+/// The message owning a dedup row so far.
+struct Winner {
+    send: i64,
+    seq: u64,
+    id: String,
+    group: String,
+    lane: Lane,
+}
+
+fn encode_queue(dir: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+    let meta_path = dir.join("_queue.json");
+    let meta = read_queue_meta(&meta_path)?;
+    add(
+        sink,
+        &meta_path,
+        &keys::queue_meta_key(&meta.name),
+        &meta.stored_value(),
+    )?;
+    add(
+        sink,
+        &meta_path,
+        &keys::queue_gen_key(&meta.name),
+        RESTORE_GENERATION.to_string().as_bytes(),
+    )?;
+
+    let path = dir.join("messages.jsonl");
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()), // empty queue
+        _ => {}
+    }
+    let file = open_input(&path)?;
+    let invalid =
+        |line: u64, what: String| bad_file(&path, format!("invalid messages.jsonl: line {line}: {what}"));
+    let partitioned = meta.partition_count > 1;
+    let mut winners: HashMap<(u32, String, String), Winner> = HashMap::new();
+    let mut max_seq = 0u64;
+    let mut reader = ObjectReader::new(BufReader::with_capacity(1 << 16, file), MAX_MESSAGE_JSON);
+    loop {
+        let (line, raw) = match reader.next_object() {
+            Ok(Some(x)) => x,
+            Ok(None) => break,
+            Err(ReadError::Io(e)) => {
+                return Err(AdapterError::Io { path, source: e });
+            }
+            Err(ReadError::Syntax { line, what }) => return Err(invalid(line, what)),
+        };
+        let m = Message::from_dump(raw).map_err(|e| invalid(line, e))?;
+        let lane = lane_of(&meta, &m).map_err(|e| invalid(line, e))?;
+        if m.message_id.is_empty() {
+            return Err(invalid(line, "message missing message_id".to_owned()));
+        }
+        let stored = Message {
+            visible_at_millis: 0,
+            receive_count: 0,
+            first_receive_millis: 0,
+            current_receipt_token: None,
+            queue_generation: RESTORE_GENERATION,
+            partition: None,
+            ..m
+        };
+        let (name, id, gen) = (&meta.name, &stored.message_id, RESTORE_GENERATION);
+        add(
+            sink,
+            &path,
+            &keys::msg_data_key(name, lane, gen, id),
+            &stored.stored_value(),
+        )?;
+        let vis = keys::msg_vis_key(name, lane, gen, stored.available_at_millis, id);
+        add(sink, &path, &vis, id.as_bytes())?;
+        let byage = keys::msg_byage_key(name, lane, gen, stored.send_timestamp_millis, id);
+        add(sink, &path, &byage, id.as_bytes())?;
+        max_seq = max_seq.max(stored.sequence_number);
+        if !meta.fifo {
+            continue;
+        }
+        let Some(d) = dedup_id(&meta, &stored) else {
+            continue;
+        };
+        let wkey = match lane {
+            Lane::Partition(p) if partitioned => (p, stored.message_group_id.clone(), d),
+            _ => (0, String::new(), d),
+        };
+        let cand = Winner {
+            send: stored.send_timestamp_millis,
+            seq: stored.sequence_number,
+            id: stored.message_id,
+            group: stored.message_group_id,
+            lane,
+        };
+        match winners.get_mut(&wkey) {
+            None => {
+                winners.insert(wkey, cand);
+            }
+            Some(w) => {
+                // Go: the strictly latest send wins; ties keep the first in Go's iteration
+                // order (file order, or for partitioned queues (seq, id) order).
+                let earlier_in_order =
+                    partitioned && cand.send == w.send && (cand.seq, &cand.id) < (w.seq, &w.id);
+                if cand.send > w.send || earlier_in_order {
+                    *w = cand;
+                }
+            }
+        }
+    }
+    let mut rows: Vec<(Vec<u8>, Vec<u8>)> = winners
+        .into_iter()
+        .map(|((_, _, d), w)| {
+            let key = keys::msg_dedup_key(&meta.name, w.lane, RESTORE_GENERATION, &w.group, &d);
+            (key, dedup_value(&w.id, w.send, w.seq))
+        })
+        .collect();
+    rows.sort();
+    for (k, v) in rows {
+        add(sink, &path, &k, &v)?;
+    }
+    if meta.fifo && max_seq > 0 {
+        add(
+            sink,
+            &path,
+            &keys::queue_seq_key(&meta.name),
+            max_seq.to_string().as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

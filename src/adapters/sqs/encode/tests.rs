@@ -1,0 +1,301 @@
+use std::path::PathBuf;
+
+use super::*;
+use crate::adapters::SinkError;
+
+/// Records as `(user key, user value)` pairs.
+type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
+#[derive(Default)]
+struct Sink(Vec<(Vec<u8>, Vec<u8>)>);
+
+impl RecordSink for Sink {
+    fn add(&mut self, k: &[u8], v: &[u8]) -> Result<(), SinkError> {
+        self.0.push((k.to_vec(), v.to_vec()));
+        Ok(())
+    }
+}
+
+fn tree(queue_json: &str, messages: Option<&str>) -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let q = d.path().join("sqs/dir");
+    std::fs::create_dir_all(&q).unwrap();
+    std::fs::write(q.join("_queue.json"), queue_json).unwrap();
+    if let Some(m) = messages {
+        std::fs::write(q.join("messages.jsonl"), m).unwrap();
+    }
+    let root = d.path().to_path_buf();
+    (d, root)
+}
+
+fn encode(root: &Path) -> Result<Records, AdapterError> {
+    let mut sink = Sink::default();
+    SqsEncoder.encode(root, &mut sink)?;
+    let mut v = sink.0;
+    v.sort();
+    Ok(v)
+}
+
+fn err_text(queue_json: &str, messages: Option<&str>) -> String {
+    let (_d, root) = tree(queue_json, messages);
+    match encode(&root) {
+        Err(e @ AdapterError::BadFile { .. }) => e.to_string(),
+        other => panic!("expected BadFile, got {other:?}"),
+    }
+}
+
+const FIFO: &str = r#"{"format_version":1,"name":"q.fifo","fifo":true}"#;
+const CBD: &str = r#"{"format_version":1,"name":"q.fifo","fifo":true,"content_based_deduplication":true}"#;
+const HT: &str = r#"{"format_version":1,"name":"q.fifo","fifo":true,"partition_count":2,"fifo_throughput_limit":"perMessageGroupId"}"#;
+const HT_PER_QUEUE: &str = r#"{"format_version":1,"name":"q.fifo","fifo":true,"partition_count":2,"fifo_throughput_limit":"perQueue"}"#;
+
+#[test]
+fn queue_files_are_validated_as_go_does() {
+    let bad = [
+        (
+            r#"{"format_version":99,"name":"q"}"#,
+            "unsupported format_version 99",
+        ),
+        (r#"{"name":"q"}"#, "unsupported format_version 0"),
+        (r#"{"format_version":1}"#, "empty queue name"),
+        (
+            r#"{"format_version":1,"name":"q","fifo":true,"fifo_throughput_limit":"x"}"#,
+            "fifo_throughput_limit",
+        ),
+        (
+            r#"{"format_version":1,"name":"q","fifo":true,"deduplication_scope":"x"}"#,
+            "deduplication_scope",
+        ),
+        (
+            r#"{"format_version":1,"name":"q","fifo":true,"partition_count":3}"#,
+            "power of two",
+        ),
+        (
+            r#"{"format_version":1,"name":"q","fifo":true,"partition_count":64}"#,
+            "exceeds max",
+        ),
+        (
+            r#"{"format_version":1,"name":"q","partition_count":2}"#,
+            "only valid on FIFO",
+        ),
+        (
+            r#"{"format_version":1,"name":"q","fifo_throughput_limit":"perQueue"}"#,
+            "only valid on FIFO",
+        ),
+        (
+            r#"{"format_version":1,"name":"q","deduplication_scope":"queue"}"#,
+            "only valid on FIFO",
+        ),
+        (
+            r#"{"format_version":1,"name":"q","fifo":true,"partition_count":2,"deduplication_scope":"queue"}"#,
+            "incompatible",
+        ),
+        (
+            r#"{"format_version":1,"name":"q","fifo":true,"fifo_throughput_limit":"perMessageGroupId"}"#,
+            "requires partition_count",
+        ),
+        (r#"{"format_version":1,"name":5}"#, "field `name`"),
+        ("", "invalid _queue.json"),
+    ];
+    for (json, want) in bad {
+        let text = err_text(json, None);
+        assert!(
+            text.contains("_queue.json") && text.contains(want),
+            "{json}: {text}"
+        );
+    }
+    for n in [2, 4, 8, 16, 32] {
+        let json = format!(r#"{{"format_version":1,"name":"q","fifo":true,"partition_count":{n}}}"#);
+        let (_d, root) = tree(&json, None);
+        assert_eq!(encode(&root).unwrap().len(), 2);
+    }
+}
+
+#[test]
+fn message_gates_name_the_file_and_line() {
+    let cases = [
+        (
+            FIFO,
+            "{\"message_id\":\"a\"}\n{\"message_id\":\"\"}",
+            "line 2: message missing message_id",
+        ),
+        (
+            FIFO,
+            "{\"message_id\":\"a\",\"partition\":2}",
+            "line 1: classic queue message",
+        ),
+        (
+            HT,
+            "\n{\"message_id\":\"a\"}",
+            "line 2: message \"a\" of a partitioned queue",
+        ),
+        (HT, "{\"message_id\":\"a\",\"partition\":2}", "out of range"),
+        (HT_PER_QUEUE, "{\"message_id\":\"a\",\"partition\":1}", "perQueue"),
+        (
+            HT,
+            "{\"message_id\":\"a\",\"message_group_id\":\"g0\",\"partition\":1}",
+            "partitionFor",
+        ),
+        (
+            FIFO,
+            "{\"message_id\":\"a\",\"body\":{}}",
+            "body object missing base64",
+        ),
+        (
+            FIFO,
+            "{\"message_id\":\"a\",\"body\":{\"oops\":\"x\"}}",
+            "unknown field",
+        ),
+        (
+            FIFO,
+            "{\"message_id\":\"a\"}\n[]",
+            "line 2: expected a JSON object",
+        ),
+        (FIFO, "{\"message_id\":", "unexpected end of file"),
+        (FIFO, "{\"message_id\":x}", "line 1"),
+    ];
+    for (q, m, want) in cases {
+        let text = err_text(q, Some(m));
+        assert!(
+            text.contains("messages.jsonl") && text.contains(want),
+            "{m}: {text}"
+        );
+    }
+}
+
+#[test]
+fn standard_queues_get_data_vis_and_byage_only() {
+    let (_d, root) = tree(
+        r#"{"format_version":1,"name":"std"}"#,
+        Some("{\"message_id\":\"m\",\"body\":\"x\",\"send_timestamp_millis\":5,\"available_at_millis\":-7,\"message_deduplication_id\":\"d\",\"sequence_number\":3}"),
+    );
+    let recs = encode(&root).unwrap();
+    let keys: Vec<Vec<u8>> = recs.iter().map(|r| r.0.clone()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            keys::msg_byage_key("std", Lane::Classic, 1, 5, "m"),
+            keys::msg_data_key("std", Lane::Classic, 1, "m"),
+            keys::msg_vis_key("std", Lane::Classic, 1, 0, "m"),
+            keys::queue_gen_key("std"),
+            keys::queue_meta_key("std"),
+        ]
+    );
+    assert_eq!(recs[0].1, b"m");
+    assert_eq!(recs[3].1, b"1");
+}
+
+#[test]
+fn fifo_dedup_winners_and_sequence_counter() {
+    // Classic: the winner key ignores the group; the strictly latest send wins, ties keep
+    // the first line.
+    let (_d, root) = tree(
+        FIFO,
+        Some(concat!(
+            "{\"message_id\":\"a\",\"message_group_id\":\"g\",\"message_deduplication_id\":\"d\",\"send_timestamp_millis\":5,\"sequence_number\":1}\n",
+            "{\"message_id\":\"b\",\"message_group_id\":\"h\",\"message_deduplication_id\":\"d\",\"send_timestamp_millis\":9,\"sequence_number\":2}\n",
+            "{\"message_id\":\"c\",\"message_group_id\":\"h\",\"message_deduplication_id\":\"d\",\"send_timestamp_millis\":9,\"sequence_number\":7}\n",
+            "{\"message_id\":\"e\",\"message_group_id\":\"h\",\"send_timestamp_millis\":9,\"sequence_number\":3}\n",
+        )),
+    );
+    let recs = encode(&root).unwrap();
+    let dedup: Vec<_> = recs
+        .iter()
+        .filter(|r| r.0.starts_with(keys::MSG_DEDUP_PREFIX))
+        .collect();
+    assert_eq!(dedup.len(), 1);
+    assert_eq!(
+        dedup[0].0,
+        keys::msg_dedup_key("q.fifo", Lane::Classic, 1, "", "d")
+    );
+    assert_eq!(
+        dedup[0].1,
+        br#"{"message_id":"b","send_timestamp_ms":9,"expires_at_millis":300009,"original_sequence":2}"#
+    );
+    let seq = recs
+        .iter()
+        .find(|r| r.0 == keys::queue_seq_key("q.fifo"))
+        .unwrap();
+    assert_eq!(seq.1, b"7");
+    assert!(!recs.iter().any(|r| r.0.starts_with(keys::MSG_GROUP_PREFIX)));
+
+    // Content-based: the id is hex(sha256(body)).
+    let (_d, root) = tree(
+        CBD,
+        Some("{\"message_id\":\"a\",\"body\":\"x\",\"sequence_number\":1}"),
+    );
+    let recs = encode(&root).unwrap();
+    let want = keys::msg_dedup_key(
+        "q.fifo",
+        Lane::Classic,
+        1,
+        "",
+        "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",
+    );
+    assert!(recs.iter().any(|r| r.0 == want));
+
+    // An empty FIFO queue has no sequence counter.
+    let (_d, root) = tree(FIFO, None);
+    assert_eq!(encode(&root).unwrap().len(), 2);
+}
+
+#[test]
+fn partitioned_dedup_winners_keep_group_and_partition() {
+    // g0 → 0 and g1 → 1 with two partitions. Equal send times: the smaller (seq, id) wins.
+    let (_d, root) = tree(
+        HT,
+        Some(concat!(
+            "{\"message_id\":\"b\",\"message_group_id\":\"g0\",\"message_deduplication_id\":\"d\",\"send_timestamp_millis\":5,\"sequence_number\":4,\"partition\":0}\n",
+            "{\"message_id\":\"a\",\"message_group_id\":\"g0\",\"message_deduplication_id\":\"d\",\"send_timestamp_millis\":5,\"sequence_number\":3,\"partition\":0}\n",
+            "{\"message_id\":\"c\",\"message_group_id\":\"g1\",\"message_deduplication_id\":\"d\",\"send_timestamp_millis\":1,\"sequence_number\":1,\"partition\":1}\n",
+        )),
+    );
+    let recs = encode(&root).unwrap();
+    let dedup: Vec<_> = recs
+        .iter()
+        .filter(|r| r.0.starts_with(keys::MSG_DEDUP_PREFIX))
+        .collect();
+    assert_eq!(dedup.len(), 2);
+    assert_eq!(
+        dedup[0].0,
+        keys::msg_dedup_key("q.fifo", Lane::Partition(0), 1, "g0", "d")
+    );
+    assert!(dedup[0].1.starts_with(br#"{"message_id":"a""#));
+    assert_eq!(
+        dedup[1].0,
+        keys::msg_dedup_key("q.fifo", Lane::Partition(1), 1, "g1", "d")
+    );
+    assert!(recs
+        .iter()
+        .any(|r| r.0 == keys::msg_data_key("q.fifo", Lane::Partition(1), 1, "c")));
+    // A classic queue's explicit partition 0 still gives classic keys.
+    let (_d, root) = tree(FIFO, Some("{\"message_id\":\"m\",\"partition\":0}"));
+    let recs = encode(&root).unwrap();
+    assert!(recs
+        .iter()
+        .any(|r| r.0 == keys::msg_data_key("q.fifo", Lane::Classic, 1, "m")));
+}
+
+#[test]
+fn the_walk_ignores_files_and_refuses_links() {
+    let d = tempfile::tempdir().unwrap();
+    assert!(encode(d.path()).unwrap().is_empty()); // no sqs/
+    let sqs = d.path().join("sqs");
+    std::fs::create_dir_all(sqs.join("q")).unwrap();
+    std::fs::write(sqs.join("notes.txt"), "x").unwrap();
+    std::fs::write(sqs.join("q/_queue.json"), r#"{"format_version":1,"name":"q"}"#).unwrap();
+    std::fs::create_dir_all(sqs.join("q/_internals")).unwrap();
+    std::fs::write(sqs.join("q/_internals/side_records.jsonl"), "garbage").unwrap();
+    assert_eq!(encode(d.path()).unwrap().len(), 2);
+    // `_queue.json` as a directory, or missing, or a symlinked messages file: refused.
+    std::fs::create_dir_all(sqs.join("r/_queue.json")).unwrap();
+    assert!(encode(d.path()).is_err());
+    std::fs::remove_dir(sqs.join("r/_queue.json")).unwrap();
+    assert!(encode(d.path()).is_err());
+    std::fs::remove_dir(sqs.join("r")).unwrap();
+    std::os::unix::fs::symlink(sqs.join("q/_queue.json"), sqs.join("q/messages.jsonl")).unwrap();
+    assert!(encode(d.path()).is_err());
+    std::fs::remove_file(sqs.join("q/messages.jsonl")).unwrap();
+    std::os::unix::fs::symlink(sqs.join("q"), sqs.join("link")).unwrap();
+    assert!(matches!(encode(d.path()), Err(AdapterError::BadFile { .. })));
+}

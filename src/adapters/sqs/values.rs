@@ -1,0 +1,606 @@
+//! The JSON shapes of SQS (dynamodb_sqs.md §2.2, §2.4, §2.5), both directions:
+//!
+//! * [`QueueMeta`]: the stored queue meta (`00 'S' 'Q' 01` + JSON) and `_queue.json`;
+//! * [`Message`]: the stored message (`00 'S' 'M' 01` + JSON) and a `messages.jsonl` line;
+//! * the FIFO dedup record and the `_internals/side_records.jsonl` line.
+//!
+//! Reading follows Go `encoding/json` (names matched exactly or ASCII case-insensitively,
+//! `null` = zero value, a wrong type is an error); writing reproduces Go's bytes (field
+//! order, `omitempty`, HTML escaping per call site). Errors are sentences for the caller
+//! to wrap with the key or the file.
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::rawjson;
+use crate::dump::json::{self as gojson, get_ci, JsonStyle};
+
+type Object = Map<String, Value>;
+
+/// Compact, no newline, HTML escaping off: a field inside a `json.Encoder` line with
+/// `SetEscapeHTML(false)`.
+const INLINE: JsonStyle = JsonStyle {
+    indent: false,
+    escape_html: false,
+    newline: false,
+};
+
+// ---------------------------------------------------------------------------------------
+// Lenient field access (Go struct decoding).
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+struct Get<'a>(&'a Object);
+
+impl<'a> Get<'a> {
+    fn field(&self, name: &str) -> Option<&'a Value> {
+        get_ci(self.0, name).filter(|v| !v.is_null())
+    }
+    fn wrong(name: &str, want: &str, v: &Value) -> String {
+        format!("field `{name}`: expected {want}, found {}", kind(v))
+    }
+    fn string(&self, name: &str) -> Result<String, String> {
+        match self.field(name) {
+            None => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(v) => Err(Self::wrong(name, "a string", v)),
+        }
+    }
+    fn bool(&self, name: &str) -> Result<bool, String> {
+        match self.field(name) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(v) => Err(Self::wrong(name, "a boolean", v)),
+        }
+    }
+    fn i64(&self, name: &str) -> Result<i64, String> {
+        match self.field(name) {
+            None => Ok(0),
+            Some(v) => v.as_i64().ok_or_else(|| Self::wrong(name, "a 64-bit integer", v)),
+        }
+    }
+    fn u64(&self, name: &str) -> Result<u64, String> {
+        match self.field(name) {
+            None => Ok(0),
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| Self::wrong(name, "an unsigned 64-bit integer", v)),
+        }
+    }
+    fn u32(&self, name: &str) -> Result<Option<u32>, String> {
+        match self.field(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| Self::wrong(name, "an unsigned 32-bit integer", v)),
+        }
+    }
+    /// A Go `[]byte`: standard base64 with padding (`\r`/`\n` skipped).
+    fn bytes(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
+        match self.field(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => decode_std(s)
+                .map(Some)
+                .map_err(|e| format!("field `{name}`: {e}")),
+            Some(v) => Err(Self::wrong(name, "a base64 string", v)),
+        }
+    }
+}
+
+/// Go `base64.StdEncoding` decoding: padding required, `\r`/`\n` skipped, non-zero
+/// trailing bits accepted.
+pub fn decode_std(text: &str) -> Result<Vec<u8>, String> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+    );
+    let cleaned: String = text.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+    ENGINE
+        .decode(cleaned.as_bytes())
+        .map_err(|e| format!("invalid base64: {e}"))
+}
+
+fn b64std(raw: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(raw)
+}
+
+/// Parse one JSON value as an object (`null` is the zero object, as Go's `Unmarshal` into
+/// a struct).
+fn parse_object(bytes: &[u8], trailing_close_ok: bool) -> Result<Object, String> {
+    match gojson::parse_one(bytes, trailing_close_ok)? {
+        Value::Object(o) => Ok(o),
+        Value::Null => Ok(Object::new()),
+        v => Err(format!("expected a JSON object, found {}", kind(&v))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Queue meta.
+
+/// The queue attributes a dump keeps (`sqsQueueMetaPublic`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QueueMeta {
+    pub name: String,
+    pub fifo: bool,
+    pub content_based_deduplication: bool,
+    pub visibility_timeout_seconds: i64,
+    pub message_retention_seconds: i64,
+    pub delay_seconds: i64,
+    pub receive_message_wait_seconds: i64,
+    pub maximum_message_size: i64,
+    pub redrive_policy: String,
+    pub redrive_allow_policy: String,
+    pub partition_count: u32,
+    pub fifo_throughput_limit: String,
+    pub deduplication_scope: String,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
+}
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+/// `_queue.json` (MarshalIndent, field order of `sqsQueueMetaPublic`).
+#[derive(Serialize)]
+struct PublicMeta<'a> {
+    format_version: u32,
+    name: &'a str,
+    #[serde(skip_serializing_if = "is_false")]
+    fifo: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    content_based_deduplication: bool,
+    visibility_timeout_seconds: i64,
+    message_retention_seconds: i64,
+    delay_seconds: i64,
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    receive_message_wait_seconds: i64,
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    maximum_message_size: i64,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    redrive_policy: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    redrive_allow_policy: &'a str,
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    partition_count: u32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    fifo_throughput_limit: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    deduplication_scope: &'a str,
+}
+
+/// The stored meta the encoder writes (`sqsStoredQueueMeta`, `json.Marshal`).
+#[derive(Serialize)]
+struct StoredMeta<'a> {
+    name: &'a str,
+    generation: u64,
+    #[serde(skip_serializing_if = "is_false")]
+    is_fifo: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    content_based_dedup: bool,
+    visibility_timeout_seconds: i64,
+    message_retention_seconds: i64,
+    delay_seconds: i64,
+    receive_message_wait_seconds: i64,
+    maximum_message_size: i64,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    redrive_policy: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    redrive_allow_policy: &'a str,
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    partition_count: u32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    fifo_throughput_limit: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    deduplication_scope: &'a str,
+}
+
+impl QueueMeta {
+    /// The live stored JSON (after the magic), live field names (§2.4 HandleQueueMeta).
+    pub fn from_stored(json: &[u8]) -> Result<QueueMeta, String> {
+        let obj = parse_object(json, false)?;
+        let g = Get(&obj);
+        Ok(QueueMeta {
+            name: g.string("name")?,
+            fifo: g.bool("is_fifo")?,
+            content_based_deduplication: g.bool("content_based_dedup")?,
+            visibility_timeout_seconds: g.i64("visibility_timeout_seconds")?,
+            message_retention_seconds: g.i64("message_retention_seconds")?,
+            delay_seconds: g.i64("delay_seconds")?,
+            receive_message_wait_seconds: g.i64("receive_message_wait_seconds")?,
+            maximum_message_size: g.i64("maximum_message_size")?,
+            redrive_policy: g.string("redrive_policy")?,
+            redrive_allow_policy: g.string("redrive_allow_policy")?,
+            partition_count: g.u32("partition_count")?.unwrap_or(0),
+            fifo_throughput_limit: g.string("fifo_throughput_limit")?,
+            deduplication_scope: g.string("deduplication_scope")?,
+        })
+    }
+
+    /// `_queue.json` as Go reads it (`decodeOneJSON`): the attributes and `format_version`.
+    pub fn from_public(bytes: &[u8]) -> Result<(QueueMeta, u32), String> {
+        let obj = parse_object(bytes, true)?;
+        let g = Get(&obj);
+        let meta = QueueMeta {
+            name: g.string("name")?,
+            fifo: g.bool("fifo")?,
+            content_based_deduplication: g.bool("content_based_deduplication")?,
+            visibility_timeout_seconds: g.i64("visibility_timeout_seconds")?,
+            message_retention_seconds: g.i64("message_retention_seconds")?,
+            delay_seconds: g.i64("delay_seconds")?,
+            receive_message_wait_seconds: g.i64("receive_message_wait_seconds")?,
+            maximum_message_size: g.i64("maximum_message_size")?,
+            redrive_policy: g.string("redrive_policy")?,
+            redrive_allow_policy: g.string("redrive_allow_policy")?,
+            partition_count: g.u32("partition_count")?.unwrap_or(0),
+            fifo_throughput_limit: g.string("fifo_throughput_limit")?,
+            deduplication_scope: g.string("deduplication_scope")?,
+        };
+        Ok((meta, g.u32("format_version")?.unwrap_or(0)))
+    }
+
+    /// `_queue.json` bytes (no trailing newline).
+    pub fn public_json(&self) -> Vec<u8> {
+        let p = PublicMeta {
+            format_version: 1,
+            name: &self.name,
+            fifo: self.fifo,
+            content_based_deduplication: self.content_based_deduplication,
+            visibility_timeout_seconds: self.visibility_timeout_seconds,
+            message_retention_seconds: self.message_retention_seconds,
+            delay_seconds: self.delay_seconds,
+            receive_message_wait_seconds: self.receive_message_wait_seconds,
+            maximum_message_size: self.maximum_message_size,
+            redrive_policy: &self.redrive_policy,
+            redrive_allow_policy: &self.redrive_allow_policy,
+            partition_count: self.partition_count,
+            fifo_throughput_limit: &self.fifo_throughput_limit,
+            deduplication_scope: &self.deduplication_scope,
+        };
+        gojson::to_vec(&p, JsonStyle::MARSHAL_INDENT)
+    }
+
+    /// The stored value the encoder writes: magic + compact JSON, generation 1.
+    pub fn stored_value(&self) -> Vec<u8> {
+        let s = StoredMeta {
+            name: &self.name,
+            generation: super::keys::RESTORE_GENERATION,
+            is_fifo: self.fifo,
+            content_based_dedup: self.content_based_deduplication,
+            visibility_timeout_seconds: self.visibility_timeout_seconds,
+            message_retention_seconds: self.message_retention_seconds,
+            delay_seconds: self.delay_seconds,
+            receive_message_wait_seconds: self.receive_message_wait_seconds,
+            maximum_message_size: self.maximum_message_size,
+            redrive_policy: &self.redrive_policy,
+            redrive_allow_policy: &self.redrive_allow_policy,
+            partition_count: self.partition_count,
+            fifo_throughput_limit: &self.fifo_throughput_limit,
+            deduplication_scope: &self.deduplication_scope,
+        };
+        let mut out = super::keys::META_MAGIC.to_vec();
+        gojson::write_to(&mut out, &s, JsonStyle::MARSHAL);
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Messages.
+
+/// One message, in the shape shared by the stored value and the dump line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    pub message_id: String,
+    /// `None`: the JSON had no body (stored as `null`).
+    pub body: Option<Vec<u8>>,
+    pub md5_of_body: String,
+    pub md5_of_message_attributes: String,
+    /// Attribute name → raw JSON value (uncompacted), sorted by name.
+    pub message_attributes: Vec<(String, Vec<u8>)>,
+    pub sender_id: String,
+    pub send_timestamp_millis: i64,
+    pub available_at_millis: i64,
+    pub visible_at_millis: i64,
+    pub receive_count: i64,
+    pub first_receive_millis: i64,
+    pub current_receipt_token: Option<Vec<u8>>,
+    pub queue_generation: u64,
+    pub message_group_id: String,
+    pub message_deduplication_id: String,
+    pub sequence_number: u64,
+    pub dead_letter_source_arn: String,
+    /// Only for messages of partitioned keys (dump side).
+    pub partition: Option<u32>,
+}
+
+/// `message_attributes` as Go decodes a `map[string]json.RawMessage` field: every member
+/// whose name matches merges into the map (later names win), `null` clears it.
+fn raw_attributes(raw_object: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let members = rawjson::object_members(raw_object).ok_or("not a JSON object")?;
+    let mut map: std::collections::BTreeMap<String, Vec<u8>> = Default::default();
+    for (k, v) in members {
+        let Value::String(name) = gojson::parse_one(k, false)? else {
+            return Err("object key is not a string".to_owned());
+        };
+        if !name.eq_ignore_ascii_case("message_attributes") {
+            continue;
+        }
+        match v.first() {
+            Some(b'n') => map.clear(),
+            Some(b'{') => {
+                for (ak, av) in rawjson::object_members(v).ok_or("bad attributes object")? {
+                    let Value::String(an) = gojson::parse_one(ak, false)? else {
+                        return Err("attribute name is not a string".to_owned());
+                    };
+                    map.insert(an, av.to_vec());
+                }
+            }
+            _ => return Err("field `message_attributes`: expected an object".to_owned()),
+        }
+    }
+    Ok(map.into_iter().collect())
+}
+
+/// The fields both shapes share.
+fn common(g: &Get<'_>, m: &mut Message) -> Result<(), String> {
+    m.message_id = g.string("message_id")?;
+    m.md5_of_body = g.string("md5_of_body")?;
+    m.md5_of_message_attributes = g.string("md5_of_message_attributes")?;
+    m.sender_id = g.string("sender_id")?;
+    m.send_timestamp_millis = g.i64("send_timestamp_millis")?;
+    m.available_at_millis = g.i64("available_at_millis")?;
+    m.visible_at_millis = g.i64("visible_at_millis")?;
+    m.receive_count = g.i64("receive_count")?;
+    m.first_receive_millis = g.i64("first_receive_millis")?;
+    m.current_receipt_token = g.bytes("current_receipt_token")?;
+    m.queue_generation = g.u64("queue_generation")?;
+    m.message_group_id = g.string("message_group_id")?;
+    m.message_deduplication_id = g.string("message_deduplication_id")?;
+    m.sequence_number = g.u64("sequence_number")?;
+    m.dead_letter_source_arn = g.string("dead_letter_source_arn")?;
+    Ok(())
+}
+
+/// The dump body: a string, or exactly `{"base64": "<b64u>"}` (key matched
+/// case-insensitively, no other key); `null` is an empty body (Go calls the body's
+/// `UnmarshalJSON` with `null`).
+fn dump_body(v: &Value) -> Result<Vec<u8>, String> {
+    match v {
+        Value::String(s) => Ok(s.as_bytes().to_vec()),
+        Value::Null => Ok(Vec::new()),
+        Value::Object(o) => {
+            if let Some(k) = o.keys().find(|k| !k.eq_ignore_ascii_case("base64")) {
+                return Err(format!("body object has an unknown field `{k}`"));
+            }
+            match get_ci(o, "base64") {
+                Some(Value::String(b)) => gojson::decode_base64url_lenient(b),
+                Some(Value::Null) | None => Err("body object missing base64 field".to_owned()),
+                Some(other) => Err(format!("body `base64`: expected a string, found {}", kind(other))),
+            }
+        }
+        other => Err(format!(
+            "body: expected a string or an object, found {}",
+            kind(other)
+        )),
+    }
+}
+
+impl Message {
+    /// The live stored JSON (after the magic).
+    pub fn from_stored(json: &[u8]) -> Result<Message, String> {
+        let obj = parse_object(json, false)?;
+        let g = Get(&obj);
+        let mut m = Message::default();
+        common(&g, &mut m)?;
+        m.body = g.bytes("body")?;
+        if get_ci(&obj, "message_attributes").is_some() {
+            m.message_attributes = raw_attributes(json)?;
+        }
+        Ok(m)
+    }
+
+    /// One raw object of `messages.jsonl`.
+    pub fn from_dump(raw: &[u8]) -> Result<Message, String> {
+        let obj = match gojson::parse_one(raw, false)? {
+            Value::Object(o) => o,
+            v => return Err(format!("expected a JSON object, found {}", kind(&v))),
+        };
+        let g = Get(&obj);
+        let mut m = Message::default();
+        common(&g, &mut m)?;
+        m.body = match get_ci(&obj, "body") {
+            None => None,
+            Some(v) => Some(dump_body(v)?),
+        };
+        m.partition = g.u32("partition")?;
+        if get_ci(&obj, "message_attributes").is_some() {
+            m.message_attributes = raw_attributes(raw)?;
+        }
+        Ok(m)
+    }
+
+    /// Append the `messages.jsonl` line (with its `\n`).
+    pub fn write_dump_line(&self, out: &mut Vec<u8>) {
+        let mut w = ObjWriter::new(out, INLINE);
+        w.str("message_id", &self.message_id);
+        w.key("body");
+        let body = self.body.as_deref().unwrap_or_default();
+        match std::str::from_utf8(body) {
+            // Go's `json.Marshal(string)`: HTML-escaped even though the line is not.
+            Ok(text) => gojson::write_to(w.out, text, JsonStyle::MARSHAL),
+            Err(_) => {
+                w.out.extend_from_slice(b"{\"base64\":\"");
+                w.out.extend_from_slice(super::keys::b64u(body).as_bytes());
+                w.out.extend_from_slice(b"\"}");
+            }
+        }
+        w.str_omit("md5_of_body", &self.md5_of_body);
+        self.write_tail(&mut w, false);
+        if let Some(p) = self.partition {
+            w.num("partition", p);
+        }
+        out.extend_from_slice(b"}\n");
+    }
+
+    /// The stored value the encoder writes (magic + compact, HTML-escaped JSON).
+    pub fn stored_value(&self) -> Vec<u8> {
+        let mut out = super::keys::MSG_MAGIC.to_vec();
+        let mut w = ObjWriter::new(&mut out, JsonStyle::MARSHAL);
+        w.str("message_id", &self.message_id);
+        w.key("body");
+        match &self.body {
+            None => w.out.extend_from_slice(b"null"),
+            Some(b) => gojson::write_to(w.out, &b64std(b), JsonStyle::MARSHAL),
+        }
+        w.str("md5_of_body", &self.md5_of_body);
+        self.write_tail(&mut w, true);
+        out.push(b'}');
+        out
+    }
+
+    /// From `md5_of_message_attributes` to `dead_letter_source_arn`.
+    fn write_tail(&self, w: &mut ObjWriter<'_>, stored: bool) {
+        w.str_omit("md5_of_message_attributes", &self.md5_of_message_attributes);
+        if !self.message_attributes.is_empty() {
+            w.key("message_attributes");
+            w.out.push(b'{');
+            for (i, (name, raw)) in self.message_attributes.iter().enumerate() {
+                if i > 0 {
+                    w.out.push(b',');
+                }
+                gojson::write_to(w.out, name, w.style);
+                w.out.push(b':');
+                rawjson::compact(raw, w.style.escape_html, w.out);
+            }
+            w.out.push(b'}');
+        }
+        w.str_omit("sender_id", &self.sender_id);
+        w.num("send_timestamp_millis", self.send_timestamp_millis);
+        w.num("available_at_millis", self.available_at_millis);
+        w.num("visible_at_millis", self.visible_at_millis);
+        w.num("receive_count", self.receive_count);
+        if self.first_receive_millis != 0 {
+            w.num("first_receive_millis", self.first_receive_millis);
+        }
+        match (&self.current_receipt_token, stored) {
+            (Some(t), _) if !t.is_empty() || stored => w.str("current_receipt_token", &b64std(t)),
+            (None, true) => {
+                w.key("current_receipt_token");
+                w.out.extend_from_slice(b"null");
+            }
+            _ => {}
+        }
+        w.num("queue_generation", self.queue_generation);
+        w.str_omit("message_group_id", &self.message_group_id);
+        w.str_omit("message_deduplication_id", &self.message_deduplication_id);
+        if self.sequence_number != 0 {
+            w.num("sequence_number", self.sequence_number);
+        }
+        w.str_omit("dead_letter_source_arn", &self.dead_letter_source_arn);
+    }
+}
+
+/// A hand-rolled JSON object writer for shapes with raw members.
+struct ObjWriter<'a> {
+    out: &'a mut Vec<u8>,
+    style: JsonStyle,
+    first: bool,
+}
+
+impl<'a> ObjWriter<'a> {
+    fn new(out: &'a mut Vec<u8>, style: JsonStyle) -> Self {
+        out.push(b'{');
+        ObjWriter {
+            out,
+            style,
+            first: true,
+        }
+    }
+    fn key(&mut self, name: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+    fn str(&mut self, name: &str, v: &str) {
+        self.key(name);
+        gojson::write_to(self.out, v, self.style);
+    }
+    fn str_omit(&mut self, name: &str, v: &str) {
+        if !v.is_empty() {
+            self.str(name, v);
+        }
+    }
+    fn num(&mut self, name: &str, v: impl std::fmt::Display) {
+        self.key(name);
+        self.out.extend_from_slice(v.to_string().as_bytes());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Dedup record and side records.
+
+#[derive(Serialize)]
+struct DedupRecord<'a> {
+    message_id: &'a str,
+    send_timestamp_ms: i64,
+    expires_at_millis: i64,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    original_sequence: u64,
+}
+
+/// The FIFO dedup value the encoder writes for the message winning its dedup key.
+pub fn dedup_value(message_id: &str, send_ts: i64, sequence: u64) -> Vec<u8> {
+    let r = DedupRecord {
+        message_id,
+        send_timestamp_ms: send_ts,
+        expires_at_millis: send_ts.wrapping_add(super::keys::DEDUP_WINDOW_MILLIS),
+        original_sequence: sequence,
+    };
+    gojson::to_vec(&r, JsonStyle::MARSHAL)
+}
+
+#[derive(Serialize)]
+struct SideRecord<'a> {
+    prefix: &'a str,
+    key_hex: String,
+    value_b64: String,
+}
+
+/// One `_internals/side_records.jsonl` line (with its `\n`).
+pub fn side_record_line(prefix: &[u8], key: &[u8], value: &[u8]) -> Vec<u8> {
+    let r = SideRecord {
+        prefix: std::str::from_utf8(prefix).unwrap_or_default(),
+        key_hex: hex::encode(key),
+        value_b64: super::keys::b64u(value),
+    };
+    gojson::to_vec(&r, JsonStyle::JSONL)
+}
+
+#[cfg(test)]
+mod tests;
