@@ -398,8 +398,6 @@ fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
     for (k, v) in [
         ("!ddb|meta|table|orders", &b"{\"opaque\":\"table schema\"}"[..]),
         ("!ddb|item|orders|1|order-0001", b"opaque ddb item"),
-        ("!sqs|queue|meta|jobs", b"opaque queue meta"),
-        ("!sqs|msg|data|jobs|1|0001", b"opaque message"),
         // Internal rows.
         ("!txn|lock|!redis|str|greeting", b"opaque lock"),
         ("!dist|meta|version", b"opaque route catalog"),
@@ -429,6 +427,35 @@ fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
             false,
             manifest.as_bytes(),
         ));
+    }
+    // SQS: a standard queue (meta, generation) with one visible message and its side
+    // records (dynamodb_sqs.md §2.1).
+    {
+        use ekv_snapshot::adapters::sqs::keys::{self, Lane};
+        use ekv_snapshot::adapters::sqs::values::{Message, QueueMeta};
+        let meta = QueueMeta {
+            name: "jobs".to_owned(),
+            visibility_timeout_seconds: 30,
+            message_retention_seconds: 345_600,
+            maximum_message_size: 262_144,
+            ..QueueMeta::default()
+        };
+        rows.push(mvcc(keys::queue_meta_key("jobs"), ts, false, &meta.stored_value()));
+        rows.push(mvcc(keys::queue_gen_key("jobs"), ts, false, b"1"));
+        let (id, send) = ("0001", BASE_MS as i64);
+        let m = Message {
+            message_id: id.to_owned(),
+            body: Some(b"resize photos/cat.jpg".to_vec()),
+            md5_of_body: format!("{:x}", 0x5eed_u64),
+            send_timestamp_millis: send,
+            available_at_millis: send,
+            visible_at_millis: send,
+            queue_generation: 1,
+            ..Message::default()
+        };
+        rows.push(mvcc(keys::msg_data_key("jobs", Lane::Classic, 1, id), ts, false, &m.stored_value()));
+        rows.push(mvcc(keys::msg_vis_key("jobs", Lane::Classic, 1, send, id), ts, false, id.as_bytes()));
+        rows.push(mvcc(keys::msg_byage_key("jobs", Lane::Classic, 1, send, id), ts, false, id.as_bytes()));
     }
     // Raw operational rows (D3): no suffix, no value header.
     let mut reg = b"!encryption|writers|".to_vec();

@@ -358,11 +358,23 @@ fn verify_reports_json_and_exit_codes() {
 
 #[test]
 fn a_partial_dump_says_so_and_encodes_only_when_allowed() {
+    // Every adapter decodes now, so a partial dump is one a decoder that could not decode an
+    // adapter wrote: its MANIFEST.json lists the adapter. Made here by hand (and the
+    // CHECKSUMS brought up to date, as an operator would after such an edit).
     let d = tempfile::tempdir().unwrap();
-    let dump = decoded_sample(d.path());
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample.fsm");
+    let dump = d.path().join("redis-only");
+    ekv(&["decode", "--input", s(&sample), "--output", s(&dump), "--adapter", "redis"]).code(0);
     let m: serde_json::Value =
         serde_json::from_slice(&fs::read(dump.join("MANIFEST.json")).unwrap()).unwrap();
-    assert_eq!(m["adapters_not_decoded"], serde_json::json!(["dynamodb", "sqs"]));
+    assert!(m.get("adapters_not_decoded").is_none(), "{m}");
+    // A tree decoded with only the adapters it selected is complete.
+    encode(&dump, &d.path().join("r.fsm"), &["--self-test"]).code(0);
+
+    let mut m = m;
+    m["adapters_not_decoded"] = serde_json::json!(["dynamodb", "sqs"]);
+    fs::write(dump.join("MANIFEST.json"), serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    ekv(&["verify", "--update-checksums", s(&dump)]).code(0);
     let out = d.path().join("out.fsm");
     let a = encode(&dump, &out, &[]).code(2);
     assert!(
@@ -372,20 +384,6 @@ fn a_partial_dump_says_so_and_encodes_only_when_allowed() {
     );
     assert!(!out.exists());
     encode(&dump, &out, &["--allow-partial"]).code(0);
-    // A tree decoded with only the adapters it can hold is complete.
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample.fsm");
-    let redis_only = d.path().join("redis-only");
-    ekv(&[
-        "decode",
-        "--input",
-        s(&sample),
-        "--output",
-        s(&redis_only),
-        "--adapter",
-        "redis",
-    ])
-    .code(0);
-    encode(&redis_only, &d.path().join("r.fsm"), &["--self-test"]).code(0);
 }
 
 // ---- 10. smaller defects ----
