@@ -6,6 +6,8 @@
 //! `adapter_not_supported` and refuses a subtree holding files.
 
 pub mod keys;
+pub mod number;
+pub mod proto;
 
 use crate::adapters::AdapterError;
 use crate::dump::manifest::{Manifest, DYNAMODB_LAYOUT_JSONL, DYNAMODB_LAYOUT_PER_ITEM};
