@@ -78,7 +78,8 @@ impl Adapter {
     pub fn decoder(self, o: &AdapterOptions, cx: &DecodeContext) -> Option<Box<dyn Decoder>> {
         match self {
             Adapter::Redis => Some(Box::new(redis::RedisDecoder::new(&o.redis, cx))),
-            Adapter::DynamoDb | Adapter::S3 | Adapter::Sqs => None,
+            Adapter::DynamoDb => Some(Box::new(dynamodb::DynamoDbDecoder::new(&o.dynamodb, cx))),
+            Adapter::S3 | Adapter::Sqs => None,
         }
     }
 
@@ -87,7 +88,8 @@ impl Adapter {
     pub fn encoder(self, o: &AdapterOptions, cx: &EncodeContext) -> Option<Box<dyn Encoder>> {
         match self {
             Adapter::Redis => Some(Box::new(redis::RedisEncoder::new(&o.redis, cx))),
-            Adapter::DynamoDb | Adapter::S3 | Adapter::Sqs => None,
+            Adapter::DynamoDb => Some(Box::new(dynamodb::DynamoDbEncoder::new(&o.dynamodb, cx))),
+            Adapter::S3 | Adapter::Sqs => None,
         }
     }
 

@@ -82,6 +82,11 @@ pub fn table_meta_key(table: &str) -> Vec<u8> {
     [TABLE_META_PREFIX, name_segment(table).as_bytes()].concat()
 }
 
+/// `!ddb|meta|table|<segment>`, from the segment as it is.
+pub fn table_meta_key_raw(segment: &[u8]) -> Vec<u8> {
+    [TABLE_META_PREFIX, segment].concat()
+}
+
 /// `!ddb|meta|gen|<b64u(table)>`.
 pub fn table_gen_key(table: &str) -> Vec<u8> {
     [TABLE_GEN_PREFIX, name_segment(table).as_bytes()].concat()
