@@ -113,7 +113,11 @@ fn split_stage_key(k: &[u8]) -> Option<(&[u8], u64, u64)> {
     let (seg, tail) = k.split_at_checked(k.len().checked_sub(17)?)?;
     let tail = tail.strip_prefix(b"|")?;
     let (g, a) = tail.split_at_checked(8)?;
-    Some((seg, u64::from_be_bytes(g.try_into().ok()?), u64::from_be_bytes(a.try_into().ok()?)))
+    Some((
+        seg,
+        u64::from_be_bytes(g.try_into().ok()?),
+        u64::from_be_bytes(a.try_into().ok()?),
+    ))
 }
 
 /// Stage-one value: `BE32(len(user key)) ‖ user key ‖ stored value`.
@@ -135,14 +139,21 @@ fn split_stage_value(v: &[u8]) -> Option<(&[u8], &[u8])> {
 fn key_segment(av: &AttributeValue, role: &str) -> Result<String, String> {
     let seg = match &av.value {
         Some(Value::S(s)) => encode_segment(s.as_bytes()).name,
-        Some(Value::N(n)) => canonical(n).text().ok_or_else(|| {
-            format!("{role}-key number {n:?} is in a big.Rat form this decoder does not read (a/b, 0x, _, p)")
-        }).map(|t| encode_segment(t.as_bytes()).name)?,
+        Some(Value::N(n)) => canonical(n)
+            .text()
+            .ok_or_else(|| {
+                format!(
+                    "{role}-key number {n:?} is in a big.Rat form this decoder does not read (a/b, 0x, _, p)"
+                )
+            })
+            .map(|t| encode_segment(t.as_bytes()).name)?,
         Some(Value::B(b)) => encode_binary_segment(b).name,
         _ => return Err(format!("{role} key has an unsupported attribute kind")),
     };
     if seg == "." || seg == ".." {
-        return Err(format!("{role}-key segment {seg:?} is a dot path (would escape items dir)"));
+        return Err(format!(
+            "{role}-key segment {seg:?} is a dot path (would escape items dir)"
+        ));
     }
     Ok(seg)
 }
@@ -168,7 +179,12 @@ pub fn item_rel_path(schema: &TableSchema, item: &Item) -> Result<String, String
 }
 
 impl Decoder for DynamoDbDecoder {
-    fn handle(&mut self, _out: &mut dyn TreeOut, _w: &mut Warnings, record: &Record<'_>) -> Result<(), AdapterError> {
+    fn handle(
+        &mut self,
+        _out: &mut dyn TreeOut,
+        _w: &mut Warnings,
+        record: &Record<'_>,
+    ) -> Result<(), AdapterError> {
         let key = record.user_key;
         match Kind::from_tag(record.tag) {
             Some(Kind::TableMeta) => {
@@ -183,11 +199,20 @@ impl Decoder for DynamoDbDecoder {
                 self.arrivals += 1;
                 let v = stage_value(key, record.value);
                 let (budget, dir) = (self.budget, self.scratch_dir.clone());
-                let sorter = self.items.get_or_insert_with(|| ExternalSorter::new(budget, &dir));
-                sorter.push(&k, &v).map_err(|e| AdapterError::Io { path: dir, source: e })?;
+                let sorter = self
+                    .items
+                    .get_or_insert_with(|| ExternalSorter::new(budget, &dir));
+                sorter
+                    .push(&k, &v)
+                    .map_err(|e| AdapterError::Io { path: dir, source: e })?;
             }
             Some(Kind::TableGeneration) | Some(Kind::GsiRow) => {}
-            None => return Err(bad(key, format!("no DynamoDB family has route tag {}", record.tag))),
+            None => {
+                return Err(bad(
+                    key,
+                    format!("no DynamoDB family has route tag {}", record.tag),
+                ))
+            }
         }
         Ok(())
     }
@@ -202,7 +227,10 @@ impl Decoder for DynamoDbDecoder {
             if let Some(other) = seen.insert(dir.clone(), seg) {
                 return Err(bad(
                     &super::keys::table_meta_key_raw(seg),
-                    format!("table segment names the same table as {:?}", String::from_utf8_lossy(other)),
+                    format!(
+                        "table segment names the same table as {:?}",
+                        String::from_utf8_lossy(other)
+                    ),
                 ));
             }
             out.write_file(&format!("{dir}/_schema.json"), &schema_file(&t.schema))?;
@@ -228,7 +256,10 @@ impl Decoder for DynamoDbDecoder {
                 vec![
                     ("table", String::from_utf8_lossy(&t.name).into_owned()),
                     ("active_generation", t.schema.generation.to_string()),
-                    ("migration_source_generation", t.schema.migrating_from_generation.to_string()),
+                    (
+                        "migration_source_generation",
+                        t.schema.migrating_from_generation.to_string(),
+                    ),
                     ("stale_count", count.to_string()),
                     ("hint", STALE_HINT.to_owned()),
                 ],
@@ -262,7 +293,8 @@ impl Decoder for DynamoDbDecoder {
                 }
                 continue;
             };
-            let (user_key, value) = split_stage_value(v).ok_or_else(|| bad(k, "corrupt staged item record"))?;
+            let (user_key, value) =
+                split_stage_value(v).ok_or_else(|| bad(k, "corrupt staged item record"))?;
             let item = proto::parse_item(value).map_err(|e| bad(user_key, e))?;
             let rel = item_rel_path(&t.schema, &item).map_err(|e| bad(user_key, e))?;
             let dir = dirs.get(seg).map_or("", String::as_str);
@@ -304,12 +336,18 @@ impl From<DumpError> for WriteError {
 }
 
 /// Write the winners of the path-sorted items: of the records of one path, the last.
-fn write_items(out: &mut dyn TreeOut, mut sorted: SortedRecords, options: &DynamoDbOptions) -> Result<(), WriteError> {
+fn write_items(
+    out: &mut dyn TreeOut,
+    mut sorted: SortedRecords,
+    options: &DynamoDbOptions,
+) -> Result<(), WriteError> {
+    // Keys are `<table dir> 00 <item path> 00 rank BE64(arrival)`: the path is all but 10 bytes.
     let mut pending: Option<(Vec<u8>, Vec<u8>)> = None; // (table dir 00 item path, body)
     let mut bundle = Bundle::default();
     loop {
         let next = sorted.next().map_err(WriteError::Scratch)?;
-        let path_of = |k: &[u8]| -> Vec<u8> { k.get(..k.len().saturating_sub(9)).unwrap_or_default().to_vec() };
+        let path_of =
+            |k: &[u8]| -> Vec<u8> { k.get(..k.len().saturating_sub(10)).unwrap_or_default().to_vec() };
         match (&mut pending, next) {
             (Some((p, body)), Some((k, v))) if *p == path_of(k) => {
                 body.clear();

@@ -16,7 +16,9 @@
 use std::path::{Path, PathBuf};
 
 use super::decode::item_rel_path;
-use super::keys::{gsi_rows, item_key, primary_key_segments, table_gen_key, table_meta_key, RESTORE_GENERATION};
+use super::keys::{
+    gsi_rows, item_key, primary_key_segments, table_gen_key, table_meta_key, RESTORE_GENERATION,
+};
 use super::proto::{item_value, schema_value, Item, TableSchema};
 use super::public::{item_from_bundle_line, item_from_json, schema_from_json};
 use super::{DynamoDbLayout, DynamoDbOptions};
@@ -60,7 +62,10 @@ enum Job {
 fn refuse_special(e: &DirEntry) -> Result<(), AdapterError> {
     match e.kind {
         EntryKind::Symlink => Err(bad_file(&e.path, "is a symbolic link (refused, D12)")),
-        EntryKind::Other => Err(bad_file(&e.path, "is not a regular file or directory (refused, D12)")),
+        EntryKind::Other => Err(bad_file(
+            &e.path,
+            "is not a regular file or directory (refused, D12)",
+        )),
         EntryKind::File | EntryKind::Dir => Ok(()),
     }
 }
@@ -107,7 +112,10 @@ impl DynamoDbEncoder {
                 for f in list_dir(&e.path)?.unwrap_or_default() {
                     refuse_special(&f)?;
                     if f.kind == EntryKind::Dir {
-                        return Err(bad_file(&f.path, "unexpected nested directory (items layout is at most 2 levels)"));
+                        return Err(bad_file(
+                            &f.path,
+                            "unexpected nested directory (items layout is at most 2 levels)",
+                        ));
                     }
                     if name_of(&f)?.ends_with(".json") {
                         jobs.push(Job::Item {
@@ -128,7 +136,12 @@ impl DynamoDbEncoder {
         Ok(jobs)
     }
 
-    fn encode_table(&self, dir: &Path, dir_name: &str, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+    fn encode_table(
+        &self,
+        dir: &Path,
+        dir_name: &str,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), AdapterError> {
         let table = self.read_schema(dir, dir_name)?;
         let schema_path = dir.join("_schema.json");
         let sink_err = |key: &[u8], source| AdapterError::Sink {
@@ -137,14 +150,20 @@ impl DynamoDbEncoder {
             source,
         };
         let meta = table_meta_key(&table.name);
-        sink.add(&meta, &schema_value(&table.schema)).map_err(|e| sink_err(&meta, e))?;
+        sink.add(&meta, &schema_value(&table.schema))
+            .map_err(|e| sink_err(&meta, e))?;
         let gen = table_gen_key(&table.name);
         sink.add(&gen, RESTORE_GENERATION.to_string().as_bytes())
             .map_err(|e| sink_err(&gen, e))?;
         let items = dir.join("items");
         match std::fs::symlink_metadata(&items) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(AdapterError::Io { path: items, source: e }),
+            Err(e) => {
+                return Err(AdapterError::Io {
+                    path: items,
+                    source: e,
+                })
+            }
             Ok(m) if !m.is_dir() => return Err(bad_file(&items, "is not a directory")),
             Ok(_) => {}
         }

@@ -19,8 +19,8 @@ use serde_json::{Map, Value};
 
 use super::keys::{ORDERED_KEY_ENCODING, RESTORE_GENERATION};
 use super::proto::{
-    AttributeValue, AttributeValueList, AttributeValueMap, BinarySet, GlobalSecondaryIndex, GsiProjection, Item,
-    KeySchema, StringSet, TableSchema, Value as Av,
+    AttributeValue, AttributeValueList, AttributeValueMap, BinarySet, GlobalSecondaryIndex, GsiProjection,
+    Item, KeySchema, StringSet, TableSchema, Value as Av,
 };
 use crate::dump::gofields::{type_name, Fields};
 use crate::dump::json::{to_vec, JsonStyle};
@@ -55,7 +55,10 @@ impl Serialize for PublicItem<'_> {
     }
 }
 
-fn seq<S: Serializer, T: Serialize>(s: S, items: impl ExactSizeIterator<Item = T>) -> Result<S::Ok, S::Error> {
+fn seq<S: Serializer, T: Serialize>(
+    s: S,
+    items: impl ExactSizeIterator<Item = T>,
+) -> Result<S::Ok, S::Error> {
     let mut q = s.serialize_seq(Some(items.len()))?;
     for item in items {
         q.serialize_element(&item)?;
@@ -173,9 +176,13 @@ pub fn item_from_bundle_line(v: &Value) -> Result<Item, String> {
     match v {
         Value::Object(o) if o.len() == 1 => match o.get(BUNDLE_ITEM_MEMBER) {
             Some(Value::Object(_)) => item_from_json(o.get(BUNDLE_ITEM_MEMBER).unwrap_or(&Value::Null)),
-            _ => Err(format!("a bundle line must be {{\"{BUNDLE_ITEM_MEMBER}\": {{…}}}}")),
+            _ => Err(format!(
+                "a bundle line must be {{\"{BUNDLE_ITEM_MEMBER}\": {{…}}}}"
+            )),
         },
-        _ => Err(format!("a bundle line must be {{\"{BUNDLE_ITEM_MEMBER}\": {{…}}}}")),
+        _ => Err(format!(
+            "a bundle line must be {{\"{BUNDLE_ITEM_MEMBER}\": {{…}}}}"
+        )),
     }
 }
 
@@ -194,7 +201,10 @@ fn strings(v: &Value, what: &str) -> Result<Vec<String>, String> {
 
 fn av_from_json(m: &Map<String, Value>) -> Result<AttributeValue, String> {
     if m.len() != 1 {
-        return Err(format!("attribute object must have exactly one type key, got {}", m.len()));
+        return Err(format!(
+            "attribute object must have exactly one type key, got {}",
+            m.len()
+        ));
     }
     let Some((typ, val)) = m.iter().next() else {
         return Err("empty attribute object".to_owned());
@@ -205,8 +215,12 @@ fn av_from_json(m: &Map<String, Value>) -> Result<AttributeValue, String> {
         ("B", Value::String(s)) => Av::B(decode_b64_std(s)?),
         ("BOOL", Value::Bool(b)) => Av::Bool(*b),
         ("NULL", Value::Bool(b)) => Av::Null(*b),
-        ("SS", v) => Av::Ss(StringSet { values: strings(v, "SS")? }),
-        ("NS", v) => Av::Ns(StringSet { values: strings(v, "NS")? }),
+        ("SS", v) => Av::Ss(StringSet {
+            values: strings(v, "SS")?,
+        }),
+        ("NS", v) => Av::Ns(StringSet {
+            values: strings(v, "NS")?,
+        }),
         ("BS", v) => Av::Bs(BinarySet {
             values: strings(v, "BS")?
                 .iter()
@@ -228,7 +242,10 @@ fn av_from_json(m: &Map<String, Value>) -> Result<AttributeValue, String> {
                 let Value::Object(c) = child else {
                     return Err(format!("M[{name:?}] is not an object"));
                 };
-                values.insert(name.clone(), av_from_json(c).map_err(|e| format!("M[{name:?}]: {e}"))?);
+                values.insert(
+                    name.clone(),
+                    av_from_json(c).map_err(|e| format!("M[{name:?}]: {e}"))?,
+                );
             }
             Av::M(AttributeValueMap { values })
         }
@@ -310,10 +327,7 @@ pub fn schema_file(s: &TableSchema) -> Vec<u8> {
                 }
             },
         },
-        attribute_definitions: defs
-            .iter()
-            .map(|(name, typ)| PublicDef { name, typ })
-            .collect(),
+        attribute_definitions: defs.iter().map(|(name, typ)| PublicDef { name, typ }).collect(),
         global_secondary_indexes: s
             .global_secondary_indexes
             .iter()
@@ -358,10 +372,16 @@ fn objects<'a>(f: &Fields<'a>, field: &str) -> Result<Vec<Option<&'a Map<String,
             .map(|e| match e {
                 Value::Null => Ok(None),
                 Value::Object(o) => Ok(Some(o)),
-                other => Err(format!("field `{field}`: expected an array of objects, found {}", type_name(other))),
+                other => Err(format!(
+                    "field `{field}`: expected an array of objects, found {}",
+                    type_name(other)
+                )),
             })
             .collect(),
-        Some(other) => Err(format!("field `{field}`: expected an array, found {}", type_name(other))),
+        Some(other) => Err(format!(
+            "field `{field}`: expected an array, found {}",
+            type_name(other)
+        )),
     }
 }
 
@@ -398,7 +418,11 @@ pub fn schema_from_json(bytes: &[u8], path: &Path) -> Result<TableSchema, String
         Value::Null => &empty,
         other => return Err(format!("expected a JSON object, found {}", type_name(other))),
     };
-    let f = Fields { obj, path, prefix: "" };
+    let f = Fields {
+        obj,
+        path,
+        prefix: "",
+    };
     let e = |e: crate::dump::DumpError| e.to_string();
     let version = f.u32("format_version").map_err(e)?;
     if version != SCHEMA_FORMAT_VERSION {
@@ -448,7 +472,11 @@ pub fn schema_from_json(bytes: &[u8], path: &Path) -> Result<TableSchema, String
         ));
     }
     for (name, gsi) in gsis {
-        if schema.global_secondary_indexes.insert(name.clone(), gsi).is_some() {
+        if schema
+            .global_secondary_indexes
+            .insert(name.clone(), gsi)
+            .is_some()
+        {
             return Err(format!("duplicate GSI name {name:?}"));
         }
     }
