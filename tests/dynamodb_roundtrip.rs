@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ekv_snapshot::adapters::dynamodb::keys::{gsi_rows, item_key, primary_key_segments, table_gen_key, table_meta_key};
+use ekv_snapshot::adapters::dynamodb::keys::{
+    gsi_rows, item_key, primary_key_segments, table_gen_key, table_meta_key,
+};
 use ekv_snapshot::adapters::dynamodb::proto::*;
 use ekv_snapshot::adapters::dynamodb::{DynamoDbDecoder, DynamoDbEncoder, DynamoDbLayout, DynamoDbOptions};
 use ekv_snapshot::adapters::{
@@ -21,7 +23,10 @@ struct Sink(Records);
 
 impl RecordSink for Sink {
     fn add(&mut self, k: &[u8], v: &[u8]) -> Result<(), SinkError> {
-        assert!(self.0.insert(k.to_vec(), v.to_vec()).is_none(), "duplicate record");
+        assert!(
+            self.0.insert(k.to_vec(), v.to_vec()).is_none(),
+            "duplicate record"
+        );
         Ok(())
     }
 }
@@ -74,14 +79,16 @@ fn leaf() -> impl Strategy<Value = Value> {
 }
 
 fn value() -> impl Strategy<Value = AttributeValue> {
-    leaf().prop_map(AttributeValue::new).prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4)
-                .prop_map(|values| AttributeValue::new(Value::L(AttributeValueList { values }))),
-            prop::collection::btree_map(".{0,4}", inner, 0..4)
-                .prop_map(|values| AttributeValue::new(Value::M(AttributeValueMap { values }))),
-        ]
-    })
+    leaf()
+        .prop_map(AttributeValue::new)
+        .prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|values| AttributeValue::new(Value::L(AttributeValueList { values }))),
+                prop::collection::btree_map(".{0,4}", inner, 0..4)
+                    .prop_map(|values| AttributeValue::new(Value::M(AttributeValueMap { values }))),
+            ]
+        })
 }
 
 fn number() -> impl Strategy<Value = String> {
@@ -96,9 +103,14 @@ fn number() -> impl Strategy<Value = String> {
 /// A key attribute of type t (0 = S, 1 = N, 2 = B).
 fn key_value(t: u8) -> BoxedStrategy<Value> {
     match t {
-        0 => ".{0,6}".prop_filter("dot names abort the decode", |s| s != "." && s != "..").prop_map(Value::S).boxed(),
+        0 => ".{0,6}"
+            .prop_filter("dot names abort the decode", |s| s != "." && s != "..")
+            .prop_map(Value::S)
+            .boxed(),
         1 => number().prop_map(Value::N).boxed(),
-        _ => prop::collection::vec(any::<u8>(), 0..8).prop_map(Value::B).boxed(),
+        _ => prop::collection::vec(any::<u8>(), 0..8)
+            .prop_map(Value::B)
+            .boxed(),
     }
 }
 

@@ -269,7 +269,7 @@ impl Decoder for DynamoDbDecoder {
         while let Some((k, v)) = staged.next().map_err(|e| self.scratch_err(e))? {
             let (seg, generation, arrival) =
                 split_stage_key(k).ok_or_else(|| bad(k, "corrupt staged item record"))?;
-            if current.as_ref().is_none_or(|(s, _)| s.as_slice() != seg) {
+            if !matches!(&current, Some((s, _)) if s.as_slice() == seg) {
                 if let Some((s, n)) = current.take() {
                     flush(&s, n, warnings);
                 }

@@ -45,7 +45,10 @@ fn decoder(layout: DynamoDbLayout, budget: usize, scratch: &std::path::Path) -> 
 }
 
 /// Feed records (sorted by key, as the stream is) and finalize.
-fn run(d: &mut DynamoDbDecoder, mut records: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(MemTree, Warnings), AdapterError> {
+fn run(
+    d: &mut DynamoDbDecoder,
+    mut records: Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<(MemTree, Warnings), AdapterError> {
     records.sort();
     let mut t = MemTree::new();
     let mut w = Warnings::new();
@@ -109,7 +112,10 @@ fn orphan_items_are_warned_once_per_table_and_not_written() {
             vec![("encoded_table", "Z29uZQ".into()), ("buffered_items", "2".into())]
         )]
     );
-    assert_eq!(t.files.keys().collect::<Vec<_>>(), vec!["dynamodb/t/_schema.json"]);
+    assert_eq!(
+        t.files.keys().collect::<Vec<_>>(),
+        vec!["dynamodb/t/_schema.json"]
+    );
     assert!(t.dirs.contains(&"dynamodb/t/items".to_owned()));
 }
 
@@ -119,12 +125,24 @@ fn bad_records_are_typed_errors_naming_the_key() {
     let (ik, iv) = item_rec("t", 1, &item("a", "x"));
     let cases: Vec<(Vec<u8>, Vec<u8>, &str)> = vec![
         (table_meta_key("t"), b"{not a proto}".to_vec(), "magic"),
-        (table_meta_key("t"), [b"\x00DS\x01".as_slice(), b"\x0a\x05ab"].concat(), "protobuf"),
-        (b"!ddb|meta|table|".to_vec(), good_schema.clone(), "empty table segment"),
+        (
+            table_meta_key("t"),
+            [b"\x00DS\x01".as_slice(), b"\x0a\x05ab"].concat(),
+            "protobuf",
+        ),
+        (
+            b"!ddb|meta|table|".to_vec(),
+            good_schema.clone(),
+            "empty table segment",
+        ),
         (b"!ddb|meta|table|a".to_vec(), good_schema, "table segment"),
         (ik.clone(), b"\x00DS\x01".to_vec(), "magic"),
         (ik.clone(), iv[..iv.len() - 2].to_vec(), "protobuf"),
-        (ik, [b"\x00DI\x01".as_slice(), b"\x0a\x06\x0a\x02\xff\xfe\x12\x00"].concat(), "protobuf"),
+        (
+            ik,
+            [b"\x00DI\x01".as_slice(), b"\x0a\x06\x0a\x02\xff\xfe\x12\x00"].concat(),
+            "protobuf",
+        ),
         (b"!ddb|item|dA|x7|k".to_vec(), iv.clone(), "generation"),
         (b"!ddb|item|dA|-1|k".to_vec(), iv.clone(), "generation"),
         (b"!ddb|item|dA|1|".to_vec(), iv.clone(), "primary-key payload"),
@@ -160,7 +178,10 @@ fn items_that_cannot_be_named_fail_at_finalize_naming_the_key() {
         };
         let key = b"!ddb|item|dA|1|k\x00\x01".to_vec();
         let s = tempfile::tempdir().unwrap();
-        let recs = vec![(table_meta_key("t"), schema_value(&schema("t", "", 1, 0))), (key.clone(), item_value(&it))];
+        let recs = vec![
+            (table_meta_key("t"), schema_value(&schema("t", "", 1, 0))),
+            (key.clone(), item_value(&it)),
+        ];
         let e = run(&mut per_item(s.path()), recs).unwrap_err();
         assert!(
             matches!(&e, AdapterError::BadRecord { key: k, what: w, .. } if *k == display_key(&key) && w.contains(what)),
@@ -173,7 +194,11 @@ fn items_that_cannot_be_named_fail_at_finalize_naming_the_key() {
 fn a_tiny_sort_budget_spills_and_writes_the_same_tree() {
     let mut recs = vec![(table_meta_key("t"), schema_value(&schema("t", "", 2, 1)))];
     for i in 0..400 {
-        recs.push(item_rec("t", 1 + (i % 2), &item(&format!("k{}", i % 300), &format!("value {i}"))));
+        recs.push(item_rec(
+            "t",
+            1 + (i % 2),
+            &item(&format!("k{}", i % 300), &format!("value {i}")),
+        ));
     }
     let s = tempfile::tempdir().unwrap();
     let mut small = decoder(DynamoDbLayout::PerItem, 4096, s.path());
@@ -192,14 +217,22 @@ fn jsonl_parts_hold_at_most_the_bundle_size_and_a_long_line_gets_its_own() {
     }
     recs.push(item_rec("t", 1, &item("long", &"y".repeat(500))));
     let s = tempfile::tempdir().unwrap();
-    let (t, _) = run(&mut decoder(DynamoDbLayout::Jsonl, DEFAULT_SORT_BUDGET, s.path()), recs).unwrap();
+    let (t, _) = run(
+        &mut decoder(DynamoDbLayout::Jsonl, DEFAULT_SORT_BUDGET, s.path()),
+        recs,
+    )
+    .unwrap();
     let parts: Vec<_> = t.files.iter().filter(|(k, _)| k.ends_with(".jsonl")).collect();
     assert!(parts.len() >= 3);
     let mut lines = 0;
     for (name, bytes) in &parts {
         let n = bytes.iter().filter(|&&b| b == b'\n').count();
         lines += n;
-        assert!(bytes.len() <= 200 || n == 1, "{name}: {} bytes in {n} lines", bytes.len());
+        assert!(
+            bytes.len() <= 200 || n == 1,
+            "{name}: {} bytes in {n} lines",
+            bytes.len()
+        );
     }
     assert_eq!(lines, 7);
     assert_eq!(parts[0].0, &format!("dynamodb/t/items/{}", part_name(0)));

@@ -2,6 +2,9 @@ use super::*;
 use crate::adapters::SinkError;
 use crate::dump::DumpError;
 
+/// The records an encode gave (sorted), or its error.
+type Outcome = Result<Vec<(Vec<u8>, Vec<u8>)>, AdapterError>;
+
 #[derive(Default)]
 struct Sink(Vec<(Vec<u8>, Vec<u8>)>);
 
@@ -22,7 +25,7 @@ fn put(root: &Path, rel: &str, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
-fn run_with(root: &Path, layout: DynamoDbLayout) -> Result<Vec<(Vec<u8>, Vec<u8>)>, AdapterError> {
+fn run_with(root: &Path, layout: DynamoDbLayout) -> Outcome {
     let options = DynamoDbOptions {
         layout,
         ..DynamoDbOptions::default()
@@ -37,7 +40,7 @@ fn run_with(root: &Path, layout: DynamoDbLayout) -> Result<Vec<(Vec<u8>, Vec<u8>
     Ok(sink.0)
 }
 
-fn run(root: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, AdapterError> {
+fn run(root: &Path) -> Outcome {
     run_with(root, DynamoDbLayout::PerItem)
 }
 
@@ -47,10 +50,14 @@ fn tree() -> tempfile::TempDir {
     d
 }
 
-fn bad_file_containing(r: Result<Vec<(Vec<u8>, Vec<u8>)>, AdapterError>, path_end: &str, what: &str) {
+fn bad_file_containing(r: Outcome, path_end: &str, what: &str) {
     match r {
         Err(AdapterError::BadFile { path, what: w }) => {
-            assert!(path.ends_with(path_end), "{} does not end with {path_end}", path.display());
+            assert!(
+                path.ends_with(path_end),
+                "{} does not end with {path_end}",
+                path.display()
+            );
             assert!(w.contains(what), "{w:?} lacks {what:?}");
         }
         other => panic!("expected BadFile({path_end}, {what}), got {other:?}"),
@@ -60,9 +67,21 @@ fn bad_file_containing(r: Result<Vec<(Vec<u8>, Vec<u8>)>, AdapterError>, path_en
 #[test]
 fn schema_item_and_gsi_records() {
     let d = tree();
-    put(d.path(), "dynamodb/t/items/a/1.json", r#"{"h":{"S":"a"},"r":{"N":"1"},"x":{"B":"AA=="}}"#);
-    put(d.path(), "dynamodb/t/items/a/2.json", r#"{"h":{"S":"a"},"r":{"N":"2"}}"#);
-    put(d.path(), "dynamodb/t/items/a/notes.txt", "ignored as Go ignores it");
+    put(
+        d.path(),
+        "dynamodb/t/items/a/1.json",
+        r#"{"h":{"S":"a"},"r":{"N":"1"},"x":{"B":"AA=="}}"#,
+    );
+    put(
+        d.path(),
+        "dynamodb/t/items/a/2.json",
+        r#"{"h":{"S":"a"},"r":{"N":"2"}}"#,
+    );
+    put(
+        d.path(),
+        "dynamodb/t/items/a/notes.txt",
+        "ignored as Go ignores it",
+    );
     put(d.path(), "dynamodb/stray.txt", "ignored");
     let recs = run(d.path()).unwrap();
     let keys: Vec<&[u8]> = recs.iter().map(|(k, _)| k.as_slice()).collect();
@@ -97,7 +116,11 @@ fn schema_is_read_leniently_as_go_reads_it() {
         r#"{"FORMAT_VERSION":1,"Table_Name":"t","primary_key":{"HASH_KEY":{"Name":"h"},"range_key":null},
            "attribute_definitions":[{"name":"h","type":"S"}],"unknown":[1,2],"table_name":"t"} ]"#,
     );
-    put(d.path(), "dynamodb/t/items/a.json", r#"{"h":{"S":"dup"},"h":{"S":"a"}}"#);
+    put(
+        d.path(),
+        "dynamodb/t/items/a.json",
+        r#"{"h":{"S":"dup"},"h":{"S":"a"}}"#,
+    );
     let recs = run(d.path()).unwrap();
     assert_eq!(recs.len(), 3);
     assert_eq!(recs[0].0, b"!ddb|item|dA|1|a\x00\x01");
@@ -106,11 +129,29 @@ fn schema_is_read_leniently_as_go_reads_it() {
 #[test]
 fn schema_errors_name_the_file() {
     for (text, what) in [
-        (SCHEMA.replace("\"format_version\":1", "\"format_version\":99"), "format_version 99"),
-        (SCHEMA.replace("\"format_version\":1", "\"format_version\":1.0"), "format_version"),
-        (SCHEMA.replace("{\"name\":\"r\",\"type\":\"N\"}", "{\"name\":\"h\",\"type\":\"N\"}"), "duplicate attribute"),
-        (SCHEMA.replace("\"table_name\":\"t\"", "\"table_name\":\"u\""), "encodes to dir"),
-        (SCHEMA.replace("\"table_name\":\"t\"", "\"table_name\":\"\""), "empty table_name"),
+        (
+            SCHEMA.replace("\"format_version\":1", "\"format_version\":99"),
+            "format_version 99",
+        ),
+        (
+            SCHEMA.replace("\"format_version\":1", "\"format_version\":1.0"),
+            "format_version",
+        ),
+        (
+            SCHEMA.replace(
+                "{\"name\":\"r\",\"type\":\"N\"}",
+                "{\"name\":\"h\",\"type\":\"N\"}",
+            ),
+            "duplicate attribute",
+        ),
+        (
+            SCHEMA.replace("\"table_name\":\"t\"", "\"table_name\":\"u\""),
+            "encodes to dir",
+        ),
+        (
+            SCHEMA.replace("\"table_name\":\"t\"", "\"table_name\":\"\""),
+            "empty table_name",
+        ),
         (SCHEMA.replace("{\"name\":\"h\"}", "{}"), "empty primary hash key"),
         (SCHEMA.replace("}]}", "},{\"name\":\"g\"}]}"), "duplicate GSI"),
         ("[]".to_owned(), "JSON object"),
@@ -130,10 +171,19 @@ fn item_errors_name_the_file() {
         (r#"{"h":{"BOOL":true},"r":{"N":"1"}}"#, "not S, N, or B"),
         (r#"{"h":{"S":"a"},"r":{"N":"0x10"}}"#, "number key"),
         (r#"{"h":{"S":"a"},"r":{"N":"1"},"x":{"SS":["a"]}}"#, "index \"g\""),
-        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"s":"lower-case tag"}}"#, "unknown attribute type \"s\""),
-        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"S":"a","N":"1"}}"#, "exactly one type key"),
+        (
+            r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"s":"lower-case tag"}}"#,
+            "unknown attribute type \"s\"",
+        ),
+        (
+            r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"S":"a","N":"1"}}"#,
+            "exactly one type key",
+        ),
         (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"B":"AA"}}"#, "base64"),
-        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"N":1}}"#, "N value is an integer"),
+        (
+            r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"N":1}}"#,
+            "N value is an integer",
+        ),
         (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"L":[1]}}"#, "L element"),
         (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":null}"#, "not an object"),
         (r#"["not an item"]"#, "JSON object"),
@@ -147,14 +197,26 @@ fn item_errors_name_the_file() {
 #[test]
 fn item_under_the_wrong_hash_directory_is_refused() {
     let d = tree();
-    put(d.path(), "dynamodb/t/items/b/1.json", r#"{"h":{"S":"a"},"r":{"N":"1"}}"#);
+    put(
+        d.path(),
+        "dynamodb/t/items/b/1.json",
+        r#"{"h":{"S":"a"},"r":{"N":"1"}}"#,
+    );
     bad_file_containing(run(d.path()), "items/b/1.json", "items/a/");
     let d = tree();
-    put(d.path(), "dynamodb/t/items/1.json", r#"{"h":{"S":"a"},"r":{"N":"1"}}"#);
+    put(
+        d.path(),
+        "dynamodb/t/items/1.json",
+        r#"{"h":{"S":"a"},"r":{"N":"1"}}"#,
+    );
     bad_file_containing(run(d.path()), "items/1.json", "items/a/");
     // The file name itself is free (Go ignores it).
     let d = tree();
-    put(d.path(), "dynamodb/t/items/a/anything.json", r#"{"h":{"S":"a"},"r":{"N":"1.0"}}"#);
+    put(
+        d.path(),
+        "dynamodb/t/items/a/anything.json",
+        r#"{"h":{"S":"a"},"r":{"N":"1.0"}}"#,
+    );
     assert_eq!(run(d.path()).unwrap().len(), 3);
 }
 
@@ -167,13 +229,28 @@ fn deeper_nesting_and_special_files_are_refused() {
     let d = tree();
     put(d.path(), "elsewhere.json", r#"{"h":{"S":"a"},"r":{"N":"1"}}"#);
     std::fs::create_dir_all(d.path().join("dynamodb/t/items/a")).unwrap();
-    std::os::unix::fs::symlink(d.path().join("elsewhere.json"), d.path().join("dynamodb/t/items/a/x.json")).unwrap();
+    std::os::unix::fs::symlink(
+        d.path().join("elsewhere.json"),
+        d.path().join("dynamodb/t/items/a/x.json"),
+    )
+    .unwrap();
     bad_file_containing(run(d.path()), "items/a/x.json", "symbolic link");
 
     let d = tree();
-    put(d.path(), "dynamodb/t/items/a/x.json", r#"{"h":{"S":"a"},"r":{"N":"1"}}"#);
-    std::fs::hard_link(d.path().join("dynamodb/t/items/a/x.json"), d.path().join("hard.json")).unwrap();
-    assert!(matches!(run(d.path()), Err(AdapterError::Dump(DumpError::Unsafe { .. }))));
+    put(
+        d.path(),
+        "dynamodb/t/items/a/x.json",
+        r#"{"h":{"S":"a"},"r":{"N":"1"}}"#,
+    );
+    std::fs::hard_link(
+        d.path().join("dynamodb/t/items/a/x.json"),
+        d.path().join("hard.json"),
+    )
+    .unwrap();
+    assert!(matches!(
+        run(d.path()),
+        Err(AdapterError::Dump(DumpError::Unsafe { .. }))
+    ));
 
     let d = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(d.path().join("dynamodb/t/_schema.json")).unwrap();
@@ -192,8 +269,20 @@ fn jsonl_parts_are_read_in_the_jsonl_layout_only() {
         "dynamodb/t/items/data-00000.jsonl",
         "{\"Item\":{\"h\":{\"S\":\"a\"},\"r\":{\"N\":\"1\"}}}\n{\"Item\":{\"h\":{\"S\":\"b\"},\"r\":{\"N\":\"2\"}}}\n",
     );
-    assert_eq!(run(d.path()).unwrap().len(), 2, "per-item layout skips .jsonl as Go does");
+    assert_eq!(
+        run(d.path()).unwrap().len(),
+        2,
+        "per-item layout skips .jsonl as Go does"
+    );
     assert_eq!(run_with(d.path(), DynamoDbLayout::Jsonl).unwrap().len(), 4);
-    put(d.path(), "dynamodb/t/items/data-00001.jsonl", "{\"Item\":{\"h\":{\"S\":\"c\"},\"r\":{\"N\":\"1\"}}}\n{\"item\":{}}\n");
-    bad_file_containing(run_with(d.path(), DynamoDbLayout::Jsonl), "data-00001.jsonl", "item 2");
+    put(
+        d.path(),
+        "dynamodb/t/items/data-00001.jsonl",
+        "{\"Item\":{\"h\":{\"S\":\"c\"},\"r\":{\"N\":\"1\"}}}\n{\"item\":{}}\n",
+    );
+    bad_file_containing(
+        run_with(d.path(), DynamoDbLayout::Jsonl),
+        "data-00001.jsonl",
+        "item 2",
+    );
 }

@@ -19,20 +19,40 @@ fn value_forms_of_every_kind() {
         };
         String::from_utf8(bundle_line(&item)).unwrap()
     };
-    assert_eq!(av(Av::B(vec![0xfb, 0xff])), "{\"Item\":{\"a\":{\"B\":\"+/8=\"}}}\n");
-    assert_eq!(av(Av::Ss(StringSet::default())), "{\"Item\":{\"a\":{\"SS\":[]}}}\n");
-    assert_eq!(av(Av::Bs(BinarySet { values: vec![vec![1], vec![]] })), "{\"Item\":{\"a\":{\"BS\":[\"AQ==\",\"\"]}}}\n");
+    assert_eq!(
+        av(Av::B(vec![0xfb, 0xff])),
+        "{\"Item\":{\"a\":{\"B\":\"+/8=\"}}}\n"
+    );
+    assert_eq!(
+        av(Av::Ss(StringSet::default())),
+        "{\"Item\":{\"a\":{\"SS\":[]}}}\n"
+    );
+    assert_eq!(
+        av(Av::Bs(BinarySet {
+            values: vec![vec![1], vec![]]
+        })),
+        "{\"Item\":{\"a\":{\"BS\":[\"AQ==\",\"\"]}}}\n"
+    );
     assert_eq!(av(Av::Null(false)), "{\"Item\":{\"a\":{\"NULL\":false}}}\n");
-    assert_eq!(av(Av::S("<&>".into())), "{\"Item\":{\"a\":{\"S\":\"<&>\"}}}\n", "no HTML escaping in bundles");
+    assert_eq!(
+        av(Av::S("<&>".into())),
+        "{\"Item\":{\"a\":{\"S\":\"<&>\"}}}\n",
+        "no HTML escaping in bundles"
+    );
     let empty = Item {
         attributes: [("a".to_owned(), AttributeValue::default())].into(),
     };
-    assert_eq!(String::from_utf8(bundle_line(&empty)).unwrap(), "{\"Item\":{\"a\":{\"NULL\":true}}}\n");
+    assert_eq!(
+        String::from_utf8(bundle_line(&empty)).unwrap(),
+        "{\"Item\":{\"a\":{\"NULL\":true}}}\n"
+    );
     // …and item files escape HTML as json.MarshalIndent does.
     let html = Item {
         attributes: [("a".to_owned(), AttributeValue::new(Av::S("<&>".into())))].into(),
     };
-    assert!(String::from_utf8(item_file(&html)).unwrap().contains("\\u003c\\u0026\\u003e"));
+    assert!(String::from_utf8(item_file(&html))
+        .unwrap()
+        .contains("\\u003c\\u0026\\u003e"));
 }
 
 #[test]
@@ -66,7 +86,13 @@ fn schema_file_of_the_spec_example_and_back() {
 
 #[test]
 fn bundle_lines_must_hold_exactly_an_item() {
-    for bad in [r#"{"item":{}}"#, r#"{"Item":{},"x":1}"#, r#"{"Item":null}"#, "[]", "1"] {
+    for bad in [
+        r#"{"item":{}}"#,
+        r#"{"Item":{},"x":1}"#,
+        r#"{"Item":null}"#,
+        "[]",
+        "1",
+    ] {
         let v: Value = serde_json::from_str(bad).unwrap();
         assert!(item_from_bundle_line(&v).is_err(), "{bad}");
     }
