@@ -1,25 +1,7 @@
-//! The crate-wide error: one enum per layer, wrapped here, and the usage/data split the
-//! CLIs map to exit codes (1 and 2, DECISIONS.md D8).
+//! The crate-wide error: one enum per layer, wrapped here; [`Error::kind`] gives the
+//! usage/data split the CLIs map to exit codes (1 and 2, DECISIONS.md D8).
 
-/// What kind of failure an error is, for exit-code mapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// Bad flags, a missing input, or an environment failure (I/O on our own output,
-    /// permissions, a full disk). Exit code 1.
-    Usage,
-    /// The input bytes or tree are malformed, corrupt or unsupported. Exit code 2.
-    Data,
-}
-
-impl ErrorKind {
-    /// The process exit code for this kind (D8).
-    pub fn exit_code(self) -> i32 {
-        match self {
-            ErrorKind::Usage => 1,
-            ErrorKind::Data => 2,
-        }
-    }
-}
+use crate::error_kind::ErrorKind;
 
 /// Any error of the library, by layer.
 #[derive(Debug, thiserror::Error)]

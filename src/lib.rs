@@ -16,12 +16,14 @@ pub mod cli;
 pub mod container;
 pub mod dump;
 mod error;
+mod error_kind;
 pub mod mvcc;
 pub mod ordered;
 pub mod pipeline;
 pub mod spill;
 
-pub use error::{Error, ErrorKind};
+pub use error::Error;
+pub use error_kind::ErrorKind;
 
 /// The toolkit's version, recorded in MANIFEST.json and ENCODE_INFO.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

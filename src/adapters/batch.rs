@@ -88,7 +88,7 @@ pub fn default_threads() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
+    use crate::error_kind::ErrorKind;
 
     /// Refuses the `n`-th record (from 0), collecting the ones before it.
     struct RefuseAt(usize, Vec<(Vec<u8>, Vec<u8>)>);

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::dump::{DumpError, TreeOut};
-use crate::ErrorKind;
+use crate::error_kind::ErrorKind;
 
 /// One live record handed to a decoder: the newest version of a user key (DECISIONS.md D1).
 #[derive(Debug, Clone, Copy)]

@@ -34,11 +34,15 @@ pub const INTERNAL: &str = "internal";
 /// The family of keys no prefix matches.
 pub const UNKNOWN: &str = "unknown";
 
-/// Prefixes owned by elastickv itself, not by an adapter.
+/// Prefixes owned by elastickv itself, not by an adapter. The Redis EXEC read fences
+/// (`adapter/redis_txn.go`) are persisted: a live node's snapshot holds one per key a
+/// transaction touched (DECISIONS.md A10).
 const INTERNAL_ROUTES: &[Route] = &[
     Route::new(b"!txn|", INTERNAL, 0),
     Route::new(b"!dist|", INTERNAL, 0),
     Route::new(b"!encryption|", INTERNAL, 0),
+    Route::new(b"!redis|txn-wide-", INTERNAL, 0),
+    Route::new(b"!redis|read-fence-route-changed", INTERNAL, 0),
 ];
 
 /// A route with its owner and the index of its family in [`families`].
@@ -195,6 +199,7 @@ mod tests {
         assert_eq!(route(b"!hs|meta|\0\0\0\x01k").unwrap().route.prefix, b"!hs|meta|");
         assert_eq!(family_of(b"!s3|bucket|meta|b"), "s3");
         assert_eq!(family_of(b"!txn|lock|x"), INTERNAL);
+        assert_eq!(family_of(b"!redis|txn-wide-hash|\0\0\0\x01k"), INTERNAL);
         assert_eq!(route(b"!txn|lock|x").unwrap().adapter, None);
         assert_eq!(family_of(b"plain"), UNKNOWN);
         assert_eq!(family_of(b"!redis|hash|legacy"), UNKNOWN);

@@ -1,5 +1,7 @@
 //! Log lines on stderr in the `key=value` text shape of Go's slog handler, so scripts that
-//! grep the Go tools' output keep working: `level=WARN msg="encoder warning" event=… k=v`.
+//! grep the Go tools' output for `event=…` keep working: `level=WARN msg="decode warning"
+//! event=… k=v`. (Go's decoder says `msg="encoder warning"` for its decode warnings; ours
+//! names what it is, DECISIONS.md A11.)
 
 use crate::adapters::Warning;
 
@@ -31,7 +33,7 @@ pub fn line(level: &str, msg: &str, fields: &[(&str, String)]) -> String {
 pub fn warning(w: &Warning) {
     let mut fields = vec![("event", w.event.to_owned())];
     fields.extend(w.fields.iter().map(|(k, v)| (*k, v.clone())));
-    eprintln!("{}", line("WARN", "encoder warning", &fields));
+    eprintln!("{}", line("WARN", "decode warning", &fields));
 }
 
 /// Print a fatal error: `<prog>: <error>`.
@@ -47,12 +49,12 @@ mod tests {
     fn slog_text_shape() {
         let l = line(
             "WARN",
-            "encoder warning",
+            "decode warning",
             &[("event", "redis_orphan_ttl".into()), ("hint", "a b".into())],
         );
         assert_eq!(
             l,
-            r#"level=WARN msg="encoder warning" event=redis_orphan_ttl hint="a b""#
+            r#"level=WARN msg="decode warning" event=redis_orphan_ttl hint="a b""#
         );
     }
 }

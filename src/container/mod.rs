@@ -31,7 +31,7 @@ pub use peek::PeekReader;
 
 use std::path::PathBuf;
 
-use crate::ErrorKind;
+use crate::error_kind::ErrorKind;
 
 /// Longest key prefix shown in an error message (keys may be up to 1 MiB).
 const KEY_DISPLAY_MAX: usize = 64;

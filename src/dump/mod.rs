@@ -18,13 +18,14 @@ mod lines;
 pub mod manifest;
 mod out;
 pub mod tree;
+pub mod walk;
 
 pub use out::{MemTree, OutFile, TreeOut};
 pub use tree::DumpTree;
 
 use std::path::PathBuf;
 
-use crate::ErrorKind;
+use crate::error_kind::ErrorKind;
 
 /// The error of the dump layer. Every variant names the file involved.
 #[derive(Debug, thiserror::Error)]

@@ -21,7 +21,7 @@ pub use tracker::{Version, VersionTracker};
 pub use view::{MvccCounters, MvccItem, MvccView};
 
 use crate::container::{ContainerError, StreamEntry};
-use crate::ErrorKind;
+use crate::error_kind::ErrorKind;
 
 /// A stream of entries in file order, as the EKVPBBL1 reader yields them.
 ///

@@ -15,7 +15,7 @@ pub mod self_test;
 
 use std::path::PathBuf;
 
-use crate::ErrorKind;
+use crate::error_kind::ErrorKind;
 
 /// The error of the pipeline layer.
 #[derive(Debug, thiserror::Error)]

@@ -979,7 +979,7 @@ mod tests {
                 &Record::routed(&[STR_PREFIX, b"k"].concat(), b"v").unwrap(),
             )
             .unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Usage);
+        assert_eq!(e.kind(), crate::error_kind::ErrorKind::Usage);
 
         let mut t = MemTree {
             fail_on: Some("_ttl.jsonl".into()),
@@ -1062,7 +1062,7 @@ mod tests {
             let mut t = MemTree::default();
             let e = d.replay(&mut t, &mut Vec::new(), facts, &mut lines).unwrap_err();
             assert!(e.to_string().contains("malformed fact read back"), "{e}");
-            assert_eq!(e.kind(), crate::ErrorKind::Usage);
+            assert_eq!(e.kind(), crate::error_kind::ErrorKind::Usage);
         }
     }
 

@@ -29,18 +29,10 @@ use super::RedisOptions;
 use crate::adapters::{
     display_key, encode_files, AdapterError, EncodeContext, Encoder, RecordBatch, RecordSink,
 };
-use crate::dump::filename::{decode_segment, is_sha_fallback};
 use crate::dump::fs::{self, list_dir, open_input, EntryKind};
 use crate::dump::json::{decode_base64url_lenient, get_ci, parse_one, parse_seq};
 use crate::dump::keymap;
-use crate::dump::DumpError;
-use crate::spill::ExternalSorter;
-
-/// Memory budget of the sort of one subdirectory's file names.
-pub const LISTING_SORT_BUDGET: usize = 8 << 20;
-
-/// Files handed to the workers at a time (a slice of the sorted listing).
-const FILES_PER_ROUND: usize = 1 << 16;
+use crate::dump::walk::{lstat, resolve_stem, Node, SortedStems, FILES_PER_ROUND, LISTING_SORT_BUDGET};
 
 /// Tree → records for the Redis adapter.
 #[derive(Debug)]
@@ -68,30 +60,6 @@ fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
     }
 }
 
-fn io_err(path: &Path, source: std::io::Error) -> AdapterError {
-    AdapterError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// What `lstat` says about a path of the tree.
-enum Node {
-    Missing,
-    Dir,
-    Other(&'static str),
-}
-
-fn lstat(path: &Path) -> Result<Node, AdapterError> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => Ok(Node::Other("a symlink")),
-        Ok(m) if m.is_dir() => Ok(Node::Dir),
-        Ok(_) => Ok(Node::Other("not a directory")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Node::Missing),
-        Err(e) => Err(io_err(path, e)),
-    }
-}
-
 /// Parse a canonical `db_<N>` directory name (decimal, no sign, no leading zeros).
 pub fn parse_db_name(name: &str) -> Option<u32> {
     let digits = name.strip_prefix("db_")?;
@@ -109,7 +77,7 @@ pub fn parse_db_name(name: &str) -> Option<u32> {
 /// entry is an error.
 pub fn enumerate_dbs(root: &Path) -> Result<Vec<u32>, AdapterError> {
     let redis = root.join("redis");
-    match lstat(&redis)? {
+    match lstat(&redis).map_err(AdapterError::Dump)? {
         Node::Missing => return Ok(Vec::new()),
         Node::Other(what) => return Err(bad_file(&redis, format!("expected a directory, found {what}"))),
         Node::Dir => {}
@@ -154,16 +122,7 @@ impl Ctx<'_> {
 
     /// Recover the raw key of a file stem (§6.1 `resolveKey`).
     fn resolve(&self, path: &Path, stem: &str) -> Result<Vec<u8>, AdapterError> {
-        if is_sha_fallback(stem) {
-            return match self.keymap.get(stem) {
-                Some(k) => Ok(k.clone()),
-                None => Err(AdapterError::Dump(DumpError::MissingKeymap {
-                    path: path.to_path_buf(),
-                    segment: stem.to_owned(),
-                })),
-            };
-        }
-        Ok(decode_segment(stem)?)
+        Ok(resolve_stem(path, stem, self.keymap)?)
     }
 
     fn ttl_row(&mut self, path: &Path, k: &[u8], ms: u64) -> Result<(), AdapterError> {
@@ -339,7 +298,7 @@ impl Encoder for RedisEncoder {
 impl RedisEncoder {
     /// Encode one `db_0` directory (§6.1 `RedisEncoder.Encode`).
     pub fn encode_db(&mut self, db: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
-        match lstat(db)? {
+        match lstat(db).map_err(AdapterError::Dump)? {
             Node::Missing => return Ok(()),
             Node::Other(what) => return Err(bad_file(db, format!("expected a directory, found {what}"))),
             Node::Dir => {}
@@ -626,46 +585,12 @@ impl Files<'_> {
         sink: &mut dyn RecordSink,
         each: impl Fn(&mut Ctx<'_>, &Path, &str) -> Result<(), AdapterError> + Sync,
     ) -> Result<(), AdapterError> {
-        let Some(entries) = fs::read_dir_unsorted(dir)? else {
+        let Some(stems) = SortedStems::list(dir, suffix, self.listing_budget, self.scratch_dir)? else {
             return Ok(());
         };
-        let spill_err = |source| AdapterError::Io {
-            path: dir.to_path_buf(),
-            source,
-        };
-        let mut stems = ExternalSorter::new(self.listing_budget, self.scratch_dir);
-        for e in entries {
-            let e = e?;
-            if e.kind != EntryKind::File {
-                continue;
-            }
-            let Some(name) = e.name.to_str() else {
-                if e.name.as_encoded_bytes().ends_with(suffix.as_bytes()) {
-                    return Err(bad_file(
-                        &e.path,
-                        "file name is not valid UTF-8, so not an encoded segment",
-                    ));
-                }
-                continue;
-            };
-            if let Some(stem) = name.strip_suffix(suffix) {
-                stems.push(stem.as_bytes(), b"").map_err(spill_err)?;
-            }
-        }
-        let mut sorted = stems.finish().map_err(spill_err)?;
-        let mut round: Vec<String> = Vec::with_capacity(self.per_round.min(sorted.len() as usize));
-        loop {
-            round.clear();
-            while round.len() < self.per_round.max(1) {
-                let Some((stem, _)) = sorted.next().map_err(spill_err)? else {
-                    break;
-                };
-                // Pushed from a `&str` above.
-                round.push(String::from_utf8_lossy(stem).into_owned());
-            }
-            if round.is_empty() {
-                return Ok(());
-            }
+        let mut stems = stems.per_round(self.per_round);
+        let mut round: Vec<String> = Vec::new();
+        while stems.next_round(&mut round)? {
             encode_files(
                 &round,
                 self.threads,
@@ -682,6 +607,7 @@ impl Files<'_> {
                 sink,
             )?;
         }
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 use super::*;
 use crate::container::header::HeaderLatch;
 use crate::container::pebble::PebbleStreamWriter;
-use crate::ErrorKind;
+use crate::error_kind::ErrorKind;
 
 /// Payload: `EKVPBBL1`, ts 77, three entries (one raw).
 fn payload() -> Vec<u8> {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::ErrorKind;
+use crate::error_kind::ErrorKind;
 use proptest::prelude::*;
 
 fn hex(s: &str) -> Vec<u8> {

@@ -226,7 +226,7 @@ fn decode_rejects_raw_reserved_bytes() {
     for s in ["a/b", "a:b", "a b", "é", "~"] {
         let err = decode_segment(s).unwrap_err();
         assert!(err.to_string().contains("percent-encoded"), "{err}");
-        assert_eq!(err.kind(), crate::ErrorKind::Data);
+        assert_eq!(err.kind(), crate::error_kind::ErrorKind::Data);
     }
 }
 

@@ -17,7 +17,7 @@ fn is_unsafe(r: Result<impl Sized, DumpError>, needle: &str) {
     match r {
         Err(e @ DumpError::Unsafe { .. }) => {
             assert!(e.to_string().contains(needle), "{e}");
-            assert_eq!(e.kind(), crate::ErrorKind::Data);
+            assert_eq!(e.kind(), crate::error_kind::ErrorKind::Data);
         }
         Err(e) => panic!("expected Unsafe({needle}), got {e}"),
         Ok(_) => panic!("expected Unsafe({needle}), got Ok"),
@@ -52,7 +52,7 @@ fn atomic_write_refuses_symlink_and_directory() {
     is_unsafe(atomic_write(&sub, b"x", 0o600), "not a regular file");
     // A missing parent is an I/O (usage) error, and leaves nothing behind.
     let err = atomic_write(&d.path().join("nope/f"), b"x", 0o600).unwrap_err();
-    assert_eq!(err.kind(), crate::ErrorKind::Usage);
+    assert_eq!(err.kind(), crate::error_kind::ErrorKind::Usage);
 }
 
 #[test]

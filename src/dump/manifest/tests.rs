@@ -220,7 +220,7 @@ fn format_version_gate() {
     }
     invalid(br#"{"format_version":1.0}"#, "format_version");
     let err = Manifest::from_bytes(br#"{"format_version":7}"#, p()).unwrap_err();
-    assert_eq!(err.kind(), crate::ErrorKind::Data);
+    assert_eq!(err.kind(), crate::error_kind::ErrorKind::Data);
     assert!(err.to_string().contains("unsupported format_version 7"), "{err}");
 }
 

@@ -98,7 +98,7 @@ fn refuses_unusable_outputs() {
     ] {
         let err = DumpTree::create(p).err().expect("refused");
         assert!(matches!(err, DumpError::Output { .. }), "{err}");
-        assert_eq!(err.kind(), crate::ErrorKind::Usage);
+        assert_eq!(err.kind(), crate::error_kind::ErrorKind::Usage);
         assert!(
             err.to_string().contains(why) && err.to_string().contains(p.to_str().unwrap()),
             "{err}"
