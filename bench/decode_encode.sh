@@ -4,6 +4,7 @@
 #
 #   bench/decode_encode.sh                      # ~1 GiB snapshot, output in bench/out/ (git-ignored)
 #   BENCH_OUT=/some/dir SIZE=268435456 SEED=7 KEEP=1 ROUNDS=3 bench/decode_encode.sh
+#   PROFILE=s3 bench/decode_encode.sh           # make_snapshot profile (redis, s3, s3-one, mixed)
 #   GO_DECODE=/path/to/elastickv-snapshot-decode GO_ENCODE=/path/to/elastickv-snapshot-encode \
 #     bench/decode_encode.sh
 #
@@ -31,7 +32,8 @@ SIZE="${SIZE:-1073741824}"
 SEED="${SEED:-1}"
 KEEP="${KEEP:-0}"
 ROUNDS="${ROUNDS:-2}"
-SNAP="$OUT/redis-$SIZE-$SEED.fsm"
+PROFILE="${PROFILE:-redis}"
+SNAP="$OUT/$PROFILE-$SIZE-$SEED.fsm"
 TREE="$OUT/tree"
 TAR="$OUT/tree.tar"
 FLOOR="$OUT/floor"
@@ -49,8 +51,8 @@ cargo build --release --bin ekv-snapshot --example make_snapshot >&2
 
 mkdir -p "$OUT"
 if [[ ! -s "$SNAP" ]]; then
-  echo "generating $SNAP (~$SIZE bytes, redis profile)" >&2
-  target/release/examples/make_snapshot --out "$SNAP" --size "$SIZE" --seed "$SEED" --profile redis
+  echo "generating $SNAP (~$SIZE bytes, $PROFILE profile)" >&2
+  target/release/examples/make_snapshot --out "$SNAP" --size "$SIZE" --seed "$SEED" --profile "$PROFILE"
 fi
 
 # Everything but the snapshot and results.md.
@@ -155,7 +157,7 @@ row() { # step tool name mbytes floor_name
     "$(div "$FILES" "${!w}" '%.0f')" "${!r}" "$floor" "$ratio"
 }
 {
-  echo "snapshot: $SNAP_BYTES bytes (redis profile, seed $SEED); tree: $FILES files, $((TREE_KIB / 1024)) MiB on disk; encoded.fsm: $ENC_BYTES bytes"
+  echo "snapshot: $SNAP_BYTES bytes ($PROFILE profile, seed $SEED); tree: $FILES files, $((TREE_KIB / 1024)) MiB on disk; encoded.fsm: $ENC_BYTES bytes"
   echo
   echo "$ROUNDS interleaved rounds, best wall of each (all rounds, s): decode $ALL_decode;" \
     "tar -xf $ALL_untar; tar -xf + sync -f $ALL_untar_sync; encode $ALL_encode; tar -cf | cat $ALL_tarread"

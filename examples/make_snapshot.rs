@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example make_snapshot -- --out FILE [--size BYTES] [--seed N] [--live|--bare]
-//!     [--profile mixed|redis|dynamodb] [--single-version]
+//!     [--profile mixed|redis|s3|s3-one|dynamodb] [--single-version]
 //! ```
 //!
 //! Without `--size` it writes the small SAMPLE committed as `examples/sample.fsm`: keys of
@@ -11,7 +11,7 @@
 //! multi-version keys and a tombstoned key, sorted by encoded key.
 //!
 //! With `--size` it streams a benchmark file of about that many bytes, in key order with
-//! bounded memory, in one of three profiles:
+//! bounded memory, in one of these profiles:
 //!
 //! * `mixed` (default): every adapter's prefixes, ~100-byte values, some multi-version keys.
 //! * `redis`: only valid Redis data (redis.md §2), all seven types with a realistic mix: many
@@ -20,7 +20,11 @@
 //!   inline and/or in the `!redis|ttl|` index as the live server writes it; one version per
 //!   key except a small share of strings with an older version or a newer tombstone (none
 //!   with `--single-version`). See `redis_rows` for the exact shares.
-//!
+//! * `s3`: one bucket of objects as the live S3 adapter writes them (s3_tree_pipeline.md §2):
+//!   1 MiB blob chunks, then the bucket meta, then one manifest per object; 80% of the
+//!   objects 1–64 KiB, 19% 64 KiB–4 MiB, 1% 4–64 MiB. See `s3_rows`.
+//! * `s3-one`: a single object of `--size` bytes (the bounded-memory check of the S3 body
+//!   streaming, both directions).
 //! * `dynamodb`: only valid DynamoDB data (dynamodb_sqs.md §1): four composite-key tables
 //!   (hash `S`, range `N`) of items with ten attributes (strings, numbers, a map, a list, a
 //!   string set; ~400 B each, one in 100 of ~8 KiB), one version per key, their schemas and
@@ -73,6 +77,10 @@ enum Profile {
     Mixed,
     /// Only Redis data, all seven types.
     Redis,
+    /// Only S3 data: one bucket, objects of mixed sizes.
+    S3,
+    /// Only S3 data: one object of the whole size.
+    S3One,
     /// Only DynamoDB data: valid tables and items (see `dynamodb_rows`).
     Dynamodb,
 }
@@ -694,6 +702,8 @@ fn main() -> anyhow::Result<()> {
         Some(size) => match args.profile {
             Profile::Mixed => bench_rows(&mut w, size, args.seed, live)?,
             Profile::Redis => redis::redis_rows(&mut w, size, args.seed, live, !args.single_version)?,
+            Profile::S3 => s3::s3_rows(&mut w, size, args.seed, false, live)?,
+            Profile::S3One => s3::s3_rows(&mut w, size, args.seed, true, live)?,
             Profile::Dynamodb => dynamodb_rows(&mut w, size, args.seed)?,
         },
     }
@@ -1161,6 +1171,111 @@ mod redis {
     }
 }
 
+/// The `s3` profiles: one bucket, every object in one part of 1 MiB chunks, blob rows first,
+/// then the bucket rows, then the manifests (their key order). An object's size and bytes
+/// come from its own generator (seed, index), so the manifests re-derive what the blobs
+/// wrote: memory holds one chunk and the object order (8 bytes an object).
+mod s3 {
+    use std::io::Write;
+
+    use ekv_snapshot::adapters::s3::keys::{blob_key, bucket_gen_key, bucket_meta_key, manifest_key};
+    use ekv_snapshot::container::{encode_key, encode_value, PebbleStreamWriter};
+
+    use super::{redis::TS, write_meta_rows, Rng};
+
+    const CHUNK: u64 = 1 << 20;
+    const BUCKET: &[u8] = b"bench-bucket";
+
+    fn object_size(seed: u64, i: u64, one: Option<u64>) -> u64 {
+        if let Some(size) = one {
+            return size;
+        }
+        let mut r = Rng(seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let (lo, hi) = match r.below(100) {
+            0 => (4 << 20, 64 << 20),
+            1..=19 => (64 << 10, 4 << 20),
+            _ => (1 << 10, 64 << 10),
+        };
+        lo + r.below(hi - lo)
+    }
+
+    fn name(i: u64) -> Vec<u8> {
+        format!("data/{:03}/object-{i:09}.bin", i % 997).into_bytes()
+    }
+
+    /// Write the rows of about `size` bytes (`one`: a single object of `size` bytes).
+    pub fn s3_rows<W: Write>(
+        w: &mut PebbleStreamWriter<W>,
+        size: u64,
+        seed: u64,
+        one: bool,
+        live: bool,
+    ) -> anyhow::Result<()> {
+        let one = one.then_some(size);
+        // objects sorted by name: name(i) sorts by (i % 997, i); count first
+        let mut count = 0u64;
+        let mut total = 0u64;
+        while total < size && (one.is_none() || count == 0) {
+            total += object_size(seed, count, one);
+            count += 1;
+        }
+        let mut order: Vec<u64> = (0..count).collect();
+        order.sort_by_key(|&i| name(i));
+        let mut chunk = Vec::with_capacity(CHUNK as usize);
+        for &i in &order {
+            let len = object_size(seed, i, one);
+            let mut r = Rng(seed.wrapping_add(i));
+            let mut no = 0u64;
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(CHUNK);
+                chunk.clear();
+                while (chunk.len() as u64) < n {
+                    let word = r.next().to_le_bytes();
+                    let take = (n as usize - chunk.len()).min(8);
+                    chunk.extend_from_slice(&word[..take]);
+                }
+                w.write_entry(
+                    &ek(blob_key(BUCKET, 1, &name(i), b"upload-1", 1, no, 0)),
+                    &ev(&chunk),
+                )?;
+                no += 1;
+                left -= n;
+            }
+        }
+        w.write_entry(&ek(bucket_gen_key(BUCKET)), &ev(&1u64.to_be_bytes()))?;
+        let meta =
+            br#"{"bucket_name":"bench-bucket","generation":1,"created_at_hlc":0,"region":"us-east-1"}"#;
+        w.write_entry(&ek(bucket_meta_key(BUCKET)), &ev(meta))?;
+        for &i in &order {
+            let len = object_size(seed, i, one);
+            let chunks = len.div_ceil(CHUNK);
+            let sizes: Vec<String> = (0..chunks)
+                .map(|c| (len - c * CHUNK).min(CHUNK).to_string())
+                .collect();
+            let m = format!(
+                r#"{{"upload_id":"upload-1","etag":"e{i}","size_bytes":{len},"last_modified_hlc":{TS},"content_type":"application/octet-stream","parts":[{{"part_no":1,"etag":"e{i}","size_bytes":{len},"chunk_count":{chunks},"chunk_sizes":[{}]}}]}}"#,
+                sizes.join(",")
+            );
+            w.write_entry(&ek(manifest_key(BUCKET, 1, &name(i))), &ev(m.as_bytes()))?;
+        }
+        if live {
+            write_meta_rows(w, TS)?;
+        }
+        Ok(())
+    }
+
+    fn ek(user_key: Vec<u8>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(user_key.len() + 8);
+        encode_key(&user_key, TS, &mut out);
+        out
+    }
+
+    fn ev(body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(body.len() + 9);
+        encode_value(0, 0, body, &mut out);
+        out
+    }
 /// The sample's DynamoDB table (`orders`, hash key `id`) and its one item.
 fn ddb_sample() -> (ddb::proto::TableSchema, ddb::proto::Item) {
     use ddb::proto::{AttributeValue, Item, KeySchema, TableSchema, Value};

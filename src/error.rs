@@ -6,14 +6,19 @@ use crate::error_kind::ErrorKind;
 /// Any error of the library, by layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A container-layer error.
     #[error(transparent)]
     Container(#[from] crate::container::ContainerError),
+    /// An MVCC-layer error.
     #[error(transparent)]
     Mvcc(#[from] crate::mvcc::MvccError),
+    /// A dump-layer error.
     #[error(transparent)]
     Dump(#[from] crate::dump::DumpError),
+    /// An adapter-layer error.
     #[error(transparent)]
     Adapter(#[from] crate::adapters::AdapterError),
+    /// A pipeline-layer error.
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),
 }

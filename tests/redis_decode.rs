@@ -164,17 +164,49 @@ fn rejects_truncated_new_format() {
         "{}",
         d.err()
     );
+    assert!(
+        matches!(
+            d.layout(),
+            LayoutError::EnvelopeHeader {
+                what: "string",
+                version: 1
+            }
+        ),
+        "{}",
+        d.err()
+    );
     assert!(d.err().contains("!redis|str|k"), "{}", d.err());
     let d = decode(&[rec(s(b"k"), h("FF 01 01 00 00 00"))]);
     assert!(d.err().contains("ttl section truncated"), "{}", d.err());
+    assert!(
+        matches!(d.layout(), LayoutError::EnvelopeTtl { what: "string", .. }),
+        "{}",
+        d.err()
+    );
     let d = decode(&[rec(hll(b"k"), h("FF 02"))]);
     assert!(d.err().contains("invalid HLL value"), "{}", d.err());
+    assert!(
+        matches!(
+            d.layout(),
+            LayoutError::EnvelopeHeader {
+                what: "HLL",
+                version: 2
+            }
+        ),
+        "{}",
+        d.err()
+    );
 }
 
 #[test]
 fn ttl_rejects_bad_length() {
     let d = decode(&[rec([TTL_PREFIX, b"k"].concat(), h("00 01"))]);
     assert!(d.err().contains("invalid TTL value"), "{}", d.err());
+    assert!(
+        matches!(d.layout(), LayoutError::TtlValue { found: 2 }),
+        "{}",
+        d.err()
+    );
 }
 
 #[test]
@@ -478,10 +510,39 @@ fn hash_binary_names_and_values_use_envelopes() {
 fn hash_errors() {
     let d = decode(&[rec(wide_key(HASH_META_PREFIX, b"h", b""), [0u8])]);
     assert!(d.err().contains("invalid hash meta"), "{}", d.err());
+    assert!(
+        matches!(
+            d.layout(),
+            LayoutError::MetaSize {
+                what: "hash",
+                found: 1,
+                ..
+            }
+        ),
+        "{}",
+        d.err()
+    );
     let d = decode(&[hmeta(b"h", 1 << 63)]);
     assert!(d.err().contains("invalid hash meta"), "{}", d.err());
+    assert!(
+        matches!(d.layout(), LayoutError::MetaLength { what: "hash", .. }),
+        "{}",
+        d.err()
+    );
     let d = decode(&[rec([HASH_FIELD_PREFIX, &[0, 0, 0, 10], b"abc"].concat(), b"v")]);
     assert!(d.err().contains("invalid hash key"), "{}", d.err());
+    assert!(
+        matches!(
+            d.layout(),
+            LayoutError::WideKeyUserKey {
+                what: "hash",
+                expected: 10,
+                found: 3
+            }
+        ),
+        "{}",
+        d.err()
+    );
     // A delta key is skipped without error and creates nothing.
     let d = decode(&[rec(wide_key(HASH_META_DELTA_PREFIX, b"h", &[0; 12]), [0u8; 8])]);
     d.result.as_ref().unwrap();
@@ -543,8 +604,25 @@ fn list_empty_ttl_mismatch_binary_and_no_meta() {
 fn list_errors_and_skips() {
     let d = decode(&[rec(list_meta_key(b"l"), [0u8; 8])]);
     assert!(d.err().contains("invalid list meta"), "{}", d.err());
+    assert!(
+        matches!(
+            d.layout(),
+            LayoutError::MetaSize {
+                what: "list",
+                found: 8,
+                ..
+            }
+        ),
+        "{}",
+        d.err()
+    );
     let d = decode(&[rec(LIST_ITEM_PREFIX, b"")]);
     assert!(d.err().contains("invalid list item key"), "{}", d.err());
+    assert!(
+        matches!(d.layout(), LayoutError::ListItemKey { found: 0 }),
+        "{}",
+        d.err()
+    );
     // `!lst|meta|d|…` is a delta: no-op, no lists/ dir.
     let d = decode(&[rec(list_meta_key(b"d|x"), build_list_meta(1, 0))]);
     d.result.as_ref().unwrap();
@@ -593,8 +671,25 @@ fn set_empty_ttl_after_rows_mismatch_binary_and_errors() {
     assert!(d.warnings.is_empty() && d.exists("redis/db_0/sets/s.json"));
     let d = decode(&[rec(wide_key(SET_META_PREFIX, b"s", b""), [0u8])]);
     assert!(d.err().contains("invalid set meta"));
+    assert!(
+        matches!(
+            d.layout(),
+            LayoutError::MetaSize {
+                what: "set",
+                found: 1,
+                ..
+            }
+        ),
+        "{}",
+        d.err()
+    );
     let d = decode(&[smeta(b"s", 1 << 63)]);
     assert!(d.err().contains("invalid set meta"));
+    assert!(
+        matches!(d.layout(), LayoutError::MetaLength { what: "set", .. }),
+        "{}",
+        d.err()
+    );
     let d = decode(&[smeta(b"s", i64::MAX as u64)]);
     d.result.as_ref().unwrap();
     let d = decode(&[rec(wide_key(SET_META_DELTA_PREFIX, b"s", &[0; 12]), [0u8; 8])]);
@@ -671,17 +766,40 @@ fn zset_empty_ttl_mismatch_binary_noops_and_errors() {
     assert!(!d.exists("redis/db_0/zsets"));
     let d = decode(&[rec(wide_key(ZSET_META_PREFIX, b"z", b""), [0u8; 3])]);
     assert!(d.err().contains("invalid zset meta"));
+    assert!(
+        matches!(
+            d.layout(),
+            LayoutError::MetaSize {
+                what: "zset",
+                found: 3,
+                ..
+            }
+        ),
+        "{}",
+        d.err()
+    );
     let d = decode(&[zmeta(b"z", 1 << 63)]);
     assert!(d.err().contains("invalid zset meta"));
+    assert!(
+        matches!(d.layout(), LayoutError::MetaLength { what: "zset", .. }),
+        "{}",
+        d.err()
+    );
     let d = decode(&[zmeta(b"z", i64::MAX as u64)]);
     d.result.as_ref().unwrap();
     let d = decode(&[rec(wide_key(ZSET_MEMBER_PREFIX, b"z", b"m"), [0u8; 3])]);
     assert!(d.err().contains("invalid zset member"));
+    assert!(
+        matches!(d.layout(), LayoutError::ZsetScoreSize { found: 3 }),
+        "{}",
+        d.err()
+    );
     let d = decode(&[rec(
         wide_key(ZSET_MEMBER_PREFIX, b"z", b"m"),
         h("7F F8 00 00 00 00 00 00"),
     )]);
     assert!(d.err().contains("NaN"));
+    assert!(matches!(d.layout(), LayoutError::ZsetScoreNan), "{}", d.err());
 }
 
 #[test]
@@ -731,8 +849,14 @@ fn zset_legacy_blob() {
     // Errors.
     let d = decode(&[legacy(&blob[1..])]);
     assert!(d.err().contains("invalid zset legacy blob"), "{}", d.err());
+    assert!(matches!(d.layout(), LayoutError::ZsetLegacyMagic), "{}", d.err());
     let d = decode(&[legacy(&build_zset_legacy(&[("x", f64::NAN)]))]);
     assert!(d.err().contains("invalid zset legacy blob"), "{}", d.err());
+    assert!(
+        matches!(d.layout(), LayoutError::ZsetLegacyNan { .. }),
+        "{}",
+        d.err()
+    );
 }
 
 // ---- streams ----------------------------------------------------------------------------
@@ -812,17 +936,45 @@ fn stream_errors() {
     let meta = |v: Vec<u8>| rec(wide_key(STREAM_META_PREFIX, b"s", b""), v);
     let d = decode(&[meta(vec![0; 3])]);
     assert!(d.err().contains("invalid stream meta"));
+    assert!(
+        matches!(
+            d.layout(),
+            LayoutError::MetaSize {
+                what: "stream",
+                found: 3,
+                ..
+            }
+        ),
+        "{}",
+        d.err()
+    );
     let d = decode(&[meta(build_stream_meta(1 << 63, 0, 0, 0))]);
     assert!(d.err().contains("invalid stream meta"));
+    assert!(
+        matches!(d.layout(), LayoutError::MetaLength { what: "stream", .. }),
+        "{}",
+        d.err()
+    );
     let d = decode(&[meta(build_stream_meta(i64::MAX as u64, 0, 0, 0))]);
     d.result.as_ref().unwrap();
     let (k, v) = xent(b"s", 1, 0, &["a", "b"]);
     let d = decode(&[rec(&k, &v[1..])]);
     assert!(d.err().contains("invalid stream entry"));
+    assert!(matches!(d.layout(), LayoutError::StreamEntryMagic), "{}", d.err());
     let d = decode(&[xent(b"s", 1, 0, &["a"])]);
     assert!(d.err().contains("odd number"));
+    assert!(
+        matches!(d.layout(), LayoutError::StreamEntryOdd { found: 1 }),
+        "{}",
+        d.err()
+    );
     let d = decode(&[rec(wide_key(STREAM_ENTRY_PREFIX, b"s", &[1, 2, 3, 4]), &v)]);
     assert!(d.err().contains("invalid stream entry key"));
+    assert!(
+        matches!(d.layout(), LayoutError::StreamEntryKey { found: 4 }),
+        "{}",
+        d.err()
+    );
 }
 
 #[test]
@@ -847,7 +999,10 @@ fn malformed_is_fatal_but_finalize_still_writes() {
     let mut tree = ekv_snapshot::dump::DumpTree::create(&tmp.path().join("o")).unwrap();
     let e = dec.handle_record(&mut tree, &record).unwrap_err();
     assert!(
-        matches!(&e, ekv_snapshot::adapters::AdapterError::BadRecord { what, .. } if what.contains("names no Redis family")),
+        matches!(
+            &e,
+            ekv_snapshot::adapters::AdapterError::BadRecord { adapter: "redis", .. }
+        ) && e.to_string().contains("names no Redis family"),
         "{e}"
     );
 }

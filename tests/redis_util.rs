@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use ekv_snapshot::adapters::redis::keys::LayoutError;
 use ekv_snapshot::adapters::redis::{RedisDecoder, RedisEncoder, RedisOptions};
 use ekv_snapshot::adapters::{
     AdapterError, DecodeContext, Decoder, EncodeContext, Encoder, Record, RecordSink, SinkError, Warnings,
@@ -51,6 +52,16 @@ impl Decoded {
         match &self.result {
             Ok(()) => panic!("expected an error"),
             Err(e) => e.to_string(),
+        }
+    }
+    /// The typed cause of the error, which must be a Redis layout error.
+    pub fn layout(&self) -> LayoutError {
+        match &self.result {
+            Ok(()) => panic!("expected an error"),
+            Err(e) => match e.cause::<LayoutError>() {
+                Some(l) => l.clone(),
+                None => panic!("not a layout error: {e}"),
+            },
         }
     }
     /// Every file under `redis/`, by relative path.

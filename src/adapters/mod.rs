@@ -7,8 +7,8 @@
 //! canonical and finalize orders). The pipelines and `inspect` iterate it and name no
 //! adapter. Adding an adapter = its folder + one variant here.
 //!
-//! Beside it: [`route`] (the route table built from the adapters' `ROUTES`), [`plugin`]
-//! (the traits, records, warnings and [`AdapterError`]) and [`batch`] (parallel per-file
+//! Beside it: `route` (the route table built from the adapters' `ROUTES`), `plugin`
+//! (the traits, records, warnings and [`AdapterError`]) and `batch` (parallel per-file
 //! encoding).
 
 mod batch;
@@ -22,8 +22,8 @@ pub mod sqs;
 
 pub use batch::{default_threads, encode_files, RecordBatch, ENCODE_WINDOW};
 pub use plugin::{
-    AdapterError, DecodeContext, Decoder, EncodeContext, Encoder, Event, Record, RecordSink, SinkError,
-    Warning, Warnings,
+    AdapterError, Cause, DecodeContext, Decoder, EncodeContext, Encoder, Event, Record, RecordSink,
+    SinkError, Warning, Warnings,
 };
 pub use route::{
     families, family_index, family_of, route, routes, Route, RouteEntry, Router, INTERNAL, UNKNOWN,
@@ -35,9 +35,13 @@ use crate::dump::manifest::{AdapterScope, Adapters, Manifest};
 /// The adapters, in the canonical order of MANIFEST/ENCODE_INFO (`redis, dynamodb, s3, sqs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Adapter {
+    /// The Redis adapter (strings, hashes, lists, sets, zsets, streams, HLL).
     Redis,
+    /// The DynamoDB adapter (tables and items).
     DynamoDb,
+    /// The S3 adapter (buckets and objects).
     S3,
+    /// The SQS adapter (queues and messages).
     Sqs,
 }
 
@@ -79,7 +83,8 @@ impl Adapter {
         match self {
             Adapter::Redis => Some(Box::new(redis::RedisDecoder::new(&o.redis, cx))),
             Adapter::DynamoDb => Some(Box::new(dynamodb::DynamoDbDecoder::new(&o.dynamodb, cx))),
-            Adapter::S3 | Adapter::Sqs => None,
+            Adapter::S3 => Some(Box::new(s3::S3Decoder::new(&o.s3, cx))),
+            Adapter::Sqs => None,
         }
     }
 
@@ -89,7 +94,8 @@ impl Adapter {
         match self {
             Adapter::Redis => Some(Box::new(redis::RedisEncoder::new(&o.redis, cx))),
             Adapter::DynamoDb => Some(Box::new(dynamodb::DynamoDbEncoder::new(&o.dynamodb, cx))),
-            Adapter::S3 | Adapter::Sqs => None,
+            Adapter::S3 => Some(Box::new(s3::S3Encoder)),
+            Adapter::Sqs => None,
         }
     }
 
@@ -129,12 +135,16 @@ impl Adapter {
 /// so an encode reads back the options its tree was decoded with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct AdapterOptions {
+    /// The Redis options.
     #[command(flatten)]
     pub redis: redis::RedisOptions,
+    /// The DynamoDB options.
     #[command(flatten)]
     pub dynamodb: dynamodb::DynamoDbOptions,
+    /// The S3 options.
     #[command(flatten)]
     pub s3: s3::S3Options,
+    /// The SQS options.
     #[command(flatten)]
     pub sqs: sqs::SqsOptions,
 }

@@ -56,7 +56,9 @@ pub trait Event: Copy {
 /// A warning raised while decoding: the event name and its fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
+    /// The event name ([`Event::name`]).
     pub event: &'static str,
+    /// The event's fields, in log order.
     pub fields: Vec<(&'static str, String)>,
 }
 
@@ -120,32 +122,60 @@ pub trait Encoder {
 /// Why a [`RecordSink`] refused a record.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
+    /// The key is longer than the container allows.
     #[error("encoded key of {len} bytes exceeds the limit of {max} bytes")]
-    KeyTooLarge { len: usize, max: usize },
+    KeyTooLarge {
+        /// The key's length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The value is longer than the container allows.
     #[error("encoded value of {len} bytes exceeds the limit of {max} bytes")]
-    ValueTooLarge { len: usize, max: usize },
+    ValueTooLarge {
+        /// The value's length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The sink could not spill or write.
     #[error("record sink: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// What is wrong with a record or a file: an adapter's own typed parse error (match it
+/// with [`AdapterError::cause`]), or a plain message (`String` converts into it).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The error of the adapter layer. Every variant names the file or the key involved.
 #[derive(Debug, thiserror::Error)]
 pub enum AdapterError {
     /// A record in the snapshot is malformed for its family (decode).
-    #[error("{adapter}: key {key}: {what}")]
+    #[error("{adapter}: key {key}: {source}")]
     BadRecord {
+        /// The adapter's name.
         adapter: &'static str,
+        /// The record's key, printable ([`crate::container::display_key`]).
         key: String,
-        what: String,
+        /// What is wrong with it.
+        source: Cause,
     },
     /// A file of the dump tree is malformed (encode).
-    #[error("{}: {what}", path.display())]
-    BadFile { path: PathBuf, what: String },
+    #[error("{}: {source}", path.display())]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: Cause,
+    },
     /// The sink refused a record (encode).
     #[error("{}: key {key}: {source}", path.display())]
     Sink {
+        /// The file the record came from.
         path: PathBuf,
+        /// The record's key, printable.
         key: String,
+        /// Why the sink refused it.
         source: SinkError,
     },
     /// What the tree holds cannot be encoded with these options (e.g. a dump that kept
@@ -155,12 +185,55 @@ pub enum AdapterError {
     /// A dump-layer failure (filename, JSON, file I/O).
     #[error(transparent)]
     Dump(#[from] DumpError),
+    /// I/O on the adapter's scratch space (a spilled sort), which has no path of its own.
+    #[error("{what}: {source}")]
+    Scratch {
+        /// What the scratch space held (`redis decoder spill file (scratch)`).
+        what: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// I/O on a named file.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
 }
 
 impl AdapterError {
+    /// A malformed record of `adapter` (decode): `key` is the raw user key.
+    pub fn bad_record(adapter: &'static str, key: &[u8], cause: impl Into<Cause>) -> AdapterError {
+        AdapterError::BadRecord {
+            adapter,
+            key: crate::container::display_key(key),
+            source: cause.into(),
+        }
+    }
+
+    /// A malformed file of the dump tree (encode).
+    pub fn bad_file(path: impl Into<PathBuf>, cause: impl Into<Cause>) -> AdapterError {
+        AdapterError::BadFile {
+            path: path.into(),
+            source: cause.into(),
+        }
+    }
+
+    /// The typed cause of a [`AdapterError::BadRecord`] or [`AdapterError::BadFile`], if it
+    /// is an `E` (e.g. `e.cause::<redis::keys::LayoutError>()`, then `matches!` on it).
+    ///
+    /// [`redis::keys::LayoutError`]: crate::adapters::redis::keys::LayoutError
+    pub fn cause<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            AdapterError::BadRecord { source, .. } | AdapterError::BadFile { source, .. } => {
+                source.downcast_ref::<E>()
+            }
+            _ => None,
+        }
+    }
+
     /// Usage or data (exit code 1 or 2).
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -173,7 +246,7 @@ impl AdapterError {
             } => ErrorKind::Usage,
             AdapterError::Sink { .. } => ErrorKind::Data,
             AdapterError::Dump(e) => e.kind(),
-            AdapterError::Io { .. } => ErrorKind::Usage,
+            AdapterError::Io { .. } | AdapterError::Scratch { .. } => ErrorKind::Usage,
         }
     }
 }

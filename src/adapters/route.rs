@@ -48,6 +48,7 @@ const INTERNAL_ROUTES: &[Route] = &[
 /// A route with its owner and the index of its family in [`families`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteEntry {
+    /// The matched route.
     pub route: Route,
     /// `None` for elastickv's internal families.
     pub adapter: Option<Adapter>,

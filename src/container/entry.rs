@@ -14,7 +14,9 @@ pub enum StreamEntry<'a> {
 /// A raw operational row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawEntry<'a> {
+    /// The key concerned, printable.
     pub key: &'a [u8],
+    /// The raw value (value header included for MVCC rows).
     pub value: &'a [u8],
     /// Byte offset of the entry's key-length prefix in the file.
     pub offset: u64,
@@ -25,9 +27,13 @@ pub struct RawEntry<'a> {
 pub struct MvccEntry<'a> {
     /// The full encoded key (user key and suffix).
     pub encoded_key: &'a [u8],
+    /// The user key (the 8-byte timestamp suffix removed).
     pub user_key: &'a [u8],
+    /// The commit timestamp (full HLC).
     pub commit_ts: u64,
+    /// Whether this version deletes the key.
     pub tombstone: bool,
+    /// The value header's `expireAt` (HLC; 0 = none).
     pub expire_at: u64,
     /// The value body after the 9-byte header (cleartext: encrypted entries are errors).
     pub body: &'a [u8],

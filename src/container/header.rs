@@ -25,20 +25,24 @@ pub const MAGIC_PREFIX: [u8; 7] = *b"EKVTHLC";
 pub const V1_LEN: u64 = 16;
 /// v2 header length as written (len = 16).
 pub const V2_LEN: u64 = 26;
-/// Smallest and largest accepted v2 length prefix (both inclusive).
+/// Smallest accepted v2 length prefix (inclusive).
 pub const V2_MIN_PAYLOAD: u16 = 16;
+/// Largest accepted v2 length prefix (inclusive).
 pub const V2_MAX_PAYLOAD: u16 = 1024;
 
 /// Header version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeaderVersion {
+    /// `EKVTHLC1`: the fixed 16-byte header.
     V1,
+    /// `EKVTHLC2`: the length-prefixed header.
     V2,
 }
 
 /// A parsed (or to-be-written) FSM header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FsmHeader {
+    /// The version found.
     pub version: HeaderVersion,
     /// HLC physical ceiling, Unix milliseconds (0 = none).
     pub ceiling_ms: u64,
@@ -217,6 +221,7 @@ pub struct HeaderLatch {
 }
 
 impl HeaderLatch {
+    /// A latch that has seen no header yet.
     pub fn new() -> Self {
         Self::default()
     }

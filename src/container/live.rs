@@ -131,6 +131,7 @@ pub enum Framing {
 /// What [`SnapshotFile::open`] learned about a file (and, once known, its footer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotInfo {
+    /// The file or directory concerned.
     pub path: PathBuf,
     /// Size from `fstat` (None for a non-file reader).
     pub file_size: Option<u64>,
@@ -138,7 +139,9 @@ pub struct SnapshotInfo {
     pub snapshot_index: Option<u64>,
     /// The FSM header, if the file has one.
     pub header: Option<FsmHeader>,
+    /// How the payload is framed.
     pub framing: Framing,
+    /// The payload format.
     pub payload: PayloadFormat,
     /// The `EKVPBBL1` header's `lastCommitTS` (None for an empty payload).
     pub last_commit_ts: Option<u64>,
@@ -383,6 +386,7 @@ pub struct Crc32cWriter<W: Write> {
 }
 
 impl<W: Write> Crc32cWriter<W> {
+    /// Wrap `inner`, starting the checksum at zero.
     pub fn new(inner: W) -> Self {
         Crc32cWriter {
             inner,

@@ -4,7 +4,7 @@
 //! * [`peek`]: the buffered reader every layer of one file is read through (peek without
 //!   consuming, running CRC32C of consumed bytes, file offsets).
 //! * [`header`]: the `EKVTHLC1`/`EKVTHLC2` FSM header and the no-downgrade latch (§1).
-//! * [`format`]: the payload magics and sniffing (§2.1, D10).
+//! * [`format`](mod@format): the payload magics and sniffing (§2.1, D10).
 //! * [`pebble`]: the `EKVPBBL1` stream reader and writer, MVCC key/value codec (§2.2, §2.3).
 //! * [`live`]: whole files: bare streams, live `fsm-snap/<index>.fsm` files with footer,
 //!   `fsm-snap/` directories, snapshot index from the name (§3.2, §4, D2, D4).
@@ -37,7 +37,7 @@ use crate::error_kind::ErrorKind;
 const KEY_DISPLAY_MAX: usize = 64;
 
 /// Render a key for an error message: printable ASCII as is, other bytes as `\xNN`,
-/// truncated after [`KEY_DISPLAY_MAX`] bytes.
+/// truncated after `KEY_DISPLAY_MAX` bytes.
 pub fn display_key(key: &[u8]) -> String {
     let mut s = String::with_capacity(key.len().min(KEY_DISPLAY_MAX) + 8);
     for &b in key.iter().take(KEY_DISPLAY_MAX) {
@@ -60,60 +60,85 @@ pub enum ContainerError {
     /// An error raised while reading or writing a named file.
     #[error("{}: {source}", path.display())]
     InFile {
+        /// The file or directory concerned.
         path: PathBuf,
         #[source]
+        /// The underlying error.
         source: Box<ContainerError>,
     },
     /// The input file or directory could not be opened or listed.
     #[error("cannot open {}: {source}", path.display())]
     Open {
+        /// The file or directory concerned.
         path: PathBuf,
         #[source]
+        /// The underlying error.
         source: std::io::Error,
     },
     /// A directory input holds no `<index>.fsm` file.
     #[error("no snapshot file (<16 hex digits>.fsm) in directory {}", path.display())]
-    NoSnapshots { path: PathBuf },
+    NoSnapshots {
+        /// The file or directory concerned.
+        path: PathBuf,
+    },
     /// A real I/O error (not an end of file) while reading.
     #[error("I/O error at offset {offset} while reading {what}: {source}")]
     Io {
+        /// Byte offset from the start of the file.
         offset: u64,
+        /// What was being handled, or what is wrong.
         what: &'static str,
         #[source]
+        /// The underlying error.
         source: std::io::Error,
     },
     /// An I/O error while writing.
     #[error("I/O error while writing {what}: {source}")]
     Write {
+        /// What was being handled, or what is wrong.
         what: &'static str,
         #[source]
+        /// The underlying error.
         source: std::io::Error,
     },
     /// The input ended inside a field.
     #[error("truncated at offset {offset}: expected {expected} bytes of {what}, found {found}")]
     Truncated {
+        /// Byte offset from the start of the file.
         offset: u64,
+        /// What was being handled, or what is wrong.
         what: &'static str,
+        /// What was expected.
         expected: u64,
+        /// What was found.
         found: u64,
     },
     /// v2 FSM header length prefix outside 16..=1024 (`ErrSnapshotHeaderInvalidLength`).
     #[error("snapshot header: invalid v2 length prefix {len} at offset 8: expected 16..=1024")]
-    HeaderInvalidLength { len: u16 },
+    HeaderInvalidLength {
+        /// The length found.
+        len: u16,
+    },
     /// `EKVTHLC` followed by an unknown version byte (`ErrSnapshotHeaderUnknownMagic`).
     #[error(
         "snapshot header: unknown EKVTHLC* magic {} at offset 0: expected EKVTHLC1 or EKVTHLC2",
         display_key(magic)
     )]
-    HeaderUnknownMagic { magic: [u8; 8] },
+    HeaderUnknownMagic {
+        /// The magic bytes found.
+        magic: [u8; 8],
+    },
     /// The payload does not start with the expected magic (`ErrSnapshotBadMagic`).
     #[error(
         "bad magic at offset {offset}: expected {expected:?}, found {}",
         display_key(found)
     )]
     BadMagic {
+        /// Byte offset from the start of the file.
         offset: u64,
+        /// What was expected.
         expected: &'static str,
+        /// What was found.
         found: [u8; 8],
     },
     /// A recognised payload format this tool cannot read (D10).
@@ -121,63 +146,130 @@ pub enum ContainerError {
         "unsupported payload format at offset {offset}: {format} ({description}); only EKVPBBL1 is supported"
     )]
     UnsupportedFormat {
+        /// Byte offset from the start of the file.
         offset: u64,
+        /// The format's name.
         format: &'static str,
+        /// What the format is.
         description: &'static str,
     },
     /// Encoded key length prefix above 1,048,584 (`ErrSnapshotKeyTooLarge`).
     #[error("snapshot key length {len} at offset {offset} exceeds the limit {max}")]
-    KeyTooLarge { offset: u64, len: u64, max: u64 },
+    KeyTooLarge {
+        /// Byte offset from the start of the file.
+        offset: u64,
+        /// The length found.
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
     /// Encoded value length prefix above 268,435,499 (`ErrSnapshotValueTooLarge`).
     #[error("snapshot value length {len} at offset {offset} (key {key}) exceeds the limit {max}")]
     ValueTooLarge {
+        /// Byte offset from the start of the file.
         offset: u64,
+        /// The length found.
         len: u64,
+        /// The limit.
         max: u64,
+        /// The key concerned, printable.
         key: String,
     },
     /// An encoded key shorter than its 8-byte timestamp suffix (`ErrSnapshotShortKey`).
     #[error("encoded key {key} of entry at offset {offset} is {len} bytes: expected at least 8 (timestamp suffix)")]
-    ShortKey { offset: u64, len: u64, key: String },
+    ShortKey {
+        /// Byte offset from the start of the file.
+        offset: u64,
+        /// The length found.
+        len: u64,
+        /// The key concerned, printable.
+        key: String,
+    },
     /// A value shorter than its 9-byte value header (`ErrSnapshotShortValue`).
     #[error(
         "value of key {key} in entry at offset {offset} is {len} bytes: expected at least 9 (value header)"
     )]
-    ShortValue { offset: u64, len: u64, key: String },
+    ShortValue {
+        /// Byte offset from the start of the file.
+        offset: u64,
+        /// The length found.
+        len: u64,
+        /// The key concerned, printable.
+        key: String,
+    },
     /// Reserved flag bits or encryption state 10/11 (`ErrSnapshotEncryptedReserved`).
     #[error("value header of key {key} in entry at offset {offset} has flags 0x{flags:02x}: reserved encryption_state or reserved bits set")]
-    ReservedBits { offset: u64, flags: u8, key: String },
+    ReservedBits {
+        /// Byte offset from the start of the file.
+        offset: u64,
+        /// The value header's flags byte.
+        flags: u8,
+        /// The key concerned, printable.
+        key: String,
+    },
     /// Encryption state 01 (`ErrSnapshotEncryptedEntry`).
     #[error("entry at offset {offset} (key {key}) is encrypted (flags 0x{flags:02x}): decryption is not supported")]
-    EncryptedEntry { offset: u64, flags: u8, key: String },
+    EncryptedEntry {
+        /// Byte offset from the start of the file.
+        offset: u64,
+        /// The value header's flags byte.
+        flags: u8,
+        /// The key concerned, printable.
+        key: String,
+    },
     /// A file with an FSM header ended at an entry boundary without its 4-byte footer.
     #[error("missing CRC32C footer at offset {offset}: a file with an EKVTHLC header must end with a 4-byte footer")]
-    MissingFooter { offset: u64 },
+    MissingFooter {
+        /// Byte offset from the start of the file.
+        offset: u64,
+    },
     /// A headerless file ends with 4 bytes that are neither a key length nor a footer
     /// matching the computed CRC32C.
     #[error("truncated at offset {offset}: 4 trailing bytes {found:08x} are neither an 8-byte key length nor a CRC32C footer (computed {computed:08x})")]
-    TruncatedOrBadFooter { offset: u64, found: u32, computed: u32 },
+    TruncatedOrBadFooter {
+        /// Byte offset from the start of the file.
+        offset: u64,
+        /// What was found.
+        found: u32,
+        /// The value computed from the bytes read.
+        computed: u32,
+    },
     /// The footer does not match the CRC32C of the bytes before it (`ErrFSMSnapshotFileCRC`).
     #[error("file CRC32C mismatch (file corrupt): footer at offset {offset} says {expected:08x}, computed {computed:08x}")]
     FooterMismatch {
+        /// Byte offset from the start of the file.
         offset: u64,
+        /// What was expected.
         expected: u32,
+        /// The value computed from the bytes read.
         computed: u32,
     },
     /// `next()` called again after an error.
     #[error("reader stopped at offset {offset} by an earlier error")]
-    AfterError { offset: u64 },
+    AfterError {
+        /// Byte offset from the start of the file.
+        offset: u64,
+    },
     /// Writer: a key or value beyond the format's bounds.
     #[error("cannot encode key {key}: {what} length {len} exceeds the limit {max}")]
     EncodeTooLarge {
+        /// What was being handled, or what is wrong.
         what: &'static str,
+        /// The length found.
         len: u64,
+        /// The limit.
         max: u64,
+        /// The key concerned, printable.
         key: String,
     },
     /// Writer: keys must be strictly ascending by encoded bytes, without duplicates.
     #[error("cannot encode key {key}: {problem} (entries must be sorted by encoded key, no duplicates)")]
-    EncodeOrder { key: String, problem: &'static str },
+    EncodeOrder {
+        /// The key concerned, printable.
+        key: String,
+        /// What is wrong with the order.
+        problem: &'static str,
+    },
 }
 
 impl ContainerError {

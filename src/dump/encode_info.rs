@@ -15,26 +15,41 @@ pub const FORMAT_VERSION: u32 = 1;
 /// `self_test`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SelfTest {
+    /// Whether the self-test ran.
     pub ran: bool,
+    /// Whether the re-decoded tree matched the input.
     pub matched: bool,
 }
 
 /// The sidecar, fields in Go order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EncodeInfo {
+    /// The ENCODE_INFO format version (1).
     pub format_version: u32,
+    /// The toolkit version that encoded.
     pub encoder_version: String,
+    /// The key format version written.
     pub encoder_key_format_version: u32,
+    /// When the encode ran (RFC 3339, UTC).
     pub wall_time_iso: String,
+    /// The dump root, as given.
     pub input_root: String,
+    /// The `.fsm` written, as given.
     pub output_fsm_path: String,
+    /// SHA-256 of the `.fsm` written, hex.
     pub output_fsm_sha256: String,
+    /// The commit timestamp the records were stamped with.
     pub last_commit_ts: u64,
+    /// Whether it was given explicitly rather than taken from the MANIFEST.
     pub last_commit_ts_overridden: bool,
+    /// The MANIFEST's `last_commit_ts`.
     pub manifest_last_commit_ts: u64,
+    /// The MANIFEST's `cluster_id`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub manifest_cluster_id: String,
+    /// The adapters encoded, in canonical order.
     pub adapters_enabled: Vec<String>,
+    /// The self-test outcome.
     pub self_test: SelfTest,
 }
 

@@ -21,7 +21,9 @@ pub const BINARY_PREFIX: &str = "b64.";
 /// An encoded segment and whether it is an irreversible SHA-256 fallback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
+    /// The name concerned.
     pub name: String,
+    /// Whether the segment is a SHA-256 fallback name (needs a KEYMAP record).
     pub is_fallback: bool,
 }
 

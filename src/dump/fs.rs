@@ -125,7 +125,7 @@ pub fn fsync_dir(dir: &Path) -> Result<(), DumpError> {
 /// 16 lowercase hex digits from 8 random bytes (temp-file names).
 pub fn random_hex16() -> String {
     let mut buf = [0u8; 8];
-    if getrandom::getrandom(&mut buf).is_err() {
+    if getrandom::fill(&mut buf).is_err() {
         // No OS randomness: fall back to time, pid and a counter (uniqueness, not secrecy,
         // is what a temp name needs; create_new catches the rest).
         use sha2::{Digest, Sha256};
@@ -209,6 +209,7 @@ pub struct WritebackWriter<'a> {
 }
 
 impl<'a> WritebackWriter<'a> {
+    /// A writer appending to `file`.
     pub fn new(file: &'a File) -> WritebackWriter<'a> {
         WritebackWriter {
             file,
@@ -287,17 +288,24 @@ pub fn open_sidecar(path: &Path) -> Result<(File, bool), DumpError> {
 /// What a directory listing found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
+    /// A regular file.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link.
     Symlink,
+    /// Anything else (FIFO, socket, device).
     Other,
 }
 
 /// One entry of [`list_dir`].
 #[derive(Debug, Clone)]
 pub struct DirEntry {
+    /// The name concerned.
     pub name: std::ffi::OsString,
+    /// The file or directory concerned.
     pub path: PathBuf,
+    /// What the entry is (not following symlinks).
     pub kind: EntryKind,
 }
 

@@ -32,9 +32,11 @@ struct RecordOut<'a> {
     kind: &'a str,
 }
 
-/// The kinds of KEYMAP record.
+/// The kinds of KEYMAP record. A name too long for a segment, replaced by its SHA-256.
 pub const KIND_SHA_FALLBACK: &str = "sha-fallback";
+/// An S3 object whose key is also a prefix of others, stored as a leaf data file.
 pub const KIND_S3_LEAF_DATA: &str = "s3-leaf-data";
+/// An S3 key ending in the metadata suffix, renamed.
 pub const KIND_META_SUFFIX_RENAME: &str = "meta-suffix-rename";
 
 /// Memory budget of a [`KeyMap`]'s sort before it spills (the default one).
@@ -86,6 +88,7 @@ impl KeyMap {
         self.sorter.push(encoded.as_bytes(), &value)
     }
 
+    /// Whether no record was added.
     pub fn is_empty(&self) -> bool {
         self.sorter.is_empty()
     }
@@ -156,13 +159,37 @@ impl KeyMap {
 
 /// Read a KEYMAP.jsonl strictly (§6 reader rules); last record wins. Map: encoded → original.
 pub fn load(path: &Path) -> Result<HashMap<String, Vec<u8>>, DumpError> {
+    let mut map = HashMap::new();
+    for_each_record(path, |_, r| {
+        map.insert(r.encoded, r.original);
+        Ok(())
+    })?;
+    Ok(map)
+}
+
+/// One KEYMAP.jsonl record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The file-name segment.
+    pub encoded: String,
+    /// The raw key it stands for.
+    pub original: Vec<u8>,
+    /// Why the name was changed (`sha-fallback`, …).
+    pub kind: String,
+}
+
+/// Read a KEYMAP.jsonl strictly (§6 reader rules), handing each record and its line number
+/// to `each` in file order; an `Err(what)` from `each` stops the read as an invalid line.
+pub fn for_each_record(
+    path: &Path,
+    mut each: impl FnMut(u64, Record) -> Result<(), String>,
+) -> Result<(), DumpError> {
     let file = open_input(path)?;
     let mut lines = Lines::new(BufReader::with_capacity(64 * 1024, file), MAX_LINE);
-    let mut map = HashMap::new();
     loop {
         let (n, line) = match lines.next_line() {
             Ok(Some(l)) => l,
-            Ok(None) => return Ok(map),
+            Ok(None) => return Ok(()),
             Err(LineError::TooLong) => {
                 return Err(DumpError::invalid(
                     path,
@@ -171,25 +198,66 @@ pub fn load(path: &Path) -> Result<HashMap<String, Vec<u8>>, DumpError> {
             }
             Err(LineError::Io(e)) => return Err(DumpError::io(path, e)),
         };
-        let (encoded, original) = parse_record(line)
-            .map_err(|what| DumpError::invalid(path, format!("line {n}: invalid KEYMAP record: {what}")))?;
-        map.insert(encoded, original);
+        let record = parse_record(line).map_err(|source| DumpError::Keymap {
+            path: path.to_path_buf(),
+            line: n,
+            source,
+        })?;
+        each(n, record).map_err(|what| DumpError::invalid(path, format!("line {n}: {what}")))?;
     }
 }
 
-/// Parse one KEYMAP line into (encoded, original bytes).
-fn parse_record(line: &[u8]) -> Result<(String, Vec<u8>), String> {
+/// Why a KEYMAP.jsonl line is not a valid record (s3_tree_pipeline.md §6 reader rules);
+/// wrapped into [`DumpError::Keymap`] with the file and line number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// An empty line.
+    #[error("blank line")]
+    Blank,
+    /// Not valid JSON (the reader's message).
+    #[error("{0}")]
+    Json(String),
+    /// Valid JSON but not an object.
+    #[error("not a JSON object")]
+    NotObject,
+    /// A required member is absent.
+    #[error("missing `{0}`")]
+    Missing(&'static str),
+    /// A required member is `null`.
+    #[error("`{0}` is null")]
+    Null(&'static str),
+    /// A member that is not a string.
+    #[error("`{name}` must be a string, found {found}")]
+    NotString {
+        /// The member.
+        name: &'static str,
+        /// The JSON type found.
+        found: &'static str,
+    },
+    /// An empty `encoded`.
+    #[error("empty `encoded`")]
+    EmptyEncoded,
+    /// An empty `kind`.
+    #[error("empty `kind`")]
+    EmptyKind,
+    /// An `original` that is not base64url (the decoder's message).
+    #[error("`original`: {0}")]
+    Original(String),
+}
+
+/// Parse one KEYMAP line.
+fn parse_record(line: &[u8]) -> Result<Record, RecordError> {
     if line.is_empty() {
-        return Err("blank line".into());
+        return Err(RecordError::Blank);
     }
-    let value = json::parse_one(line, false)?;
+    let value = json::parse_one(line, false).map_err(RecordError::Json)?;
     let Value::Object(obj) = value else {
-        return Err("not a JSON object".into());
+        return Err(RecordError::NotObject);
     };
     for name in ["encoded", "original", "kind"] {
         match obj.get(name) {
-            None => return Err(format!("missing `{name}`")),
-            Some(Value::Null) => return Err(format!("`{name}` is null")),
+            None => return Err(RecordError::Missing(name)),
+            Some(Value::Null) => return Err(RecordError::Null(name)),
             Some(_) => {}
         }
     }
@@ -198,25 +266,29 @@ fn parse_record(line: &[u8]) -> Result<(String, Vec<u8>), String> {
         path: Path::new(""),
         prefix: "",
     };
-    let field = |name: &str| match f.get(name) {
+    let field = |name: &'static str| match f.get(name) {
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(v) => Err(format!(
-            "`{name}` must be a string, found {}",
-            super::gofields::type_name(v)
-        )),
+        Some(v) => Err(RecordError::NotString {
+            name,
+            found: super::gofields::type_name(v),
+        }),
         None => Ok(String::new()),
     };
     let encoded = field("encoded")?;
     let original = field("original")?;
     let kind = field("kind")?;
     if encoded.is_empty() {
-        return Err("empty `encoded`".into());
+        return Err(RecordError::EmptyEncoded);
     }
     if kind.is_empty() {
-        return Err("empty `kind`".into());
+        return Err(RecordError::EmptyKind);
     }
-    let original = decode_base64url_lenient(&original).map_err(|e| format!("`original`: {e}"))?;
-    Ok((encoded, original))
+    let original = decode_base64url_lenient(&original).map_err(RecordError::Original)?;
+    Ok(Record {
+        encoded,
+        original,
+        kind,
+    })
 }
 
 #[cfg(test)]

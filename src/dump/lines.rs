@@ -6,10 +6,13 @@
 use std::io::{self, BufRead};
 
 /// Why a line could not be read.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum LineError {
     /// The line (plus its `\n`) is longer than the limit.
+    #[error("line longer than the limit")]
     TooLong,
+    /// The reader failed.
+    #[error(transparent)]
     Io(io::Error),
 }
 
@@ -75,15 +78,15 @@ impl<R: BufRead> Lines<R> {
 mod tests {
     use super::*;
 
-    fn all(input: &[u8], max: usize) -> Result<Vec<Vec<u8>>, String> {
+    /// Every line, or the error and the 1-based number of the line it concerns.
+    fn all(input: &[u8], max: usize) -> Result<Vec<Vec<u8>>, (u64, LineError)> {
         let mut lines = Lines::new(io::BufReader::with_capacity(4, input), max);
         let mut out = Vec::new();
         loop {
             match lines.next_line() {
                 Ok(Some((_, l))) => out.push(l.to_vec()),
                 Ok(None) => return Ok(out),
-                Err(LineError::TooLong) => return Err(format!("too long at line {}", lines.number + 1)),
-                Err(LineError::Io(e)) => return Err(e.to_string()),
+                Err(e) => return Err((lines.number + 1, e)),
             }
         }
     }
@@ -105,7 +108,7 @@ mod tests {
             all(b"abcd\nabcde", 5).unwrap(),
             vec![b"abcd".to_vec(), b"abcde".to_vec()]
         );
-        assert_eq!(all(b"ok\nabcde\n", 5).unwrap_err(), "too long at line 2");
-        assert!(all(b"abcdefghijkl", 5).is_err());
+        assert!(matches!(all(b"ok\nabcde\n", 5), Err((2, LineError::TooLong))));
+        assert!(matches!(all(b"abcdefghijkl", 5), Err((1, LineError::TooLong))));
     }
 }

@@ -21,6 +21,7 @@ pub const PHASE0: &str = "phase0-snapshot-decode";
 pub const PHASE1: &str = "phase1-live-pinned";
 /// `dynamodb_layout` values.
 pub const DYNAMODB_LAYOUT_PER_ITEM: &str = "per-item";
+/// `dynamodb_layout` of one JSONL file per table.
 pub const DYNAMODB_LAYOUT_JSONL: &str = "jsonl";
 /// Largest MANIFEST.json read (a real one is about 1 KiB).
 const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
@@ -36,12 +37,16 @@ const REQUIRED_EXCLUSION_FLAGS: [&str; 4] = [
 /// One adapter's scope object (`{tables, buckets, databases, queues}`, all omitempty).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AdapterScope {
+    /// DynamoDB tables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<String>,
+    /// S3 buckets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buckets: Vec<String>,
+    /// Redis databases.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub databases: Vec<u32>,
+    /// SQS queues.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queues: Vec<String>,
 }
@@ -49,50 +54,78 @@ pub struct AdapterScope {
 /// `adapters`: a pointer per adapter; `None` means absent or null.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Adapters {
+    /// The DynamoDB scope.
     pub dynamodb: Option<AdapterScope>,
+    /// The S3 scope.
     pub s3: Option<AdapterScope>,
+    /// The Redis scope.
     pub redis: Option<AdapterScope>,
+    /// The SQS scope.
     pub sqs: Option<AdapterScope>,
 }
 
 /// `exclusions`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Exclusions {
+    /// S3 multipart uploads not completed were kept.
     pub include_incomplete_uploads: bool,
+    /// S3 orphan blobs were kept.
     pub include_orphans: bool,
+    /// SQS visibility state was kept.
     pub preserve_sqs_visibility: bool,
+    /// SQS side records were kept.
     pub include_sqs_side_records: bool,
+    /// S3 key collisions were renamed.
     pub rename_s3_collisions: bool,
 }
 
 /// `live` (phase 1 only).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Live {
+    /// The read timestamp of the live dump.
     pub read_ts: u64,
+    /// SHA-256 of the pin token, hex.
     pub pin_token_sha256: Option<String>,
 }
 
 /// MANIFEST.json, fields in the order Go writes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
+    /// The MANIFEST format version (1).
     pub format_version: u32,
+    /// `phase0-snapshot-decode` or `phase1-live`.
     pub phase: String,
+    /// The producing toolkit's version.
     pub elastickv_version: String,
+    /// The cluster id (may be empty).
     pub cluster_id: String,
+    /// The Raft index of the snapshot.
     pub snapshot_index: u64,
+    /// The newest commit timestamp in the snapshot (HLC).
     pub last_commit_ts: u64,
+    /// When the dump was made (RFC 3339, UTC).
     pub wall_time_iso: String,
     /// `source.fsm_path` (`None`: no `source` object).
     pub source_fsm_path: Option<String>,
+    /// The live-dump fields (phase 1 only).
     pub live: Option<Live>,
+    /// The adapters in the dump and their scopes.
     pub adapters: Adapters,
+    /// What was excluded or kept.
     pub exclusions: Exclusions,
+    /// `sha256`.
     pub checksum_algorithm: String,
+    /// The CHECKSUMS line format (`sha256sum`).
     pub checksum_format: String,
+    /// The file-name segment charset.
     pub encoded_filename_charset: String,
+    /// The longest encoded segment before the SHA fallback.
     pub key_segment_max_bytes: u32,
+    /// The suffix of S3 metadata sidecar files.
     pub s3_meta_suffix: String,
+    /// How S3 key collisions are handled.
     pub s3_collision_strategy: String,
+    /// The DynamoDB item layout (`per-item` or `jsonl`).
     pub dynamodb_layout: String,
 }
 

@@ -21,7 +21,7 @@ pub mod tree;
 pub mod walk;
 
 pub use out::{MemTree, OutFile, TreeOut};
-pub use tree::DumpTree;
+pub use tree::{DumpTree, Staged};
 
 use std::path::PathBuf;
 
@@ -32,32 +32,83 @@ use crate::error_kind::ErrorKind;
 pub enum DumpError {
     /// A metadata file (MANIFEST.json, KEYMAP.jsonl, CHECKSUMS, ENCODE_INFO) is malformed.
     #[error("{}: {what}", path.display())]
-    Invalid { path: PathBuf, what: String },
+    Invalid {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// What was being handled, or what is wrong.
+        what: String,
+    },
     /// MANIFEST.json or ENCODE_INFO carries a format_version this toolkit does not read.
     #[error("{}: unsupported format_version {version}", path.display())]
-    UnsupportedVersion { path: PathBuf, version: u64 },
+    UnsupportedVersion {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The version found.
+        version: u64,
+    },
     /// A file name that is not a valid encoded segment.
     #[error("invalid encoded segment {segment:?}: {what}")]
-    Segment { segment: String, what: String },
+    Segment {
+        /// The segment concerned.
+        segment: String,
+        /// What was being handled, or what is wrong.
+        what: String,
+    },
+    /// A KEYMAP.jsonl line that is not a valid record.
+    #[error("{}: line {line}: invalid KEYMAP record: {source}", path.display())]
+    Keymap {
+        /// The KEYMAP.jsonl file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: u64,
+        /// What is wrong with the line.
+        source: keymap::RecordError,
+    },
     /// A SHA-fallback segment with no KEYMAP.jsonl record.
     #[error("{}: segment {segment:?} is a SHA-256 fallback name and has no KEYMAP.jsonl record", path.display())]
-    MissingKeymap { path: PathBuf, segment: String },
+    MissingKeymap {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The segment concerned.
+        segment: String,
+    },
     /// Refused for safety: a symlink, hard link, FIFO, or a path escaping the root.
     #[error("{}: refused: {what}", path.display())]
-    Unsafe { path: PathBuf, what: String },
+    Unsafe {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// What was being handled, or what is wrong.
+        what: String,
+    },
     /// A CHECKSUMS verification failure.
     #[error("{}: checksum mismatch ({what})", path.display())]
-    Checksum { path: PathBuf, what: String },
+    Checksum {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// What was being handled, or what is wrong.
+        what: String,
+    },
     /// The output path cannot be used (it exists and is not an empty directory, or has no
     /// file name): a usage error.
     #[error("{}: cannot write the dump here: {what}", path.display())]
-    Output { path: PathBuf, what: String },
+    Output {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// What was being handled, or what is wrong.
+        what: String,
+    },
     /// I/O on a named file.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
 }
 
 impl DumpError {
+    /// Usage or data (exit code 1 or 2).
     pub fn kind(&self) -> ErrorKind {
         match self {
             DumpError::Io { .. } | DumpError::Output { .. } => ErrorKind::Usage,

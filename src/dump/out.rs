@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::tree::{DumpTree, TreeFile};
+use super::tree::{DumpTree, Staged, TreeFile};
 use super::DumpError;
 
 /// A file of the tree open for streaming writes; hand it back to [`TreeOut::finish_file`].
@@ -13,9 +13,19 @@ pub enum OutFile {
     /// A file of a [`DumpTree`].
     Tree(TreeFile),
     /// A file of a [`MemTree`].
-    Mem { rel: String, buf: Vec<u8> },
+    Mem {
+        /// The path relative to the tree root.
+        rel: String,
+        /// The bytes written so far.
+        buf: Vec<u8>,
+    },
     /// A file of another [`TreeOut`] (e.g. one that only counts bytes).
-    Other { rel: String, writer: Box<dyn Write> },
+    Other {
+        /// The path relative to the tree root.
+        rel: String,
+        /// Where the bytes go.
+        writer: Box<dyn Write>,
+    },
 }
 
 impl Write for OutFile {
@@ -61,6 +71,39 @@ pub trait TreeOut {
     fn finish_file(&mut self, file: OutFile) -> Result<(), DumpError>;
     /// Make sure a directory exists (parents included).
     fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError>;
+
+    /// Open a staged file: a file written before its final path is known, kept out of the
+    /// tree until [`TreeOut::publish_staged`] moves it there (no copy) or
+    /// [`TreeOut::discard_staged`] drops it. Close it with [`TreeOut::close_staged`].
+    fn create_staged(&mut self) -> Result<OutFile, DumpError> {
+        Err(DumpError::invalid("", "this tree does not stage files"))
+    }
+    /// Close a staged file opened with [`TreeOut::create_staged`].
+    fn close_staged(&mut self, file: OutFile) -> Result<Staged, DumpError> {
+        let _ = file;
+        Err(DumpError::invalid("", "this tree does not stage files"))
+    }
+    /// Move a closed staged file to `rel` (an existing `rel` is an error, never replaced).
+    fn publish_staged(&mut self, staged: Staged, rel: &str) -> Result<(), DumpError> {
+        let _ = staged;
+        Err(DumpError::invalid(rel, "this tree does not stage files"))
+    }
+    /// Drop a closed staged file.
+    fn discard_staged(&mut self, staged: Staged) -> Result<(), DumpError> {
+        let _ = staged;
+        Ok(())
+    }
+    /// Copy `len` bytes at `offset` of a closed staged file to `out`.
+    fn copy_staged(
+        &mut self,
+        staged: &Staged,
+        offset: u64,
+        len: u64,
+        out: &mut dyn Write,
+    ) -> Result<(), DumpError> {
+        let _ = (offset, len, out);
+        Err(DumpError::invalid(&staged.rel, "this tree does not stage files"))
+    }
 }
 
 impl TreeOut for DumpTree {
@@ -81,6 +124,32 @@ impl TreeOut for DumpTree {
     fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError> {
         DumpTree::ensure_dir(self, rel)
     }
+    fn create_staged(&mut self) -> Result<OutFile, DumpError> {
+        DumpTree::create_staged(self).map(OutFile::Tree)
+    }
+    fn close_staged(&mut self, file: OutFile) -> Result<Staged, DumpError> {
+        match file {
+            OutFile::Tree(f) => DumpTree::close_staged(self, f),
+            OutFile::Mem { rel, .. } | OutFile::Other { rel, .. } => {
+                Err(DumpError::invalid(rel, "not a file of this tree"))
+            }
+        }
+    }
+    fn publish_staged(&mut self, staged: Staged, rel: &str) -> Result<(), DumpError> {
+        DumpTree::publish_staged(self, staged, rel)
+    }
+    fn discard_staged(&mut self, staged: Staged) -> Result<(), DumpError> {
+        DumpTree::discard_staged(self, staged)
+    }
+    fn copy_staged(
+        &mut self,
+        staged: &Staged,
+        offset: u64,
+        len: u64,
+        out: &mut dyn Write,
+    ) -> Result<(), DumpError> {
+        DumpTree::copy_staged(self, staged, offset, len, out)
+    }
 }
 
 /// An in-memory tree: files by relative path, and the directories asked for.
@@ -92,6 +161,10 @@ pub struct MemTree {
     pub dirs: Vec<String>,
     /// Any write whose path contains this fails with an injected I/O error.
     pub fail_on: Option<String>,
+    /// Staged files (closed or open), by staged name.
+    pub staged: BTreeMap<String, Vec<u8>>,
+    /// Staged files created so far (their names).
+    pub staged_seq: u64,
 }
 
 impl MemTree {
@@ -153,6 +226,56 @@ impl TreeOut for MemTree {
         super::fs::check_relative(rel)?;
         self.dirs.push(rel.to_owned());
         Ok(())
+    }
+    fn create_staged(&mut self) -> Result<OutFile, DumpError> {
+        self.staged_seq += 1;
+        Ok(OutFile::Mem {
+            rel: format!("{}/{}", super::tree::STAGED_DIR, self.staged_seq),
+            buf: Vec::new(),
+        })
+    }
+    fn close_staged(&mut self, file: OutFile) -> Result<Staged, DumpError> {
+        match file {
+            OutFile::Mem { rel, buf } => {
+                use sha2::Digest;
+                let staged = Staged::new(rel.clone(), buf.len() as u64, sha2::Sha256::digest(&buf).into());
+                self.staged.insert(rel, buf);
+                Ok(staged)
+            }
+            OutFile::Tree(f) => Err(DumpError::invalid(f.rel(), "not a file of this tree")),
+            OutFile::Other { rel, .. } => Err(DumpError::invalid(rel, "not a file of this tree")),
+        }
+    }
+    fn publish_staged(&mut self, staged: Staged, rel: &str) -> Result<(), DumpError> {
+        self.check(rel)?;
+        let bytes = self
+            .staged
+            .remove(&staged.rel)
+            .ok_or_else(|| DumpError::invalid(&staged.rel, "unknown staged file"))?;
+        self.files.insert(rel.to_owned(), bytes);
+        Ok(())
+    }
+    fn discard_staged(&mut self, staged: Staged) -> Result<(), DumpError> {
+        self.staged.remove(&staged.rel);
+        Ok(())
+    }
+    fn copy_staged(
+        &mut self,
+        staged: &Staged,
+        offset: u64,
+        len: u64,
+        out: &mut dyn Write,
+    ) -> Result<(), DumpError> {
+        let bytes = self
+            .staged
+            .get(&staged.rel)
+            .ok_or_else(|| DumpError::invalid(&staged.rel, "unknown staged file"))?;
+        let range = usize::try_from(offset)
+            .ok()
+            .zip(usize::try_from(offset + len).ok())
+            .and_then(|(a, b)| bytes.get(a..b))
+            .ok_or_else(|| DumpError::invalid(&staged.rel, "range past the end of the staged file"))?;
+        out.write_all(range).map_err(|e| DumpError::io(&staged.rel, e))
     }
 }
 

@@ -15,7 +15,7 @@
 //! Measured with `benches/tree.rs` (20k files of 64 bytes): our user-space time is 1–2 µs a
 //! file; the rest (100–600 µs a file on a busy shared disk, `tar -xf` alike) is the kernel's.
 //!
-//! Memory: the `(path, SHA-256)` pairs for CHECKSUMS go to a [`spill::ExternalSorter`] with a
+//! Memory: the `(path, SHA-256)` pairs for CHECKSUMS go to a [`crate::spill::ExternalSorter`] with a
 //! budget of [`CHECKSUM_SORT_BUDGET`] by default; beyond it they spill to anonymous scratch
 //! files outside the tree (the output's parent directory unless
 //! [`TreeOptions::scratch_dir`] says otherwise), so trees of millions of files stay bounded.
@@ -84,6 +84,34 @@ pub struct DumpTree {
     files: u64,
     bytes: u64,
     published: bool,
+    /// Staged files created so far (their names).
+    staged_seq: u64,
+}
+
+/// Where staged files live in the staging tree until published (removed at publish).
+pub const STAGED_DIR: &str = ".staged";
+
+/// A closed staged file of a tree: written and hashed, not yet at its final path.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Staged {
+    /// Its path in the staging tree.
+    pub rel: String,
+    /// Its size.
+    pub len: u64,
+    digest: [u8; 32],
+}
+
+impl Staged {
+    /// A staged file's handle from its parts (a tree that keeps staged files by name, see
+    /// [`super::MemTree`], or a handle written to scratch and read back).
+    pub fn new(rel: String, len: u64, digest: [u8; 32]) -> Staged {
+        Staged { rel, len, digest }
+    }
+
+    /// The SHA-256 of its bytes.
+    pub fn digest(&self) -> [u8; 32] {
+        self.digest
+    }
 }
 
 /// A file of the tree open for streaming writes; hand it back to [`DumpTree::finish_file`].
@@ -273,6 +301,7 @@ impl DumpTree {
             files: 0,
             bytes: 0,
             published: false,
+            staged_seq: 0,
         })
     }
 
@@ -409,6 +438,87 @@ impl DumpTree {
         self.record(&rel, hasher.finalize().into(), bytes)
     }
 
+    /// Open a staged file: written like any file of the tree, under [`STAGED_DIR`], and
+    /// invisible in it (not in CHECKSUMS, removed at publish) until
+    /// [`DumpTree::publish_staged`] renames it to its final path.
+    pub fn create_staged(&mut self) -> Result<TreeFile, DumpError> {
+        self.staged_seq += 1;
+        let rel = format!("{STAGED_DIR}/{}", self.staged_seq);
+        self.create_file(&rel)
+    }
+
+    /// Close a staged file: its bytes are written, its hash known.
+    pub fn close_staged(&mut self, mut file: TreeFile) -> Result<Staged, DumpError> {
+        file.write_buffered()
+            .map_err(|e| DumpError::io(self.staging.join(&file.rel), e))?;
+        Ok(Staged {
+            rel: file.rel,
+            len: file.bytes,
+            digest: file.hasher.finalize().into(),
+        })
+    }
+
+    /// Move a staged file to `rel` (parents created; an existing `rel` is refused, never
+    /// replaced) and record its checksum.
+    pub fn publish_staged(&mut self, staged: Staged, rel: &str) -> Result<(), DumpError> {
+        check_relative(rel)?;
+        let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let parent = self.dir_fd(dir)?;
+        let target = self.staging.join(rel);
+        let name = c_name(&mut self.name_buf, name)
+            .map_err(|e| DumpError::io(&target, e))?
+            .to_owned();
+        let from = std::ffi::CString::new(staged.rel.as_bytes())
+            .map_err(|_| DumpError::unsafe_path(&staged.rel, "NUL in a staged name"))?;
+        let root = self.root_fd.as_raw_fd();
+        // SAFETY: linkat/unlinkat on descriptors we own with NUL-terminated names; linkat
+        // fails with EEXIST instead of replacing an existing file.
+        if unsafe { libc::linkat(root, from.as_ptr(), parent, name.as_ptr(), 0) } != 0 {
+            let e = io::Error::last_os_error();
+            return Err(match e.kind() {
+                io::ErrorKind::AlreadyExists => DumpError::unsafe_path(target, "written twice in one tree"),
+                _ => DumpError::io(target, e),
+            });
+        }
+        // SAFETY: as above.
+        if unsafe { libc::unlinkat(root, from.as_ptr(), 0) } != 0 {
+            return Err(DumpError::io(
+                self.staging.join(&staged.rel),
+                io::Error::last_os_error(),
+            ));
+        }
+        self.record(rel, staged.digest, staged.len)
+    }
+
+    /// Remove a staged file that will not be published.
+    pub fn discard_staged(&mut self, staged: Staged) -> Result<(), DumpError> {
+        std::fs::remove_file(self.staging.join(&staged.rel))
+            .map_err(|e| DumpError::io(self.staging.join(&staged.rel), e))
+    }
+
+    /// Copy `len` bytes at `offset` of a staged file to `out`.
+    pub fn copy_staged(
+        &mut self,
+        staged: &Staged,
+        offset: u64,
+        len: u64,
+        out: &mut dyn Write,
+    ) -> Result<(), DumpError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let path = self.staging.join(&staged.rel);
+        let mut f = super::fs::open_regular_nofollow(&path)?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| DumpError::io(&path, e))?;
+        let copied = io::copy(&mut f.take(len), out).map_err(|e| DumpError::io(&path, e))?;
+        if copied != len {
+            return Err(DumpError::invalid(
+                &path,
+                format!("staged file shorter than {}", offset + len),
+            ));
+        }
+        Ok(())
+    }
+
     /// Make sure the directory `rel` exists in the tree (adapters create theirs lazily);
     /// parents are created as needed, mode 0755.
     pub fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError> {
@@ -424,6 +534,12 @@ impl DumpTree {
             self.write_file(MANIFEST_NAME, &bytes)?;
         }
         self.last_dir = None;
+        match std::fs::remove_dir_all(self.staging.join(STAGED_DIR)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(DumpError::io(self.staging.join(STAGED_DIR), e))
+            }
+            _ => {}
+        }
         let list_bytes = self.write_checksums()?;
         self.sync_staging()?;
         std::fs::rename(&self.staging, &self.output).map_err(|e| match e.raw_os_error() {

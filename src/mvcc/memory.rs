@@ -16,13 +16,23 @@ const STREAM_HEADER_LEN: u64 = 16;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OwnedEntry {
     /// A raw non-MVCC row (§2.6): no ts suffix, no value header.
-    Raw { key: Vec<u8>, value: Vec<u8> },
+    Raw {
+        /// The key as stored.
+        key: Vec<u8>,
+        /// The value as stored.
+        value: Vec<u8>,
+    },
     /// An MVCC entry.
     Mvcc {
+        /// The user key.
         user_key: Vec<u8>,
+        /// The commit timestamp (full HLC).
         commit_ts: u64,
+        /// Whether this version deletes the key.
         tombstone: bool,
+        /// The value header's `expireAt`.
         expire_at: u64,
+        /// The value body (value header removed).
         body: Vec<u8>,
     },
 }

@@ -79,7 +79,9 @@ pub enum MvccError {
          (offset {prev_offset}); expected a stream sorted by encoded key"
     )]
     NotSorted {
+        /// Byte offset from the start of the file.
         offset: u64,
+        /// Byte offset of the previous entry.
         prev_offset: u64,
         /// The offending key, hex (long keys shortened).
         key: String,
@@ -92,14 +94,21 @@ pub enum MvccError {
          {prev_offset}; expected strictly ascending encoded keys"
     )]
     DuplicateKey {
+        /// Byte offset from the start of the file.
         offset: u64,
+        /// Byte offset of the previous entry.
         prev_offset: u64,
         /// The repeated key, hex (long keys shortened).
         key: String,
     },
     /// An MVCC entry whose parts disagree (the source broke its own contract).
     #[error("entry at offset {offset}: {what}")]
-    Malformed { offset: u64, what: String },
+    Malformed {
+        /// Byte offset from the start of the file.
+        offset: u64,
+        /// What was being handled, or what is wrong.
+        what: String,
+    },
 }
 
 impl MvccError {

@@ -109,13 +109,17 @@ pub struct Counters {
 pub struct DecodeResult {
     /// The stream header's `lastCommitTS`.
     pub last_commit_ts: u64,
+    /// What the MVCC view counted.
     pub counters: Counters,
+    /// The adapters' warnings, in order.
     pub warnings: Vec<Warning>,
     /// Files and bytes published (CHECKSUMS included).
     pub files: u64,
+    /// Bytes of the input read.
     pub bytes: u64,
     /// Bytes of the input file.
     pub input_bytes: u64,
+    /// The snapshot index from the file name, if it has one.
     pub snapshot_index: Option<u64>,
 }
 

@@ -18,22 +18,31 @@ use super::Progress;
 /// The FSM header, as found.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct HeaderReport {
+    /// The version found.
     pub version: String,
+    /// The HLC physical ceiling (ms).
     pub ceiling_ms: u64,
+    /// The ceiling as UTC time.
     pub ceiling_utc: String,
+    /// The Raft index of the cutover (v2 only; 0 otherwise).
     pub cutover_index: u64,
 }
 
 /// A full HLC timestamp split into its parts.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct HlcReport {
+    /// The raw 64-bit HLC.
     pub raw: u64,
+    /// Physical part: milliseconds since the epoch.
     pub physical_ms: u64,
+    /// Logical part (low 16 bits).
     pub logical: u64,
+    /// The physical part as UTC time.
     pub utc: String,
 }
 
 impl HlcReport {
+    /// Split a raw HLC.
     pub fn new(raw: u64) -> HlcReport {
         let ms = raw >> 16;
         HlcReport {
@@ -50,9 +59,11 @@ impl HlcReport {
 pub struct FooterReport {
     /// `ok`, `mismatch`, `absent` (bare stream) or `unchecked` (the stream failed first).
     pub status: String,
+    /// The CRC32C stored in the footer, hex.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stored: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The value computed from the bytes read.
     pub computed: Option<String>,
 }
 
@@ -63,42 +74,64 @@ pub struct FamilyReport {
     pub entries: u64,
     /// User keys alive at the snapshot (newest version not a tombstone).
     pub live_keys: u64,
+    /// Bytes of the encoded keys.
     pub key_bytes: u64,
+    /// Bytes of the values.
     pub value_bytes: u64,
 }
 
 /// The largest entry of the stream.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct LargestEntry {
+    /// Key plus value bytes.
     pub bytes: u64,
+    /// Byte offset from the start of the file.
     pub offset: u64,
+    /// The key concerned, printable.
     pub key: String,
 }
 
 /// Everything `inspect` reports.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct InspectReport {
+    /// The file or directory concerned.
     pub path: String,
+    /// The file size.
     pub file_bytes: u64,
+    /// The snapshot index from the file name.
     pub snapshot_index: Option<u64>,
+    /// The FSM header (`None`: a bare stream).
     pub header: Option<HeaderReport>,
+    /// The payload format's name.
     pub payload_format: String,
+    /// The newest commit timestamp.
     pub last_commit_ts: HlcReport,
+    /// The CRC32C footer check.
     pub footer: FooterReport,
+    /// Stream entries (every version).
     pub entries: u64,
+    /// User keys alive at the snapshot.
     pub live_keys: u64,
+    /// Versions shadowed by a newer one.
     pub older_versions: u64,
+    /// Live keys whose newest version is a tombstone.
     pub tombstones: u64,
+    /// Raw non-MVCC rows.
     pub raw_rows: u64,
+    /// Bytes of all keys.
     pub key_bytes: u64,
+    /// Bytes of all values.
     pub value_bytes: u64,
+    /// The largest entry.
     pub largest_entry: LargestEntry,
+    /// Statistics per family.
     pub families: BTreeMap<&'static str, FamilyReport>,
     /// Why the snapshot is not intact (`None`: intact).
     pub error: Option<String>,
 }
 
 impl InspectReport {
+    /// Whether the snapshot read cleanly to its end.
     pub fn intact(&self) -> bool {
         self.error.is_none()
     }

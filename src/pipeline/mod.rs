@@ -25,10 +25,20 @@ pub enum PipelineError {
     InvalidOptions(String),
     /// The input path does not exist or cannot be read (usage).
     #[error("{}: {what}", path.display())]
-    Input { path: PathBuf, what: String },
+    Input {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// What was being handled, or what is wrong.
+        what: String,
+    },
     /// `--last-commit-ts` below the manifest's value.
     #[error("last_commit_ts {requested} is below the manifest's last_commit_ts {manifest}: refusing to move time backwards")]
-    LastCommitTsRegression { requested: u64, manifest: u64 },
+    LastCommitTsRegression {
+        /// The timestamp asked for.
+        requested: u64,
+        /// The manifest's `last_commit_ts`.
+        manifest: u64,
+    },
     /// An option the selected adapter cannot honour when encoding.
     #[error("{0}")]
     Unsupported(String),
@@ -37,17 +47,31 @@ pub enum PipelineError {
     AdapterNotInManifest(&'static str),
     /// The self-test decode of the produced bytes did not match the input tree.
     #[error("self-test mismatch (see {})", path.display())]
-    SelfTestMismatch { path: PathBuf },
+    SelfTestMismatch {
+        /// The file or directory concerned.
+        path: PathBuf,
+    },
     /// Our own output path cannot be written safely (a symlink, hard link or FIFO where a
     /// file of ours belongs): an environment problem, not bad input.
     #[error("refusing to write {}: {what}", path.display())]
-    UnsafeOutput { path: PathBuf, what: String },
+    UnsafeOutput {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// What was being handled, or what is wrong.
+        what: String,
+    },
     /// I/O on our own output or scratch (usage/environment).
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
 }
 
 impl PipelineError {
+    /// Usage or data (exit code 1 or 2).
     pub fn kind(&self) -> ErrorKind {
         match self {
             PipelineError::InvalidOptions(_)

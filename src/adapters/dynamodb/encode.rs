@@ -9,7 +9,7 @@
 //!
 //! Item files: `items/<h>.json` and `items/<h>/<r>.json` (any `.json` name; the key comes
 //! from the content); a deeper directory is an error; other regular files are skipped as Go
-//! skips them; symlinks and special files are refused (D12). One check beyond Go (A14): the
+//! skips them; symlinks and special files are refused (D12). One check beyond Go (A17): the
 //! directory an item file sits in must be the one the decoder writes it to. With the jsonl
 //! layout (D7) the `items/*.jsonl` parts are read too, one `{"Item":{…}}` per line.
 
@@ -199,7 +199,7 @@ fn encode_job(table: &Table, job: &Job) -> Result<RecordBatch, AdapterError> {
                 return Err(bad_file(
                     path,
                     format!(
-                        "item belongs in items/{} (its key), not in items/{} (A14)",
+                        "item belongs in items/{} (its key), not in items/{} (A17)",
                         want.map_or(String::new(), |d| format!("{d}/")),
                         dir.as_deref().map_or(String::new(), |d| format!("{d}/"))
                     ),

@@ -68,8 +68,8 @@ struct StreamMetaLine {
 #[derive(Debug)]
 pub(super) enum ElemError {
     Io(io::Error),
-    /// A stream entry proto that does not parse (the message says why).
-    BadEntry(String),
+    /// A stream entry proto that does not parse.
+    BadEntry(super::keys::LayoutError),
 }
 
 /// A collection file being written.

@@ -119,12 +119,8 @@ pub struct RedisDecoder {
     finalized: bool,
 }
 
-fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
-    AdapterError::BadRecord {
-        adapter: "redis",
-        key: display_key(key),
-        what: what.into(),
-    }
+fn bad(key: &[u8], cause: impl Into<crate::adapters::Cause>) -> AdapterError {
+    AdapterError::bad_record("redis", key, cause)
 }
 
 #[derive(Serialize)]
@@ -204,16 +200,15 @@ impl RedisDecoder {
             Kind::SetMeta => self.count_meta(key, rest, value, CollKind::Set, "set"),
             Kind::ZsetMeta => self.count_meta(key, rest, value, CollKind::Zset, "zset"),
             Kind::HashField => {
-                let (uk, name) = parse_wide(rest).map_err(|e| bad(key, format!("invalid hash key: {e}")))?;
+                let (uk, name) = parse_wide(rest, "hash").map_err(|e| bad(key, e))?;
                 self.element(uk, CollKind::Hash, false, name, value)
             }
             Kind::SetMember => {
-                let (uk, member) = parse_wide(rest).map_err(|e| bad(key, format!("invalid set key: {e}")))?;
+                let (uk, member) = parse_wide(rest, "set").map_err(|e| bad(key, e))?;
                 self.element(uk, CollKind::Set, false, member, b"")
             }
             Kind::ZsetMember => {
-                let (uk, member) =
-                    parse_wide(rest).map_err(|e| bad(key, format!("invalid zset key: {e}")))?;
+                let (uk, member) = parse_wide(rest, "zset").map_err(|e| bad(key, e))?;
                 let score = parse_zset_score(value).map_err(|e| bad(key, e))?;
                 self.element(uk, CollKind::Zset, true, member, &zset_value(score, false))
             }
@@ -250,7 +245,7 @@ impl RedisDecoder {
                 self.element(uk, CollKind::List, false, &sortable_i64(seq), value)
             }
             Kind::StreamMeta => {
-                let (uk, _) = parse_wide(rest).map_err(|e| bad(key, format!("invalid stream key: {e}")))?;
+                let (uk, _) = parse_wide(rest, "stream").map_err(|e| bad(key, e))?;
                 let m = parse_stream_meta(value).map_err(|e| bad(key, e))?;
                 let meta = MetaInfo {
                     declared: m.length,
@@ -298,12 +293,12 @@ impl RedisDecoder {
         if let Err(e) = self.append_index_ttl_lines(out, lines) {
             first.get_or_insert(e);
         }
-        for slot in &mut self.sidecars {
+        for (slot, which) in self.sidecars.iter_mut().zip([Sidecar::Strings, Sidecar::Hll]) {
             if let Some(w) = slot.take() {
                 let res = match w.into_inner() {
                     Ok(f) => out.finish_file(f).map_err(AdapterError::from),
                     Err(e) => Err(AdapterError::Io {
-                        path: PathBuf::from("redis TTL sidecar"),
+                        path: PathBuf::from(format!("{}/{}", self.db_dir, which.name())),
                         source: e.into_error(),
                     }),
                 };
@@ -348,8 +343,8 @@ impl RedisDecoder {
             self.keymap
                 .get_or_insert_with(|| KeyMap::new(budget, scratch))
                 .record(&seg.name, user_key, KIND_SHA_FALLBACK)
-                .map_err(|source| AdapterError::Io {
-                    path: PathBuf::from("redis KEYMAP sort"),
+                .map_err(|source| AdapterError::Scratch {
+                    what: "redis KEYMAP sort",
                     source,
                 })?;
         }
@@ -448,9 +443,9 @@ impl RedisDecoder {
         rest: &[u8],
         value: &[u8],
         kind: CollKind,
-        what: &str,
+        what: &'static str,
     ) -> Result<(), AdapterError> {
-        let (uk, _trailing) = parse_wide(rest).map_err(|e| bad(key, format!("invalid {what} key: {e}")))?;
+        let (uk, _trailing) = parse_wide(rest, what).map_err(|e| bad(key, e))?;
         let meta = parse_count_meta(value, what).map_err(|e| bad(key, e))?;
         let meta = MetaInfo {
             declared: meta.len,
@@ -490,8 +485,8 @@ impl RedisDecoder {
         facts: ExternalSorter,
         lines: &mut ExternalSorter,
     ) -> Result<(), AdapterError> {
-        let spill_err = |source| AdapterError::Io {
-            path: PathBuf::from("redis decoder spill file (scratch)"),
+        let spill_err = |source| AdapterError::Scratch {
+            what: "redis decoder spill file (scratch)",
             source,
         };
         let mut sorted: SortedRecords = facts.finish().map_err(spill_err)?;
@@ -769,8 +764,8 @@ impl RedisDecoder {
         out: &mut dyn TreeOut,
         lines: ExternalSorter,
     ) -> Result<(), AdapterError> {
-        let spill_err = |source| AdapterError::Io {
-            path: PathBuf::from("redis decoder TTL-line spill file (scratch)"),
+        let spill_err = |source| AdapterError::Scratch {
+            what: "redis decoder TTL-line spill file (scratch)",
             source,
         };
         let mut sorted = lines.finish().map_err(spill_err)?;
@@ -808,8 +803,8 @@ fn ttl_line(seg: &str, ms: u64) -> Vec<u8> {
 
 /// A fact read back from scratch that this decoder did not write.
 fn corrupt(fact_key: &[u8]) -> AdapterError {
-    AdapterError::Io {
-        path: PathBuf::from("redis decoder spill file (scratch)"),
+    AdapterError::Scratch {
+        what: "redis decoder spill file (scratch)",
         source: std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("malformed fact read back, sort key {}", display_key(fact_key)),

@@ -53,11 +53,207 @@ impl RedisEncoder {
     }
 }
 
-fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
-    AdapterError::BadFile {
-        path: path.to_path_buf(),
-        what: what.into(),
+/// Why a file of a Redis dump tree cannot be encoded; wrapped into
+/// [`AdapterError::BadFile`] with the path. The messages are the encoder's error text.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FileError {
+    /// `redis/` or `db_0/` is not a real directory.
+    #[error("expected a directory, found {found}")]
+    NotDir {
+        /// What it is instead (`a symlink`, `not a directory`).
+        found: &'static str,
+    },
+    /// A canonical `db_<N>` entry that is not a real directory.
+    #[error("expected a database directory, found a symlink or a non-directory")]
+    NotDbDir,
+    /// Databases other than `db_0`.
+    #[error(
+        "multiple or non-zero Redis databases are not supported (found db_{}); elastickv has one keyspace, only db_0 can be encoded",
+        join_dbs(.dbs)
+    )]
+    Databases {
+        /// The database indices found.
+        dbs: Vec<u32>,
+    },
+    /// The file is not valid JSON (the reader's message).
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    /// A collection document or stream line that is not an object.
+    #[error("expected a JSON object, got {got}")]
+    NotObject {
+        /// The JSON found.
+        got: String,
+    },
+    /// A TTL sidecar value that is not an object.
+    #[error("expected a JSON object")]
+    SidecarNotObject,
+    /// A TTL sidecar `key` that is not a string.
+    #[error("\"key\" must be a string")]
+    SidecarKey,
+    /// A collection's `format_version` other than 1.
+    #[error("unsupported format_version {got} (expected 1)")]
+    FormatVersion {
+        /// The value found (`nothing` when absent).
+        got: String,
+    },
+    /// A member that must be an unsigned integer.
+    #[error("\"{name}\" must be an unsigned integer, got {got}")]
+    NotUnsigned {
+        /// The member.
+        name: &'static str,
+        /// The JSON found.
+        got: String,
+    },
+    /// A member that must be an array.
+    #[error("\"{name}\" must be an array, got {got}")]
+    NotArray {
+        /// The member.
+        name: &'static str,
+        /// The JSON found.
+        got: String,
+    },
+    /// An array element that must be an object.
+    #[error("{array}[{index}]: expected an object, got {got}")]
+    ElemNotObject {
+        /// The array member.
+        array: &'static str,
+        /// The element's index.
+        index: usize,
+        /// The JSON found.
+        got: String,
+    },
+    /// A binary envelope `{"base64":…}` whose text is not base64url.
+    #[error("{what}: invalid base64url: {reason}")]
+    Base64 {
+        /// The value (`fields[0].name`).
+        what: String,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// A binary envelope object without a string `base64` member.
+    #[error("{what}: expected a string or {{\"base64\":\"…\"}} with a non-null string")]
+    Base64Member {
+        /// The value.
+        what: String,
+    },
+    /// A missing or null binary value.
+    #[error("{what}: missing or null (expected a string or {{\"base64\":…}})")]
+    BinaryMissing {
+        /// The value.
+        what: String,
+    },
+    /// A binary value of the wrong JSON type.
+    #[error("{what}: expected a string or {{\"base64\":…}}, got {got}")]
+    NotBinary {
+        /// The value.
+        what: String,
+        /// The JSON found.
+        got: String,
+    },
+    /// A zset score that is a number but not a finite f64.
+    #[error("members[{index}].score: not a finite number: {got}")]
+    ScoreNotFinite {
+        /// The member's index.
+        index: usize,
+        /// The number found.
+        got: String,
+    },
+    /// A zset score of the wrong JSON type.
+    #[error("members[{index}].score: expected a number, \"+inf\" or \"-inf\", got {got}")]
+    ScoreType {
+        /// The member's index.
+        index: usize,
+        /// The JSON found.
+        got: String,
+    },
+    /// A stream line whose `_meta` is not a boolean.
+    #[error("\"_meta\" must be a boolean, got {got}")]
+    MetaFlag {
+        /// The JSON found.
+        got: String,
+    },
+    /// A second `_meta` line in a stream file.
+    #[error("a second \"_meta\" record (expected exactly one)")]
+    SecondMeta,
+    /// A stream `_meta` whose `length` is not an integer.
+    #[error("\"length\" must be an integer, got {got}")]
+    LengthType {
+        /// The JSON found.
+        got: String,
+    },
+    /// A stream entry whose `id` is not a string.
+    #[error("\"id\" must be a string, got {got}")]
+    IdType {
+        /// The JSON found.
+        got: String,
+    },
+    /// A stream entry id that is not `<ms>-<seq>`.
+    #[error("invalid stream id {id:?} (expected <ms>-<seq>)")]
+    StreamId {
+        /// The id found.
+        id: String,
+    },
+    /// A stream field name or value that is not UTF-8.
+    #[error("{what}: not valid UTF-8 (stream fields are proto3 strings)")]
+    FieldUtf8 {
+        /// The value (`fields[0].name`).
+        what: String,
+    },
+    /// A stream file without its `_meta` line.
+    #[error("no \"_meta\" record (expected exactly one)")]
+    NoMeta,
+    /// A stream `_meta` with a negative length.
+    #[error("_meta length {length} is negative")]
+    NegativeLength {
+        /// The length found.
+        length: i64,
+    },
+    /// A stream `_meta` length that differs from the entries in the file.
+    #[error("_meta length {length} but the file has {entries} entries")]
+    LengthMismatch {
+        /// The declared length.
+        length: i64,
+        /// The entries in the file.
+        entries: u64,
+    },
+    /// A stream entry id after the `_meta` last id.
+    #[error("entry id {ms}-{seq} is after the _meta last id {last_ms}-{last_seq}")]
+    IdAfterLast {
+        /// The entry id's ms.
+        ms: u64,
+        /// The entry id's seq.
+        seq: u64,
+        /// `_meta.last_ms`.
+        last_ms: u64,
+        /// `_meta.last_seq`.
+        last_seq: u64,
+    },
+    /// An error in the `n`th (1-based) value of a JSON sequence file.
+    #[error("value {n}: {source}")]
+    InValue {
+        /// The value's 1-based number.
+        n: usize,
+        /// What is wrong with it.
+        source: Box<FileError>,
+    },
+}
+
+impl FileError {
+    /// This error, in the `n`th value of a sequence file.
+    fn in_value(self, n: usize) -> FileError {
+        FileError::InValue {
+            n,
+            source: Box::new(self),
+        }
     }
+}
+
+fn join_dbs(dbs: &[u32]) -> String {
+    dbs.iter().map(u32::to_string).collect::<Vec<_>>().join(", db_")
+}
+
+fn bad_file(path: &Path, e: FileError) -> AdapterError {
+    AdapterError::bad_file(path, e)
 }
 
 /// Parse a canonical `db_<N>` directory name (decimal, no sign, no leading zeros).
@@ -79,7 +275,7 @@ pub fn enumerate_dbs(root: &Path) -> Result<Vec<u32>, AdapterError> {
     let redis = root.join("redis");
     match lstat(&redis).map_err(AdapterError::Dump)? {
         Node::Missing => return Ok(Vec::new()),
-        Node::Other(what) => return Err(bad_file(&redis, format!("expected a directory, found {what}"))),
+        Node::Other(found) => return Err(bad_file(&redis, FileError::NotDir { found })),
         Node::Dir => {}
     }
     let entries = list_dir(&redis)?.unwrap_or_default();
@@ -89,10 +285,7 @@ pub fn enumerate_dbs(root: &Path) -> Result<Vec<u32>, AdapterError> {
             continue;
         };
         if e.kind != EntryKind::Dir {
-            return Err(bad_file(
-                &e.path,
-                "expected a database directory, found a symlink or a non-directory",
-            ));
+            return Err(bad_file(&e.path, FileError::NotDbDir));
         }
         dbs.push(n);
     }
@@ -148,19 +341,14 @@ fn load_ttl_sidecar(path: &Path) -> Result<HashMap<String, u64>, AdapterError> {
                 let key = match get_ci(o, "key") {
                     None | Some(Value::Null) => String::new(),
                     Some(Value::String(s)) => s.clone(),
-                    Some(_) => {
-                        return Err(bad_file(
-                            path,
-                            format!("value {}: \"key\" must be a string", i + 1),
-                        ))
-                    }
+                    Some(_) => return Err(bad_file(path, FileError::SidecarKey.in_value(i + 1))),
                 };
                 let ms = opt_u64(o, "expire_at_ms")
-                    .map_err(|e| bad_file(path, format!("value {}: {e}", i + 1)))?
+                    .map_err(|e| bad_file(path, e.in_value(i + 1)))?
                     .unwrap_or(0);
                 (key, ms)
             }
-            _ => return Err(bad_file(path, format!("value {}: expected a JSON object", i + 1))),
+            _ => return Err(bad_file(path, FileError::SidecarNotObject.in_value(i + 1))),
         };
         map.insert(key, ms);
     }
@@ -169,69 +357,79 @@ fn load_ttl_sidecar(path: &Path) -> Result<HashMap<String, u64>, AdapterError> {
 
 /// A sequence value or the file's parse error.
 fn seq_value(path: &Path, v: Result<Value, String>) -> Result<Value, AdapterError> {
-    v.map_err(|e| bad_file(path, format!("invalid JSON: {e}")))
+    v.map_err(|e| bad_file(path, FileError::Json(e)))
 }
 
 /// An optional u64 member: missing or `null` → `None`; otherwise a JSON integer in u64.
-fn opt_u64(o: &Map<String, Value>, name: &str) -> Result<Option<u64>, String> {
-    match get_ci(o, name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| format!("\"{name}\" must be an unsigned integer, got {n}")),
-        Some(other) => Err(format!("\"{name}\" must be an unsigned integer, got {other}")),
-    }
+fn opt_u64(o: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, FileError> {
+    let got = match get_ci(o, name) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(v) => return Ok(Some(v)),
+            None => n.to_string(),
+        },
+        Some(other) => other.to_string(),
+    };
+    Err(FileError::NotUnsigned { name, got })
 }
 
 /// A binary envelope (§6.3 `unmarshalRedisBinaryValue`): a JSON string, or `{"base64":…}`.
 /// `what` names the value in an error; it is formatted only then.
-fn binary(v: Option<&Value>, what: std::fmt::Arguments<'_>) -> Result<Vec<u8>, String> {
+fn binary(v: Option<&Value>, what: std::fmt::Arguments<'_>) -> Result<Vec<u8>, FileError> {
     match v {
         Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
         Some(Value::Object(o)) => match get_ci(o, "base64") {
-            Some(Value::String(s)) => {
-                decode_base64url_lenient(s).map_err(|e| format!("{what}: invalid base64url: {e}"))
-            }
-            _ => Err(format!(
-                "{what}: expected a string or {{\"base64\":\"…\"}} with a non-null string"
-            )),
+            Some(Value::String(s)) => decode_base64url_lenient(s).map_err(|reason| FileError::Base64 {
+                what: what.to_string(),
+                reason,
+            }),
+            _ => Err(FileError::Base64Member {
+                what: what.to_string(),
+            }),
         },
-        None | Some(Value::Null) => Err(format!(
-            "{what}: missing or null (expected a string or {{\"base64\":…}})"
-        )),
-        Some(other) => Err(format!(
-            "{what}: expected a string or {{\"base64\":…}}, got {other}"
-        )),
+        None | Some(Value::Null) => Err(FileError::BinaryMissing {
+            what: what.to_string(),
+        }),
+        Some(other) => Err(FileError::NotBinary {
+            what: what.to_string(),
+            got: other.to_string(),
+        }),
     }
 }
 
 /// An optional array member: missing or `null` → empty.
-fn opt_array<'v>(o: &'v Map<String, Value>, name: &str) -> Result<&'v [Value], String> {
+fn opt_array<'v>(o: &'v Map<String, Value>, name: &'static str) -> Result<&'v [Value], FileError> {
     match get_ci(o, name) {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(a)) => Ok(a),
-        Some(other) => Err(format!("\"{name}\" must be an array, got {other}")),
+        Some(other) => Err(FileError::NotArray {
+            name,
+            got: other.to_string(),
+        }),
     }
 }
 
 /// Parse a collection file: one object, `format_version` exactly 1; returns the object and
 /// the TTL (`0` = none).
 fn collection_doc(path: &Path, bytes: &[u8]) -> Result<(Map<String, Value>, u64), AdapterError> {
-    let v = parse_one(bytes, true).map_err(|e| bad_file(path, format!("invalid JSON: {e}")))?;
+    let v = parse_one(bytes, true).map_err(|e| bad_file(path, FileError::Json(e)))?;
     let o = match v {
         Value::Object(o) => o,
         Value::Null => Map::new(),
-        other => return Err(bad_file(path, format!("expected a JSON object, got {other}"))),
+        other => {
+            return Err(bad_file(
+                path,
+                FileError::NotObject {
+                    got: other.to_string(),
+                },
+            ))
+        }
     };
     match get_ci(&o, "format_version") {
         Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
         other => {
             let got = other.map_or("nothing".to_owned(), |v| v.to_string());
-            return Err(bad_file(
-                path,
-                format!("unsupported format_version {got} (expected 1)"),
-            ));
+            return Err(bad_file(path, FileError::FormatVersion { got }));
         }
     }
     let ms = opt_u64(&o, "expire_at_ms")
@@ -240,27 +438,39 @@ fn collection_doc(path: &Path, bytes: &[u8]) -> Result<(Map<String, Value>, u64)
     Ok((o, ms))
 }
 
-fn elem_obj<'v>(v: &'v Value, what: &str, i: usize) -> Result<Option<&'v Map<String, Value>>, String> {
+fn elem_obj<'v>(
+    v: &'v Value,
+    array: &'static str,
+    index: usize,
+) -> Result<Option<&'v Map<String, Value>>, FileError> {
     match v {
         Value::Object(o) => Ok(Some(o)),
         Value::Null => Ok(None),
-        other => Err(format!("{what}[{i}]: expected an object, got {other}")),
+        other => Err(FileError::ElemNotObject {
+            array,
+            index,
+            got: other.to_string(),
+        }),
     }
 }
 
 /// A zset score (§6.3): `"+inf"`/`"-inf"`, a JSON number, or `null` (→ 0).
-fn score(v: Option<&Value>, i: usize) -> Result<f64, String> {
+fn score(v: Option<&Value>, index: usize) -> Result<f64, FileError> {
     match v {
         None | Some(Value::Null) => Ok(0.0),
         Some(Value::String(s)) if s == "+inf" => Ok(f64::INFINITY),
         Some(Value::String(s)) if s == "-inf" => Ok(f64::NEG_INFINITY),
         Some(Value::Number(n)) => match n.as_f64() {
             Some(f) if !f.is_nan() => Ok(f),
-            _ => Err(format!("members[{i}].score: not a finite number: {n}")),
+            _ => Err(FileError::ScoreNotFinite {
+                index,
+                got: n.to_string(),
+            }),
         },
-        Some(other) => Err(format!(
-            "members[{i}].score: expected a number, \"+inf\" or \"-inf\", got {other}"
-        )),
+        Some(other) => Err(FileError::ScoreType {
+            index,
+            got: other.to_string(),
+        }),
     }
 }
 
@@ -283,13 +493,7 @@ impl Encoder for RedisEncoder {
             return Ok(());
         }
         if dbs != [0] {
-            return Err(bad_file(
-                &root.join("redis"),
-                format!(
-                    "multiple or non-zero Redis databases are not supported (found db_{}); elastickv has one keyspace, only db_0 can be encoded",
-                    dbs.iter().map(u32::to_string).collect::<Vec<_>>().join(", db_")
-                ),
-            ));
+            return Err(bad_file(&root.join("redis"), FileError::Databases { dbs }));
         }
         self.encode_db(&root.join("redis").join("db_0"), sink)
     }
@@ -300,7 +504,7 @@ impl RedisEncoder {
     pub fn encode_db(&mut self, db: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
         match lstat(db).map_err(AdapterError::Dump)? {
             Node::Missing => return Ok(()),
-            Node::Other(what) => return Err(bad_file(db, format!("expected a directory, found {what}"))),
+            Node::Other(found) => return Err(bad_file(db, FileError::NotDir { found })),
             Node::Dir => {}
         }
         let km_path = db.join("KEYMAP.jsonl");
@@ -442,49 +646,40 @@ fn encode_stream(ctx: &mut Ctx<'_>, path: &Path, k: &[u8]) -> Result<(), Adapter
             Value::Object(o) => o,
             Value::Null => Map::new(),
             other => {
-                return Err(bad_file(
-                    path,
-                    format!("value {n}: expected a JSON object, got {other}"),
-                ))
+                let got = other.to_string();
+                return Err(bad_file(path, FileError::NotObject { got }.in_value(n)));
             }
         };
         let is_meta = match get_ci(&o, "_meta") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
             Some(other) => {
-                return Err(bad_file(
-                    path,
-                    format!("value {n}: \"_meta\" must be a boolean, got {other}"),
-                ))
+                let got = other.to_string();
+                return Err(bad_file(path, FileError::MetaFlag { got }.in_value(n)));
             }
         };
         if is_meta {
             if meta.is_some() {
-                return Err(bad_file(
-                    path,
-                    format!("value {n}: a second \"_meta\" record (expected exactly one)"),
-                ));
+                return Err(bad_file(path, FileError::SecondMeta.in_value(n)));
             }
             let length = match get_ci(&o, "length") {
                 None | Some(Value::Null) => 0,
                 Some(Value::Number(x)) => x.as_i64().ok_or_else(|| {
-                    bad_file(path, format!("value {n}: \"length\" must be an integer, got {x}"))
+                    bad_file(path, FileError::LengthType { got: x.to_string() }.in_value(n))
                 })?,
                 Some(other) => {
-                    return Err(bad_file(
-                        path,
-                        format!("value {n}: \"length\" must be an integer, got {other}"),
-                    ))
+                    let got = other.to_string();
+                    return Err(bad_file(path, FileError::LengthType { got }.in_value(n)));
                 }
             };
             let last_ms = opt_u64(&o, "last_ms")
-                .map_err(|e| bad_file(path, format!("value {n}: {e}")))?
+                .map_err(|e| bad_file(path, e.in_value(n)))?
                 .unwrap_or(0);
             let last_seq = opt_u64(&o, "last_seq")
-                .map_err(|e| bad_file(path, format!("value {n}: {e}")))?
+                .map_err(|e| bad_file(path, e.in_value(n)))?
                 .unwrap_or(0);
             let ms = opt_u64(&o, "expire_at_ms")
-                .map_err(|e| bad_file(path, format!("value {n}: {e}")))?
+                .map_err(|e| bad_file(path, e.in_value(n)))?
                 .unwrap_or(0);
             meta = Some((length, last_ms, last_seq, ms));
             continue;
@@ -493,33 +688,26 @@ fn encode_stream(ctx: &mut Ctx<'_>, path: &Path, k: &[u8]) -> Result<(), Adapter
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) => s.clone(),
             Some(other) => {
-                return Err(bad_file(
-                    path,
-                    format!("value {n}: \"id\" must be a string, got {other}"),
-                ))
+                let got = other.to_string();
+                return Err(bad_file(path, FileError::IdType { got }.in_value(n)));
             }
         };
         let Some((ms, seq)) = stream_id(&id) else {
-            return Err(bad_file(
-                path,
-                format!("value {n}: invalid stream id {id:?} (expected <ms>-<seq>)"),
-            ));
+            return Err(bad_file(path, FileError::StreamId { id }.in_value(n)));
         };
-        let fields = opt_array(&o, "fields").map_err(|e| bad_file(path, format!("value {n}: {e}")))?;
+        let fields = opt_array(&o, "fields").map_err(|e| bad_file(path, e.in_value(n)))?;
         let mut flat = Vec::with_capacity(fields.len() * 2);
         for (j, f) in fields.iter().enumerate() {
-            let f = elem_obj(f, "fields", j).map_err(|e| bad_file(path, format!("value {n}: {e}")))?;
+            let f = elem_obj(f, "fields", j).map_err(|e| bad_file(path, e.in_value(n)))?;
             for part in ["name", "value"] {
                 let b = binary(
                     f.and_then(|o| get_ci(o, part)),
-                    format_args!("value {n}: fields[{j}].{part}"),
+                    format_args!("fields[{j}].{part}"),
                 )
-                .map_err(|e| bad_file(path, e))?;
+                .map_err(|e| bad_file(path, e.in_value(n)))?;
                 let s = String::from_utf8(b).map_err(|_| {
-                    bad_file(
-                        path,
-                        format!("value {n}: fields[{j}].{part}: not valid UTF-8 (stream fields are proto3 strings)"),
-                    )
+                    let what = format!("fields[{j}].{part}");
+                    bad_file(path, FileError::FieldUtf8 { what }.in_value(n))
                 })?;
                 flat.push(s);
             }
@@ -533,22 +721,24 @@ fn encode_stream(ctx: &mut Ctx<'_>, path: &Path, k: &[u8]) -> Result<(), Adapter
         max_id = max_id.max(Some((ms, seq)));
     }
     let Some((length, last_ms, last_seq, ms)) = meta else {
-        return Err(bad_file(path, "no \"_meta\" record (expected exactly one)"));
+        return Err(bad_file(path, FileError::NoMeta));
     };
     if length < 0 {
-        return Err(bad_file(path, format!("_meta length {length} is negative")));
+        return Err(bad_file(path, FileError::NegativeLength { length }));
     }
     if length as u64 != entries {
-        return Err(bad_file(
-            path,
-            format!("_meta length {length} but the file has {entries} entries"),
-        ));
+        return Err(bad_file(path, FileError::LengthMismatch { length, entries }));
     }
-    if let Some((m, s)) = max_id {
-        if (m, s) > (last_ms, last_seq) {
+    if let Some((ms, seq)) = max_id {
+        if (ms, seq) > (last_ms, last_seq) {
             return Err(bad_file(
                 path,
-                format!("entry id {m}-{s} is after the _meta last id {last_ms}-{last_seq}"),
+                FileError::IdAfterLast {
+                    ms,
+                    seq,
+                    last_ms,
+                    last_seq,
+                },
             ));
         }
     }
@@ -616,6 +806,90 @@ mod tests {
     use super::*;
     use crate::adapters::RecordSink;
     use crate::adapters::SinkError;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(o) => o,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn field_helpers_fail_with_typed_errors_and_stable_messages() {
+        let o = obj(serde_json::json!({"Expire_At_Ms": -1, "fields": 3}));
+        let e = opt_u64(&o, "expire_at_ms").unwrap_err();
+        assert_eq!(
+            e,
+            FileError::NotUnsigned {
+                name: "expire_at_ms",
+                got: "-1".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "\"expire_at_ms\" must be an unsigned integer, got -1"
+        );
+        assert_eq!(opt_u64(&o, "last_ms"), Ok(None));
+        let e = opt_array(&o, "fields").unwrap_err();
+        assert!(matches!(e, FileError::NotArray { name: "fields", .. }), "{e}");
+        assert_eq!(e.to_string(), "\"fields\" must be an array, got 3");
+
+        let e = elem_obj(&Value::from(1), "members", 2).unwrap_err();
+        assert!(matches!(
+            e,
+            FileError::ElemNotObject {
+                array: "members",
+                index: 2,
+                ..
+            }
+        ));
+        assert_eq!(e.to_string(), "members[2]: expected an object, got 1");
+
+        let e = binary(None, format_args!("items[0]")).unwrap_err();
+        assert_eq!(
+            e,
+            FileError::BinaryMissing {
+                what: "items[0]".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "items[0]: missing or null (expected a string or {\"base64\":…})"
+        );
+        let b64 = serde_json::json!({"base64": "a+b/"});
+        let e = binary(Some(&b64), format_args!("items[1]")).unwrap_err();
+        assert!(
+            matches!(&e, FileError::Base64 { what, .. } if what == "items[1]"),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("items[1]: invalid base64url: "), "{e}");
+        let e = binary(Some(&serde_json::json!({"base64": null})), format_args!("m")).unwrap_err();
+        assert_eq!(e, FileError::Base64Member { what: "m".into() });
+        let e = binary(Some(&Value::from(true)), format_args!("m")).unwrap_err();
+        assert_eq!(e.to_string(), "m: expected a string or {\"base64\":…}, got true");
+        assert_eq!(binary(Some(&b64), format_args!("x")).ok(), None);
+        assert_eq!(
+            binary(Some(&Value::from("ab")), format_args!("x")),
+            Ok(b"ab".to_vec())
+        );
+
+        let e = score(Some(&Value::from("inf")), 4).unwrap_err();
+        assert!(matches!(e, FileError::ScoreType { index: 4, .. }));
+        assert_eq!(
+            e.to_string(),
+            "members[4].score: expected a number, \"+inf\" or \"-inf\", got \"inf\""
+        );
+        assert_eq!(score(Some(&Value::from("-inf")), 0), Ok(f64::NEG_INFINITY));
+
+        let e = FileError::SecondMeta.in_value(3);
+        assert!(matches!(&e, FileError::InValue { n: 3, source } if **source == FileError::SecondMeta));
+        assert_eq!(
+            e.to_string(),
+            "value 3: a second \"_meta\" record (expected exactly one)"
+        );
+        let e = FileError::Databases { dbs: vec![0, 1, 5] };
+        assert!(e.to_string().contains("(found db_0, db_1, db_5)"), "{e}");
+    }
 
     #[derive(Default)]
     struct Names(Vec<Vec<u8>>);

@@ -9,8 +9,8 @@
 //!   `sortable_i64`), zset score values (BE f64 bits) and score-index keys (`sortable_f64`);
 //! * the legacy zset blob and the stream entry value (magic prefix + protobuf, §2.8, §2.9).
 //!
-//! Parsers return `Err(what)`: a sentence saying what was expected, which the decoder wraps
-//! into `AdapterError::BadRecord` with the key.
+//! Parsers return a [`LayoutError`] saying what was expected and what was found, which the
+//! decoder wraps into `AdapterError::BadRecord` with the key.
 
 use prost::Message;
 
@@ -20,25 +20,45 @@ use crate::adapters::Route;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Kind {
+    /// `!redis|str|`: a string.
     Str,
+    /// `!hs|meta|`: a hash meta.
     HashMeta,
+    /// `!hs|meta|d|`: a hash meta delta.
     HashMetaDelta,
+    /// `!hs|fld|`: a hash field.
     HashField,
+    /// `!lst|meta|`: a list meta.
     ListMeta,
+    /// `!lst|meta|d|`: a list meta delta.
     ListMetaDelta,
+    /// `!lst|itm|`: a list item.
     ListItem,
+    /// `!lst|claim|`: a list claim.
     ListClaim,
+    /// `!st|meta|`: a set meta.
     SetMeta,
+    /// `!st|meta|d|`: a set meta delta.
     SetMetaDelta,
+    /// `!st|mem|`: a set member.
     SetMember,
+    /// `!zs|meta|`: a zset meta.
     ZsetMeta,
+    /// `!zs|meta|d|`: a zset meta delta.
     ZsetMetaDelta,
+    /// `!zs|mem|`: a zset member and its score.
     ZsetMember,
+    /// `!zs|scr|`: a zset score-index key.
     ZsetScore,
+    /// `!redis|zset|`: a legacy zset blob.
     ZsetLegacy,
+    /// `!stream|meta|`: a stream meta.
     StreamMeta,
+    /// `!stream|entry|`: a stream entry.
     StreamEntry,
+    /// `!redis|hll|`: a HyperLogLog.
     Hll,
+    /// `!redis|ttl|`: a TTL scan-index row.
     Ttl,
 }
 
@@ -100,25 +120,45 @@ pub const ROUTES: &[Route] = &[
     r(TTL_PREFIX, "redis_ttl", Kind::Ttl),
 ];
 
+/// Key prefix of strings.
 pub const STR_PREFIX: &[u8] = b"!redis|str|";
+/// Key prefix of HyperLogLogs.
 pub const HLL_PREFIX: &[u8] = b"!redis|hll|";
+/// Key prefix of the TTL scan index.
 pub const TTL_PREFIX: &[u8] = b"!redis|ttl|";
+/// Key prefix of hash metas.
 pub const HASH_META_PREFIX: &[u8] = b"!hs|meta|";
+/// Key prefix of hash meta deltas.
 pub const HASH_META_DELTA_PREFIX: &[u8] = b"!hs|meta|d|";
+/// Key prefix of hash fields.
 pub const HASH_FIELD_PREFIX: &[u8] = b"!hs|fld|";
+/// Key prefix of list metas.
 pub const LIST_META_PREFIX: &[u8] = b"!lst|meta|";
+/// Key prefix of list meta deltas.
 pub const LIST_META_DELTA_PREFIX: &[u8] = b"!lst|meta|d|";
+/// Key prefix of list items.
 pub const LIST_ITEM_PREFIX: &[u8] = b"!lst|itm|";
+/// Key prefix of list claims.
 pub const LIST_CLAIM_PREFIX: &[u8] = b"!lst|claim|";
+/// Key prefix of set metas.
 pub const SET_META_PREFIX: &[u8] = b"!st|meta|";
+/// Key prefix of set meta deltas.
 pub const SET_META_DELTA_PREFIX: &[u8] = b"!st|meta|d|";
+/// Key prefix of set members.
 pub const SET_MEMBER_PREFIX: &[u8] = b"!st|mem|";
+/// Key prefix of zset metas.
 pub const ZSET_META_PREFIX: &[u8] = b"!zs|meta|";
+/// Key prefix of zset meta deltas.
 pub const ZSET_META_DELTA_PREFIX: &[u8] = b"!zs|meta|d|";
+/// Key prefix of zset members.
 pub const ZSET_MEMBER_PREFIX: &[u8] = b"!zs|mem|";
+/// Key prefix of zset score-index keys.
 pub const ZSET_SCORE_PREFIX: &[u8] = b"!zs|scr|";
+/// Key prefix of legacy zset blobs.
 pub const ZSET_LEGACY_PREFIX: &[u8] = b"!redis|zset|";
+/// Key prefix of stream metas.
 pub const STREAM_META_PREFIX: &[u8] = b"!stream|meta|";
+/// Key prefix of stream entries.
 pub const STREAM_ENTRY_PREFIX: &[u8] = b"!stream|entry|";
 
 /// Magic of the legacy consolidated zset blob (`00 'R' 'Z' 01`).
@@ -127,6 +167,117 @@ pub const ZSET_LEGACY_MAGIC: &[u8] = &[0x00, b'R', b'Z', 0x01];
 pub const STREAM_ENTRY_MAGIC: &[u8] = &[0x00, b'R', b'X', b'E', 0x01];
 
 const I64_MAX: u64 = i64::MAX as u64;
+
+/// Why a Redis key or value does not have its family's layout. The messages are the
+/// decoder's error text (users grep them): keep them stable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    /// `FF <version>` without the flags byte.
+    #[error("invalid {what} value: header truncated (FF {version:02X} without a flags byte)")]
+    EnvelopeHeader {
+        /// `string` or `HLL`.
+        what: &'static str,
+        /// The envelope version byte.
+        version: u8,
+    },
+    /// Flags bit0 (has TTL) set but fewer than 8 TTL bytes follow.
+    #[error("invalid {what} value: ttl section truncated (flags bit0 set, {found} of 8 bytes present)")]
+    EnvelopeTtl {
+        /// `string` or `HLL`.
+        what: &'static str,
+        /// TTL bytes present.
+        found: usize,
+    },
+    /// A `!redis|ttl|` value that is not 8 bytes.
+    #[error("invalid TTL value: expected exactly 8 bytes, got {found}")]
+    TtlValue {
+        /// The value's length.
+        found: usize,
+    },
+    /// A meta value of none of its family's lengths.
+    #[error("invalid {what} meta: expected a value of {expected} bytes, got {found}")]
+    MetaSize {
+        /// The family (`hash`, `set`, `zset`, `list`, `stream`).
+        what: &'static str,
+        /// The accepted lengths, as text (`8 or 16`).
+        expected: &'static str,
+        /// The value's length.
+        found: usize,
+    },
+    /// A meta length above `i64::MAX`.
+    #[error("invalid {what} meta: length {len} exceeds int64 max")]
+    MetaLength {
+        /// The family.
+        what: &'static str,
+        /// The declared length.
+        len: u64,
+    },
+    /// A wide-column key shorter than its 4-byte user-key length.
+    #[error(
+        "invalid {what} key: wide-column key truncated: expected a 4-byte user-key length, got {found} bytes"
+    )]
+    WideKeyLength {
+        /// The family (`hash`, `set`, `zset`, `stream`, `stream entry`).
+        what: &'static str,
+        /// Bytes after the prefix.
+        found: usize,
+    },
+    /// A wide-column key whose user-key length runs past its end.
+    #[error("invalid {what} key: wide-column key truncated: user-key length {expected} but only {found} bytes follow")]
+    WideKeyUserKey {
+        /// The family.
+        what: &'static str,
+        /// The declared user-key length.
+        expected: u64,
+        /// Bytes after the length.
+        found: u64,
+    },
+    /// A list item key without its 8-byte sequence number.
+    #[error("invalid list item key: expected at least 8 bytes (the seq) after the prefix, got {found}")]
+    ListItemKey {
+        /// Bytes after the prefix.
+        found: usize,
+    },
+    /// A stream entry key whose tail after the user key is not 16 bytes.
+    #[error("invalid stream entry key: expected 16 bytes (ms, seq) after the user key, got {found}")]
+    StreamEntryKey {
+        /// Bytes after the user key.
+        found: usize,
+    },
+    /// A `!zs|mem|` value that is not 8 bytes.
+    #[error("invalid zset member: expected an 8-byte score, got {found} bytes")]
+    ZsetScoreSize {
+        /// The value's length.
+        found: usize,
+    },
+    /// A `!zs|mem|` score that is NaN.
+    #[error("invalid zset member: score is NaN")]
+    ZsetScoreNan,
+    /// A legacy zset blob without its magic.
+    #[error("invalid zset legacy blob: missing magic 00 52 5A 01")]
+    ZsetLegacyMagic,
+    /// A legacy zset blob whose protobuf does not decode.
+    #[error("invalid zset legacy blob: protobuf: {0}")]
+    ZsetLegacyProto(#[source] prost::DecodeError),
+    /// A legacy zset blob with a NaN score.
+    #[error("invalid zset legacy blob: member {member:?} has a NaN score")]
+    ZsetLegacyNan {
+        /// The member whose score is NaN.
+        member: String,
+    },
+    /// A stream entry value without its magic.
+    #[error("invalid stream entry: missing magic 00 52 58 45 01")]
+    StreamEntryMagic,
+    /// A stream entry whose protobuf does not decode (including invalid UTF-8).
+    #[error("invalid stream entry: protobuf: {0}")]
+    StreamEntryProto(#[source] prost::DecodeError),
+    /// A stream entry with an odd number of field strings.
+    #[error("invalid stream entry: odd number of fields ({found}), expected name/value pairs")]
+    StreamEntryOdd {
+        /// The number of field strings.
+        found: usize,
+    },
+}
 
 // ---------------------------------------------------------------------------------------
 // Small integer helpers.
@@ -180,7 +331,7 @@ pub const STRING_VERSION: u8 = 0x01;
 pub const HLL_VERSION: u8 = 0x02;
 
 /// Parse a string (`version` [`STRING_VERSION`]) or HLL ([`HLL_VERSION`]) value.
-pub fn parse_envelope(value: &[u8], version: u8) -> Result<Enveloped<'_>, String> {
+pub fn parse_envelope(value: &[u8], version: u8) -> Result<Enveloped<'_>, LayoutError> {
     let what = if version == STRING_VERSION {
         "string"
     } else {
@@ -193,9 +344,7 @@ pub fn parse_envelope(value: &[u8], version: u8) -> Result<Enveloped<'_>, String
         });
     }
     let Some(&flags) = value.get(2) else {
-        return Err(format!(
-            "invalid {what} value: header truncated (FF {version:02X} without a flags byte)"
-        ));
+        return Err(LayoutError::EnvelopeHeader { what, version });
     };
     if flags & 1 == 0 {
         return Ok(Enveloped {
@@ -204,10 +353,10 @@ pub fn parse_envelope(value: &[u8], version: u8) -> Result<Enveloped<'_>, String
         });
     }
     let Some(ms) = be64(value, 3) else {
-        return Err(format!(
-            "invalid {what} value: ttl section truncated (flags bit0 set, {} of 8 bytes present)",
-            value.len() - 3
-        ));
+        return Err(LayoutError::EnvelopeTtl {
+            what,
+            found: value.len().saturating_sub(3),
+        });
     };
     Ok(Enveloped {
         body: &value[11..],
@@ -252,12 +401,9 @@ pub fn build_hll_value(payload: &[u8], ms: u64) -> Vec<u8> {
 // TTL scan index (§2.4).
 
 /// Parse a `!redis|ttl|` value: exactly 8 bytes, BE64 ms, clamped to `i64::MAX`.
-pub fn parse_ttl_value(value: &[u8]) -> Result<u64, String> {
+pub fn parse_ttl_value(value: &[u8]) -> Result<u64, LayoutError> {
     if value.len() != 8 {
-        return Err(format!(
-            "invalid TTL value: expected exactly 8 bytes, got {}",
-            value.len()
-        ));
+        return Err(LayoutError::TtlValue { found: value.len() });
     }
     Ok(be64(value, 0).unwrap_or(0).min(I64_MAX))
 }
@@ -274,20 +420,22 @@ pub fn build_ttl_value(ms: u64) -> Vec<u8> {
 /// has one (`Some(0)` = the slot is present and says "no TTL"; not clamped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Meta {
+    /// The declared length (at most `i64::MAX`).
     pub len: u64,
+    /// The inline TTL slot (ms), if the layout has one.
     pub inline_ttl: Option<u64>,
 }
 
-fn check_len(len: u64, what: &str) -> Result<u64, String> {
+fn check_len(len: u64, what: &'static str) -> Result<u64, LayoutError> {
     if len > I64_MAX {
-        return Err(format!("invalid {what} meta: length {len} exceeds int64 max"));
+        return Err(LayoutError::MetaLength { what, len });
     }
     Ok(len)
 }
 
 /// Parse a hash/set/zset count meta: 8 bytes (count) or 16 (count + BE64 ms).
 /// `what` names the type in the message (`hash`, `set`, `zset`).
-pub fn parse_count_meta(value: &[u8], what: &str) -> Result<Meta, String> {
+pub fn parse_count_meta(value: &[u8], what: &'static str) -> Result<Meta, LayoutError> {
     match value.len() {
         8 | 16 => {
             let len = check_len(be64(value, 0).unwrap_or(0), what)?;
@@ -296,9 +444,11 @@ pub fn parse_count_meta(value: &[u8], what: &str) -> Result<Meta, String> {
                 inline_ttl: be64(value, 8),
             })
         }
-        n => Err(format!(
-            "invalid {what} meta: expected a value of 8 or 16 bytes, got {n}"
-        )),
+        found => Err(LayoutError::MetaSize {
+            what,
+            expected: "8 or 16",
+            found,
+        }),
     }
 }
 
@@ -313,7 +463,7 @@ pub fn build_count_meta(count: u64, ms: u64) -> Vec<u8> {
 
 /// Parse a list meta: 24 bytes `Head Tail Len` or 32 with `ExpireAtMs`. Only Len and the
 /// TTL are read.
-pub fn parse_list_meta(value: &[u8]) -> Result<Meta, String> {
+pub fn parse_list_meta(value: &[u8]) -> Result<Meta, LayoutError> {
     match value.len() {
         24 | 32 => {
             let len = check_len(be64(value, 16).unwrap_or(0), "list")?;
@@ -322,9 +472,11 @@ pub fn parse_list_meta(value: &[u8]) -> Result<Meta, String> {
                 inline_ttl: be64(value, 24),
             })
         }
-        n => Err(format!(
-            "invalid list meta: expected a value of 24 or 32 bytes, got {n}"
-        )),
+        found => Err(LayoutError::MetaSize {
+            what: "list",
+            expected: "24 or 32",
+            found,
+        }),
     }
 }
 
@@ -343,14 +495,18 @@ pub fn build_list_meta(n: u64, ms: u64) -> Vec<u8> {
 /// A decoded stream meta (the trim cursor of the 48-byte form is not kept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamMeta {
+    /// The declared number of entries (at most `i64::MAX`).
     pub length: u64,
+    /// The last entry id, milliseconds part.
     pub last_ms: u64,
+    /// The last entry id, sequence part.
     pub last_seq: u64,
+    /// The inline TTL (ms), in the 32- and 48-byte forms.
     pub inline_ttl: Option<u64>,
 }
 
 /// Parse a stream meta: 24, 32 or 48 bytes.
-pub fn parse_stream_meta(value: &[u8]) -> Result<StreamMeta, String> {
+pub fn parse_stream_meta(value: &[u8]) -> Result<StreamMeta, LayoutError> {
     match value.len() {
         24 | 32 | 48 => Ok(StreamMeta {
             length: check_len(be64(value, 0).unwrap_or(0), "stream")?,
@@ -358,9 +514,11 @@ pub fn parse_stream_meta(value: &[u8]) -> Result<StreamMeta, String> {
             last_seq: be64(value, 16).unwrap_or(0),
             inline_ttl: be64(value, 24),
         }),
-        n => Err(format!(
-            "invalid stream meta: expected a value of 24, 32 or 48 bytes, got {n}"
-        )),
+        found => Err(LayoutError::MetaSize {
+            what: "stream",
+            expected: "24, 32 or 48",
+            found,
+        }),
     }
 }
 
@@ -390,20 +548,23 @@ pub fn wide_key(prefix: &[u8], user_key: &[u8], suffix: &[u8]) -> Vec<u8> {
 }
 
 /// Split what follows a wide-column prefix into (user key, trailing bytes) (§2.5 parse rules):
-/// at least 4 bytes, then `ukLen = BE32`, then at least `ukLen` bytes.
-pub fn parse_wide(rest: &[u8]) -> Result<(&[u8], &[u8]), String> {
+/// at least 4 bytes, then `ukLen = BE32`, then at least `ukLen` bytes. `what` names the
+/// family in the error.
+pub fn parse_wide<'k>(rest: &'k [u8], what: &'static str) -> Result<(&'k [u8], &'k [u8]), LayoutError> {
     let Some(head) = rest.get(..4) else {
-        return Err(format!(
-            "wide-column key truncated: expected a 4-byte user-key length, got {} bytes",
-            rest.len()
-        ));
+        return Err(LayoutError::WideKeyLength {
+            what,
+            found: rest.len(),
+        });
     };
     let uk_len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as u64;
     let avail = (rest.len() - 4) as u64;
     if avail < uk_len {
-        return Err(format!(
-            "wide-column key truncated: user-key length {uk_len} but only {avail} bytes follow"
-        ));
+        return Err(LayoutError::WideKeyUserKey {
+            what,
+            expected: uk_len,
+            found: avail,
+        });
     }
     let (uk, tail) = rest[4..].split_at(uk_len as usize);
     Ok((uk, tail))
@@ -419,12 +580,9 @@ pub fn list_item_key(user_key: &[u8], seq: i64) -> Vec<u8> {
 }
 
 /// Split what follows `!lst|itm|` into (user key, seq): the last 8 bytes are the seq.
-pub fn parse_list_item(rest: &[u8]) -> Result<(&[u8], i64), String> {
+pub fn parse_list_item(rest: &[u8]) -> Result<(&[u8], i64), LayoutError> {
     if rest.len() < 8 {
-        return Err(format!(
-            "invalid list item key: expected at least 8 bytes (the seq) after the prefix, got {}",
-            rest.len()
-        ));
+        return Err(LayoutError::ListItemKey { found: rest.len() });
     }
     let (uk, seq) = rest.split_at(rest.len() - 8);
     let mut a = [0u8; 8];
@@ -447,13 +605,10 @@ pub fn stream_entry_key(user_key: &[u8], ms: u64, seq: u64) -> Vec<u8> {
 
 /// Split what follows `!stream|entry|` into (user key, ms, seq): exactly 16 bytes must follow
 /// the user key.
-pub fn parse_stream_entry_key(rest: &[u8]) -> Result<(&[u8], u64, u64), String> {
-    let (uk, tail) = parse_wide(rest).map_err(|e| format!("invalid stream entry key: {e}"))?;
+pub fn parse_stream_entry_key(rest: &[u8]) -> Result<(&[u8], u64, u64), LayoutError> {
+    let (uk, tail) = parse_wide(rest, "stream entry")?;
     if tail.len() != 16 {
-        return Err(format!(
-            "invalid stream entry key: expected 16 bytes (ms, seq) after the user key, got {}",
-            tail.len()
-        ));
+        return Err(LayoutError::StreamEntryKey { found: tail.len() });
     }
     Ok((uk, be64(tail, 0).unwrap_or(0), be64(tail, 8).unwrap_or(0)))
 }
@@ -470,16 +625,13 @@ pub fn zset_score_key(user_key: &[u8], score: f64, member: &[u8]) -> Vec<u8> {
 // Zset scores and the legacy blob (§2.8).
 
 /// Parse a `!zs|mem|` value: exactly 8 bytes, BE f64 bits, not NaN (±Inf and −0 kept).
-pub fn parse_zset_score(value: &[u8]) -> Result<f64, String> {
+pub fn parse_zset_score(value: &[u8]) -> Result<f64, LayoutError> {
     if value.len() != 8 {
-        return Err(format!(
-            "invalid zset member: expected an 8-byte score, got {} bytes",
-            value.len()
-        ));
+        return Err(LayoutError::ZsetScoreSize { found: value.len() });
     }
     let f = f64::from_bits(be64(value, 0).unwrap_or(0));
     if f.is_nan() {
-        return Err("invalid zset member: score is NaN".to_owned());
+        return Err(LayoutError::ZsetScoreNan);
     }
     Ok(f)
 }
@@ -492,8 +644,10 @@ pub fn build_zset_score(score: f64) -> Vec<u8> {
 /// `message RedisZSetEntry { string member = 1; double score = 2; }`
 #[derive(Clone, PartialEq, Message)]
 pub struct RedisZSetEntry {
+    /// The member.
     #[prost(string, tag = "1")]
     pub member: String,
+    /// Its score.
     #[prost(double, tag = "2")]
     pub score: f64,
 }
@@ -501,6 +655,7 @@ pub struct RedisZSetEntry {
 /// `message RedisZSetValue { repeated RedisZSetEntry entries = 1; }`
 #[derive(Clone, PartialEq, Message)]
 pub struct RedisZSetValue {
+    /// The entries, in blob order.
     #[prost(message, repeated, tag = "1")]
     pub entries: Vec<RedisZSetEntry>,
 }
@@ -508,23 +663,24 @@ pub struct RedisZSetValue {
 /// `message RedisStreamEntry { string id = 1; repeated string fields = 2; }`
 #[derive(Clone, PartialEq, Message)]
 pub struct RedisStreamEntry {
+    /// The entry id `ms-seq`.
     #[prost(string, tag = "1")]
     pub id: String,
+    /// Field names and values, interleaved.
     #[prost(string, repeated, tag = "2")]
     pub fields: Vec<String>,
 }
 
 /// Parse a legacy `!redis|zset|` blob into its entries (in blob order).
-pub fn parse_zset_legacy(value: &[u8]) -> Result<Vec<RedisZSetEntry>, String> {
+pub fn parse_zset_legacy(value: &[u8]) -> Result<Vec<RedisZSetEntry>, LayoutError> {
     let Some(body) = value.strip_prefix(ZSET_LEGACY_MAGIC) else {
-        return Err("invalid zset legacy blob: missing magic 00 52 5A 01".to_owned());
+        return Err(LayoutError::ZsetLegacyMagic);
     };
-    let v = RedisZSetValue::decode(body).map_err(|e| format!("invalid zset legacy blob: protobuf: {e}"))?;
+    let v = RedisZSetValue::decode(body).map_err(LayoutError::ZsetLegacyProto)?;
     if let Some(e) = v.entries.iter().find(|e| e.score.is_nan()) {
-        return Err(format!(
-            "invalid zset legacy blob: member {:?} has a NaN score",
-            e.member
-        ));
+        return Err(LayoutError::ZsetLegacyNan {
+            member: e.member.clone(),
+        });
     }
     Ok(v.entries)
 }
@@ -550,21 +706,20 @@ pub fn build_zset_legacy(entries: &[(&str, f64)]) -> Vec<u8> {
 
 /// Parse a stream entry value into its interleaved fields `[n1, v1, n2, v2, …]` (the proto
 /// `id` is ignored). Bad magic, a protobuf error (incl. invalid UTF-8) or an odd count fail.
-pub fn parse_stream_entry(value: &[u8]) -> Result<Vec<String>, String> {
+pub fn parse_stream_entry(value: &[u8]) -> Result<Vec<String>, LayoutError> {
     let Some(body) = value.strip_prefix(STREAM_ENTRY_MAGIC) else {
-        return Err("invalid stream entry: missing magic 00 52 58 45 01".to_owned());
+        return Err(LayoutError::StreamEntryMagic);
     };
     parse_stream_entry_body(body)
 }
 
 /// Like [`parse_stream_entry`], for the protobuf body after the magic.
-pub fn parse_stream_entry_body(body: &[u8]) -> Result<Vec<String>, String> {
-    let e = RedisStreamEntry::decode(body).map_err(|e| format!("invalid stream entry: protobuf: {e}"))?;
+pub fn parse_stream_entry_body(body: &[u8]) -> Result<Vec<String>, LayoutError> {
+    let e = RedisStreamEntry::decode(body).map_err(LayoutError::StreamEntryProto)?;
     if e.fields.len() % 2 != 0 {
-        return Err(format!(
-            "invalid stream entry: odd number of fields ({}), expected name/value pairs",
-            e.fields.len()
-        ));
+        return Err(LayoutError::StreamEntryOdd {
+            found: e.fields.len(),
+        });
     }
     Ok(e.fields)
 }
@@ -673,11 +828,40 @@ mod tests {
     fn string_envelope_errors_and_clamp() {
         // TestRedisDB_RejectsTruncatedNewFormat.
         let e = parse_envelope(&h("FF 01"), STRING_VERSION).unwrap_err();
-        assert!(e.contains("invalid string value: header truncated"), "{e}");
+        assert_eq!(
+            e,
+            LayoutError::EnvelopeHeader {
+                what: "string",
+                version: 1
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid string value: header truncated (FF 01 without a flags byte)"
+        );
         let e = parse_envelope(&h("FF 01 01 00 00 01"), STRING_VERSION).unwrap_err();
-        assert!(e.contains("ttl section truncated"), "{e}");
+        assert_eq!(
+            e,
+            LayoutError::EnvelopeTtl {
+                what: "string",
+                found: 3
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid string value: ttl section truncated (flags bit0 set, 3 of 8 bytes present)"
+        );
         let e = parse_envelope(&h("FF 02 01"), HLL_VERSION).unwrap_err();
-        assert!(e.contains("invalid HLL value"), "{e}");
+        assert!(
+            matches!(
+                e,
+                LayoutError::EnvelopeTtl {
+                    what: "HLL",
+                    found: 0
+                }
+            ),
+            "{e}"
+        );
         let v = h("FF 01 01 FF FF FF FF FF FF FF FF 78");
         assert_eq!(
             parse_envelope(&v, STRING_VERSION).unwrap().inline_ttl,
@@ -703,7 +887,11 @@ mod tests {
         );
         assert_eq!(parse_ttl_value(&[0xFF; 8]).unwrap(), i64::MAX as u64);
         let e = parse_ttl_value(&[0, 1]).unwrap_err();
-        assert!(e.contains("invalid TTL value") && e.contains("got 2"), "{e}");
+        assert_eq!(e, LayoutError::TtlValue { found: 2 });
+        assert_eq!(
+            e.to_string(),
+            "invalid TTL value: expected exactly 8 bytes, got 2"
+        );
         assert_eq!(build_ttl_value(258), h("00 00 00 00 00 00 01 02"));
     }
 
@@ -733,9 +921,33 @@ mod tests {
             i64::MAX as u64
         );
         let e = parse_count_meta(&(1u64 << 63).to_be_bytes(), "hash").unwrap_err();
-        assert!(e.contains("invalid hash meta") && e.contains("int64"), "{e}");
+        assert_eq!(
+            e,
+            LayoutError::MetaLength {
+                what: "hash",
+                len: 1 << 63
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid hash meta: length 9223372036854775808 exceeds int64 max"
+        );
         let e = parse_count_meta(&[0], "set").unwrap_err();
-        assert!(e.contains("invalid set meta") && e.contains("got 1"), "{e}");
+        assert!(
+            matches!(
+                e,
+                LayoutError::MetaSize {
+                    what: "set",
+                    expected: "8 or 16",
+                    found: 1
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid set meta: expected a value of 8 or 16 bytes, got 1"
+        );
         assert_eq!(build_count_meta(2, 0), h("00 00 00 00 00 00 00 02"));
         assert_eq!(
             build_count_meta(2, 7),
@@ -770,10 +982,27 @@ mod tests {
         let v = h("FF FF FF FF FF FF FF FE  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 02");
         assert_eq!(parse_list_meta(&v).unwrap().len, 2);
         let e = parse_list_meta(&[0; 8]).unwrap_err();
-        assert!(e.contains("invalid list meta"), "{e}");
+        assert!(
+            matches!(
+                e,
+                LayoutError::MetaSize {
+                    what: "list",
+                    found: 8,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid list meta: expected a value of 24 or 32 bytes, got 8"
+        );
         let mut v = vec![0u8; 24];
         v[16] = 0x80;
-        assert!(parse_list_meta(&v).is_err());
+        assert!(matches!(
+            parse_list_meta(&v),
+            Err(LayoutError::MetaLength { what: "list", .. })
+        ));
     }
 
     #[test]
@@ -796,10 +1025,27 @@ mod tests {
         let v48 = [v.clone(), vec![0xAA; 16]].concat();
         assert_eq!(parse_stream_meta(&v48).unwrap(), parse_stream_meta(&v).unwrap());
         let e = parse_stream_meta(&[0; 3]).unwrap_err();
-        assert!(e.contains("invalid stream meta"), "{e}");
+        assert!(
+            matches!(
+                e,
+                LayoutError::MetaSize {
+                    what: "stream",
+                    found: 3,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid stream meta: expected a value of 24, 32 or 48 bytes, got 3"
+        );
         let mut big = vec![0u8; 24];
         big[0] = 0x80;
-        assert!(parse_stream_meta(&big).is_err());
+        assert!(matches!(
+            parse_stream_meta(&big),
+            Err(LayoutError::MetaLength { what: "stream", .. })
+        ));
         let mut max = vec![0u8; 24];
         max[..8].copy_from_slice(&(i64::MAX as u64).to_be_bytes());
         assert_eq!(parse_stream_meta(&max).unwrap().length, i64::MAX as u64);
@@ -814,19 +1060,44 @@ mod tests {
         );
         let rest = &k[HASH_FIELD_PREFIX.len()..];
         assert_eq!(
-            parse_wide(rest).unwrap(),
+            parse_wide(rest, "hash").unwrap(),
             (b"user:42".as_slice(), b"age".as_slice())
         );
         // Empty field name and empty user key.
         assert_eq!(
-            parse_wide(&h("00 00 00 00")).unwrap(),
+            parse_wide(&h("00 00 00 00"), "hash").unwrap(),
             (b"".as_slice(), b"".as_slice())
         );
         // TestRedisDB_HashRejectsTruncatedFieldKey: ukLen=10 with 3 bytes.
-        let e = parse_wide(&[0, 0, 0, 10, b'a', b'b', b'c']).unwrap_err();
-        assert!(e.contains("user-key length 10"), "{e}");
-        assert!(parse_wide(&[0, 0, 1]).is_err());
-        assert!(parse_wide(&[0xFF, 0xFF, 0xFF, 0xFF]).is_err());
+        let e = parse_wide(&[0, 0, 0, 10, b'a', b'b', b'c'], "hash").unwrap_err();
+        assert_eq!(
+            e,
+            LayoutError::WideKeyUserKey {
+                what: "hash",
+                expected: 10,
+                found: 3
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid hash key: wide-column key truncated: user-key length 10 but only 3 bytes follow"
+        );
+        let e = parse_wide(&[0, 0, 1], "set").unwrap_err();
+        assert_eq!(
+            e,
+            LayoutError::WideKeyLength {
+                what: "set",
+                found: 3
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid set key: wide-column key truncated: expected a 4-byte user-key length, got 3 bytes"
+        );
+        assert!(matches!(
+            parse_wide(&[0xFF, 0xFF, 0xFF, 0xFF], "zset"),
+            Err(LayoutError::WideKeyUserKey { found: 0, .. })
+        ));
     }
 
     #[test]
@@ -842,7 +1113,11 @@ mod tests {
         );
         assert_eq!(parse_list_item(&sortable_i64(5)).unwrap(), (b"".as_slice(), 5));
         let e = parse_list_item(b"").unwrap_err();
-        assert!(e.contains("invalid list item key"), "{e}");
+        assert_eq!(e, LayoutError::ListItemKey { found: 0 });
+        assert_eq!(
+            e.to_string(),
+            "invalid list item key: expected at least 8 bytes (the seq) after the prefix, got 0"
+        );
         assert_eq!(list_meta_key(b"q"), b"!lst|meta|q");
     }
 
@@ -865,11 +1140,25 @@ mod tests {
         );
         // TestRedisDB_StreamRejectsMalformedEntryKey: a 4-byte tail.
         let e = parse_stream_entry_key(&[0, 0, 0, 1, b's', 1, 2, 3, 4]).unwrap_err();
+        assert_eq!(e, LayoutError::StreamEntryKey { found: 4 });
+        assert_eq!(
+            e.to_string(),
+            "invalid stream entry key: expected 16 bytes (ms, seq) after the user key, got 4"
+        );
+        let e = parse_stream_entry_key(&[0, 0]).unwrap_err();
         assert!(
-            e.contains("invalid stream entry key") && e.contains("got 4"),
+            matches!(
+                e,
+                LayoutError::WideKeyLength {
+                    what: "stream entry",
+                    found: 2
+                }
+            ),
             "{e}"
         );
-        assert!(parse_stream_entry_key(&[0, 0]).is_err());
+        assert!(e
+            .to_string()
+            .starts_with("invalid stream entry key: wide-column key truncated"));
     }
 
     #[test]
@@ -883,9 +1172,14 @@ mod tests {
             f64::INFINITY
         );
         let e = parse_zset_score(&[1, 2, 3]).unwrap_err();
-        assert!(e.contains("invalid zset member"), "{e}");
+        assert_eq!(e, LayoutError::ZsetScoreSize { found: 3 });
+        assert_eq!(
+            e.to_string(),
+            "invalid zset member: expected an 8-byte score, got 3 bytes"
+        );
         let e = parse_zset_score(&h("7F F8 00 00 00 00 00 01")).unwrap_err();
-        assert!(e.contains("NaN"), "{e}");
+        assert_eq!(e, LayoutError::ZsetScoreNan);
+        assert_eq!(e.to_string(), "invalid zset member: score is NaN");
         let k = zset_score_key(b"z", 1.5, b"m");
         assert_eq!(
             k,
@@ -914,14 +1208,30 @@ mod tests {
             }]
         );
         let e = parse_zset_legacy(&spec[1..]).unwrap_err();
-        assert!(e.contains("missing magic"), "{e}");
+        assert_eq!(e, LayoutError::ZsetLegacyMagic);
+        assert_eq!(
+            e.to_string(),
+            "invalid zset legacy blob: missing magic 00 52 5A 01"
+        );
         let e = parse_zset_legacy(&[ZSET_LEGACY_MAGIC, &[0x0A, 0x10, 0x0A]].concat()).unwrap_err();
-        assert!(e.contains("protobuf"), "{e}");
+        assert!(matches!(e, LayoutError::ZsetLegacyProto(_)), "{e}");
+        assert!(
+            e.to_string().starts_with("invalid zset legacy blob: protobuf: "),
+            "{e}"
+        );
         let nan = build_zset_legacy(&[("x", f64::NAN)]);
-        assert!(parse_zset_legacy(&nan).unwrap_err().contains("NaN"));
+        let e = parse_zset_legacy(&nan).unwrap_err();
+        assert_eq!(e, LayoutError::ZsetLegacyNan { member: "x".into() });
+        assert_eq!(
+            e.to_string(),
+            "invalid zset legacy blob: member \"x\" has a NaN score"
+        );
         // Invalid UTF-8 in a proto3 string is a protobuf error.
         let bad = [ZSET_LEGACY_MAGIC, &[0x0A, 0x03, 0x0A, 0x01, 0xFF]].concat();
-        assert!(parse_zset_legacy(&bad).is_err());
+        assert!(matches!(
+            parse_zset_legacy(&bad),
+            Err(LayoutError::ZsetLegacyProto(_))
+        ));
         assert_eq!(parse_zset_legacy(ZSET_LEGACY_MAGIC).unwrap(), vec![]);
     }
 
@@ -939,11 +1249,25 @@ mod tests {
             h("00 52 58 45 01 0A 03 31 2D 30 12 00 12 00")
         );
         let e = parse_stream_entry(&spec[1..]).unwrap_err();
-        assert!(e.contains("missing magic"), "{e}");
+        assert_eq!(e, LayoutError::StreamEntryMagic);
+        assert_eq!(
+            e.to_string(),
+            "invalid stream entry: missing magic 00 52 58 45 01"
+        );
         let odd = build_stream_entry("1-0", &["f".into()]);
-        assert!(parse_stream_entry(&odd).unwrap_err().contains("odd number"));
+        let e = parse_stream_entry(&odd).unwrap_err();
+        assert_eq!(e, LayoutError::StreamEntryOdd { found: 1 });
+        assert_eq!(
+            e.to_string(),
+            "invalid stream entry: odd number of fields (1), expected name/value pairs"
+        );
         let bad = [STREAM_ENTRY_MAGIC, &[0x12, 0x01, 0xFF]].concat();
-        assert!(parse_stream_entry(&bad).unwrap_err().contains("protobuf"));
+        let e = parse_stream_entry(&bad).unwrap_err();
+        assert!(matches!(e, LayoutError::StreamEntryProto(_)), "{e}");
+        assert!(
+            e.to_string().starts_with("invalid stream entry: protobuf: "),
+            "{e}"
+        );
     }
 
     proptest! {
@@ -989,7 +1313,7 @@ mod tests {
                            sub in proptest::collection::vec(any::<u8>(), 0..40),
                            seq: i64, ms: u64, sq: u64) {
             let k = wide_key(HASH_FIELD_PREFIX, &uk, &sub);
-            let (a, b) = parse_wide(&k[HASH_FIELD_PREFIX.len()..]).unwrap();
+            let (a, b) = parse_wide(&k[HASH_FIELD_PREFIX.len()..], "hash").unwrap();
             prop_assert_eq!((a, b), (uk.as_slice(), sub.as_slice()));
             let k = list_item_key(&uk, seq);
             let (a, s) = parse_list_item(&k[LIST_ITEM_PREFIX.len()..]).unwrap();

@@ -1,11 +1,27 @@
 //! The S3 adapter: `s3/<bucket>/` in the dump tree (s3_tree_pipeline.md §2–§5).
 //!
-//! * `keys.rs`: internal key layouts and the adapter's routes.
-//!
-//! Decoding and encoding are not built yet: the registry reports its records as
-//! `adapter_not_supported` and refuses a subtree holding files.
+//! * `keys.rs`: internal key and value layouts of every S3 family and the adapter's routes.
+//! * `hlc.rs`: `last_modified` ⇄ HLC.
+//! * `decode.rs`: live records → `s3/<bucket>/…` files.
+//! * `encode.rs`: `s3/<bucket>/…` files → records.
 
+pub mod decode;
+pub mod encode;
+mod hlc;
 pub mod keys;
+mod spool;
+
+pub use decode::S3Decoder;
+pub use encode::S3Encoder;
+
+/// Suffix of an object's metadata sidecar.
+pub const META_SUFFIX: &str = ".elastickv-meta.json";
+/// Suffix of an object body whose key is also a key prefix.
+pub const LEAF_DATA_SUFFIX: &str = ".elastickv-leaf-data";
+/// Suffix of an object whose key ends with [`META_SUFFIX`] (`--rename-collisions`).
+pub const USER_DATA_SUFFIX: &str = ".user-data";
+/// A bucket's KEYMAP file.
+pub const KEYMAP_NAME: &str = "KEYMAP.jsonl";
 
 use crate::adapters::{parse_go_bool, AdapterError};
 use crate::dump::manifest::Manifest;

@@ -12,7 +12,7 @@ fn load_text(text: &[u8]) -> Result<HashMap<String, Vec<u8>>, DumpError> {
 
 fn rejects(text: &[u8], needle: &str) {
     match load_text(text) {
-        Err(e @ DumpError::Invalid { .. }) => {
+        Err(e @ (DumpError::Invalid { .. } | DumpError::Keymap { .. })) => {
             let msg = e.to_string();
             assert!(
                 msg.contains(needle) && msg.contains("KEYMAP.jsonl"),
@@ -23,6 +23,14 @@ fn rejects(text: &[u8], needle: &str) {
             "expected Invalid({needle}) for {:?}, got {other:?}",
             String::from_utf8_lossy(text)
         ),
+    }
+}
+
+/// The line number and typed error of a KEYMAP whose record is refused.
+fn record_error(text: &[u8]) -> (u64, RecordError) {
+    match load_text(text) {
+        Err(DumpError::Keymap { line, source, .. }) => (line, source),
+        other => panic!("expected a record error, got {other:?}"),
     }
 }
 
@@ -137,6 +145,11 @@ fn reader_accepts_go_lenient_base64_and_unknown_fields() {
 fn reader_rejects_malformed_json() {
     rejects(b"{\"encoded\":\n", "line 1");
     rejects(b"[1]\n", "not a JSON object");
+    assert_eq!(record_error(b"[1]\n"), (1, RecordError::NotObject));
+    assert!(matches!(
+        record_error(b"{\"encoded\":\n"),
+        (1, RecordError::Json(_))
+    ));
     rejects(
         b"{\"encoded\":\"a\",\"original\":\"\",\"kind\":\"k\"} x\n",
         "line 1",
@@ -147,6 +160,10 @@ fn reader_rejects_malformed_json() {
 fn reader_rejects_missing_null_or_empty_fields() {
     rejects(b"{\"original\":\"\",\"kind\":\"k\"}\n", "missing `encoded`");
     rejects(b"{\"encoded\":\"a\",\"kind\":\"k\"}\n", "missing `original`");
+    assert_eq!(
+        record_error(b"{\"encoded\":\"a\",\"kind\":\"k\"}\n"),
+        (1, RecordError::Missing("original"))
+    );
     rejects(b"{\"encoded\":\"a\",\"original\":\"\"}\n", "missing `kind`");
     // The presence check is case-sensitive.
     rejects(
@@ -157,19 +174,32 @@ fn reader_rejects_missing_null_or_empty_fields() {
         let mut v = serde_json::json!({"encoded": "a", "original": "", "kind": "k"});
         v[f] = Value::Null;
         rejects(format!("{v}\n").as_bytes(), &format!("`{f}` is null"));
+        assert!(matches!(record_error(format!("{v}\n").as_bytes()), (1, RecordError::Null(n)) if n == f));
     }
     rejects(
         b"{\"encoded\":\"\",\"original\":\"\",\"kind\":\"k\"}\n",
         "empty `encoded`",
     );
+    assert_eq!(
+        record_error(b"{\"encoded\":\"\",\"original\":\"\",\"kind\":\"k\"}\n"),
+        (1, RecordError::EmptyEncoded)
+    );
     rejects(
         b"{\"encoded\":\"a\",\"original\":\"\",\"kind\":\"\"}\n",
         "empty `kind`",
+    );
+    assert_eq!(
+        record_error(b"{\"encoded\":\"a\",\"original\":\"\",\"kind\":\"\"}\n"),
+        (1, RecordError::EmptyKind)
     );
     rejects(
         b"{\"encoded\":1,\"original\":\"\",\"kind\":\"k\"}\n",
         "must be a string",
     );
+    assert!(matches!(
+        record_error(b"{\"encoded\":1,\"original\":\"\",\"kind\":\"k\"}\n"),
+        (1, RecordError::NotString { name: "encoded", .. })
+    ));
 }
 
 #[test]
@@ -182,6 +212,10 @@ fn reader_rejects_bad_base64() {
         b"{\"encoded\":\"a\",\"original\":\"a+b/\",\"kind\":\"k\"}\n",
         "`original`",
     );
+    assert!(matches!(
+        record_error(b"{\"encoded\":\"a\",\"original\":\"a+b/\",\"kind\":\"k\"}\n"),
+        (1, RecordError::Original(_))
+    ));
 }
 
 #[test]
@@ -192,6 +226,10 @@ fn reader_rejects_blank_lines() {
         "line 2: invalid KEYMAP record: blank line",
     );
     rejects(format!("{good}\n\n").as_bytes(), "line 2");
+    assert_eq!(
+        record_error(format!("{good}\n\n").as_bytes()),
+        (2, RecordError::Blank)
+    );
     rejects(format!("{good}\n\r\n").as_bytes(), "blank line");
     load_text(format!("{good}\n").as_bytes()).unwrap();
 }

@@ -1,0 +1,444 @@
+//! S3 encoder: `s3/<bucket>/…` → records (s3_tree_pipeline.md §4), byte-identical to Go's
+//! `S3RecordEncoder`: per bucket the meta and generation records, then per object body its
+//! 1 MiB blob chunks and its manifest, all stamped generation 1, upload `elastickv-restore`,
+//! part 1.
+//!
+//! The walk is sorted (Go's is in directory order; the records are sorted later, so only the
+//! first error reported can differ). Bodies are streamed from the file to the sink one chunk
+//! at a time: memory holds one 1 MiB buffer whatever the body's size.
+//!
+//! Input checks, each an error naming the file: `_bucket.json`, KEYMAP.jsonl and sidecars
+//! must be one JSON value of the expected shape (§4.2–§4.4); every file read must be a
+//! regular file with one link; a body needs its sidecar and (ours, DECISIONS.md A10) a
+//! sidecar needs its body; symlinks and special files anywhere are refused (D12).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::keys::{self, GoObj, LiveManifest, LivePart, RestoreBucketMeta};
+use super::{hlc, KEYMAP_NAME, LEAF_DATA_SUFFIX, META_SUFFIX};
+use crate::adapters::{display_key, AdapterError, Encoder, RecordSink};
+use crate::dump::filename::encode_segment;
+use crate::dump::fs::{list_dir, open_input, EntryKind};
+use crate::dump::json::{self, JsonStyle};
+use crate::dump::keymap::{self, KIND_META_SUFFIX_RENAME, KIND_S3_LEAF_DATA, KIND_SHA_FALLBACK};
+use crate::dump::DumpError;
+
+/// Tree → records for `s3/`.
+#[derive(Debug, Default)]
+pub struct S3Encoder;
+
+fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
+    AdapterError::bad_file(path, what.into())
+}
+
+fn add(sink: &mut dyn RecordSink, path: &Path, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
+    sink.add(key, value).map_err(|source| AdapterError::Sink {
+        path: path.to_path_buf(),
+        key: display_key(key),
+        source,
+    })
+}
+
+/// Refuse what is neither a directory nor a regular file (D12).
+fn refuse_special(path: &Path, kind: &EntryKind) -> Result<(), AdapterError> {
+    match kind {
+        EntryKind::Symlink => Err(DumpError::unsafe_path(path, "symbolic link in the s3 tree").into()),
+        EntryKind::Other => Err(DumpError::unsafe_path(path, "not a regular file or directory").into()),
+        EntryKind::File | EntryKind::Dir => Ok(()),
+    }
+}
+
+/// Parse exactly one JSON value (Go `decodeOneJSON`: a trailing `]`/`}` goes unnoticed).
+fn one_json(path: &Path, what: &str) -> Result<serde_json::Value, AdapterError> {
+    let bytes = crate::dump::fs::read_input(path)?;
+    json::parse_one(&bytes, true).map_err(|e| bad_file(path, format!("invalid {what}: {e}")))
+}
+
+fn format_version(o: &GoObj<'_>, path: &Path, what: &str) -> Result<(), AdapterError> {
+    let v = o
+        .u64("format_version")
+        .map_err(|e| bad_file(path, format!("invalid {what}: {e}")))?;
+    if v > u64::from(u32::MAX) {
+        return Err(bad_file(
+            path,
+            format!("invalid {what}: format_version {v} overflows uint32"),
+        ));
+    }
+    if v != 1 {
+        return Err(bad_file(
+            path,
+            format!("invalid {what}: unsupported format_version {v}"),
+        ));
+    }
+    Ok(())
+}
+
+impl Encoder for S3Encoder {
+    fn encode(&mut self, root: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+        let dir = root.join("s3");
+        let Some(entries) = list_dir(&dir)? else {
+            return Ok(());
+        };
+        for e in entries {
+            refuse_special(&e.path, &e.kind)?;
+            match e.kind {
+                EntryKind::Dir => encode_bucket(&e.path, e.name.as_bytes(), sink)?,
+                _ if e.name.as_bytes().starts_with(b"_") => {}
+                _ => {
+                    return Err(bad_file(
+                        &e.path,
+                        "not a directory: top-level entries under s3/ must be bucket directories",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A bucket's KEYMAP.jsonl, when it is the collision tracker: encoded path → original key.
+type Keymap = HashMap<String, Vec<u8>>;
+
+fn encode_bucket(dir: &Path, dir_name: &[u8], sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+    let meta_path = dir.join("_bucket.json");
+    let value = one_json(&meta_path, "_bucket.json")?;
+    let o = GoObj::new(&value, "_bucket.json").map_err(|e| bad_file(&meta_path, e))?;
+    format_version(&o, &meta_path, "_bucket.json")?;
+    let field = |name: &str| {
+        o.string(name)
+            .map_err(|e| bad_file(&meta_path, format!("invalid _bucket.json: {e}")))
+    };
+    let (name, owner, region, acl) = (field("name")?, field("owner")?, field("region")?, field("acl")?);
+    for f in ["creation_time_iso", "versioning", "policy_json"] {
+        field(f)?;
+    }
+    if name.is_empty() {
+        return Err(bad_file(&meta_path, "invalid _bucket.json: empty bucket name"));
+    }
+    let want = encode_segment(name.as_bytes()).name;
+    if want.as_bytes() != dir_name {
+        return Err(bad_file(
+            &meta_path,
+            format!(
+                "invalid _bucket.json: bucket name {name:?} encodes to directory {want:?}, not {:?}",
+                String::from_utf8_lossy(dir_name)
+            ),
+        ));
+    }
+    let bucket = name.as_bytes();
+    let meta = RestoreBucketMeta {
+        bucket_name: &name,
+        generation: keys::RESTORE_GENERATION,
+        created_at_hlc: 0,
+        owner: &owner,
+        region: &region,
+        acl: &acl,
+    };
+    add(
+        sink,
+        &meta_path,
+        &keys::bucket_meta_key(bucket),
+        &json::to_vec(&meta, JsonStyle::MARSHAL),
+    )?;
+    add(
+        sink,
+        &meta_path,
+        &keys::bucket_gen_key(bucket),
+        &keys::RESTORE_GENERATION.to_be_bytes(),
+    )?;
+    let keymap = load_tracker(dir)?;
+    let mut buf = Vec::new();
+    walk(dir, &[], bucket, keymap.as_ref(), &mut buf, sink)
+}
+
+fn lstat_regular(path: &Path) -> Result<Option<bool>, AdapterError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => Ok(Some(m.file_type().is_file())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(AdapterError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+    }
+}
+
+/// §4.3: KEYMAP.jsonl is the tracker iff it is a regular file and
+/// `KEYMAP.jsonl.elastickv-meta.json` is not a regular file.
+fn load_tracker(dir: &Path) -> Result<Option<Keymap>, AdapterError> {
+    let path = dir.join(KEYMAP_NAME);
+    if lstat_regular(&path)? != Some(true) {
+        return Ok(None);
+    }
+    let mut sidecar = path.clone().into_os_string();
+    sidecar.push(META_SUFFIX);
+    if lstat_regular(Path::new(&sidecar))? == Some(true) {
+        return Ok(None);
+    }
+    let mut map = Keymap::new();
+    keymap::for_each_record(&path, |_, r| {
+        check_keymap_record(&r)?;
+        if map.insert(r.encoded.clone(), r.original).is_some() {
+            return Err(format!("duplicate encoded path {:?}", r.encoded));
+        }
+        Ok(())
+    })?;
+    let mut encoded: Vec<&String> = map.keys().collect();
+    encoded.sort();
+    for e in encoded {
+        if lstat_regular(&dir.join(e))? != Some(true) {
+            return Err(bad_file(
+                &path,
+                format!("orphan keymap record {e:?}: want a regular file"),
+            ));
+        }
+    }
+    Ok(Some(map))
+}
+
+/// Whether a `/`-separated path has an empty, `.` or `..` segment.
+fn has_bad_segment(p: &[u8]) -> bool {
+    p.split(|&b| b == b'/')
+        .any(|s| s.is_empty() || s == b"." || s == b"..")
+}
+
+fn first_segment(p: &[u8]) -> &[u8] {
+    p.split(|&b| b == b'/').next().unwrap_or_default()
+}
+
+/// The record rules of §4.3, except that a `sha-fallback` original may be any key our
+/// decoder renamed because a filesystem cannot hold it (DECISIONS.md D11).
+fn check_keymap_record(r: &keymap::Record) -> Result<(), String> {
+    let (enc, orig) = (r.encoded.as_bytes(), r.original.as_slice());
+    if ![KIND_S3_LEAF_DATA, KIND_META_SUFFIX_RENAME, KIND_SHA_FALLBACK].contains(&r.kind.as_str()) {
+        return Err(format!("unknown kind {:?}", r.kind));
+    }
+    let last = enc.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    if enc.contains(&b'\\')
+        || has_bad_segment(enc)
+        || last.ends_with(META_SUFFIX.as_bytes())
+        || enc == b"_bucket.json"
+        || enc == KEYMAP_NAME.as_bytes()
+        || [&b"_orphans"[..], b"_incomplete_uploads"].contains(&first_segment(enc))
+    {
+        return Err(format!("encoded path {:?} is not a valid object path", r.encoded));
+    }
+    if orig.is_empty() && r.kind != KIND_SHA_FALLBACK {
+        return Err("empty original key".into());
+    }
+    let d11 = r.kind == KIND_SHA_FALLBACK;
+    if !d11 && (orig.contains(&0) || orig.contains(&b'\\') || has_bad_segment(orig)) {
+        return Err(format!(
+            "original key {} is not a valid object path",
+            display_key(orig)
+        ));
+    }
+    if [&b"_orphans"[..], b"_incomplete_uploads"].contains(&first_segment(orig)) {
+        return Err(format!(
+            "original key {} is under a reserved directory",
+            display_key(orig)
+        ));
+    }
+    if r.kind == KIND_S3_LEAF_DATA && !enc.ends_with(LEAF_DATA_SUFFIX.as_bytes()) {
+        return Err(format!(
+            "kind s3-leaf-data but {:?} lacks {LEAF_DATA_SUFFIX}",
+            r.encoded
+        ));
+    }
+    if r.kind == KIND_META_SUFFIX_RENAME && !orig.ends_with(META_SUFFIX.as_bytes()) {
+        return Err(format!(
+            "kind meta-suffix-rename but the original lacks {META_SUFFIX}"
+        ));
+    }
+    Ok(())
+}
+
+fn join_rel(rel: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut out = rel.to_vec();
+    if !out.is_empty() {
+        out.push(b'/');
+    }
+    out.extend_from_slice(name);
+    out
+}
+
+fn walk(
+    dir: &Path,
+    rel: &[u8],
+    bucket: &[u8],
+    keymap: Option<&Keymap>,
+    buf: &mut Vec<u8>,
+    sink: &mut dyn RecordSink,
+) -> Result<(), AdapterError> {
+    let here = if rel.is_empty() {
+        dir.to_path_buf()
+    } else {
+        dir.join(std::ffi::OsStr::from_bytes(rel))
+    };
+    let entries = list_dir(&here)?.unwrap_or_default();
+    for e in entries {
+        refuse_special(&e.path, &e.kind)?;
+        let name = e.name.as_bytes();
+        let child = join_rel(rel, name);
+        if e.kind == EntryKind::Dir {
+            if rel.is_empty() && (name == b"_incomplete_uploads" || name == b"_orphans") {
+                if let Some(p) = find_sidecar(&e.path)? {
+                    return Err(bad_file(
+                        &p,
+                        "user object key collides with a reserved dump directory: rename the S3 key before backup",
+                    ));
+                }
+                continue;
+            }
+            walk(dir, &child, bucket, keymap, buf, sink)?;
+            continue;
+        }
+        if rel.is_empty() && (name == b"_bucket.json" || (name == KEYMAP_NAME.as_bytes() && keymap.is_some()))
+        {
+            continue;
+        }
+        if let Some(body) = name.strip_suffix(META_SUFFIX.as_bytes()) {
+            let body_path = e.path.with_file_name(std::ffi::OsStr::from_bytes(body));
+            if lstat_regular(&body_path)?.is_none() {
+                return Err(bad_file(&e.path, "sidecar without its object body"));
+            }
+            continue;
+        }
+        encode_object(&e.path, &child, bucket, keymap, buf, sink)?;
+    }
+    Ok(())
+}
+
+/// The first file below `dir` whose name ends with the sidecar suffix.
+fn find_sidecar(dir: &Path) -> Result<Option<PathBuf>, AdapterError> {
+    for e in list_dir(dir)?.unwrap_or_default() {
+        if e.kind == EntryKind::Dir {
+            if let Some(p) = find_sidecar(&e.path)? {
+                return Ok(Some(p));
+            }
+        } else if e.name.as_bytes().ends_with(META_SUFFIX.as_bytes()) {
+            return Ok(Some(e.path));
+        }
+    }
+    Ok(None)
+}
+
+/// The sidecar fields the manifest carries (`s3PublicManifest`).
+struct Sidecar {
+    manifest: LiveManifest,
+}
+
+fn read_sidecar(path: &Path) -> Result<Sidecar, AdapterError> {
+    let value = one_json(path, "object sidecar")?;
+    let bad = |e: String| bad_file(path, format!("invalid object sidecar: {e}"));
+    let o = GoObj::new(&value, "object sidecar").map_err(bad)?;
+    format_version(&o, path, "object sidecar")?;
+    let s = |name: &str| o.string(name).map_err(bad);
+    let last_modified = s("last_modified")?;
+    Ok(Sidecar {
+        manifest: LiveManifest {
+            upload_id: String::from_utf8_lossy(keys::RESTORE_UPLOAD_ID).into_owned(),
+            etag: s("etag")?,
+            size_bytes: o.i64("size_bytes").map_err(bad)?,
+            last_modified_hlc: hlc::parse_hlc(&last_modified),
+            content_type: s("content_type")?,
+            content_encoding: s("content_encoding")?,
+            cache_control: s("cache_control")?,
+            content_disposition: s("content_disposition")?,
+            user_metadata: o.string_map("user_metadata").map_err(bad)?,
+            parts: None,
+        },
+    })
+}
+
+fn encode_object(
+    path: &Path,
+    rel: &[u8],
+    bucket: &[u8],
+    keymap: Option<&Keymap>,
+    buf: &mut Vec<u8>,
+    sink: &mut dyn RecordSink,
+) -> Result<(), AdapterError> {
+    let key = std::str::from_utf8(rel)
+        .ok()
+        .and_then(|r| keymap.and_then(|k| k.get(r)))
+        .map_or(rel, Vec::as_slice);
+    let mut sidecar_path = path.as_os_str().to_owned();
+    sidecar_path.push(META_SUFFIX);
+    let sidecar_path = PathBuf::from(sidecar_path);
+    if lstat_regular(&sidecar_path)?.is_none() {
+        return Err(bad_file(path, "object body without its sidecar"));
+    }
+    let Sidecar { mut manifest } = read_sidecar(&sidecar_path)?;
+    let mut file = open_input(path)?;
+    let len = file
+        .metadata()
+        .map_err(|source| AdapterError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    if i64::try_from(len).ok() != Some(manifest.size_bytes) {
+        return Err(bad_file(
+            path,
+            format!(
+                "invalid object sidecar: size_bytes {} != body length {len}",
+                manifest.size_bytes
+            ),
+        ));
+    }
+    buf.resize(keys::CHUNK_SIZE, 0);
+    let mut sizes = Vec::new();
+    loop {
+        let n = read_full(&mut file, buf).map_err(|source| AdapterError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if n == 0 {
+            break;
+        }
+        let chunk_no = sizes.len() as u64;
+        let k = keys::blob_key(
+            bucket,
+            keys::RESTORE_GENERATION,
+            key,
+            keys::RESTORE_UPLOAD_ID,
+            keys::RESTORE_PART_NO,
+            chunk_no,
+            0,
+        );
+        add(sink, path, &k, buf.get(..n).unwrap_or_default())?;
+        sizes.push(n as u64);
+        if n < buf.len() {
+            break;
+        }
+    }
+    if !sizes.is_empty() {
+        manifest.parts = Some(vec![LivePart {
+            part_no: keys::RESTORE_PART_NO,
+            etag: manifest.etag.clone(),
+            size_bytes: manifest.size_bytes,
+            chunk_count: sizes.len() as u64,
+            chunk_sizes: sizes,
+            ..LivePart::default()
+        }]);
+    }
+    let k = keys::manifest_key(bucket, keys::RESTORE_GENERATION, key);
+    add(sink, path, &k, &json::to_vec(&manifest, JsonStyle::MARSHAL))
+}
+
+/// Read until `buf` is full or the file ends (Go `io.ReadFull`); returns the bytes read.
+fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(buf.get_mut(n..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
