@@ -1276,6 +1276,8 @@ mod s3 {
         encode_value(0, 0, body, &mut out);
         out
     }
+}
+
 /// The sample's DynamoDB table (`orders`, hash key `id`) and its one item.
 fn ddb_sample() -> (ddb::proto::TableSchema, ddb::proto::Item) {
     use ddb::proto::{AttributeValue, Item, KeySchema, TableSchema, Value};

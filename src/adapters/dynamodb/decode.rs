@@ -24,7 +24,7 @@ use super::number::canonical;
 use super::proto::{self, AttributeValue, Item, TableSchema, Value};
 use super::public::{bundle_line, item_file, schema_file};
 use super::{DynamoDbLayout, DynamoDbOptions};
-use crate::adapters::{display_key, AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
+use crate::adapters::{AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
 use crate::dump::filename::{encode_binary_segment, encode_segment};
 use crate::dump::{DumpError, OutFile, TreeOut};
 use crate::spill::{ExternalSorter, SortedRecords};
@@ -92,11 +92,7 @@ impl DynamoDbDecoder {
 }
 
 fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
-    AdapterError::BadRecord {
-        adapter: "dynamodb",
-        key: display_key(key),
-        what: what.into(),
-    }
+    AdapterError::bad_record("dynamodb", key, what.into())
 }
 
 /// Stage-one sort key: `<segment> | BE64(gen) BE64(arrival)` (a segment holds no `|`).

@@ -46,10 +46,7 @@ impl DynamoDbEncoder {
 }
 
 fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
-    AdapterError::BadFile {
-        path: path.to_path_buf(),
-        what: what.into(),
-    }
+    AdapterError::bad_file(path, what.into())
 }
 
 /// One file to read: an item file (with the directory under `items/` it sits in) or a

@@ -1,4 +1,5 @@
 use super::*;
+use crate::adapters::display_key;
 use crate::adapters::dynamodb::keys::{item_key, primary_key_segments, table_meta_key};
 use crate::adapters::dynamodb::proto::{item_value, schema_value, KeySchema};
 use crate::dump::MemTree;
@@ -152,7 +153,8 @@ fn bad_records_are_typed_errors_naming_the_key() {
         let s = tempfile::tempdir().unwrap();
         let e = run(&mut per_item(s.path()), vec![(k.clone(), v)]).unwrap_err();
         match &e {
-            AdapterError::BadRecord { key, what: w, .. } => {
+            AdapterError::BadRecord { key, source, .. } => {
+                let w = source.to_string();
                 assert_eq!(key, &display_key(&k));
                 assert!(w.contains(what), "{w:?} lacks {what:?}");
             }
@@ -184,7 +186,7 @@ fn items_that_cannot_be_named_fail_at_finalize_naming_the_key() {
         ];
         let e = run(&mut per_item(s.path()), recs).unwrap_err();
         assert!(
-            matches!(&e, AdapterError::BadRecord { key: k, what: w, .. } if *k == display_key(&key) && w.contains(what)),
+            matches!(&e, AdapterError::BadRecord { key: k, source, .. } if *k == display_key(&key) && source.to_string().contains(what)),
             "{e:?}"
         );
     }

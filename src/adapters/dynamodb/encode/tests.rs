@@ -52,7 +52,8 @@ fn tree() -> tempfile::TempDir {
 
 fn bad_file_containing(r: Outcome, path_end: &str, what: &str) {
     match r {
-        Err(AdapterError::BadFile { path, what: w }) => {
+        Err(AdapterError::BadFile { path, source }) => {
+            let w = source.to_string();
             assert!(
                 path.ends_with(path_end),
                 "{} does not end with {path_end}",
