@@ -2,16 +2,16 @@
 //!
 //! ```text
 //! cargo run --release --example make_snapshot -- --out FILE [--size BYTES] [--seed N] [--live|--bare]
-//!     [--profile mixed|redis|s3|s3-one|sqs] [--single-version]
+//!     [--profile mixed|redis|s3|s3-one|sqs|dynamodb] [--single-version]
 //! ```
 //!
 //! Without `--size` it writes the small SAMPLE committed as `examples/sample.fsm`: keys of
-//! every Redis family with valid layouts (redis.md §2), a few DynamoDB/S3/SQS keys with
-//! opaque values, internal `!txn|`/`!dist|` rows, raw `_meta_*` and writer-registry rows,
+//! every Redis family with valid layouts (redis.md §2), a valid DynamoDB table and item, a few
+//! S3/SQS keys with opaque values, internal `!txn|`/`!dist|` rows, raw `_meta_*` and writer-registry rows,
 //! multi-version keys and a tombstoned key, sorted by encoded key.
 //!
 //! With `--size` it streams a benchmark file of about that many bytes, in key order with
-//! bounded memory, in one of two profiles:
+//! bounded memory, in one of these profiles:
 //!
 //! * `mixed` (default): every adapter's prefixes, ~100-byte values, some multi-version keys.
 //! * `redis`: only valid Redis data (redis.md §2), all seven types with a realistic mix: many
@@ -30,6 +30,10 @@
 //!   DLQ), messages of 200 B–2 KiB text bodies (1% binary), a fifth with attributes, every
 //!   message with its visibility and send-age rows, FIFO dedup rows and sequence counters.
 //!   Rows are ordered through `spill::ExternalSorter`, so memory stays bounded.
+//! * `dynamodb`: only valid DynamoDB data (dynamodb_sqs.md §1): four composite-key tables
+//!   (hash `S`, range `N`) of items with ten attributes (strings, numbers, a map, a list, a
+//!   string set; ~400 B each, one in 100 of ~8 KiB), one version per key, their schemas and
+//!   generation counters. GSI rows are left out (the decoder skips them).
 //!
 //! `--live` (default): v2 FSM header + EKVPBBL1 payload + CRC32C footer (containers.md
 //! §3.2). `--bare`: the payload alone, as the encoder writes it, and without the raw
@@ -46,6 +50,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+use ekv_snapshot::adapters::dynamodb as ddb;
 use ekv_snapshot::container::{
     encode_key, encode_value, is_raw_operational_key, Crc32cWriter, FsmHeader, PebbleStreamWriter,
 };
@@ -91,6 +96,8 @@ enum Profile {
     S3One,
     /// Only SQS data: queues, messages and their side records.
     Sqs,
+    /// Only DynamoDB data: valid tables and items (see `dynamodb_rows`).
+    Dynamodb,
 }
 
 /// SplitMix64: small, deterministic.
@@ -394,12 +401,25 @@ fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
             &stream_entry_value(&format!("{ms}-0"), fields),
         ));
     }
-    // Other adapters: plausible prefixes, opaque values.
+    // DynamoDB: one table with one item, as the live adapter writes them (dynamodb_sqs.md §1).
+    let (schema, item) = ddb_sample();
+    rows.push(mvcc(
+        ddb::keys::table_meta_key("orders"),
+        ts,
+        false,
+        &ddb::proto::schema_value(&schema),
+    ));
+    rows.push(mvcc(b"!ddb|meta|gen|b3JkZXJz".to_vec(), ts, false, b"1"));
+    let pk = ddb::keys::primary_key_segments(&schema, &item).expect("the sample item has its hash key");
+    rows.push(mvcc(
+        ddb::keys::item_key("orders", 1, &pk),
+        ts,
+        false,
+        &ddb::proto::item_value(&item),
+    ));
+    // Internal rows: plausible prefixes, opaque values.
     for (k, v) in [
-        ("!ddb|meta|table|orders", &b"{\"opaque\":\"table schema\"}"[..]),
-        ("!ddb|item|orders|1|order-0001", b"opaque ddb item"),
-        // Internal rows.
-        ("!txn|lock|!redis|str|greeting", b"opaque lock"),
+        ("!txn|lock|!redis|str|greeting", &b"opaque lock"[..]),
         ("!dist|meta|version", b"opaque route catalog"),
     ] {
         rows.push(mvcc(k.as_bytes().to_vec(), ts, false, v));
@@ -440,7 +460,12 @@ fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
             maximum_message_size: 262_144,
             ..QueueMeta::default()
         };
-        rows.push(mvcc(keys::queue_meta_key("jobs"), ts, false, &meta.stored_value()));
+        rows.push(mvcc(
+            keys::queue_meta_key("jobs"),
+            ts,
+            false,
+            &meta.stored_value(),
+        ));
         rows.push(mvcc(keys::queue_gen_key("jobs"), ts, false, b"1"));
         let (id, send) = ("0001", BASE_MS as i64);
         let m = Message {
@@ -453,9 +478,24 @@ fn sample_rows(rng: &mut Rng) -> (Vec<Row>, u64) {
             queue_generation: 1,
             ..Message::default()
         };
-        rows.push(mvcc(keys::msg_data_key("jobs", Lane::Classic, 1, id), ts, false, &m.stored_value()));
-        rows.push(mvcc(keys::msg_vis_key("jobs", Lane::Classic, 1, send, id), ts, false, id.as_bytes()));
-        rows.push(mvcc(keys::msg_byage_key("jobs", Lane::Classic, 1, send, id), ts, false, id.as_bytes()));
+        rows.push(mvcc(
+            keys::msg_data_key("jobs", Lane::Classic, 1, id),
+            ts,
+            false,
+            &m.stored_value(),
+        ));
+        rows.push(mvcc(
+            keys::msg_vis_key("jobs", Lane::Classic, 1, send, id),
+            ts,
+            false,
+            id.as_bytes(),
+        ));
+        rows.push(mvcc(
+            keys::msg_byage_key("jobs", Lane::Classic, 1, send, id),
+            ts,
+            false,
+            id.as_bytes(),
+        ));
     }
     // Raw operational rows (D3): no suffix, no value header.
     let mut reg = b"!encryption|writers|".to_vec();
@@ -751,6 +791,7 @@ fn main() -> anyhow::Result<()> {
             Profile::S3 => s3::s3_rows(&mut w, size, args.seed, false, live)?,
             Profile::S3One => s3::s3_rows(&mut w, size, args.seed, true, live)?,
             Profile::Sqs => sqs::sqs_rows(&mut w, size, args.seed, live)?,
+            Profile::Dynamodb => dynamodb_rows(&mut w, size, args.seed)?,
         },
     }
     let entries = w.entries();
@@ -1649,4 +1690,131 @@ mod s3 {
         encode_value(0, 0, body, &mut out);
         out
     }
+}
+
+/// The sample's DynamoDB table (`orders`, hash key `id`) and its one item.
+fn ddb_sample() -> (ddb::proto::TableSchema, ddb::proto::Item) {
+    use ddb::proto::{AttributeValue, Item, KeySchema, TableSchema, Value};
+    let schema = TableSchema {
+        table_name: "orders".into(),
+        attribute_definitions: [("id".to_owned(), "S".to_owned())].into(),
+        primary_key: Some(KeySchema {
+            hash_key: "id".into(),
+            range_key: String::new(),
+        }),
+        key_encoding_version: 2,
+        generation: 1,
+        ..TableSchema::default()
+    };
+    let item = Item {
+        attributes: [
+            (
+                "id".to_owned(),
+                AttributeValue::new(Value::S("order-0001".into())),
+            ),
+            ("total".to_owned(), AttributeValue::new(Value::N("12.50".into()))),
+        ]
+        .into(),
+    };
+    (schema, item)
+}
+
+/// The `dynamodb` profile: tables `t0`..`t3`, their items in key order, then the generation
+/// counters and schemas (`!ddb|item|` < `!ddb|meta|gen|` < `!ddb|meta|table|`).
+fn dynamodb_rows<W: Write>(w: &mut PebbleStreamWriter<W>, size: u64, seed: u64) -> anyhow::Result<()> {
+    use ddb::proto::{
+        AttributeValue, AttributeValueList, AttributeValueMap, Item, KeySchema, StringSet, TableSchema, Value,
+    };
+    const TABLES: u64 = 4;
+    let ts = hlc(3_600_000, 0);
+    let schema = |t: u64| TableSchema {
+        table_name: format!("t{t}"),
+        attribute_definitions: [
+            ("pk".to_owned(), "S".to_owned()),
+            ("sk".to_owned(), "N".to_owned()),
+        ]
+        .into(),
+        primary_key: Some(KeySchema {
+            hash_key: "pk".into(),
+            range_key: "sk".into(),
+        }),
+        key_encoding_version: 2,
+        generation: 1,
+        ..TableSchema::default()
+    };
+    let mut b = Bench {
+        w,
+        rng: Rng(seed),
+        key: Vec::new(),
+        value: Vec::new(),
+        body: Vec::new(),
+        ts,
+    };
+    let s = |v: String| AttributeValue::new(Value::S(v));
+    let n = |v: String| AttributeValue::new(Value::N(v));
+    // Table names sort as their base64 segments: t0 "dDA" < t1 "dDE" < t2 "dDI" < t3 "dDM".
+    for t in 0..TABLES {
+        let sc = schema(t);
+        let name = sc.table_name.clone();
+        b.section(size / TABLES, |b, i| {
+            // Hash keys in order (fixed width), 4 range keys 0..3 per hash key (ordered N).
+            let mut item = Item::default();
+            item.attributes
+                .insert("pk".into(), s(format!("customer-{:010}", i / 4)));
+            item.attributes.insert("sk".into(), n(format!("{}", i % 4)));
+            let big = b.rng.below(100) == 0;
+            b.text(if big { 8000 } else { 120 });
+            let text = String::from_utf8_lossy(&b.body).into_owned();
+            item.attributes.insert("note".into(), s(text));
+            item.attributes.insert("name".into(), s(format!("user {i}")));
+            item.attributes.insert(
+                "total".into(),
+                n(format!("{}.{:02}", b.rng.below(100_000), b.rng.below(100))),
+            );
+            item.attributes
+                .insert("qty".into(), n(format!("{}", b.rng.below(50))));
+            item.attributes
+                .insert("paid".into(), AttributeValue::new(Value::Bool(i % 3 == 0)));
+            item.attributes.insert(
+                "tags".into(),
+                AttributeValue::new(Value::Ss(StringSet {
+                    values: vec!["a".into(), format!("t{}", i % 7)],
+                })),
+            );
+            item.attributes.insert(
+                "addr".into(),
+                AttributeValue::new(Value::M(AttributeValueMap {
+                    values: [
+                        ("city".to_owned(), s("Tokyo".into())),
+                        ("zip".to_owned(), n("1000001".into())),
+                    ]
+                    .into(),
+                })),
+            );
+            item.attributes.insert(
+                "hist".into(),
+                AttributeValue::new(Value::L(AttributeValueList {
+                    values: vec![n(format!("{i}")), s("created".into())],
+                })),
+            );
+            let pk = ddb::keys::primary_key_segments(&sc, &item).map_err(anyhow::Error::msg)?;
+            let key = ddb::keys::item_key(&name, 1, &pk);
+            let ts = b.ts;
+            b.put(&key, ts, false, &ddb::proto::item_value(&item))
+        })?;
+    }
+    for t in 0..TABLES {
+        let name = format!("t{t}");
+        b.put(&ddb::keys::table_gen_key(&name), ts, false, b"1")?;
+    }
+    for t in 0..TABLES {
+        let sc = schema(t);
+        b.put(
+            &ddb::keys::table_meta_key(&sc.table_name),
+            ts,
+            false,
+            &ddb::proto::schema_value(&sc),
+        )?;
+    }
+    Ok(())
 }

@@ -47,10 +47,7 @@
 //! /// Tree → snapshot bytes, with the adapters and options the tree's MANIFEST.json lists.
 //! fn encode(tree: &Path) -> Result<Vec<u8>, ekv_snapshot::Error> {
 //!     let manifest = Manifest::read(tree)?;
-//!     let mut opts = EncodeOptions::from_manifest(tree.to_path_buf(), &manifest, None, None)?;
-//!     // The sample holds records of adapters not decoded yet; MANIFEST.json lists them
-//!     // (`adapters_not_decoded`) and an encode must opt in to a partial tree.
-//!     opts.allow_partial = !manifest.adapters_not_decoded.is_empty();
+//!     let opts = EncodeOptions::from_manifest(tree.to_path_buf(), &manifest, None, None)?;
 //!     let mut fsm = Vec::new();
 //!     let result = encode_snapshot(&opts, &mut fsm)?;
 //!     assert_eq!(result.bytes_written, fsm.len() as u64);
@@ -63,12 +60,7 @@
 //!
 //! // Snapshot → tree.
 //! let tree = dir.path().join("tree");
-//! // The sample's DynamoDB, S3 and SQS keys carry opaque values: decode its Redis part.
-//! let redis_only = |out: &Path| DecodeOptions {
-//!     adapters: vec![Adapter::Redis],
-//!     ..DecodeOptions::new(out)
-//! };
-//! let decoded = decode_snapshot(&sample, &redis_only(&tree), &mut NoProgress)?;
+//! let decoded = decode_snapshot(&sample, &DecodeOptions::new(&tree), &mut NoProgress)?;
 //! assert!(decoded.counters.routed[&Adapter::Redis] > 0);
 //!
 //! // Tree → snapshot → tree.
@@ -76,7 +68,7 @@
 //! let again = dir.path().join("again.fsm");
 //! std::fs::write(&again, &fsm)?;
 //! let tree2 = dir.path().join("tree2");
-//! decode_snapshot(&again, &redis_only(&tree2), &mut NoProgress)?;
+//! decode_snapshot(&again, &DecodeOptions::new(&tree2), &mut NoProgress)?;
 //!
 //! let files = files_under(&tree.join("redis"))?;
 //! assert!(files.contains(Path::new("db_0/strings/greeting.bin")));

@@ -199,15 +199,30 @@ fn fsm_snap_directory_picks_the_newest() {
 }
 
 #[test]
-fn unbuilt_adapter_records_are_reported_not_dropped_silently() {
+fn every_adapter_of_the_sample_is_decoded_none_reported_unsupported() {
+    // Every adapter of the registry decodes now (A2): the sample's DynamoDB, S3 and SQS
+    // records land in their subtrees, and nothing is reported as not decoded.
     let d = tempfile::tempdir().unwrap();
-    let snap = d.path().join("s.fsm");
-    fs::write(&snap, bare_stream(1, &[(b"!ddb|meta|table|t", 1, 0, b"{}")])).unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample.fsm");
     let out = d.path().join("dump");
-    decode(&["-input", snap.to_str().unwrap(), "-output", out.to_str().unwrap()])
-        .code(0)
-        .stderr(predicates::str::contains("adapter_not_supported"))
-        .stderr(predicates::str::contains("adapter=dynamodb"));
+    let a = decode(&[
+        "-input",
+        sample.to_str().unwrap(),
+        "-output",
+        out.to_str().unwrap(),
+    ])
+    .code(0);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(!err.contains("adapter_not_supported"), "{err}");
+    assert!(!err.contains("NOT DECODED"), "{err}");
+    for f in [
+        "dynamodb/orders/_schema.json",
+        "s3/photos/cat.jpg",
+        "sqs/jobs/messages.jsonl",
+        "redis/db_0/strings/greeting.bin",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
 }
 
 #[test]

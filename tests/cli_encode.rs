@@ -366,7 +366,7 @@ fn published_files_are_mode_0600() {
 }
 
 #[test]
-fn unbuilt_adapter_with_data_fails_closed() {
+fn a_bad_file_of_another_selected_adapter_fails_closed() {
     let d = tempfile::tempdir().unwrap();
     let input = redis_tree(&d.path().join("dump"), 7000);
     put(&input, "dynamodb/orders/_schema.json", b"{}");

@@ -364,7 +364,16 @@ fn a_partial_dump_says_so_and_encodes_only_when_allowed() {
     let d = tempfile::tempdir().unwrap();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample.fsm");
     let dump = d.path().join("redis-only");
-    ekv(&["decode", "--input", s(&sample), "--output", s(&dump), "--adapter", "redis"]).code(0);
+    ekv(&[
+        "decode",
+        "--input",
+        s(&sample),
+        "--output",
+        s(&dump),
+        "--adapter",
+        "redis",
+    ])
+    .code(0);
     let m: serde_json::Value =
         serde_json::from_slice(&fs::read(dump.join("MANIFEST.json")).unwrap()).unwrap();
     assert!(m.get("adapters_not_decoded").is_none(), "{m}");

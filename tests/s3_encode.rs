@@ -25,7 +25,16 @@ type Records = Vec<(Vec<u8>, Vec<u8>)>;
 
 fn encode(root: &Path) -> Result<Records, AdapterError> {
     let mut sink = Collect::default();
-    S3Encoder.encode(root, &mut sink).map(|()| sink.0)
+    S3Encoder::new(
+        &Default::default(),
+        &ekv_snapshot::adapters::EncodeContext {
+            threads: 1,
+            scratch_dir: std::env::temp_dir(),
+            reader: ekv_snapshot::dump::checksums::TreeReader::unverified(root),
+        },
+    )
+    .encode(root, &mut sink)
+    .map(|()| sink.0)
 }
 
 /// The error's file, for the variants that name one.

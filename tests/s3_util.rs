@@ -45,7 +45,16 @@ pub fn frame(mut records: Vec<(Vec<u8>, Vec<u8>)>, ts: u64) -> Vec<u8> {
 
 pub fn encode_records(root: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut sink = Collect::default();
-    S3Encoder.encode(root, &mut sink).unwrap();
+    S3Encoder::new(
+        &Default::default(),
+        &ekv_snapshot::adapters::EncodeContext {
+            threads: 1,
+            scratch_dir: std::env::temp_dir(),
+            reader: ekv_snapshot::dump::checksums::TreeReader::unverified(root),
+        },
+    )
+    .encode(root, &mut sink)
+    .unwrap();
     sink.0
 }
 

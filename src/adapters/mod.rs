@@ -82,9 +82,9 @@ impl Adapter {
     pub fn decoder(self, o: &AdapterOptions, cx: &DecodeContext) -> Option<Box<dyn Decoder>> {
         match self {
             Adapter::Redis => Some(Box::new(redis::RedisDecoder::new(&o.redis, cx))),
+            Adapter::DynamoDb => Some(Box::new(dynamodb::DynamoDbDecoder::new(&o.dynamodb, cx))),
             Adapter::S3 => Some(Box::new(s3::S3Decoder::new(&o.s3, cx))),
             Adapter::Sqs => Some(Box::new(sqs::SqsDecoder::new(&o.sqs, cx))),
-            Adapter::DynamoDb => None,
         }
     }
 
@@ -93,9 +93,9 @@ impl Adapter {
     pub fn encoder(self, o: &AdapterOptions, cx: &EncodeContext) -> Option<Box<dyn Encoder>> {
         match self {
             Adapter::Redis => Some(Box::new(redis::RedisEncoder::new(&o.redis, cx))),
-            Adapter::S3 => Some(Box::new(s3::S3Encoder)),
+            Adapter::DynamoDb => Some(Box::new(dynamodb::DynamoDbEncoder::new(&o.dynamodb, cx))),
+            Adapter::S3 => Some(Box::new(s3::S3Encoder::new(&o.s3, cx))),
             Adapter::Sqs => Some(Box::new(sqs::SqsEncoder::new(&o.sqs, cx))),
-            Adapter::DynamoDb => None,
         }
     }
 

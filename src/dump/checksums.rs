@@ -270,6 +270,10 @@ fn for_each_line(
     }
 }
 
+/// Largest JSON or JSONL file of a dump tree an encoder reads whole (1 GiB): a larger one is
+/// refused from its `fstat` size before a byte is read (DECISIONS.md A20).
+pub const MAX_JSON_FILE: u64 = 1 << 30;
+
 /// Reads the files of a dump tree for the encoder, each checked against CHECKSUMS as it is
 /// read when the tree has one and verification is on (DECISIONS.md D15). Cheap to clone
 /// (one shared table).

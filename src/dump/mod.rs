@@ -11,7 +11,7 @@ pub mod checksums;
 pub mod encode_info;
 pub mod filename;
 pub mod fs;
-mod gofields;
+pub(crate) mod gofields;
 pub mod json;
 pub mod keymap;
 mod lines;

@@ -1,11 +1,22 @@
 //! The DynamoDB adapter: `dynamodb/<table>/` in the dump tree (dynamodb_sqs.md §1).
 //!
-//! * `keys.rs`: internal key layouts and the adapter's routes.
-//!
-//! Decoding and encoding are not built yet: the registry reports its records as
-//! `adapter_not_supported` and refuses a subtree holding files.
+//! * `keys.rs`: internal key layouts (item, GSI, meta keys, the ordered key segment) and the
+//!   adapter's routes;
+//! * `number.rs`: the two readings of an `N` key (ordered key bytes, `big.Rat` file name);
+//! * `proto.rs`: the stored protobuf messages, written Go-deterministically;
+//! * `public.rs`: the JSON forms of the tree (`_schema.json`, items, jsonl bundle lines);
+//! * `decode.rs`: live records → `dynamodb/<table>/…`;
+//! * `encode.rs`: `dynamodb/<table>/…` → records.
 
+mod decode;
+mod encode;
 pub mod keys;
+pub mod number;
+pub mod proto;
+pub mod public;
+
+pub use decode::{item_rel_path, part_name, DdbEvent, DynamoDbDecoder, DEFAULT_SORT_BUDGET};
+pub use encode::DynamoDbEncoder;
 
 use crate::adapters::AdapterError;
 use crate::dump::manifest::{Manifest, DYNAMODB_LAYOUT_JSONL, DYNAMODB_LAYOUT_PER_ITEM};
@@ -78,14 +89,9 @@ impl DynamoDbOptions {
         }
     }
 
-    /// Whether a tree decoded with these options can be encoded.
+    /// Whether a tree decoded with these options can be encoded: both layouts can (D7).
     pub fn check_encode(&self) -> Result<(), AdapterError> {
-        match self.layout {
-            DynamoDbLayout::PerItem => Ok(()),
-            DynamoDbLayout::Jsonl => Err(AdapterError::Unsupported(
-                "dynamodb_layout=jsonl cannot be encoded yet".into(),
-            )),
-        }
+        Ok(())
     }
 }
 

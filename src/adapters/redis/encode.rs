@@ -30,7 +30,7 @@ use crate::adapters::{
     display_key, encode_files, AdapterError, EncodeContext, Encoder, RecordBatch, RecordSink,
 };
 use crate::container::pebble;
-use crate::dump::checksums::TreeReader;
+use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
 use crate::dump::fs::{list_dir, open_input, EntryKind};
 use crate::dump::json::{decode_base64url_lenient, get_ci, parse_one, parse_seq};
 use crate::dump::keymap;
@@ -300,10 +300,6 @@ pub fn enumerate_dbs(root: &Path) -> Result<Vec<u32>, AdapterError> {
 /// The largest `.bin` file: a value of the format's maximum size (the envelope adds bytes,
 /// so the sink still refuses a body just under it). Checked from `fstat` before reading.
 pub const MAX_BLOB_FILE: u64 = pebble::MAX_ENCODED_VALUE_LEN;
-
-/// The largest JSON / JSONL file (collections, streams, TTL sidecars), read whole and parsed
-/// (DECISIONS.md A20).
-pub const MAX_JSON_FILE: u64 = 1 << 30;
 
 /// The per-file context: path, KEYMAP, sink.
 struct Ctx<'a> {

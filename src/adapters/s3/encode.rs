@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 
 use super::keys::{self, GoObj, LiveManifest, LivePart, RestoreBucketMeta};
 use super::{hlc, KEYMAP_NAME, LEAF_DATA_SUFFIX, META_SUFFIX};
-use crate::adapters::{display_key, AdapterError, Encoder, RecordSink};
+use crate::adapters::{display_key, AdapterError, EncodeContext, Encoder, RecordSink};
+use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
 use crate::dump::filename::encode_segment;
 use crate::dump::fs::{list_dir, open_input, EntryKind};
 use crate::dump::json::{self, JsonStyle};
@@ -27,8 +28,20 @@ use crate::dump::keymap::{self, KIND_META_SUFFIX_RENAME, KIND_S3_LEAF_DATA, KIND
 use crate::dump::DumpError;
 
 /// Tree → records for `s3/`.
-#[derive(Debug, Default)]
-pub struct S3Encoder;
+#[derive(Debug)]
+pub struct S3Encoder {
+    /// Reads the tree's files, checked against CHECKSUMS (D15).
+    reader: TreeReader,
+}
+
+impl S3Encoder {
+    /// An encoder reading through the context's [`TreeReader`].
+    pub fn new(_options: &super::S3Options, cx: &EncodeContext) -> S3Encoder {
+        S3Encoder {
+            reader: cx.reader.clone(),
+        }
+    }
+}
 
 fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
     AdapterError::bad_file(path, what.into())
@@ -52,8 +65,8 @@ fn refuse_special(path: &Path, kind: &EntryKind) -> Result<(), AdapterError> {
 }
 
 /// Parse exactly one JSON value (Go `decodeOneJSON`: a trailing `]`/`}` goes unnoticed).
-fn one_json(path: &Path, what: &str) -> Result<serde_json::Value, AdapterError> {
-    let bytes = crate::dump::fs::read_input(path)?;
+fn one_json(reader: &TreeReader, path: &Path, what: &str) -> Result<serde_json::Value, AdapterError> {
+    let bytes = reader.read(path, MAX_JSON_FILE)?;
     json::parse_one(&bytes, true).map_err(|e| bad_file(path, format!("invalid {what}: {e}")))
 }
 
@@ -85,7 +98,7 @@ impl Encoder for S3Encoder {
         for e in entries {
             refuse_special(&e.path, &e.kind)?;
             match e.kind {
-                EntryKind::Dir => encode_bucket(&e.path, e.name.as_bytes(), sink)?,
+                EntryKind::Dir => encode_bucket(&self.reader, &e.path, e.name.as_bytes(), sink)?,
                 _ if e.name.as_bytes().starts_with(b"_") => {}
                 _ => {
                     return Err(bad_file(
@@ -102,9 +115,14 @@ impl Encoder for S3Encoder {
 /// A bucket's KEYMAP.jsonl, when it is the collision tracker: encoded path → original key.
 type Keymap = HashMap<String, Vec<u8>>;
 
-fn encode_bucket(dir: &Path, dir_name: &[u8], sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+fn encode_bucket(
+    reader: &TreeReader,
+    dir: &Path,
+    dir_name: &[u8],
+    sink: &mut dyn RecordSink,
+) -> Result<(), AdapterError> {
     let meta_path = dir.join("_bucket.json");
-    let value = one_json(&meta_path, "_bucket.json")?;
+    let value = one_json(reader, &meta_path, "_bucket.json")?;
     let o = GoObj::new(&value, "_bucket.json").map_err(|e| bad_file(&meta_path, e))?;
     format_version(&o, &meta_path, "_bucket.json")?;
     let field = |name: &str| {
@@ -151,7 +169,7 @@ fn encode_bucket(dir: &Path, dir_name: &[u8], sink: &mut dyn RecordSink) -> Resu
     )?;
     let keymap = load_tracker(dir)?;
     let mut buf = Vec::new();
-    walk(dir, &[], bucket, keymap.as_ref(), &mut buf, sink)
+    walk(reader, dir, &[], bucket, keymap.as_ref(), &mut buf, sink)
 }
 
 fn lstat_regular(path: &Path) -> Result<Option<bool>, AdapterError> {
@@ -265,6 +283,7 @@ fn join_rel(rel: &[u8], name: &[u8]) -> Vec<u8> {
 }
 
 fn walk(
+    reader: &TreeReader,
     dir: &Path,
     rel: &[u8],
     bucket: &[u8],
@@ -292,7 +311,7 @@ fn walk(
                 }
                 continue;
             }
-            walk(dir, &child, bucket, keymap, buf, sink)?;
+            walk(reader, dir, &child, bucket, keymap, buf, sink)?;
             continue;
         }
         if rel.is_empty() && (name == b"_bucket.json" || (name == KEYMAP_NAME.as_bytes() && keymap.is_some()))
@@ -306,7 +325,7 @@ fn walk(
             }
             continue;
         }
-        encode_object(&e.path, &child, bucket, keymap, buf, sink)?;
+        encode_object(reader, &e.path, &child, bucket, keymap, buf, sink)?;
     }
     Ok(())
 }
@@ -330,8 +349,8 @@ struct Sidecar {
     manifest: LiveManifest,
 }
 
-fn read_sidecar(path: &Path) -> Result<Sidecar, AdapterError> {
-    let value = one_json(path, "object sidecar")?;
+fn read_sidecar(reader: &TreeReader, path: &Path) -> Result<Sidecar, AdapterError> {
+    let value = one_json(reader, path, "object sidecar")?;
     let bad = |e: String| bad_file(path, format!("invalid object sidecar: {e}"));
     let o = GoObj::new(&value, "object sidecar").map_err(bad)?;
     format_version(&o, path, "object sidecar")?;
@@ -354,6 +373,7 @@ fn read_sidecar(path: &Path) -> Result<Sidecar, AdapterError> {
 }
 
 fn encode_object(
+    reader: &TreeReader,
     path: &Path,
     rel: &[u8],
     bucket: &[u8],
@@ -371,7 +391,8 @@ fn encode_object(
     if lstat_regular(&sidecar_path)?.is_none() {
         return Err(bad_file(path, "object body without its sidecar"));
     }
-    let Sidecar { mut manifest } = read_sidecar(&sidecar_path)?;
+    let Sidecar { mut manifest } = read_sidecar(reader, &sidecar_path)?;
+    reader.check_file(path)?;
     let mut file = open_input(path)?;
     let len = file
         .metadata()

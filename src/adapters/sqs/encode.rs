@@ -22,15 +22,19 @@ use super::keys::{self, Lane, RESTORE_GENERATION};
 use super::rawjson::{ObjectReader, ReadError};
 use super::values::{dedup_value, Message, QueueMeta};
 use crate::adapters::{display_key, AdapterError, EncodeContext, Encoder, RecordSink};
-use crate::dump::fs::{list_dir, open_input, read_input, EntryKind};
+use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
+use crate::dump::fs::{list_dir, open_input, EntryKind};
 
 /// The largest `messages.jsonl` object accepted (a message is at most 256 KiB of body in
 /// SQS; base64 and attributes stay far below this).
 pub const MAX_MESSAGE_JSON: usize = 64 << 20;
 
 /// The SQS encoder.
-#[derive(Debug, Default)]
-pub struct SqsEncoder;
+#[derive(Debug)]
+pub struct SqsEncoder {
+    /// Reads the tree's files, checked against CHECKSUMS (D15).
+    reader: TreeReader,
+}
 
 fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
     AdapterError::bad_file(path, what.into())
@@ -46,8 +50,10 @@ fn add(sink: &mut dyn RecordSink, path: &Path, key: &[u8], value: &[u8]) -> Resu
 
 impl SqsEncoder {
     /// The encoder (its options only gate the encode, see `SqsOptions::check_encode`).
-    pub fn new(_options: &super::SqsOptions, _cx: &EncodeContext) -> SqsEncoder {
-        SqsEncoder
+    pub fn new(_options: &super::SqsOptions, cx: &EncodeContext) -> SqsEncoder {
+        SqsEncoder {
+            reader: cx.reader.clone(),
+        }
     }
 }
 
@@ -60,7 +66,7 @@ impl Encoder for SqsEncoder {
         };
         for e in entries {
             match e.kind {
-                EntryKind::Dir => encode_queue(&e.path, sink)?,
+                EntryKind::Dir => encode_queue(&self.reader, &e.path, sink)?,
                 EntryKind::File => {} // Go ignores files beside the queues
                 EntryKind::Symlink | EntryKind::Other => {
                     return Err(bad_file(
@@ -75,8 +81,8 @@ impl Encoder for SqsEncoder {
 }
 
 /// `_queue.json` read and validated (§2.5, checks 1-6).
-pub fn read_queue_meta(path: &Path) -> Result<QueueMeta, AdapterError> {
-    let bytes = read_input(path)?;
+pub fn read_queue_meta(reader: &TreeReader, path: &Path) -> Result<QueueMeta, AdapterError> {
+    let bytes = reader.read(path, MAX_JSON_FILE)?;
     let invalid = |what: String| bad_file(path, format!("invalid _queue.json: {what}"));
     let (meta, version) = QueueMeta::from_public(&bytes).map_err(invalid)?;
     if version != 1 {
@@ -207,9 +213,9 @@ struct Winner {
     lane: Lane,
 }
 
-fn encode_queue(dir: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+fn encode_queue(reader: &TreeReader, dir: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
     let meta_path = dir.join("_queue.json");
-    let meta = read_queue_meta(&meta_path)?;
+    let meta = read_queue_meta(reader, &meta_path)?;
     add(
         sink,
         &meta_path,
@@ -228,6 +234,7 @@ fn encode_queue(dir: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterErro
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()), // empty queue
         _ => {}
     }
+    reader.check_file(&path)?;
     let file = open_input(&path)?;
     let invalid =
         |line: u64, what: String| bad_file(&path, format!("invalid messages.jsonl: line {line}: {what}"));

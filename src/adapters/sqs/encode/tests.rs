@@ -30,7 +30,12 @@ fn tree(queue_json: &str, messages: Option<&str>) -> (tempfile::TempDir, PathBuf
 
 fn encode(root: &Path) -> Result<Records, AdapterError> {
     let mut sink = Sink::default();
-    SqsEncoder.encode(root, &mut sink)?;
+    let cx = EncodeContext {
+        threads: 1,
+        scratch_dir: std::env::temp_dir(),
+        reader: crate::dump::checksums::TreeReader::unverified(root),
+    };
+    SqsEncoder::new(&Default::default(), &cx).encode(root, &mut sink)?;
     let mut v = sink.0;
     v.sort();
     Ok(v)

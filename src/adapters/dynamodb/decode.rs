@@ -1,0 +1,422 @@
+//! Live DynamoDB records → `dynamodb/<table>/` (dynamodb_sqs.md §1.5–1.8, D1, D7).
+//!
+//! Items reach the stream before their table's schema (`!ddb|item|` sorts before
+//! `!ddb|meta|`), so every item is validated and staged in an external sort
+//! ([`ExternalSorter`]) keyed by (table segment, generation, arrival); schemas (one small
+//! message per table) are kept in memory. At the end each table's items are replayed:
+//! the migration-source generation and the active generation are rendered (items of other
+//! generations are counted for `ddb_stale_generation_items`, those of schema-less tables
+//! for `ddb_orphan_items`) and staged again keyed by (output path, generation rank,
+//! arrival), so that of several items landing on one path the active generation's, then
+//! the latest, wins — Go's "last write wins" without writing a path twice. Memory does not
+//! grow with a table's items.
+//!
+//! Layouts: per item (`items/<hash>[/<range>].json`) or, with `--dynamodb-bundle-mode
+//! jsonl` (D7), `items/data-<part>.jsonl` parts of at most `--dynamodb-bundle-size` bytes
+//! (a single larger line gets a part of its own), items in the per-item layout's path order.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::keys::{parse_item_key, parse_table_meta_key, Kind};
+use super::number::canonical;
+use super::proto::{self, AttributeValue, Item, TableSchema, Value};
+use super::public::{bundle_line, item_file, schema_file};
+use super::{DynamoDbLayout, DynamoDbOptions};
+use crate::adapters::{AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
+use crate::dump::filename::{encode_binary_segment, encode_segment};
+use crate::dump::{DumpError, OutFile, TreeOut};
+use crate::spill::{ExternalSorter, SortedRecords};
+
+/// Memory budget of each of the two item sorts.
+pub const DEFAULT_SORT_BUDGET: usize = 16 << 20;
+
+/// The decoder's warning events (dynamodb_sqs.md §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DdbEvent {
+    OrphanItems,
+    StaleGenerationItems,
+}
+
+impl Event for DdbEvent {
+    fn name(self) -> &'static str {
+        match self {
+            DdbEvent::OrphanItems => "ddb_orphan_items",
+            DdbEvent::StaleGenerationItems => "ddb_stale_generation_items",
+        }
+    }
+}
+
+const STALE_HINT: &str = "stale-gen rows excluded; restore would otherwise emit them under the new schema";
+
+/// A table schema record, by table segment.
+struct TableMeta {
+    name: Vec<u8>,
+    schema: TableSchema,
+}
+
+/// Records → tree for the DynamoDB adapter.
+pub struct DynamoDbDecoder {
+    options: DynamoDbOptions,
+    scratch_dir: PathBuf,
+    budget: usize,
+    tables: BTreeMap<Vec<u8>, TableMeta>,
+    items: Option<ExternalSorter>,
+    arrivals: u64,
+}
+
+impl DynamoDbDecoder {
+    pub fn new(options: &DynamoDbOptions, cx: &DecodeContext) -> DynamoDbDecoder {
+        DynamoDbDecoder::with_budget(options, cx, DEFAULT_SORT_BUDGET)
+    }
+
+    /// A decoder whose item sorts keep about `budget` bytes in memory.
+    pub fn with_budget(options: &DynamoDbOptions, cx: &DecodeContext, budget: usize) -> DynamoDbDecoder {
+        DynamoDbDecoder {
+            options: options.clone(),
+            scratch_dir: cx.scratch_dir.clone(),
+            budget,
+            tables: BTreeMap::new(),
+            items: None,
+            arrivals: 0,
+        }
+    }
+
+    fn scratch_err(&self, e: std::io::Error) -> AdapterError {
+        AdapterError::Io {
+            path: self.scratch_dir.clone(),
+            source: e,
+        }
+    }
+}
+
+fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
+    AdapterError::bad_record("dynamodb", key, what.into())
+}
+
+/// Stage-one sort key: `<segment> | BE64(gen) BE64(arrival)` (a segment holds no `|`).
+fn stage_key(seg: &[u8], generation: u64, arrival: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(seg.len() + 17);
+    k.extend_from_slice(seg);
+    k.push(b'|');
+    k.extend_from_slice(&generation.to_be_bytes());
+    k.extend_from_slice(&arrival.to_be_bytes());
+    k
+}
+
+fn split_stage_key(k: &[u8]) -> Option<(&[u8], u64, u64)> {
+    let (seg, tail) = k.split_at_checked(k.len().checked_sub(17)?)?;
+    let tail = tail.strip_prefix(b"|")?;
+    let (g, a) = tail.split_at_checked(8)?;
+    Some((
+        seg,
+        u64::from_be_bytes(g.try_into().ok()?),
+        u64::from_be_bytes(a.try_into().ok()?),
+    ))
+}
+
+/// Stage-one value: `BE32(len(user key)) ‖ user key ‖ stored value`.
+fn stage_value(user_key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + user_key.len() + value.len());
+    v.extend_from_slice(&(user_key.len() as u32).to_be_bytes());
+    v.extend_from_slice(user_key);
+    v.extend_from_slice(value);
+    v
+}
+
+fn split_stage_value(v: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = v.split_at_checked(4)?;
+    let len = u32::from_be_bytes(len.try_into().ok()?) as usize;
+    rest.split_at_checked(len)
+}
+
+/// The file-name segment of a key attribute (§1.7).
+fn key_segment(av: &AttributeValue, role: &str) -> Result<String, String> {
+    let seg = match &av.value {
+        Some(Value::S(s)) => encode_segment(s.as_bytes()).name,
+        Some(Value::N(n)) => canonical(n)
+            .text()
+            .ok_or_else(|| {
+                format!(
+                    "{role}-key number {n:?} is in a big.Rat form this decoder does not read (a/b, 0x, _, p)"
+                )
+            })
+            .map(|t| encode_segment(t.as_bytes()).name)?,
+        Some(Value::B(b)) => encode_binary_segment(b).name,
+        _ => return Err(format!("{role} key has an unsupported attribute kind")),
+    };
+    if seg == "." || seg == ".." {
+        return Err(format!(
+            "{role}-key segment {seg:?} is a dot path (would escape items dir)"
+        ));
+    }
+    Ok(seg)
+}
+
+/// The item's path under `items/` (`<hash>.json` or `<hash>/<range>.json`, an empty hash
+/// segment collapsing as Go's `filepath.Join` does).
+pub fn item_rel_path(schema: &TableSchema, item: &Item) -> Result<String, String> {
+    let attr = |name: &str, role: &str| {
+        item.attributes
+            .get(name)
+            .ok_or_else(|| format!("item missing {role}-key attribute {name:?}"))
+    };
+    let hash = key_segment(attr(schema.hash_key(), "hash")?, "hash")?;
+    if schema.range_key().is_empty() {
+        return Ok(format!("{hash}.json"));
+    }
+    let range = key_segment(attr(schema.range_key(), "range")?, "range")?;
+    Ok(if hash.is_empty() {
+        format!("{range}.json")
+    } else {
+        format!("{hash}/{range}.json")
+    })
+}
+
+impl Decoder for DynamoDbDecoder {
+    fn handle(
+        &mut self,
+        _out: &mut dyn TreeOut,
+        _w: &mut Warnings,
+        record: &Record<'_>,
+    ) -> Result<(), AdapterError> {
+        let key = record.user_key;
+        match Kind::from_tag(record.tag) {
+            Some(Kind::TableMeta) => {
+                let (seg, name) = parse_table_meta_key(key).map_err(|e| bad(key, e))?;
+                let schema = proto::parse_schema(record.value).map_err(|e| bad(key, e))?;
+                self.tables.insert(seg.to_vec(), TableMeta { name, schema });
+            }
+            Some(Kind::Item) => {
+                let (seg, generation) = parse_item_key(key).map_err(|e| bad(key, e))?;
+                proto::parse_item(record.value).map_err(|e| bad(key, e))?;
+                let k = stage_key(seg, generation, self.arrivals);
+                self.arrivals += 1;
+                let v = stage_value(key, record.value);
+                let (budget, dir) = (self.budget, self.scratch_dir.clone());
+                let sorter = self
+                    .items
+                    .get_or_insert_with(|| ExternalSorter::new(budget, &dir));
+                sorter
+                    .push(&k, &v)
+                    .map_err(|e| AdapterError::Io { path: dir, source: e })?;
+            }
+            Some(Kind::TableGeneration) | Some(Kind::GsiRow) => {}
+            None => {
+                return Err(bad(
+                    key,
+                    format!("no DynamoDB family has route tag {}", record.tag),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn finalize(&mut self, out: &mut dyn TreeOut, warnings: &mut Warnings) -> Result<(), AdapterError> {
+        let tables = std::mem::take(&mut self.tables);
+        // Table directories, and the check that two segments do not name one table.
+        let mut dirs: BTreeMap<&[u8], String> = BTreeMap::new();
+        let mut seen: BTreeMap<String, &[u8]> = BTreeMap::new();
+        for (seg, t) in &tables {
+            let dir = format!("dynamodb/{}", encode_segment(&t.name).name);
+            if let Some(other) = seen.insert(dir.clone(), seg) {
+                return Err(bad(
+                    &super::keys::table_meta_key_raw(seg),
+                    format!(
+                        "table segment names the same table as {:?}",
+                        String::from_utf8_lossy(other)
+                    ),
+                ));
+            }
+            out.write_file(&format!("{dir}/_schema.json"), &schema_file(&t.schema))?;
+            out.ensure_dir(&format!("{dir}/items"))?;
+            dirs.insert(seg, dir);
+        }
+        let Some(items) = self.items.take() else {
+            return Ok(());
+        };
+        let mut staged = items.finish().map_err(|e| self.scratch_err(e))?;
+        let mut paths = ExternalSorter::new(self.budget, &self.scratch_dir);
+        let mut current: Option<(Vec<u8>, u64)> = None; // (segment, items counted for warnings)
+        let flush = |seg: &[u8], count: u64, warnings: &mut Warnings| match tables.get(seg) {
+            None => warnings.push(Warning::new(
+                DdbEvent::OrphanItems,
+                vec![
+                    ("encoded_table", String::from_utf8_lossy(seg).into_owned()),
+                    ("buffered_items", count.to_string()),
+                ],
+            )),
+            Some(t) if count > 0 => warnings.push(Warning::new(
+                DdbEvent::StaleGenerationItems,
+                vec![
+                    ("table", String::from_utf8_lossy(&t.name).into_owned()),
+                    ("active_generation", t.schema.generation.to_string()),
+                    (
+                        "migration_source_generation",
+                        t.schema.migrating_from_generation.to_string(),
+                    ),
+                    ("stale_count", count.to_string()),
+                    ("hint", STALE_HINT.to_owned()),
+                ],
+            )),
+            Some(_) => {}
+        };
+        while let Some((k, v)) = staged.next().map_err(|e| self.scratch_err(e))? {
+            let (seg, generation, arrival) =
+                split_stage_key(k).ok_or_else(|| bad(k, "corrupt staged item record"))?;
+            if !matches!(&current, Some((s, _)) if s.as_slice() == seg) {
+                if let Some((s, n)) = current.take() {
+                    flush(&s, n, warnings);
+                }
+                current = Some((seg.to_vec(), 0));
+            }
+            let Some(t) = tables.get(seg) else {
+                if let Some((_, n)) = current.as_mut() {
+                    *n += 1;
+                }
+                continue;
+            };
+            let active = t.schema.generation;
+            let source = t.schema.migrating_from_generation;
+            let rank: u8 = if generation == active {
+                1
+            } else if source != 0 && generation == source {
+                0
+            } else {
+                if let Some((_, n)) = current.as_mut() {
+                    *n += 1;
+                }
+                continue;
+            };
+            let (user_key, value) =
+                split_stage_value(v).ok_or_else(|| bad(k, "corrupt staged item record"))?;
+            let item = proto::parse_item(value).map_err(|e| bad(user_key, e))?;
+            let rel = item_rel_path(&t.schema, &item).map_err(|e| bad(user_key, e))?;
+            let dir = dirs.get(seg).map_or("", String::as_str);
+            // Path key: `<table dir> 00 <item path> 00 rank BE64(arrival)`.
+            let mut pk = Vec::with_capacity(dir.len() + rel.len() + 11);
+            pk.extend_from_slice(dir.as_bytes());
+            pk.push(0);
+            pk.extend_from_slice(rel.as_bytes());
+            pk.push(0);
+            pk.push(rank);
+            pk.extend_from_slice(&arrival.to_be_bytes());
+            let body = match self.options.layout {
+                DynamoDbLayout::PerItem => item_file(&item),
+                DynamoDbLayout::Jsonl => bundle_line(&item),
+            };
+            paths.push(&pk, &body).map_err(|e| self.scratch_err(e))?;
+        }
+        if let Some((s, n)) = current.take() {
+            flush(&s, n, warnings);
+        }
+        drop(staged);
+        let sorted = paths.finish().map_err(|e| self.scratch_err(e))?;
+        write_items(out, sorted, &self.options).map_err(|e| match e {
+            WriteError::Out(e) => AdapterError::Dump(e),
+            WriteError::Scratch(e) => self.scratch_err(e),
+        })
+    }
+}
+
+enum WriteError {
+    Out(DumpError),
+    Scratch(std::io::Error),
+}
+
+impl From<DumpError> for WriteError {
+    fn from(e: DumpError) -> Self {
+        WriteError::Out(e)
+    }
+}
+
+/// Write the winners of the path-sorted items: of the records of one path, the last.
+fn write_items(
+    out: &mut dyn TreeOut,
+    mut sorted: SortedRecords,
+    options: &DynamoDbOptions,
+) -> Result<(), WriteError> {
+    // Keys are `<table dir> 00 <item path> 00 rank BE64(arrival)`: the path is all but 10 bytes.
+    let mut pending: Option<(Vec<u8>, Vec<u8>)> = None; // (table dir 00 item path, body)
+    let mut bundle = Bundle::default();
+    loop {
+        let next = sorted.next().map_err(WriteError::Scratch)?;
+        let path_of =
+            |k: &[u8]| -> Vec<u8> { k.get(..k.len().saturating_sub(10)).unwrap_or_default().to_vec() };
+        match (&mut pending, next) {
+            (Some((p, body)), Some((k, v))) if *p == path_of(k) => {
+                body.clear();
+                body.extend_from_slice(v);
+            }
+            (_, next) => {
+                if let Some((p, body)) = pending.take() {
+                    let (dir, rel) = split_path(&p);
+                    match options.layout {
+                        DynamoDbLayout::PerItem => out.write_file(&format!("{dir}/items/{rel}"), &body)?,
+                        DynamoDbLayout::Jsonl => bundle.push(out, dir, &body, options.bundle_size)?,
+                    }
+                }
+                match next {
+                    Some((k, v)) => pending = Some((path_of(k), v.to_vec())),
+                    None => break,
+                }
+            }
+        }
+    }
+    bundle.close(out)?;
+    Ok(())
+}
+
+fn split_path(p: &[u8]) -> (&str, &str) {
+    let text = std::str::from_utf8(p).unwrap_or_default();
+    text.split_once('\0').unwrap_or((text, ""))
+}
+
+/// The jsonl part being written: its table directory, file, size and number.
+#[derive(Default)]
+struct Bundle {
+    dir: String,
+    file: Option<OutFile>,
+    size: u64,
+    part: u64,
+}
+
+/// The name of a bundle part.
+pub fn part_name(part: u64) -> String {
+    format!("data-{part:05}.jsonl")
+}
+
+impl Bundle {
+    fn push(&mut self, out: &mut dyn TreeOut, dir: &str, line: &[u8], limit: u64) -> Result<(), DumpError> {
+        let len = line.len() as u64;
+        if self.dir != dir {
+            self.close(out)?;
+            self.dir = dir.to_owned();
+            self.part = 0;
+        } else if self.file.is_some() && self.size + len > limit {
+            self.close(out)?;
+            self.part += 1;
+        }
+        if self.file.is_none() {
+            let rel = format!("{}/items/{}", self.dir, part_name(self.part));
+            self.file = Some(out.create_file(&rel)?);
+            self.size = 0;
+        }
+        if let Some(f) = self.file.as_mut() {
+            f.write_all(line).map_err(|e| DumpError::io(&self.dir, e))?;
+        }
+        self.size += len;
+        Ok(())
+    }
+
+    fn close(&mut self, out: &mut dyn TreeOut) -> Result<(), DumpError> {
+        match self.file.take() {
+            Some(f) => out.finish_file(f),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,241 @@
+use super::*;
+use crate::adapters::display_key;
+use crate::adapters::dynamodb::keys::{item_key, primary_key_segments, table_meta_key};
+use crate::adapters::dynamodb::proto::{item_value, schema_value, KeySchema};
+use crate::dump::MemTree;
+
+fn schema(name: &str, range: &str, generation: u64, migrating: u64) -> TableSchema {
+    TableSchema {
+        table_name: name.into(),
+        attribute_definitions: [("id".to_owned(), "S".to_owned())].into(),
+        primary_key: Some(KeySchema {
+            hash_key: "id".into(),
+            range_key: range.into(),
+        }),
+        key_encoding_version: 2,
+        generation,
+        migrating_from_generation: migrating,
+        ..TableSchema::default()
+    }
+}
+
+fn item(id: &str, v: &str) -> Item {
+    Item {
+        attributes: [
+            ("id".to_owned(), AttributeValue::new(Value::S(id.into()))),
+            ("v".to_owned(), AttributeValue::new(Value::S(v.into()))),
+        ]
+        .into(),
+    }
+}
+
+fn item_rec(table: &str, generation: u64, it: &Item) -> (Vec<u8>, Vec<u8>) {
+    let pk = primary_key_segments(&schema(table, "", 1, 0), it).unwrap();
+    (item_key(table, generation, &pk), item_value(it))
+}
+
+fn decoder(layout: DynamoDbLayout, budget: usize, scratch: &std::path::Path) -> DynamoDbDecoder {
+    let options = DynamoDbOptions {
+        layout,
+        bundle_size: 200,
+    };
+    let cx = DecodeContext {
+        scratch_dir: scratch.to_path_buf(),
+    };
+    DynamoDbDecoder::with_budget(&options, &cx, budget)
+}
+
+/// Feed records (sorted by key, as the stream is) and finalize.
+fn run(
+    d: &mut DynamoDbDecoder,
+    mut records: Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<(MemTree, Warnings), AdapterError> {
+    records.sort();
+    let mut t = MemTree::new();
+    let mut w = Warnings::new();
+    for (k, v) in &records {
+        let r = Record::routed(k, v).unwrap();
+        d.handle(&mut t, &mut w, &r)?;
+    }
+    d.finalize(&mut t, &mut w)?;
+    Ok((t, w))
+}
+
+fn per_item(scratch: &std::path::Path) -> DynamoDbDecoder {
+    decoder(DynamoDbLayout::PerItem, DEFAULT_SORT_BUDGET, scratch)
+}
+
+#[test]
+fn migration_source_first_active_last_and_stale_generations_warned() {
+    let s = tempfile::tempdir().unwrap();
+    let recs = vec![
+        (table_meta_key("t"), schema_value(&schema("t", "", 3, 2))),
+        item_rec("t", 2, &item("a", "old")),
+        item_rec("t", 3, &item("a", "new")),
+        item_rec("t", 2, &item("b", "source only")),
+        item_rec("t", 1, &item("c", "stale")),
+        item_rec("t", 4, &item("d", "future")),
+    ];
+    let (t, w) = run(&mut per_item(s.path()), recs).unwrap();
+    assert!(t.text("dynamodb/t/items/a.json").contains("\"new\""));
+    assert!(t.text("dynamodb/t/items/b.json").contains("source only"));
+    assert!(t.file("dynamodb/t/items/c.json").is_none() && t.file("dynamodb/t/items/d.json").is_none());
+    assert_eq!(
+        w,
+        vec![Warning::new(
+            DdbEvent::StaleGenerationItems,
+            vec![
+                ("table", "t".into()),
+                ("active_generation", "3".into()),
+                ("migration_source_generation", "2".into()),
+                ("stale_count", "2".into()),
+                ("hint", STALE_HINT.into()),
+            ]
+        )]
+    );
+}
+
+#[test]
+fn orphan_items_are_warned_once_per_table_and_not_written() {
+    let s = tempfile::tempdir().unwrap();
+    let recs = vec![
+        item_rec("gone", 1, &item("a", "x")),
+        item_rec("gone", 2, &item("b", "x")),
+        (table_meta_key("t"), schema_value(&schema("t", "", 1, 0))),
+        (b"!ddb|meta|gen|Z29uZQ".to_vec(), b"2".to_vec()),
+        (b"!ddb|gsi|dA|1|aQ|x\x00\x01".to_vec(), b"whatever".to_vec()),
+    ];
+    let (t, w) = run(&mut per_item(s.path()), recs).unwrap();
+    assert_eq!(
+        w,
+        vec![Warning::new(
+            DdbEvent::OrphanItems,
+            vec![("encoded_table", "Z29uZQ".into()), ("buffered_items", "2".into())]
+        )]
+    );
+    assert_eq!(
+        t.files.keys().collect::<Vec<_>>(),
+        vec!["dynamodb/t/_schema.json"]
+    );
+    assert!(t.dirs.contains(&"dynamodb/t/items".to_owned()));
+}
+
+#[test]
+fn bad_records_are_typed_errors_naming_the_key() {
+    let good_schema = schema_value(&schema("t", "", 1, 0));
+    let (ik, iv) = item_rec("t", 1, &item("a", "x"));
+    let cases: Vec<(Vec<u8>, Vec<u8>, &str)> = vec![
+        (table_meta_key("t"), b"{not a proto}".to_vec(), "magic"),
+        (
+            table_meta_key("t"),
+            [b"\x00DS\x01".as_slice(), b"\x0a\x05ab"].concat(),
+            "protobuf",
+        ),
+        (
+            b"!ddb|meta|table|".to_vec(),
+            good_schema.clone(),
+            "empty table segment",
+        ),
+        (b"!ddb|meta|table|a".to_vec(), good_schema, "table segment"),
+        (ik.clone(), b"\x00DS\x01".to_vec(), "magic"),
+        (ik.clone(), iv[..iv.len() - 2].to_vec(), "protobuf"),
+        (
+            ik,
+            [b"\x00DI\x01".as_slice(), b"\x0a\x06\x0a\x02\xff\xfe\x12\x00"].concat(),
+            "protobuf",
+        ),
+        (b"!ddb|item|dA|x7|k".to_vec(), iv.clone(), "generation"),
+        (b"!ddb|item|dA|-1|k".to_vec(), iv.clone(), "generation"),
+        (b"!ddb|item|dA|1|".to_vec(), iv.clone(), "primary-key payload"),
+        (b"!ddb|item|".to_vec(), iv, "separator"),
+    ];
+    for (k, v, what) in cases {
+        let s = tempfile::tempdir().unwrap();
+        let e = run(&mut per_item(s.path()), vec![(k.clone(), v)]).unwrap_err();
+        match &e {
+            AdapterError::BadRecord { key, source, .. } => {
+                let w = source.to_string();
+                assert_eq!(key, &display_key(&k));
+                assert!(w.contains(what), "{w:?} lacks {what:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn items_that_cannot_be_named_fail_at_finalize_naming_the_key() {
+    for (attrs, what) in [
+        (vec![("v", Value::S("x".into()))], "missing hash-key attribute"),
+        (vec![("id", Value::S(".".into()))], "dot path"),
+        (vec![("id", Value::N("..".into()))], "dot path"),
+        (vec![("id", Value::Bool(true))], "unsupported attribute kind"),
+        (vec![("id", Value::N("1/2".into()))], "big.Rat form"),
+    ] {
+        let it = Item {
+            attributes: attrs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), AttributeValue::new(v)))
+                .collect(),
+        };
+        let key = b"!ddb|item|dA|1|k\x00\x01".to_vec();
+        let s = tempfile::tempdir().unwrap();
+        let recs = vec![
+            (table_meta_key("t"), schema_value(&schema("t", "", 1, 0))),
+            (key.clone(), item_value(&it)),
+        ];
+        let e = run(&mut per_item(s.path()), recs).unwrap_err();
+        assert!(
+            matches!(&e, AdapterError::BadRecord { key: k, source, .. } if *k == display_key(&key) && source.to_string().contains(what)),
+            "{e:?}"
+        );
+    }
+}
+
+#[test]
+fn a_tiny_sort_budget_spills_and_writes_the_same_tree() {
+    let mut recs = vec![(table_meta_key("t"), schema_value(&schema("t", "", 2, 1)))];
+    for i in 0..400 {
+        recs.push(item_rec(
+            "t",
+            1 + (i % 2),
+            &item(&format!("k{}", i % 300), &format!("value {i}")),
+        ));
+    }
+    let s = tempfile::tempdir().unwrap();
+    let mut small = decoder(DynamoDbLayout::PerItem, 4096, s.path());
+    let (a, wa) = run(&mut small, recs.clone()).unwrap();
+    let (b, wb) = run(&mut per_item(s.path()), recs).unwrap();
+    assert_eq!(a.files, b.files);
+    assert_eq!(wa, wb);
+    assert_eq!(a.files.len(), 301);
+}
+
+#[test]
+fn jsonl_parts_hold_at_most_the_bundle_size_and_a_long_line_gets_its_own() {
+    let mut recs = vec![(table_meta_key("t"), schema_value(&schema("t", "", 1, 0)))];
+    for i in 0..6 {
+        recs.push(item_rec("t", 1, &item(&format!("k{i}"), "x")));
+    }
+    recs.push(item_rec("t", 1, &item("long", &"y".repeat(500))));
+    let s = tempfile::tempdir().unwrap();
+    let (t, _) = run(
+        &mut decoder(DynamoDbLayout::Jsonl, DEFAULT_SORT_BUDGET, s.path()),
+        recs,
+    )
+    .unwrap();
+    let parts: Vec<_> = t.files.iter().filter(|(k, _)| k.ends_with(".jsonl")).collect();
+    assert!(parts.len() >= 3);
+    let mut lines = 0;
+    for (name, bytes) in &parts {
+        let n = bytes.iter().filter(|&&b| b == b'\n').count();
+        lines += n;
+        assert!(
+            bytes.len() <= 200 || n == 1,
+            "{name}: {} bytes in {n} lines",
+            bytes.len()
+        );
+    }
+    assert_eq!(lines, 7);
+    assert_eq!(parts[0].0, &format!("dynamodb/t/items/{}", part_name(0)));
+}

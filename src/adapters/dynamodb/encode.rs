@@ -1,0 +1,248 @@
+//! `dynamodb/<table>/` → DynamoDB records (dynamodb_sqs.md §1.9, D7, D12).
+//!
+//! Per table directory: `_schema.json` gives the schema record (generation 1, ordered key
+//! encoding 2) and the generation counter `"1"`; every item gives its item record (ordered
+//! key of §1.4) and one GSI row per index whose key attributes it has. Files are read with
+//! the context's `TreeReader` (no symlink, regular, one link, size-checked, verified against
+//! CHECKSUMS) on the context's worker threads
+//! ([`encode_files`]), in sorted path order, so the records and the first error do not
+//! depend on the thread count.
+//!
+//! Item files: `items/<h>.json` and `items/<h>/<r>.json` (any `.json` name; the key comes
+//! from the content); a deeper directory is an error; other regular files are skipped as Go
+//! skips them; symlinks and special files are refused (D12). One check beyond Go (A27): the
+//! directory an item file sits in must be the one the decoder writes it to. With the jsonl
+//! layout (D7) the `items/*.jsonl` parts are read too, one `{"Item":{…}}` per line.
+
+use std::path::{Path, PathBuf};
+
+use super::decode::item_rel_path;
+use super::keys::{
+    gsi_rows, item_key, primary_key_segments, table_gen_key, table_meta_key, RESTORE_GENERATION,
+};
+use super::proto::{item_value, schema_value, Item, TableSchema};
+use super::public::{item_from_bundle_line, item_from_json, schema_from_json};
+use super::{DynamoDbLayout, DynamoDbOptions};
+use crate::adapters::{
+    display_key, encode_files, AdapterError, EncodeContext, Encoder, RecordBatch, RecordSink,
+};
+use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
+use crate::dump::filename::encode_segment;
+use crate::dump::fs::{list_dir, DirEntry, EntryKind};
+use crate::dump::json::{parse_one, parse_seq};
+
+/// Tree → records for the DynamoDB adapter.
+#[derive(Debug)]
+pub struct DynamoDbEncoder {
+    layout: DynamoDbLayout,
+    threads: usize,
+    /// Reads the tree's files, checked against CHECKSUMS (D15).
+    reader: TreeReader,
+}
+
+impl DynamoDbEncoder {
+    pub fn new(options: &DynamoDbOptions, cx: &EncodeContext) -> DynamoDbEncoder {
+        DynamoDbEncoder {
+            layout: options.layout,
+            threads: cx.threads.max(1),
+            reader: cx.reader.clone(),
+        }
+    }
+}
+
+fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
+    AdapterError::bad_file(path, what.into())
+}
+
+/// One file to read: an item file (with the directory under `items/` it sits in) or a
+/// jsonl part.
+enum Job {
+    Item { path: PathBuf, dir: Option<String> },
+    Bundle { path: PathBuf },
+}
+
+fn refuse_special(e: &DirEntry) -> Result<(), AdapterError> {
+    match e.kind {
+        EntryKind::Symlink => Err(bad_file(&e.path, "is a symbolic link (refused, D12)")),
+        EntryKind::Other => Err(bad_file(
+            &e.path,
+            "is not a regular file or directory (refused, D12)",
+        )),
+        EntryKind::File | EntryKind::Dir => Ok(()),
+    }
+}
+
+fn name_of(e: &DirEntry) -> Result<&str, AdapterError> {
+    e.name
+        .to_str()
+        .ok_or_else(|| bad_file(&e.path, "file name is not valid UTF-8"))
+}
+
+struct Table {
+    name: String,
+    schema: TableSchema,
+}
+
+impl DynamoDbEncoder {
+    fn read_schema(&self, dir: &Path, dir_name: &str) -> Result<Table, AdapterError> {
+        let path = dir.join("_schema.json");
+        let bytes = self.reader.read(&path, MAX_JSON_FILE)?;
+        let schema = schema_from_json(&bytes, &path).map_err(|e| bad_file(&path, e))?;
+        let name = schema.table_name.clone();
+        if name.is_empty() {
+            return Err(bad_file(&path, "empty table_name"));
+        }
+        let want = encode_segment(name.as_bytes()).name;
+        if want != dir_name {
+            return Err(bad_file(
+                &path,
+                format!("table_name {name:?} encodes to dir {want:?}, not {dir_name:?}"),
+            ));
+        }
+        if schema.hash_key().is_empty() {
+            return Err(bad_file(&path, "empty primary hash key"));
+        }
+        Ok(Table { name, schema })
+    }
+
+    fn jobs(&self, items: &Path) -> Result<Vec<Job>, AdapterError> {
+        let mut jobs = Vec::new();
+        for e in list_dir(items)?.unwrap_or_default() {
+            refuse_special(&e)?;
+            let name = name_of(&e)?;
+            if e.kind == EntryKind::Dir {
+                for f in list_dir(&e.path)?.unwrap_or_default() {
+                    refuse_special(&f)?;
+                    if f.kind == EntryKind::Dir {
+                        return Err(bad_file(
+                            &f.path,
+                            "unexpected nested directory (items layout is at most 2 levels)",
+                        ));
+                    }
+                    if name_of(&f)?.ends_with(".json") {
+                        jobs.push(Job::Item {
+                            path: f.path.clone(),
+                            dir: Some(name.to_owned()),
+                        });
+                    }
+                }
+            } else if name.ends_with(".json") {
+                jobs.push(Job::Item {
+                    path: e.path.clone(),
+                    dir: None,
+                });
+            } else if name.ends_with(".jsonl") && self.layout == DynamoDbLayout::Jsonl {
+                jobs.push(Job::Bundle { path: e.path.clone() });
+            }
+        }
+        Ok(jobs)
+    }
+
+    fn encode_table(
+        &self,
+        dir: &Path,
+        dir_name: &str,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), AdapterError> {
+        let table = self.read_schema(dir, dir_name)?;
+        let schema_path = dir.join("_schema.json");
+        let sink_err = |key: &[u8], source| AdapterError::Sink {
+            path: schema_path.clone(),
+            key: display_key(key),
+            source,
+        };
+        let meta = table_meta_key(&table.name);
+        sink.add(&meta, &schema_value(&table.schema))
+            .map_err(|e| sink_err(&meta, e))?;
+        let gen = table_gen_key(&table.name);
+        sink.add(&gen, RESTORE_GENERATION.to_string().as_bytes())
+            .map_err(|e| sink_err(&gen, e))?;
+        let items = dir.join("items");
+        match std::fs::symlink_metadata(&items) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(AdapterError::Io {
+                    path: items,
+                    source: e,
+                })
+            }
+            Ok(m) if !m.is_dir() => return Err(bad_file(&items, "is not a directory")),
+            Ok(_) => {}
+        }
+        let jobs = self.jobs(&items)?;
+        encode_files(
+            &jobs,
+            self.threads,
+            |job| encode_job(&self.reader, &table, job),
+            sink,
+        )
+    }
+}
+
+/// The records of one item: the item and its GSI rows.
+fn add_item(table: &Table, item: &Item, batch: &mut RecordBatch) -> Result<(), String> {
+    let pk = primary_key_segments(&table.schema, item)?;
+    let key = item_key(&table.name, RESTORE_GENERATION, &pk);
+    let rows = gsi_rows(&table.name, RESTORE_GENERATION, &table.schema, item, &pk)?;
+    // A RecordBatch never refuses; the real sink's refusals surface on replay.
+    let _ = batch.add(&key, &item_value(item));
+    for row in rows {
+        let _ = batch.add(&row, &key);
+    }
+    Ok(())
+}
+
+fn encode_job(reader: &TreeReader, table: &Table, job: &Job) -> Result<RecordBatch, AdapterError> {
+    match job {
+        Job::Item { path, dir } => {
+            let bytes = reader.read(path, MAX_JSON_FILE)?;
+            let value = parse_one(&bytes, true).map_err(|e| bad_file(path, e))?;
+            let item = item_from_json(&value).map_err(|e| bad_file(path, e))?;
+            let mut batch = RecordBatch::new(path);
+            add_item(table, &item, &mut batch).map_err(|e| bad_file(path, e))?;
+            let rel = item_rel_path(&table.schema, &item).map_err(|e| bad_file(path, e))?;
+            let want = rel.rsplit_once('/').map(|(d, _)| d);
+            if want != dir.as_deref() {
+                return Err(bad_file(
+                    path,
+                    format!(
+                        "item belongs in items/{} (its key), not in items/{} (A27)",
+                        want.map_or(String::new(), |d| format!("{d}/")),
+                        dir.as_deref().map_or(String::new(), |d| format!("{d}/"))
+                    ),
+                ));
+            }
+            Ok(batch)
+        }
+        Job::Bundle { path } => {
+            let bytes = reader.read(path, MAX_JSON_FILE)?;
+            let mut batch = RecordBatch::new(path);
+            for (n, value) in parse_seq(&bytes).enumerate() {
+                let line = |e: String| bad_file(path, format!("item {}: {e}", n + 1));
+                let item = item_from_bundle_line(&value.map_err(|e| bad_file(path, e))?).map_err(line)?;
+                add_item(table, &item, &mut batch).map_err(line)?;
+            }
+            Ok(batch)
+        }
+    }
+}
+
+impl Encoder for DynamoDbEncoder {
+    fn encode(&mut self, root: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+        let dir = root.join("dynamodb");
+        let Some(entries) = list_dir(&dir)? else {
+            return Ok(());
+        };
+        for e in entries {
+            refuse_special(&e)?;
+            if e.kind == EntryKind::Dir {
+                let name = name_of(&e)?.to_owned();
+                self.encode_table(&e.path, &name, sink)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,290 @@
+use super::*;
+use crate::adapters::SinkError;
+use crate::dump::DumpError;
+
+/// The records an encode gave (sorted), or its error.
+type Outcome = Result<Vec<(Vec<u8>, Vec<u8>)>, AdapterError>;
+
+#[derive(Default)]
+struct Sink(Vec<(Vec<u8>, Vec<u8>)>);
+
+impl RecordSink for Sink {
+    fn add(&mut self, k: &[u8], v: &[u8]) -> Result<(), SinkError> {
+        self.0.push((k.to_vec(), v.to_vec()));
+        Ok(())
+    }
+}
+
+const SCHEMA: &str = r#"{"format_version":1,"table_name":"t","primary_key":{"hash_key":{"name":"h"},"range_key":{"name":"r"}},
+  "attribute_definitions":[{"name":"h","type":"S"},{"name":"r","type":"N"}],
+  "global_secondary_indexes":[{"name":"g","key_schema":{"hash_key":{"name":"x"}},"projection":{"type":"ALL"}}]}"#;
+
+fn put(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn run_with(root: &Path, layout: DynamoDbLayout) -> Outcome {
+    let options = DynamoDbOptions {
+        layout,
+        ..DynamoDbOptions::default()
+    };
+    let cx = EncodeContext {
+        threads: 2,
+        scratch_dir: root.to_path_buf(),
+        reader: crate::dump::checksums::TreeReader::unverified(root),
+    };
+    let mut sink = Sink::default();
+    DynamoDbEncoder::new(&options, &cx).encode(root, &mut sink)?;
+    sink.0.sort();
+    Ok(sink.0)
+}
+
+fn run(root: &Path) -> Outcome {
+    run_with(root, DynamoDbLayout::PerItem)
+}
+
+fn tree() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    put(d.path(), "dynamodb/t/_schema.json", SCHEMA);
+    d
+}
+
+fn bad_file_containing(r: Outcome, path_end: &str, what: &str) {
+    match r {
+        Err(AdapterError::BadFile { path, source }) => {
+            let w = source.to_string();
+            assert!(
+                path.ends_with(path_end),
+                "{} does not end with {path_end}",
+                path.display()
+            );
+            assert!(w.contains(what), "{w:?} lacks {what:?}");
+        }
+        other => panic!("expected BadFile({path_end}, {what}), got {other:?}"),
+    }
+}
+
+#[test]
+fn schema_item_and_gsi_records() {
+    let d = tree();
+    put(
+        d.path(),
+        "dynamodb/t/items/a/1.json",
+        r#"{"h":{"S":"a"},"r":{"N":"1"},"x":{"B":"AA=="}}"#,
+    );
+    put(
+        d.path(),
+        "dynamodb/t/items/a/2.json",
+        r#"{"h":{"S":"a"},"r":{"N":"2"}}"#,
+    );
+    put(
+        d.path(),
+        "dynamodb/t/items/a/notes.txt",
+        "ignored as Go ignores it",
+    );
+    put(d.path(), "dynamodb/stray.txt", "ignored");
+    let recs = run(d.path()).unwrap();
+    let keys: Vec<&[u8]> = recs.iter().map(|(k, _)| k.as_slice()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            b"!ddb|gsi|dA|1|Zw|\x00\xff\x00\x01a\x00\x01\x02\x02\x01\x01\x00\xff1\x00\x01".as_slice(),
+            b"!ddb|item|dA|1|a\x00\x01\x02\x02\x01\x01\x00\xff1\x00\x01",
+            b"!ddb|item|dA|1|a\x00\x01\x02\x02\x01\x01\x00\xff2\x00\x01",
+            b"!ddb|meta|gen|dA",
+            b"!ddb|meta|table|dA",
+        ]
+    );
+    assert_eq!(recs[0].1, recs[1].0, "a GSI row points at its item");
+    assert_eq!(recs[3].1, b"1");
+}
+
+#[test]
+fn missing_trees_and_items_are_no_ops() {
+    let d = tempfile::tempdir().unwrap();
+    assert!(run(d.path()).unwrap().is_empty());
+    let d = tree();
+    assert_eq!(run(d.path()).unwrap().len(), 2);
+}
+
+#[test]
+fn schema_is_read_leniently_as_go_reads_it() {
+    let d = tempfile::tempdir().unwrap();
+    put(
+        d.path(),
+        "dynamodb/t/_schema.json",
+        r#"{"FORMAT_VERSION":1,"Table_Name":"t","primary_key":{"HASH_KEY":{"Name":"h"},"range_key":null},
+           "attribute_definitions":[{"name":"h","type":"S"}],"unknown":[1,2],"table_name":"t"} ]"#,
+    );
+    put(
+        d.path(),
+        "dynamodb/t/items/a.json",
+        r#"{"h":{"S":"dup"},"h":{"S":"a"}}"#,
+    );
+    let recs = run(d.path()).unwrap();
+    assert_eq!(recs.len(), 3);
+    assert_eq!(recs[0].0, b"!ddb|item|dA|1|a\x00\x01");
+}
+
+#[test]
+fn schema_errors_name_the_file() {
+    for (text, what) in [
+        (
+            SCHEMA.replace("\"format_version\":1", "\"format_version\":99"),
+            "format_version 99",
+        ),
+        (
+            SCHEMA.replace("\"format_version\":1", "\"format_version\":1.0"),
+            "format_version",
+        ),
+        (
+            SCHEMA.replace(
+                "{\"name\":\"r\",\"type\":\"N\"}",
+                "{\"name\":\"h\",\"type\":\"N\"}",
+            ),
+            "duplicate attribute",
+        ),
+        (
+            SCHEMA.replace("\"table_name\":\"t\"", "\"table_name\":\"u\""),
+            "encodes to dir",
+        ),
+        (
+            SCHEMA.replace("\"table_name\":\"t\"", "\"table_name\":\"\""),
+            "empty table_name",
+        ),
+        (SCHEMA.replace("{\"name\":\"h\"}", "{}"), "empty primary hash key"),
+        (SCHEMA.replace("}]}", "},{\"name\":\"g\"}]}"), "duplicate GSI"),
+        ("[]".to_owned(), "JSON object"),
+        ("{} x".to_owned(), "unexpected data"),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        put(d.path(), "dynamodb/t/_schema.json", &text);
+        bad_file_containing(run(d.path()), "t/_schema.json", what);
+    }
+}
+
+#[test]
+fn item_errors_name_the_file() {
+    for (text, what) in [
+        (r#"{"r":{"N":"1"}}"#, "missing hash-key attribute \"h\""),
+        (r#"{"h":{"S":"a"}}"#, "missing range-key attribute \"r\""),
+        (r#"{"h":{"BOOL":true},"r":{"N":"1"}}"#, "not S, N, or B"),
+        (r#"{"h":{"S":"a"},"r":{"N":"0x10"}}"#, "number key"),
+        (r#"{"h":{"S":"a"},"r":{"N":"1"},"x":{"SS":["a"]}}"#, "index \"g\""),
+        (
+            r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"s":"lower-case tag"}}"#,
+            "unknown attribute type \"s\"",
+        ),
+        (
+            r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"S":"a","N":"1"}}"#,
+            "exactly one type key",
+        ),
+        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"B":"AA"}}"#, "base64"),
+        (
+            r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"N":1}}"#,
+            "N value is an integer",
+        ),
+        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"L":[1]}}"#, "L element"),
+        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":null}"#, "not an object"),
+        (r#"["not an item"]"#, "JSON object"),
+    ] {
+        let d = tree();
+        put(d.path(), "dynamodb/t/items/a/x.json", text);
+        bad_file_containing(run(d.path()), "items/a/x.json", what);
+    }
+}
+
+#[test]
+fn item_under_the_wrong_hash_directory_is_refused() {
+    let d = tree();
+    put(
+        d.path(),
+        "dynamodb/t/items/b/1.json",
+        r#"{"h":{"S":"a"},"r":{"N":"1"}}"#,
+    );
+    bad_file_containing(run(d.path()), "items/b/1.json", "items/a/");
+    let d = tree();
+    put(
+        d.path(),
+        "dynamodb/t/items/1.json",
+        r#"{"h":{"S":"a"},"r":{"N":"1"}}"#,
+    );
+    bad_file_containing(run(d.path()), "items/1.json", "items/a/");
+    // The file name itself is free (Go ignores it).
+    let d = tree();
+    put(
+        d.path(),
+        "dynamodb/t/items/a/anything.json",
+        r#"{"h":{"S":"a"},"r":{"N":"1.0"}}"#,
+    );
+    assert_eq!(run(d.path()).unwrap().len(), 3);
+}
+
+#[test]
+fn deeper_nesting_and_special_files_are_refused() {
+    let d = tree();
+    put(d.path(), "dynamodb/t/items/a/sub/x.json", "{}");
+    bad_file_containing(run(d.path()), "items/a/sub", "nested directory");
+
+    let d = tree();
+    put(d.path(), "elsewhere.json", r#"{"h":{"S":"a"},"r":{"N":"1"}}"#);
+    std::fs::create_dir_all(d.path().join("dynamodb/t/items/a")).unwrap();
+    std::os::unix::fs::symlink(
+        d.path().join("elsewhere.json"),
+        d.path().join("dynamodb/t/items/a/x.json"),
+    )
+    .unwrap();
+    bad_file_containing(run(d.path()), "items/a/x.json", "symbolic link");
+
+    let d = tree();
+    put(
+        d.path(),
+        "dynamodb/t/items/a/x.json",
+        r#"{"h":{"S":"a"},"r":{"N":"1"}}"#,
+    );
+    std::fs::hard_link(
+        d.path().join("dynamodb/t/items/a/x.json"),
+        d.path().join("hard.json"),
+    )
+    .unwrap();
+    assert!(matches!(
+        run(d.path()),
+        Err(AdapterError::Dump(DumpError::Unsafe { .. }))
+    ));
+
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("dynamodb/t/_schema.json")).unwrap();
+    assert!(matches!(run(d.path()), Err(AdapterError::Dump(_))));
+
+    let d = tree();
+    put(d.path(), "dynamodb/t/items", "a file, not a directory");
+    bad_file_containing(run(d.path()), "t/items", "not a directory");
+}
+
+#[test]
+fn jsonl_parts_are_read_in_the_jsonl_layout_only() {
+    let d = tree();
+    put(
+        d.path(),
+        "dynamodb/t/items/data-00000.jsonl",
+        "{\"Item\":{\"h\":{\"S\":\"a\"},\"r\":{\"N\":\"1\"}}}\n{\"Item\":{\"h\":{\"S\":\"b\"},\"r\":{\"N\":\"2\"}}}\n",
+    );
+    assert_eq!(
+        run(d.path()).unwrap().len(),
+        2,
+        "per-item layout skips .jsonl as Go does"
+    );
+    assert_eq!(run_with(d.path(), DynamoDbLayout::Jsonl).unwrap().len(), 4);
+    put(
+        d.path(),
+        "dynamodb/t/items/data-00001.jsonl",
+        "{\"Item\":{\"h\":{\"S\":\"c\"},\"r\":{\"N\":\"1\"}}}\n{\"item\":{}}\n",
+    );
+    bad_file_containing(
+        run_with(d.path(), DynamoDbLayout::Jsonl),
+        "data-00001.jsonl",
+        "item 2",
+    );
+}
