@@ -152,3 +152,18 @@ fn all_snapshots_of_a_directory_in_index_order() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["snapshot_index"], 3);
 }
+
+#[test]
+fn json_reports_a_header_corruption_as_a_json_error_object() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("bad.fsm");
+    fs::write(&f, b"EKVTHLC9xxxxxxxxxxxxxxxx").unwrap();
+    let a = bin("ekv-snapshot")
+        .args(["inspect", "--json", f.to_str().unwrap()])
+        .assert()
+        .code(2);
+    let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let err = v["error"].as_str().unwrap_or_default();
+    assert!(err.contains("EKVTHLC9"), "{v}");
+}
+

@@ -46,8 +46,9 @@ pub fn run(a: &InspectArgs) -> u8 {
         progress.finish();
         match r {
             Ok(r) => reports.push(r),
-            // With --all, a file that is not a readable snapshot gets its own status.
-            Err(e) if a.all && e.kind() == crate::ErrorKind::Data => {
+            // With --all, a file that is not a readable snapshot gets its own status; with
+            // --json, the error is a JSON object too (a script parses stdout either way).
+            Err(e) if (a.all || a.json) && e.kind() == crate::ErrorKind::Data => {
                 reports.push(InspectReport::unreadable(p, size.unwrap_or(0), e.to_string()))
             }
             Err(e) => {
