@@ -145,7 +145,7 @@ pub struct S3Decoder {
 }
 
 impl S3Decoder {
-    /// Set the memory budget of the waiting lines (bytes each; default [`spool::BUDGET`]).
+    /// Set the memory budget of the waiting lines (bytes each; default `spool::BUDGET`).
     pub fn with_budget(mut self, bytes: usize) -> S3Decoder {
         self.queue = Spool::new(bytes, &self.scratch);
         self.refs = Spool::new(bytes, &self.scratch);
