@@ -166,4 +166,3 @@ fn json_reports_a_header_corruption_as_a_json_error_object() {
     let err = v["error"].as_str().unwrap_or_default();
     assert!(err.contains("EKVTHLC9"), "{v}");
 }
-
