@@ -95,8 +95,35 @@ impl DynamoDbOptions {
     }
 }
 
-/// How the self-test compares a file of this adapter's subtree (D13): bytes until the
-/// adapter is built and says which of its files are JSON or order-free JSONL.
-pub fn compare_rule(_rel: &str) -> crate::adapters::CompareRule {
-    crate::adapters::CompareRule::Bytes
+/// How the self-test compares a file of this adapter's subtree (D13): `_schema.json` and the
+/// per-item files by parsed JSON value; jsonl bundle parts and `KEYMAP.jsonl` as sets of JSON
+/// values (the encoder sorts the records they make by key, so line order carries no meaning).
+pub fn compare_rule(rel: &str) -> crate::adapters::CompareRule {
+    use crate::adapters::CompareRule;
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    if name.ends_with(".json") {
+        CompareRule::Json
+    } else if name.ends_with(".jsonl") {
+        CompareRule::JsonlSet
+    } else {
+        CompareRule::Bytes
+    }
+}
+
+#[cfg(test)]
+mod compare_tests {
+    use super::compare_rule;
+    use crate::adapters::CompareRule;
+
+    #[test]
+    fn dynamodb_files_compare_by_their_meaning() {
+        assert_eq!(compare_rule("orders/_schema.json"), CompareRule::Json);
+        assert_eq!(compare_rule("orders/items/a/b.json"), CompareRule::Json);
+        assert_eq!(
+            compare_rule("orders/items/data-00000.jsonl"),
+            CompareRule::JsonlSet
+        );
+        assert_eq!(compare_rule("orders/KEYMAP.jsonl"), CompareRule::JsonlSet);
+        assert_eq!(compare_rule("orders/items/odd.bin"), CompareRule::Bytes);
+    }
 }

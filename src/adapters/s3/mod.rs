@@ -74,8 +74,38 @@ impl S3Options {
     }
 }
 
-/// How the self-test compares a file of this adapter's subtree (D13): bytes until the
-/// adapter is built and says which of its files are JSON or order-free JSONL.
-pub fn compare_rule(_rel: &str) -> crate::adapters::CompareRule {
-    crate::adapters::CompareRule::Bytes
+/// How the self-test compares a file of this adapter's subtree (D13): `_bucket.json` and the
+/// object sidecars by parsed JSON value, a bucket's `KEYMAP.jsonl` as a set of JSON values,
+/// object bodies byte for byte.
+pub fn compare_rule(rel: &str) -> crate::adapters::CompareRule {
+    use crate::adapters::CompareRule;
+    // Object bodies may have any name: only the adapter's own files are JSON. A user object
+    // that collides with one of them is renamed by the decoder (`.user-data`, D11).
+    let at_bucket_root = rel.matches('/').count() == 1;
+    if (at_bucket_root && rel.ends_with("/_bucket.json")) || rel.ends_with(".elastickv-meta.json") {
+        CompareRule::Json
+    } else if at_bucket_root && rel.ends_with("/KEYMAP.jsonl") {
+        CompareRule::JsonlSet
+    } else {
+        CompareRule::Bytes
+    }
+}
+
+#[cfg(test)]
+mod compare_tests {
+    use super::compare_rule;
+    use crate::adapters::CompareRule;
+
+    #[test]
+    fn s3_files_compare_by_their_meaning_bodies_by_bytes() {
+        assert_eq!(compare_rule("photos/_bucket.json"), CompareRule::Json);
+        assert_eq!(
+            compare_rule("photos/a/cat.jpg.elastickv-meta.json"),
+            CompareRule::Json
+        );
+        assert_eq!(compare_rule("photos/KEYMAP.jsonl"), CompareRule::JsonlSet);
+        assert_eq!(compare_rule("photos/a/_bucket.json"), CompareRule::Bytes);
+        assert_eq!(compare_rule("photos/data.json"), CompareRule::Bytes);
+        assert_eq!(compare_rule("photos/a/KEYMAP.jsonl"), CompareRule::Bytes);
+    }
 }

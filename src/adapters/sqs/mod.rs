@@ -64,8 +64,31 @@ impl SqsOptions {
     }
 }
 
-/// How the self-test compares a file of this adapter's subtree (D13): bytes until the
-/// adapter is built and says which of its files are JSON or order-free JSONL.
-pub fn compare_rule(_rel: &str) -> crate::adapters::CompareRule {
-    crate::adapters::CompareRule::Bytes
+/// How the self-test compares a file of this adapter's subtree (D13): `_queue.json` by parsed
+/// JSON value, everything else byte for byte.
+pub fn compare_rule(rel: &str) -> crate::adapters::CompareRule {
+    use crate::adapters::CompareRule;
+    if rel.matches('/').count() == 1 && rel.ends_with("/_queue.json") {
+        CompareRule::Json
+    } else {
+        // `messages.jsonl`: line order feeds the encoder's dedup and sequence checks, so it
+        // is compared byte for byte (our decoder writes it in one deterministic order).
+        CompareRule::Bytes
+    }
+}
+
+#[cfg(test)]
+mod compare_tests {
+    use super::compare_rule;
+    use crate::adapters::CompareRule;
+
+    #[test]
+    fn sqs_queue_meta_by_value_messages_by_bytes() {
+        assert_eq!(compare_rule("jobs/_queue.json"), CompareRule::Json);
+        assert_eq!(compare_rule("jobs/messages.jsonl"), CompareRule::Bytes);
+        assert_eq!(
+            compare_rule("jobs/_internals/side_records.jsonl"),
+            CompareRule::Bytes
+        );
+    }
 }
