@@ -96,6 +96,32 @@ pub enum Trailer {
     MaybeFooter,
 }
 
+impl Trailer {
+    /// The 4 bytes `stored` met at the end of a payload at `offset`, whose preceding bytes
+    /// have the CRC32C `computed`: the footer to record, or, for a headerless file, the error
+    /// of 4 bytes that are not its footer. (A mismatch under [`Trailer::Footer`] is reported
+    /// by whoever verifies the footer.)
+    pub(crate) fn footer(
+        self,
+        offset: u64,
+        stored: u32,
+        computed: u32,
+    ) -> Result<FooterSeen, ContainerError> {
+        if self == Trailer::MaybeFooter && stored != computed {
+            return Err(ContainerError::TruncatedOrBadFooter {
+                offset,
+                found: stored,
+                computed,
+            });
+        }
+        Ok(FooterSeen {
+            offset,
+            stored,
+            computed,
+        })
+    }
+}
+
 /// A footer met at the end of the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FooterSeen {
@@ -430,21 +456,11 @@ impl<R: Read> PebbleStreamReader<R> {
             (4, Trailer::Footer | Trailer::MaybeFooter) => {
                 let mut b = [0u8; 4];
                 b.copy_from_slice(self.input.buffered().get(..4).unwrap_or(&[0; 4]));
-                let stored = u32::from_be_bytes(b);
-                let computed = self.input.crc();
-                if self.trailer == Trailer::MaybeFooter && stored != computed {
-                    return Err(ContainerError::TruncatedOrBadFooter {
-                        offset,
-                        found: stored,
-                        computed,
-                    });
-                }
+                let footer = self
+                    .trailer
+                    .footer(offset, u32::from_be_bytes(b), self.input.crc())?;
                 self.input.consume(4);
-                self.footer = Some(FooterSeen {
-                    offset,
-                    stored,
-                    computed,
-                });
+                self.footer = Some(footer);
                 Ok(())
             }
             (found, _) => Err(ContainerError::Truncated {

@@ -604,19 +604,9 @@ impl<R: Read> SstBundleReader<R> {
             (0, _) => Ok(()),
             (4, Trailer::Footer | Trailer::MaybeFooter) => {
                 let stored = u32::from_be_bytes(tail.try_into().unwrap_or_default());
-                if self.trailer == Trailer::MaybeFooter && stored != computed {
-                    return Err(ContainerError::TruncatedOrBadFooter {
-                        offset,
-                        found: stored,
-                        computed,
-                    });
-                }
+                let footer = self.trailer.footer(offset, stored, computed)?;
                 self.input.consume(4);
-                self.footer = Some(FooterSeen {
-                    offset,
-                    stored,
-                    computed,
-                });
+                self.footer = Some(footer);
                 Ok(())
             }
             (1..=3, Trailer::Footer) => Err(ContainerError::Truncated {
