@@ -1,29 +1,37 @@
 #!/usr/bin/env bash
-# Decode and encode benchmark (issue #3) on a Redis-heavy snapshot, page-cached, against the
-# filesystem floor, with an optional comparison with elastickv's Go tools.
+# Decode and encode against the filesystem floor, in pairs (issue #13), on one make_snapshot
+# profile, with an optional comparison with elastickv's Go tools.
 #
-#   bench/decode_encode.sh                      # ~1 GiB snapshot, output in bench/out/ (git-ignored)
-#   BENCH_OUT=/some/dir SIZE=268435456 SEED=7 KEEP=1 ROUNDS=3 bench/decode_encode.sh
-#   PROFILE=s3 bench/decode_encode.sh           # make_snapshot profile (redis, s3, s3-one, mixed, sqs)
+#   BENCH_OUT=/dev/shm/ekv-bench PROFILE=redis bench/decode_encode.sh      # tmpfs: our CPU cost
+#   BENCH_OUT=bench/out PROFILE=dynamodb bench/decode_encode.sh            # disk (the default)
+#   SIZE=268435456 SEED=7 ROUNDS=5 KEEP=1 LOAD_MAX=1.0 SETTLE=180 bench/decode_encode.sh
 #   GO_DECODE=/path/to/elastickv-snapshot-decode GO_ENCODE=/path/to/elastickv-snapshot-encode \
 #     bench/decode_encode.sh
 #
-# Steps (each timed with /usr/bin/time -v after a `sync` and a warm-up read of its input):
-#   1. generate (once, cached) a live-style Redis-profile snapshot S with examples/make_snapshot.rs
-#   2. decode:  ekv-snapshot decode --input S --output T --quiet     (MB/s of S, files/s of T)
-#      floor:   tar -xf T.tar into an empty dir                      (T.tar = tar -cf of T, once)
-#   3. encode:  ekv-snapshot encode --input T --output E.fsm --quiet (MB/s of E.fsm, files/s of T)
-#      floor:   tar -cf - T | cat > /dev/null                        (reads every file of T)
-#   4. with GO_DECODE and GO_ENCODE set: the Go decoder reads only a bare EKVPBBL1 stream with
-#      one version per key and no raw rows, so both decoders are fed E.fsm (our encoder's
-#      output); the Go encoder encodes T. Its output is compared with E.fsm byte for byte.
-# Steps 2 and 3 run ROUNDS times (default 2), interleaved with their floors, and the best wall
-# time of each is compared (the kernel's file-creation time on a busy disk varies between
-# identical runs); every round's time is printed too, and peak RSS is the highest of all rounds.
-# CPU s (user + system) is reported beside wall time: on a shared machine it varies less.
-# Prints one Markdown table at the end (also written to $OUT/results.md).
-# Targets: decode <= 1.5x floor, encode <= 2x floor, peak RSS < 256 MiB, faster than Go.
-# Generated data is deleted at the end unless KEEP=1 (then the snapshot stays cached).
+# PROFILE is a make_snapshot profile (redis, dynamodb, s3, sqs, s3-one, mixed). Steps:
+#   1. generate (once; cached with KEEP=1) a live snapshot S of about SIZE bytes; decode it
+#      once (untimed) into the tree T and write T.tar.
+#   2. ROUNDS pairs, each one after the load has settled (below):
+#        decode: ekv-snapshot decode --input S --output D --quiet,  then the floor
+#                tar -xf T.tar -C F && sync -f F  (decode ends with syncfs; on tmpfs both are free)
+#        encode: ekv-snapshot encode --input T --output E.fsm --quiet, then the floor
+#                tar -cf - -C T . | cat > /dev/null                 (reads every file of T)
+#      Every timed command runs after a `sync` and a warm-up read of its input (page-cached
+#      inputs), under /usr/bin/time -v (wall, user + system CPU, peak RSS). Each pair gives
+#      one ratio ours / floor; the report gives the median with min and max.
+#   3. with GO_DECODE and GO_ENCODE: one paired run each of Go and ours on the same input. The
+#      Go decoder reads only a bare EKVPBBL1 stream with one version per key, so both decoders
+#      read E.fsm (our encoder's output); the Go encoder encodes T, its output compared with
+#      E.fsm byte for byte.
+#
+# Load: a floor timed on a busy machine flatters the ratio. Before each pair the script waits
+# (up to SETTLE seconds, default 180) for the 1-minute load average to drop to LOAD_MAX
+# (default 1.0, for a 2-core machine); it records the load before and after every pair. A
+# pair that started above LOAD_MAX is shown but left out of the ratios; when no pair is left,
+# no ratio is reported and the report says why.
+#
+# Prints one Markdown report (also written to $OUT/results-$PROFILE.md). Generated data is
+# deleted at the end unless KEEP=1 (then the snapshot stays cached in $OUT).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,11 +39,14 @@ OUT="${BENCH_OUT:-$ROOT/bench/out}"
 SIZE="${SIZE:-1073741824}"
 SEED="${SEED:-1}"
 KEEP="${KEEP:-0}"
-ROUNDS="${ROUNDS:-2}"
+ROUNDS="${ROUNDS:-5}"
 PROFILE="${PROFILE:-redis}"
+LOAD_MAX="${LOAD_MAX:-1.0}"
+SETTLE="${SETTLE:-180}"
 SNAP="$OUT/$PROFILE-$SIZE-$SEED.fsm"
 TREE="$OUT/tree"
 TAR="$OUT/tree.tar"
+DEC="$OUT/decoded"
 FLOOR="$OUT/floor"
 ENC="$OUT/encoded.fsm"
 EKV="$ROOT/target/release/ekv-snapshot"
@@ -55,19 +66,25 @@ if [[ ! -s "$SNAP" ]]; then
   target/release/examples/make_snapshot --out "$SNAP" --size "$SIZE" --seed "$SEED" --profile "$PROFILE"
 fi
 
-# Everything but the snapshot and results.md.
+# Everything but the snapshot and the results.
 clean_work() {
-  rm -rf "$TREE" "$TREE"-* "$FLOOR"-* "$OUT/tree-from-encoded" "$OUT/go-tree" "$OUT"/*.log
+  rm -rf "$TREE" "$DEC" "$FLOOR" "$OUT/go-tree" "$OUT/bare-tree" "$OUT"/*.log
   rm -f "$TAR" "$ENC" "$ENC".encode_info.json "$OUT/go-encoded.fsm" "$OUT/go-encoded.fsm".*
 }
-if [[ "$KEEP" != 1 ]]; then trap 'clean_work; rm -f "$SNAP"' EXIT; fi
-clean_work # leftovers of an earlier KEEP=1 run
-sync
+if [[ "$KEEP" != 1 ]]; then trap 'clean_work; rm -f "$SNAP"' EXIT; else trap clean_work EXIT; fi
+clean_work # leftovers of an interrupted run
 
-bytes() { stat -c %s "$1"; }
-nfiles() { find "$1" -type f | wc -l; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+above() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
 warm_file() { cat "$1" > /dev/null; }
 warm_tree() { tar -cf - -C "$1" . | cat > /dev/null; }
+div() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { if (b > 0) printf f, a / b; else print "-" }'; }
+
+# settle: wait until the 1-minute load average is at most LOAD_MAX, or SETTLE seconds passed.
+settle() {
+  local waited=0
+  while above "$(load1)" "$LOAD_MAX" && (( waited < SETTLE )); do sleep 5; waited=$((waited + 5)); done
+}
 
 # run NAME CMD...: time CMD after a sync; sets WALL_<NAME> (s), CPU_<NAME> (user + system s)
 # and RSS_<NAME> (MiB).
@@ -76,107 +93,111 @@ run() {
   local log="$OUT/$name.log"
   sync
   /usr/bin/time -v "$@" 2> "$log" || { cat "$log" >&2; echo "$name failed: $*" >&2; exit 2; }
-  local wall rss
-  printf -v "CPU_$name" '%s' "$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$log")"
+  local wall
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log")
-  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
   printf -v "WALL_$name" '%s' "$(awk -v t="$wall" 'BEGIN { n = split(t, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }')"
-  printf -v "RSS_$name" '%s' "$(awk -v r="$rss" 'BEGIN { printf "%.1f", r / 1024 }')"
-  echo "$name: $wall wall, $rss KiB peak RSS" >&2
+  printf -v "CPU_$name" '%s' "$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$log")"
+  printf -v "RSS_$name" '%s' "$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$log")"
+  rm -f "$log"
 }
 
-# best NAME: the round of NAME with the lowest wall time sets WALL_NAME and CPU_NAME; RSS_NAME
-# is the highest of all rounds; ALL_NAME lists every round's wall time.
-best() {
-  local name="$1" r w c m bw="" bc="" br=0 all=""
-  for r in $(seq 1 "$ROUNDS"); do
-    w="WALL_${name}_$r"; c="CPU_${name}_$r"; m="RSS_${name}_$r"
-    all="$all${all:+, }${!w}"
-    if [[ -z "$bw" ]] || awk -v a="${!w}" -v b="$bw" 'BEGIN { exit !(a < b) }'; then bw="${!w}"; bc="${!c}"; fi
-    br=$(awk -v a="${!m}" -v b="$br" 'BEGIN { print (a > b) ? a : b }')
-  done
-  printf -v "WALL_$name" '%s' "$bw"; printf -v "CPU_$name" '%s' "$bc"
-  printf -v "RSS_$name" '%s' "$br"; printf -v "ALL_$name" '%s' "$all"
-}
+# --- 1. the tree and its tar (untimed) ---
+warm_file "$SNAP"
+"$EKV" decode --input "$SNAP" --output "$TREE" --quiet
+tar -cf "$TAR" -C "$TREE" .
+SNAP_BYTES=$(stat -c %s "$SNAP")
+FILES=$(find "$TREE" -type f | wc -l)
+TREE_MIB=$(( $(du -sk "$TREE" | cut -f1) / 1024 ))
+ENTRIES=$("$EKV" inspect --json --quiet "$SNAP" | sed -n 's/.*"entries": *\([0-9]*\).*/\1/p' | head -1)
+FS=$(stat -f -c %T "$OUT")
 
-div() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { if (b > 0) printf f, a / b; else print "-" }'; }
-
-SNAP_BYTES=$(bytes "$SNAP")
-
-# --- decode, encode and their floors, ROUNDS times interleaved (the best wall of each counts) ---
+# --- 2. pairs ---
+PAIRS=()      # one Markdown row per pair
+DEC_RATIOS=() # of the pairs that started at or below LOAD_MAX
+ENC_RATIOS=()
+RSS_DEC=0 RSS_ENC=0 CPU_DEC=() CPU_ENC=() WALL_DEC=() WALL_ENC=()
+max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b) ? a : b }'; }
 for r in $(seq 1 "$ROUNDS"); do
-  tree="$TREE"; [[ "$r" == 1 ]] || tree="$TREE-$r"
+  settle
+  before=$(load1)
   warm_file "$SNAP"
-  run "decode_$r" "$EKV" decode --input "$SNAP" --output "$tree" --quiet
-  if [[ "$r" == 1 ]]; then
-    FILES=$(nfiles "$TREE")
-    TREE_KIB=$(du -sk "$TREE" | cut -f1)
-    tar -cf "$TAR" -C "$TREE" .
-  fi
-  mkdir "$FLOOR-$r"
+  run dec "$EKV" decode --input "$SNAP" --output "$DEC" --quiet
+  mkdir "$FLOOR"
   warm_file "$TAR"
-  run "untar_$r" tar -xf "$TAR" -C "$FLOOR-$r"
-  # decode ends with syncfs (the tree is durable before it is published): the same for tar.
-  # (Trees are removed only at the end: deleting on a `discard` mount slows the next step.)
-  mkdir "$FLOOR-sync-$r"
-  warm_file "$TAR"
-  run "untar_sync_$r" sh -c 'tar -xf "$1" -C "$2" && sync -f "$2"' sh "$TAR" "$FLOOR-sync-$r"
-
+  run untar sh -c 'tar -xf "$1" -C "$2" && sync -f "$2"' sh "$TAR" "$FLOOR"
   warm_tree "$TREE"
-  rm -f "$ENC" "$ENC".encode_info.json
-  run "encode_$r" "$EKV" encode --input "$TREE" --output "$ENC" --quiet
-  ENC_BYTES=$(bytes "$ENC")
+  run enc "$EKV" encode --input "$TREE" --output "$ENC" --quiet
+  ENC_BYTES=$(stat -c %s "$ENC")
   warm_tree "$TREE"
-  run "tarread_$r" sh -c 'tar -cf - -C "$1" . | cat > /dev/null' sh "$TREE"
+  run tarcat sh -c 'tar -cf - -C "$1" . | cat > /dev/null' sh "$TREE"
+  after=$(load1)
+  rm -rf "$DEC" "$FLOOR"; rm -f "$ENC" "$ENC".encode_info.json; sync
+  dr=$(div "$WALL_dec" "$WALL_untar" '%.2f'); er=$(div "$WALL_enc" "$WALL_tarcat" '%.2f')
+  note=""
+  if above "$before" "$LOAD_MAX"; then note=" (load above $LOAD_MAX: left out)"; else
+    DEC_RATIOS+=("$dr"); ENC_RATIOS+=("$er"); fi
+  PAIRS+=("| $r | $before → $after$note | $WALL_dec | $WALL_untar | ${dr}x | $WALL_enc | $WALL_tarcat | ${er}x |")
+  RSS_DEC=$(max "$RSS_DEC" "$RSS_dec"); RSS_ENC=$(max "$RSS_ENC" "$RSS_enc")
+  CPU_DEC+=("$CPU_dec"); CPU_ENC+=("$CPU_enc"); WALL_DEC+=("$WALL_dec"); WALL_ENC+=("$WALL_enc")
+  echo "pair $r: load $before → $after; decode ${WALL_dec}s / tar -xf ${WALL_untar}s = ${dr}x;" \
+    "encode ${WALL_enc}s / tar -cf|cat ${WALL_tarcat}s = ${er}x" >&2
 done
-for step in decode untar untar_sync encode tarread; do best "$step"; done
 
-# --- the same .fsm (our encoder's bare output) through our decoder, and Go's tools ---
-warm_file "$ENC"
-run decode_bare "$EKV" decode --input "$ENC" --output "$OUT/tree-from-encoded" --adapter "$PROFILE" --quiet
+# stats V...: "median (min–max)" of numbers
+stats() {
+  (( $# > 0 )) || { echo "-"; return; }
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "%.2f (%.2f–%.2f)", m, v[1], v[NR] }'
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# --- 3. Go, paired with ours on the same input ---
 GO=0
 if [[ -n "${GO_DECODE:-}" ]]; then
   GO=1
+  "$EKV" encode --input "$TREE" --output "$ENC" --quiet
+  ENC_BYTES=$(stat -c %s "$ENC")
+  settle; GO_BEFORE=$(load1)
   warm_file "$ENC"
-  run go_decode "$GO_DECODE" -input "$ENC" -output "$OUT/go-tree" -adapter "$PROFILE"
+  run bare "$EKV" decode --input "$ENC" --output "$OUT/bare-tree" --adapter "$PROFILE" --quiet
+  warm_file "$ENC"
+  run godec "$GO_DECODE" -input "$ENC" -output "$OUT/go-tree" -adapter "$PROFILE"
+  rm -rf "$OUT/bare-tree" "$OUT/go-tree"; rm -f "$ENC"; sync
+  settle
   warm_tree "$TREE"
-  run go_encode "$GO_ENCODE" --input "$TREE" --output "$OUT/go-encoded.fsm" --adapter "$PROFILE"
+  run ourenc "$EKV" encode --input "$TREE" --output "$ENC" --quiet
+  warm_tree "$TREE"
+  run goenc "$GO_ENCODE" --input "$TREE" --output "$OUT/go-encoded.fsm" --adapter "$PROFILE"
+  GO_AFTER=$(load1)
   if cmp -s "$ENC" "$OUT/go-encoded.fsm"; then SAME="identical"; else SAME="DIFFERENT"; fi
 fi
 
 # --- report ---
-mb() { div "$1" "$(awk -v s="$2" 'BEGIN { print s * 1e6 }')"; }
-row() { # step tool name mbytes floor_name
-  local w="WALL_$3" c="CPU_$3" r="RSS_$3" floor="-" ratio="-"
-  if [[ -n "$5" ]]; then
-    local fw="WALL_$5"
-    floor="${!fw}"
-    ratio="$(div "${!w}" "$floor" '%.2f')x"
-  fi
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "${!w}" "${!c}" "$(mb "$4" "${!w}")" \
-    "$(div "$FILES" "${!w}" '%.0f')" "${!r}" "$floor" "$ratio"
-}
+mbs() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", b / s / 1e6; else print "-" }'; }
 {
-  echo "snapshot: $SNAP_BYTES bytes ($PROFILE profile, seed $SEED); tree: $FILES files, $((TREE_KIB / 1024)) MiB on disk; encoded.fsm: $ENC_BYTES bytes"
+  echo "**$PROFILE**, $(date -u '+%Y-%m-%d %H:%M') UTC, $FS: snapshot $SNAP_BYTES B ($ENTRIES entries, seed $SEED);" \
+    "tree $FILES files, $TREE_MIB MiB; encoded .fsm $ENC_BYTES B"
   echo
-  echo "$ROUNDS interleaved rounds, best wall of each (all rounds, s): decode $ALL_decode;" \
-    "tar -xf $ALL_untar; tar -xf + sync -f $ALL_untar_sync; encode $ALL_encode; tar -cf | cat $ALL_tarread"
+  echo "| pair | load 1 min before → after | decode s | tar -xf s | ratio | encode s | tar -cf \\| cat s | ratio |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|"
+  printf '%s\n' "${PAIRS[@]}"
   echo
-  echo "| step | tool | wall s | CPU s | MB/s (.fsm) | files/s | peak RSS MiB | floor wall s | wall / floor |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
-  row "decode live .fsm -> tree" "ekv-snapshot" decode "$SNAP_BYTES" untar
-  row "decode live .fsm -> tree" "ekv-snapshot" decode "$SNAP_BYTES" untar_sync
-  row "floor: tar -xf" "tar" untar "$SNAP_BYTES" ""
-  row "floor: tar -xf + sync -f" "tar" untar_sync "$SNAP_BYTES" ""
-  row "encode tree -> bare .fsm" "ekv-snapshot" encode "$ENC_BYTES" tarread
-  row "floor: tar -cf - \\| cat" "tar" tarread "$ENC_BYTES" ""
-  row "decode bare encoded.fsm" "ekv-snapshot" decode_bare "$ENC_BYTES" untar
-  if [[ "$GO" == 1 ]]; then
-    row "decode bare encoded.fsm" "Go" go_decode "$ENC_BYTES" untar
-    row "encode tree -> bare .fsm" "Go" go_encode "$ENC_BYTES" tarread
-    echo
-    echo "Go / ekv-snapshot: decode $(div "$WALL_go_decode" "$WALL_decode_bare" '%.2f')x the wall time" \
-      "($(div "$CPU_go_decode" "$CPU_decode_bare" '%.2f')x the CPU), encode $(div "$WALL_go_encode" "$WALL_encode" '%.2f')x" \
-      "($(div "$CPU_go_encode" "$CPU_encode" '%.2f')x the CPU); Go's encoded .fsm is $SAME to ours."
+  if (( ${#DEC_RATIOS[@]} == 0 )); then
+    echo "No ratio: the load average was above $LOAD_MAX before every pair (a floor timed on a busy machine flattens the ratio)."
+  else
+    dw=$(median "${WALL_DEC[@]}"); ew=$(median "${WALL_ENC[@]}")
+    echo "- decode / tar -xf: **$(stats "${DEC_RATIOS[@]}")x** over ${#DEC_RATIOS[@]} pairs;" \
+      "decode $(mbs "$SNAP_BYTES" "$dw") MB/s, $(div "$ENTRIES" "$dw" '%.0f') entries/s, $(div "$FILES" "$dw" '%.0f') files/s" \
+      "(median wall $dw s, CPU $(median "${CPU_DEC[@]}") s), peak RSS $RSS_DEC MiB"
+    echo "- encode / tar -cf | cat: **$(stats "${ENC_RATIOS[@]}")x** over ${#ENC_RATIOS[@]} pairs;" \
+      "encode $(mbs "$ENC_BYTES" "$ew") MB/s of .fsm, $(div "$FILES" "$ew" '%.0f') files/s" \
+      "(median wall $ew s, CPU $(median "${CPU_ENC[@]}") s), peak RSS $RSS_ENC MiB"
   fi
-} | tee "$OUT/results.md"
+  if [[ "$GO" == 1 ]]; then
+    echo "- Go (load $GO_BEFORE → $GO_AFTER): decode of the bare .fsm $WALL_godec s (CPU $CPU_godec s, $RSS_godec MiB)" \
+      "vs ours $WALL_bare s (CPU $CPU_bare s, $RSS_bare MiB): **$(div "$WALL_godec" "$WALL_bare" '%.2f')x**;" \
+      "encode $WALL_goenc s (CPU $CPU_goenc s, $RSS_goenc MiB) vs ours $WALL_ourenc s (CPU $CPU_ourenc s," \
+      "$RSS_ourenc MiB): **$(div "$WALL_goenc" "$WALL_ourenc" '%.2f')x**; Go's .fsm is $SAME to ours."
+  fi
+} | tee "$OUT/results-$PROFILE.md"

@@ -21,18 +21,18 @@
 //!   key except a small share of strings with an older version or a newer tombstone (none
 //!   with `--single-version`). See `redis_rows` for the exact shares.
 //! * `s3`: one bucket of objects as the live S3 adapter writes them (s3_tree_pipeline.md §2):
-//!   1 MiB blob chunks, then the bucket meta, then one manifest per object; 80% of the
-//!   objects 1–64 KiB, 19% 64 KiB–4 MiB, 1% 4–64 MiB. See `s3_rows`.
+//!   1 MiB blob chunks, then the bucket meta, then one manifest per object, object sizes
+//!   log-uniform over 1 KiB–64 MiB. See `s3_rows`.
 //! * `s3-one`: a single object of `--size` bytes (the bounded-memory check of the S3 body
 //!   streaming, both directions).
 //! * `sqs`: only valid SQS data (dynamodb_sqs.md §2.1–2.2), as the live adapter writes it:
-//!   eight queues (standard, FIFO with and without content-based dedup, partitioned FIFO, a
-//!   DLQ), messages of 200 B–2 KiB text bodies (1% binary), a fifth with attributes, every
+//!   100 queues, a quarter FIFO (with and without content-based dedup, some partitioned),
+//!   messages of 10–200 B text bodies (1% binary, one in 20 in flight), a fifth with attributes, every
 //!   message with its visibility and send-age rows, FIFO dedup rows and sequence counters.
 //!   Rows are ordered through `spill::ExternalSorter`, so memory stays bounded.
 //! * `dynamodb`: only valid DynamoDB data (dynamodb_sqs.md §1): four composite-key tables
-//!   (hash `S`, range `N`) of items with ten attributes (strings, numbers, a map, a list, a
-//!   string set; ~400 B each, one in 100 of ~8 KiB), one version per key, their schemas and
+//!   (hash `S`, range `N`) of items with 5–20 attributes (strings, numbers, a bool, a map, a
+//!   list, a string set; ~400 B each, one in 100 of ~8 KiB), one version per key, their schemas and
 //!   generation counters. GSI rows are left out (the decoder skips them).
 //!
 //! `--live` (default): v2 FSM header + EKVPBBL1 payload + CRC32C footer (containers.md
@@ -1427,17 +1427,24 @@ mod sqs {
 
     const TS: u64 = hlc(3_600_000, 0);
 
-    /// (name, fifo, content-based dedup, partition count)
-    const QUEUES: [(&str, bool, bool, u32); 8] = [
-        ("orders", false, false, 0),
-        ("events", false, false, 0),
-        ("orders-dlq", false, false, 0),
-        ("payments.fifo", true, false, 0),
-        ("audit.fifo", true, true, 0),
-        ("ledger.fifo", true, false, 4),
-        ("shipments.fifo", true, true, 8),
-        ("notify.fifo", true, false, 0),
-    ];
+    /// Queues of the profile: a quarter are FIFO (every fourth).
+    const QUEUES: u64 = 100;
+
+    /// Queue `q`: (name, fifo, content-based dedup, partition count). Every fourth queue is
+    /// FIFO; half of those deduplicate by content, and every fourth FIFO queue is
+    /// partitioned (4 or 8 partitions).
+    fn queue(q: u64) -> (String, bool, bool, u32) {
+        let fifo = q % 4 == 3;
+        if !fifo {
+            return (format!("queue-{q:03}"), false, false, 0);
+        }
+        let parts = match q % 32 {
+            15 => 4,
+            31 => 8,
+            _ => 0,
+        };
+        (format!("queue-{q:03}.fifo"), true, q % 8 == 7, parts)
+    }
 
     pub fn sqs_rows<W: Write>(
         w: &mut PebbleStreamWriter<W>,
@@ -1459,8 +1466,9 @@ mod sqs {
             Ok(())
         };
         let mut bytes = 0u64;
-        let mut seqs = [0u64; QUEUES.len()];
-        for (name, fifo, cbd, parts) in QUEUES {
+        let queues: Vec<_> = (0..QUEUES).map(queue).collect();
+        let mut seqs = vec![0u64; queues.len()];
+        for (name, fifo, cbd, parts) in queues.iter().cloned() {
             let meta = QueueMeta {
                 name: name.to_owned(),
                 fifo,
@@ -1481,17 +1489,18 @@ mod sqs {
                 },
                 ..QueueMeta::default()
             };
-            push(&keys::queue_meta_key(name), &meta.stored_value(), &mut bytes)?;
-            push(&keys::queue_gen_key(name), b"1", &mut bytes)?;
+            push(&keys::queue_meta_key(&name), &meta.stored_value(), &mut bytes)?;
+            push(&keys::queue_gen_key(&name), b"1", &mut bytes)?;
         }
         let mut i = 0u64;
         let mut text = Vec::new();
         while bytes < size {
-            let q = (i % QUEUES.len() as u64) as usize;
-            let (name, fifo, cbd, parts) = QUEUES[q];
+            let q = (i % QUEUES) as usize;
+            let (name, fifo, cbd, parts) = &queues[q];
+            let (name, fifo, cbd, parts) = (name.as_str(), *fifo, *cbd, *parts);
             let send = (BASE_MS + i) as i64;
             text.clear();
-            let len = 200 + rng.below(1800) as usize;
+            let len = 10 + rng.below(190) as usize;
             rng.fill_text(&mut text, len);
             if rng.below(100) == 0 {
                 text[0] = 0xff; // a binary body
@@ -1527,6 +1536,7 @@ mod sqs {
             } else {
                 String::new()
             };
+            let in_flight = rng.below(20) == 0;
             let m = Message {
                 message_id: id.clone(),
                 body: Some(text.clone()),
@@ -1534,8 +1544,11 @@ mod sqs {
                 message_attributes: attrs,
                 send_timestamp_millis: send,
                 available_at_millis: send,
-                visible_at_millis: send,
-                current_receipt_token: Some(rng.next().to_be_bytes().repeat(2)),
+                // one in 20 in flight: received once, hidden for 30 s, with a receipt token
+                visible_at_millis: if in_flight { send + 30_000 } else { send },
+                receive_count: i64::from(in_flight),
+                first_receive_millis: if in_flight { send } else { 0 },
+                current_receipt_token: in_flight.then(|| rng.next().to_be_bytes().repeat(2)),
                 queue_generation: 1,
                 message_group_id: group.clone(),
                 message_deduplication_id: dedup.clone(),
@@ -1548,7 +1561,7 @@ mod sqs {
                 &mut bytes,
             )?;
             push(
-                &keys::msg_vis_key(name, lane, 1, send, &id),
+                &keys::msg_vis_key(name, lane, 1, m.visible_at_millis, &id),
                 id.as_bytes(),
                 &mut bytes,
             )?;
@@ -1564,8 +1577,8 @@ mod sqs {
             }
             i += 1;
         }
-        for (q, (name, fifo, ..)) in QUEUES.into_iter().enumerate() {
-            if fifo && seqs[q] > 0 {
+        for (q, (name, fifo, ..)) in queues.iter().enumerate() {
+            if *fifo && seqs[q] > 0 {
                 push(
                     &keys::queue_seq_key(name),
                     seqs[q].to_string().as_bytes(),
@@ -1580,7 +1593,7 @@ mod sqs {
         if raw_rows {
             write_meta_rows(w, TS)?;
         }
-        eprintln!("sqs profile: {i} messages in {} queues", QUEUES.len());
+        eprintln!("sqs profile: {i} messages in {QUEUES} queues");
         Ok(())
     }
 }
@@ -1604,13 +1617,10 @@ mod s3 {
         if let Some(size) = one {
             return size;
         }
+        // log-uniform over 1 KiB..64 MiB: 2^(10 + 16u) for u uniform in [0, 1)
         let mut r = Rng(seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let (lo, hi) = match r.below(100) {
-            0 => (4 << 20, 64 << 20),
-            1..=19 => (64 << 10, 4 << 20),
-            _ => (1 << 10, 64 << 10),
-        };
-        lo + r.below(hi - lo)
+        let u = (r.next() >> 11) as f64 / (1u64 << 53) as f64;
+        (1024.0 * 65536f64.powf(u)) as u64
     }
 
     fn name(i: u64) -> Vec<u8> {
@@ -1771,32 +1781,38 @@ fn dynamodb_rows<W: Write>(w: &mut PebbleStreamWriter<W>, size: u64, seed: u64) 
                 "total".into(),
                 n(format!("{}.{:02}", b.rng.below(100_000), b.rng.below(100))),
             );
-            item.attributes
-                .insert("qty".into(), n(format!("{}", b.rng.below(50))));
-            item.attributes
-                .insert("paid".into(), AttributeValue::new(Value::Bool(i % 3 == 0)));
-            item.attributes.insert(
-                "tags".into(),
-                AttributeValue::new(Value::Ss(StringSet {
-                    values: vec!["a".into(), format!("t{}", i % 7)],
-                })),
-            );
-            item.attributes.insert(
-                "addr".into(),
-                AttributeValue::new(Value::M(AttributeValueMap {
-                    values: [
-                        ("city".to_owned(), s("Tokyo".into())),
-                        ("zip".to_owned(), n("1000001".into())),
-                    ]
-                    .into(),
-                })),
-            );
-            item.attributes.insert(
-                "hist".into(),
-                AttributeValue::new(Value::L(AttributeValueList {
-                    values: vec![n(format!("{i}")), s("created".into())],
-                })),
-            );
+            // 0–15 more attributes: 5–20 in all
+            for j in 0..b.rng.below(16) {
+                let (name, value) = match j {
+                    0 => ("qty".to_owned(), n(format!("{}", b.rng.below(50)))),
+                    1 => ("paid".to_owned(), AttributeValue::new(Value::Bool(i % 3 == 0))),
+                    2 => (
+                        "tags".to_owned(),
+                        AttributeValue::new(Value::Ss(StringSet {
+                            values: vec!["a".into(), format!("t{}", i % 7)],
+                        })),
+                    ),
+                    3 => (
+                        "addr".to_owned(),
+                        AttributeValue::new(Value::M(AttributeValueMap {
+                            values: [
+                                ("city".to_owned(), s("Tokyo".into())),
+                                ("zip".to_owned(), n("1000001".into())),
+                            ]
+                            .into(),
+                        })),
+                    ),
+                    4 => (
+                        "hist".to_owned(),
+                        AttributeValue::new(Value::L(AttributeValueList {
+                            values: vec![n(format!("{i}")), s("created".into())],
+                        })),
+                    ),
+                    j if j % 2 == 0 => (format!("n{j}"), n(format!("-{}.5", b.rng.below(1 << 20)))),
+                    j => (format!("s{j}"), s(format!("value {}", b.rng.below(1 << 30)))),
+                };
+                item.attributes.insert(name, value);
+            }
             let pk = ddb::keys::primary_key_segments(&sc, &item).map_err(anyhow::Error::msg)?;
             let key = ddb::keys::item_key(&name, 1, &pk);
             let ts = b.ts;

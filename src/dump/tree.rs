@@ -55,6 +55,10 @@ pub struct TreeOptions {
     pub scratch_dir: Option<PathBuf>,
     /// Memory budget of the CHECKSUMS sort in bytes.
     pub checksum_budget: usize,
+    /// Make the tree durable (one `syncfs`) before it is published. Off only for a tree
+    /// nobody keeps (the encoder's self-test scratch): a `syncfs` waits for every dirty page
+    /// of the filesystem, other processes' included.
+    pub durable: bool,
 }
 
 impl Default for TreeOptions {
@@ -62,6 +66,7 @@ impl Default for TreeOptions {
         TreeOptions {
             scratch_dir: None,
             checksum_budget: CHECKSUM_SORT_BUDGET,
+            durable: true,
         }
     }
 }
@@ -87,6 +92,8 @@ pub struct DumpTree {
     /// Staged files created so far (their names).
     staged_seq: u64,
     /// `<output>.lock`, held until the tree is published or dropped.
+    /// [`TreeOptions::durable`].
+    durable: bool,
     _lock: OutputLock,
 }
 
@@ -316,6 +323,7 @@ impl DumpTree {
             bytes: 0,
             published: false,
             staged_seq: 0,
+            durable: options.durable,
             _lock: lock,
         })
     }
@@ -556,7 +564,9 @@ impl DumpTree {
             _ => {}
         }
         let list_bytes = self.write_checksums()?;
-        self.sync_staging()?;
+        if self.durable {
+            self.sync_staging()?;
+        }
         std::fs::rename(&self.staging, &self.output).map_err(|e| match e.raw_os_error() {
             Some(libc::ENOTEMPTY) | Some(libc::EEXIST) | Some(libc::ENOTDIR) | Some(libc::EISDIR) => {
                 output_error(

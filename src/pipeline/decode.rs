@@ -56,6 +56,9 @@ pub struct DecodeOptions {
     pub scratch_root: Option<PathBuf>,
     /// `--input` as the user wrote it (MANIFEST `source.fsm_path`); default: the path decoded.
     pub source_arg: Option<String>,
+    /// Sync the tree to disk before publishing it (default). Off only for a scratch tree
+    /// that is deleted after use (the encoder's self-test).
+    pub durable: bool,
 }
 
 impl DecodeOptions {
@@ -68,6 +71,7 @@ impl DecodeOptions {
             cluster_id: String::new(),
             scratch_root: None,
             source_arg: None,
+            durable: true,
         }
     }
 
@@ -144,6 +148,7 @@ pub fn decode_snapshot(
     };
     let tree_opts = TreeOptions {
         scratch_dir: opts.scratch_root.clone(),
+        durable: opts.durable,
         ..TreeOptions::default()
     };
     let mut tree = DumpTree::create_with(&opts.output, &tree_opts)?;

@@ -84,6 +84,9 @@ pub fn run(
     let mut opts = DecodeOptions::from_manifest(manifest, tree.clone());
     opts.adapters = adapters.to_vec();
     opts.scratch_root = Some(scratch.path().to_path_buf());
+    // The scratch tree is deleted after the comparison: no syncfs (it would wait for every
+    // dirty page of the filesystem, which on a busy disk took minutes).
+    opts.durable = false;
     let decoded = match decode_snapshot(fsm, &opts, &mut NoProgress) {
         Ok(r) => r,
         Err(e) if e.kind() == ErrorKind::Data => {

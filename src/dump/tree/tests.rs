@@ -183,11 +183,13 @@ fn checksums_byte_order_not_walk_order() {
     // A directory walk visits `a/` (and `a/b`) as the entry `a`, before `a.txt`; byte order
     // puts `a.txt` (0x2E) before `a/b` (0x2F). CHECKSUMS is byte-sorted, in memory and when
     // the sort spills (budget 0: every record is its own run).
-    for budget in [CHECKSUM_SORT_BUDGET, 0] {
+    // A scratch tree (not durable: no syncfs) publishes the same files.
+    for (budget, durable) in [(CHECKSUM_SORT_BUDGET, true), (0, true), (0, false)] {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("o");
         let options = TreeOptions {
             checksum_budget: budget,
+            durable,
             ..TreeOptions::default()
         };
         let mut tree = DumpTree::create_with(&out, &options).unwrap();
@@ -219,6 +221,7 @@ fn spilled_checksums_match_in_memory_ones_and_stay_out_of_the_tree() {
         let options = TreeOptions {
             scratch_dir: scratch,
             checksum_budget: budget,
+            ..TreeOptions::default()
         };
         let mut tree = DumpTree::create_with(&out, &options).unwrap();
         // Reverse order across directories, so that the sort has work to do.
@@ -263,6 +266,7 @@ fn unusable_scratch_dir_is_an_error_naming_it() {
     let options = TreeOptions {
         scratch_dir: Some(missing.clone()),
         checksum_budget: 0,
+        ..TreeOptions::default()
     };
     let mut tree = DumpTree::create_with(&d.path().join("o"), &options).unwrap();
     // The first record fits the (empty) buffer; the second spills it.
