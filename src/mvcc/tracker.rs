@@ -64,21 +64,30 @@ impl VersionTracker {
     /// minus the 8-byte suffix. After an error the tracker is unchanged.
     pub fn classify(&mut self, entry: &MvccEntry<'_>) -> Result<Version, MvccError> {
         let enc = entry.encoded_key;
-        let user_len = enc
-            .len()
-            .checked_sub(8)
-            .filter(|&n| enc.get(..n) == Some(entry.user_key))
-            .ok_or_else(|| MvccError::Malformed {
-                offset: entry.offset,
-                what: format!(
-                    "user key {} is not the encoded key {} without its 8-byte ts suffix",
-                    show_key(entry.user_key),
-                    show_key(enc)
-                ),
-            })?;
+        let user_len = enc.len().checked_sub(8).filter(|&n| {
+            let user = entry.user_key;
+            // The container lends the user key as a slice of the encoded key: no compare.
+            (user.as_ptr() == enc.as_ptr() && user.len() == n) || enc.get(..n) == Some(user)
+        });
+        let user_len = user_len.ok_or_else(|| MvccError::Malformed {
+            offset: entry.offset,
+            what: format!(
+                "user key {} is not the encoded key {} without its 8-byte ts suffix",
+                show_key(entry.user_key),
+                show_key(enc)
+            ),
+        })?;
 
+        // One pass gives both the order against the previous key and the common prefix. An
+        // open key (a prefix of prev_key) is a prefix of `enc` iff it is no longer than the
+        // common prefix of the two keys.
+        let common = common_prefix_len(&self.prev_key, enc);
         if let Some(prev_offset) = self.prev_offset {
-            match enc.cmp(&self.prev_key) {
+            let order = match (enc.get(common), self.prev_key.get(common)) {
+                (Some(a), Some(b)) => a.cmp(b),
+                (a, b) => a.is_some().cmp(&b.is_some()),
+            };
+            match order {
                 Ordering::Greater => {}
                 Ordering::Less => {
                     return Err(MvccError::NotSorted {
@@ -98,9 +107,6 @@ impl VersionTracker {
             }
         }
 
-        // An open key (a prefix of prev_key) is a prefix of `enc` iff it is no longer than
-        // the common prefix of the two keys.
-        let common = common_prefix_len(&self.prev_key, enc);
         while self.open.last().is_some_and(|&len| len > common) {
             self.open.pop();
         }
@@ -136,9 +142,22 @@ impl VersionTracker {
     }
 }
 
-/// Length of the longest common prefix of `a` and `b`.
+/// Length of the longest common prefix of `a` and `b`, eight bytes at a time (the keys of a
+/// stream share long prefixes; this runs once per entry).
 fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+    let n = a.len().min(b.len());
+    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let mut at = 0;
+    for (x, y) in wa.zip(wb) {
+        let diff = u64::from_le_bytes(x.try_into().unwrap_or_default())
+            ^ u64::from_le_bytes(y.try_into().unwrap_or_default());
+        if diff != 0 {
+            // the lowest set bit is in the first differing byte (little-endian load)
+            return at + (diff.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + a[at..n].iter().zip(&b[at..n]).take_while(|(x, y)| x == y).count()
 }
 
 #[cfg(test)]
@@ -163,8 +182,22 @@ mod tests {
         hex::decode(s.replace(' ', "")).unwrap()
     }
 
+    proptest::proptest! {
+        #[test]
+        fn common_prefix_matches_a_byte_walk(
+            a in proptest::collection::vec(0u8..4, 0..40),
+            b in proptest::collection::vec(0u8..4, 0..40),
+        ) {
+            let walk = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+            proptest::prop_assert_eq!(common_prefix_len(&a, &b), walk);
+            proptest::prop_assert_eq!(common_prefix_len(&b, &a), walk);
+        }
+    }
+
     #[test]
     fn common_prefix() {
+        assert_eq!(common_prefix_len(b"01234567x", b"01234567y"), 8);
+        assert_eq!(common_prefix_len(b"0123456789abcdef", b"0123456789abcdeX"), 15);
         assert_eq!(common_prefix_len(b"", b"abc"), 0);
         assert_eq!(common_prefix_len(b"abc", b"abd"), 2);
         assert_eq!(common_prefix_len(b"ab", b"abc"), 2);
