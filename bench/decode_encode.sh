@@ -5,24 +5,26 @@
 #   BENCH_OUT=/dev/shm/ekv-bench PROFILE=redis bench/decode_encode.sh      # tmpfs: our CPU cost
 #   BENCH_OUT=bench/out PROFILE=dynamodb bench/decode_encode.sh            # disk (the default)
 #   SIZE=268435456 SEED=7 ROUNDS=5 KEEP=1 LOAD_MAX=1.0 SETTLE=180 bench/decode_encode.sh
+#   PROFILE=dynamodb DECODE_ARGS="--dynamodb-bundle-mode jsonl" bench/decode_encode.sh
 #   GO_DECODE=/path/to/elastickv-snapshot-decode GO_ENCODE=/path/to/elastickv-snapshot-encode \
 #     bench/decode_encode.sh
 #
 # PROFILE is a make_snapshot profile (redis, dynamodb, s3, sqs, s3-one, mixed). Steps:
 #   1. generate (once; cached with KEEP=1) a live snapshot S of about SIZE bytes; decode it
-#      once (untimed) into the tree T and write T.tar.
+#      once (untimed) and write its tree as T.tar.
 #   2. ROUNDS pairs, each one after the load has settled (below):
-#        decode: ekv-snapshot decode --input S --output D --quiet,  then the floor
+#        decode: ekv-snapshot decode --input S --output D --quiet; its floor
 #                tar -xf T.tar -C F && sync -f F  (decode ends with syncfs; on tmpfs both are free)
-#        encode: ekv-snapshot encode --input T --output E.fsm --quiet, then the floor
-#                tar -cf - -C T . | cat > /dev/null                 (reads every file of T)
+#        encode: ekv-snapshot encode --input D --output E.fsm --quiet; its floor
+#                tar -cf - -C D . | cat > /dev/null                 (reads every file of D)
+#      in the order decode, encode, tar -cf | cat, tar -xf, so that one tree exists at a time.
 #      Every timed command runs after a `sync` and a warm-up read of its input (page-cached
 #      inputs), under /usr/bin/time -v (wall, user + system CPU, peak RSS). Each pair gives
 #      one ratio ours / floor; the report gives the median with min and max.
 #   3. with GO_DECODE and GO_ENCODE: one paired run each of Go and ours on the same input. The
 #      Go decoder reads only a bare EKVPBBL1 stream with one version per key, so both decoders
-#      read E.fsm (our encoder's output); the Go encoder encodes T, its output compared with
-#      E.fsm byte for byte.
+#      read E.fsm (our encoder's output); the Go encoder encodes our tree of S, its output
+#      compared with E.fsm byte for byte.
 #
 # Load: a floor timed on a busy machine flatters the ratio. Before each pair the script waits
 # (up to SETTLE seconds, default 180) for the 1-minute load average to drop to LOAD_MAX
@@ -41,6 +43,8 @@ SEED="${SEED:-1}"
 KEEP="${KEEP:-0}"
 ROUNDS="${ROUNDS:-5}"
 PROFILE="${PROFILE:-redis}"
+# Extra flags for our decodes (e.g. DECODE_ARGS="--dynamodb-bundle-mode jsonl").
+read -r -a DECODE_ARGS <<< "${DECODE_ARGS:-}"
 LOAD_MAX="${LOAD_MAX:-1.0}"
 SETTLE="${SETTLE:-180}"
 SNAP="$OUT/$PROFILE-$SIZE-$SEED.fsm"
@@ -101,17 +105,20 @@ run() {
   rm -f "$log"
 }
 
-# --- 1. the tree and its tar (untimed) ---
+# --- 1. the tree's tar (untimed); only one tree exists at a time (a million-file tree takes
+# gigabytes of tmpfs) ---
 warm_file "$SNAP"
-"$EKV" decode --input "$SNAP" --output "$TREE" --quiet
+"$EKV" decode --input "$SNAP" --output "$TREE" --quiet "${DECODE_ARGS[@]}"
 tar -cf "$TAR" -C "$TREE" .
 SNAP_BYTES=$(stat -c %s "$SNAP")
 FILES=$(find "$TREE" -type f | wc -l)
 TREE_MIB=$(( $(du -sk "$TREE" | cut -f1) / 1024 ))
+rm -rf "$TREE"
 ENTRIES=$("$EKV" inspect --json --quiet "$SNAP" | sed -n 's/.*"entries": *\([0-9]*\).*/\1/p' | head -1)
 FS=$(stat -f -c %T "$OUT")
 
-# --- 2. pairs ---
+# --- 2. pairs: decode (ours) and encode (ours) of its tree, then the floors: tar -cf | cat of
+# the same tree, tar -xf into a fresh directory ---
 PAIRS=()      # one Markdown row per pair
 DEC_RATIOS=() # of the pairs that started at or below LOAD_MAX
 ENC_RATIOS=()
@@ -121,17 +128,18 @@ for r in $(seq 1 "$ROUNDS"); do
   settle
   before=$(load1)
   warm_file "$SNAP"
-  run dec "$EKV" decode --input "$SNAP" --output "$DEC" --quiet
+  run dec "$EKV" decode --input "$SNAP" --output "$DEC" --quiet "${DECODE_ARGS[@]}"
+  warm_tree "$DEC"
+  run enc "$EKV" encode --input "$DEC" --output "$ENC" --quiet
+  ENC_BYTES=$(stat -c %s "$ENC")
+  warm_tree "$DEC"
+  run tarcat sh -c 'tar -cf - -C "$1" . | cat > /dev/null' sh "$DEC"
+  rm -rf "$DEC"; rm -f "$ENC" "$ENC".encode_info.json; sync
   mkdir "$FLOOR"
   warm_file "$TAR"
   run untar sh -c 'tar -xf "$1" -C "$2" && sync -f "$2"' sh "$TAR" "$FLOOR"
-  warm_tree "$TREE"
-  run enc "$EKV" encode --input "$TREE" --output "$ENC" --quiet
-  ENC_BYTES=$(stat -c %s "$ENC")
-  warm_tree "$TREE"
-  run tarcat sh -c 'tar -cf - -C "$1" . | cat > /dev/null' sh "$TREE"
   after=$(load1)
-  rm -rf "$DEC" "$FLOOR"; rm -f "$ENC" "$ENC".encode_info.json; sync
+  rm -rf "$FLOOR"; sync
   dr=$(div "$WALL_dec" "$WALL_untar" '%.2f'); er=$(div "$WALL_enc" "$WALL_tarcat" '%.2f')
   note=""
   if above "$before" "$LOAD_MAX"; then note=" (load above $LOAD_MAX: left out)"; else
@@ -156,27 +164,30 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f
 GO=0
 if [[ -n "${GO_DECODE:-}" ]]; then
   GO=1
-  "$EKV" encode --input "$TREE" --output "$ENC" --quiet
-  ENC_BYTES=$(stat -c %s "$ENC")
+  # (default layouts, without DECODE_ARGS: Go has no DynamoDB jsonl layout in either direction)
+  "$EKV" decode --input "$SNAP" --output "$TREE" --quiet
   settle; GO_BEFORE=$(load1)
-  warm_file "$ENC"
-  run bare "$EKV" decode --input "$ENC" --output "$OUT/bare-tree" --adapter "$PROFILE" --quiet
-  warm_file "$ENC"
-  run godec "$GO_DECODE" -input "$ENC" -output "$OUT/go-tree" -adapter "$PROFILE"
-  rm -rf "$OUT/bare-tree" "$OUT/go-tree"; rm -f "$ENC"; sync
-  settle
   warm_tree "$TREE"
   run ourenc "$EKV" encode --input "$TREE" --output "$ENC" --quiet
+  ENC_BYTES=$(stat -c %s "$ENC")
   warm_tree "$TREE"
   run goenc "$GO_ENCODE" --input "$TREE" --output "$OUT/go-encoded.fsm" --adapter "$PROFILE"
-  GO_AFTER=$(load1)
   if cmp -s "$ENC" "$OUT/go-encoded.fsm"; then SAME="identical"; else SAME="DIFFERENT"; fi
+  rm -rf "$TREE"; rm -f "$OUT/go-encoded.fsm" "$OUT/go-encoded.fsm".*; sync
+  settle
+  warm_file "$ENC"
+  run bare "$EKV" decode --input "$ENC" --output "$OUT/bare-tree" --adapter "$PROFILE" --quiet
+  rm -rf "$OUT/bare-tree"; sync
+  warm_file "$ENC"
+  run godec "$GO_DECODE" -input "$ENC" -output "$OUT/go-tree" -adapter "$PROFILE"
+  rm -rf "$OUT/go-tree"; sync
+  GO_AFTER=$(load1)
 fi
 
 # --- report ---
 mbs() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", b / s / 1e6; else print "-" }'; }
 {
-  echo "**$PROFILE**, $(date -u '+%Y-%m-%d %H:%M') UTC, $FS: snapshot $SNAP_BYTES B ($ENTRIES entries, seed $SEED);" \
+  echo "**$PROFILE${DECODE_ARGS[*]:+ (${DECODE_ARGS[*]})}**, $(date -u '+%Y-%m-%d %H:%M') UTC, $FS: snapshot $SNAP_BYTES B ($ENTRIES entries, seed $SEED);" \
     "tree $FILES files, $TREE_MIB MiB; encoded .fsm $ENC_BYTES B"
   echo
   echo "| pair | load 1 min before → after | decode s | tar -xf s | ratio | encode s | tar -cf \\| cat s | ratio |"

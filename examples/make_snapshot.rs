@@ -32,7 +32,7 @@
 //!   Rows are ordered through `spill::ExternalSorter`, so memory stays bounded.
 //! * `dynamodb`: only valid DynamoDB data (dynamodb_sqs.md §1): four composite-key tables
 //!   (hash `S`, range `N`) of items with 5–20 attributes (strings, numbers, a bool, a map, a
-//!   list, a string set; ~400 B each, one in 100 of ~8 KiB), one version per key, their schemas and
+//!   list, a string set; ~800 B each, one in 100 of ~8 KiB), one version per key, their schemas and
 //!   generation counters. GSI rows are left out (the decoder skips them).
 //!
 //! `--live` (default): v2 FSM header + EKVPBBL1 payload + CRC32C footer (containers.md
@@ -1773,7 +1773,7 @@ fn dynamodb_rows<W: Write>(w: &mut PebbleStreamWriter<W>, size: u64, seed: u64) 
                 .insert("pk".into(), s(format!("customer-{:010}", i / 4)));
             item.attributes.insert("sk".into(), n(format!("{}", i % 4)));
             let big = b.rng.below(100) == 0;
-            b.text(if big { 8000 } else { 120 });
+            b.text(if big { 8000 } else { 400 });
             let text = String::from_utf8_lossy(&b.body).into_owned();
             item.attributes.insert("note".into(), s(text));
             item.attributes.insert("name".into(), s(format!("user {i}")));

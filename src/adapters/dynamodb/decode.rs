@@ -1,9 +1,11 @@
 //! Live DynamoDB records → `dynamodb/<table>/` (dynamodb_sqs.md §1.5–1.8, D1, D7).
 //!
 //! Items reach the stream before their table's schema (`!ddb|item|` sorts before
-//! `!ddb|meta|`), so every item is validated and staged in an external sort
-//! ([`ExternalSorter`]) keyed by (table segment, generation, arrival); schemas (one small
-//! message per table) are kept in memory. At the end each table's items are replayed:
+//! `!ddb|meta|`), so every item is staged in an external sort ([`ExternalSorter`]) keyed by
+//! (table segment, generation, arrival); schemas (one small message per table) are kept in
+//! memory. At the end each table's items are replayed, parsed and rendered on worker threads
+//! a batch at a time and consumed in staged order (the first garbled item in that order is
+//! the error, for any thread count):
 //! the migration-source generation and the active generation are rendered (items of other
 //! generations are counted for `ddb_stale_generation_items`, those of schema-less tables
 //! for `ddb_orphan_items`) and staged again keyed by (output path, generation rank,
@@ -24,9 +26,11 @@ use super::number::canonical;
 use super::proto::{self, AttributeValue, Item, TableSchema, Value};
 use super::public::{bundle_line, item_file, schema_file};
 use super::{DynamoDbLayout, DynamoDbOptions};
+use crate::adapters::batch::default_threads;
 use crate::adapters::{AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
 use crate::dump::filename::{encode_binary_segment, encode_segment};
 use crate::dump::{DumpError, OutFile, TreeOut};
+use crate::ordered::map_in_order;
 use crate::spill::{ExternalSorter, SortedRecords};
 
 /// Memory budget of each of the two item sorts.
@@ -64,6 +68,8 @@ pub struct DynamoDbDecoder {
     tables: BTreeMap<Vec<u8>, TableMeta>,
     items: Option<ExternalSorter>,
     arrivals: u64,
+    /// Worker threads that parse and render staged items at finalize.
+    threads: usize,
 }
 
 impl DynamoDbDecoder {
@@ -80,7 +86,15 @@ impl DynamoDbDecoder {
             tables: BTreeMap::new(),
             items: None,
             arrivals: 0,
+            threads: default_threads(),
         }
+    }
+
+    /// Render staged items on `n` worker threads (at least 1): the tree, the warnings and
+    /// the first error are the same for any `n`.
+    pub fn threads(mut self, n: usize) -> DynamoDbDecoder {
+        self.threads = n.max(1);
+        self
     }
 
     fn scratch_err(&self, e: std::io::Error) -> AdapterError {
@@ -129,6 +143,79 @@ fn split_stage_value(v: &[u8]) -> Option<(&[u8], &[u8])> {
     let (len, rest) = v.split_at_checked(4)?;
     let len = u32::from_be_bytes(len.try_into().ok()?) as usize;
     rest.split_at_checked(len)
+}
+
+/// Staged bytes parsed and rendered per batch at finalize.
+const RENDER_BATCH_BYTES: usize = 4 << 20;
+/// Staged items per job of a batch.
+const RENDER_CHUNK: usize = 64;
+/// Rendered bytes the workers may run ahead of the consumer by.
+const RENDER_WINDOW: usize = 4 << 20;
+
+/// What finalize needs to render a staged item (shared by the worker threads).
+struct RenderContext<'a> {
+    tables: &'a BTreeMap<Vec<u8>, TableMeta>,
+    dirs: &'a BTreeMap<&'a [u8], String>,
+    layout: DynamoDbLayout,
+}
+
+/// A staged item after rendering: its table segment, and `None` when it is not written
+/// (no schema: orphan; a generation neither active nor migration source: stale) or its
+/// path-sort key and body.
+struct Rendered {
+    seg: Vec<u8>,
+    out: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Rendered {
+    fn weight(&self) -> usize {
+        self.seg.len() + self.out.as_ref().map_or(0, |(k, b)| k.len() + b.len()) + 64
+    }
+}
+
+impl RenderContext<'_> {
+    /// Parse a staged item (every one, so that a garbled item is an error wherever it
+    /// belongs) and, when it is written, render its path key and body.
+    fn render(&self, k: &[u8], v: &[u8]) -> Result<Rendered, AdapterError> {
+        let (seg, generation, arrival) =
+            split_stage_key(k).ok_or_else(|| bad(k, "corrupt staged item record"))?;
+        let (user_key, value) = split_stage_value(v).ok_or_else(|| bad(k, "corrupt staged item record"))?;
+        let item = proto::parse_item(value).map_err(|e| bad(user_key, e))?;
+        let skipped = Rendered {
+            seg: seg.to_vec(),
+            out: None,
+        };
+        let Some(t) = self.tables.get(seg) else {
+            return Ok(skipped);
+        };
+        let active = t.schema.generation;
+        let source = t.schema.migrating_from_generation;
+        let rank: u8 = if generation == active {
+            1
+        } else if source != 0 && generation == source {
+            0
+        } else {
+            return Ok(skipped);
+        };
+        let rel = item_rel_path(&t.schema, &item).map_err(|e| bad(user_key, e))?;
+        let dir = self.dirs.get(seg).map_or("", String::as_str);
+        // Path key: `<table dir> 00 <item path> 00 rank BE64(arrival)`.
+        let mut pk = Vec::with_capacity(dir.len() + rel.len() + 11);
+        pk.extend_from_slice(dir.as_bytes());
+        pk.push(0);
+        pk.extend_from_slice(rel.as_bytes());
+        pk.push(0);
+        pk.push(rank);
+        pk.extend_from_slice(&arrival.to_be_bytes());
+        let body = match self.layout {
+            DynamoDbLayout::PerItem => item_file(&item),
+            DynamoDbLayout::Jsonl => bundle_line(&item),
+        };
+        Ok(Rendered {
+            seg: seg.to_vec(),
+            out: Some((pk, body)),
+        })
+    }
 }
 
 /// The file-name segment of a key attribute (§1.7).
@@ -189,8 +276,8 @@ impl Decoder for DynamoDbDecoder {
                 self.tables.insert(seg.to_vec(), TableMeta { name, schema });
             }
             Some(Kind::Item) => {
+                // The item's proto is checked when it is rendered (every staged item is).
                 let (seg, generation) = parse_item_key(key).map_err(|e| bad(key, e))?;
-                proto::parse_item(record.value).map_err(|e| bad(key, e))?;
                 let k = stage_key(seg, generation, self.arrivals);
                 self.arrivals += 1;
                 let v = stage_value(key, record.value);
@@ -262,51 +349,76 @@ impl Decoder for DynamoDbDecoder {
             )),
             Some(_) => {}
         };
-        while let Some((k, v)) = staged.next().map_err(|e| self.scratch_err(e))? {
-            let (seg, generation, arrival) =
-                split_stage_key(k).ok_or_else(|| bad(k, "corrupt staged item record"))?;
-            if !matches!(&current, Some((s, _)) if s.as_slice() == seg) {
-                if let Some((s, n)) = current.take() {
-                    flush(&s, n, warnings);
-                }
-                current = Some((seg.to_vec(), 0));
+        // Staged items are parsed and rendered on worker threads, a batch at a time, and
+        // consumed in staged order: counts, warnings and the first error are sequential ones.
+        let cx = RenderContext {
+            tables: &tables,
+            dirs: &dirs,
+            layout: self.options.layout,
+        };
+        // A batch: the staged keys and values back to back, and their (start, key length,
+        // value length); jobs are runs of RENDER_CHUNK of them.
+        let mut bytes: Vec<u8> = Vec::new();
+        let mut spans: Vec<(usize, usize, usize)> = Vec::new();
+        loop {
+            bytes.clear();
+            spans.clear();
+            while bytes.len() < RENDER_BATCH_BYTES {
+                let Some((k, v)) = staged.next().map_err(|e| self.scratch_err(e))? else {
+                    break;
+                };
+                spans.push((bytes.len(), k.len(), v.len()));
+                bytes.extend_from_slice(k);
+                bytes.extend_from_slice(v);
             }
-            let Some(t) = tables.get(seg) else {
-                if let Some((_, n)) = current.as_mut() {
-                    *n += 1;
-                }
-                continue;
+            if spans.is_empty() {
+                break;
+            }
+            let staged_bytes = bytes.as_slice();
+            let record = |&(at, kl, vl): &(usize, usize, usize)| {
+                (&staged_bytes[at..at + kl], &staged_bytes[at + kl..at + kl + vl])
             };
-            let active = t.schema.generation;
-            let source = t.schema.migrating_from_generation;
-            let rank: u8 = if generation == active {
-                1
-            } else if source != 0 && generation == source {
-                0
-            } else {
-                if let Some((_, n)) = current.as_mut() {
-                    *n += 1;
-                }
-                continue;
-            };
-            let (user_key, value) =
-                split_stage_value(v).ok_or_else(|| bad(k, "corrupt staged item record"))?;
-            let item = proto::parse_item(value).map_err(|e| bad(user_key, e))?;
-            let rel = item_rel_path(&t.schema, &item).map_err(|e| bad(user_key, e))?;
-            let dir = dirs.get(seg).map_or("", String::as_str);
-            // Path key: `<table dir> 00 <item path> 00 rank BE64(arrival)`.
-            let mut pk = Vec::with_capacity(dir.len() + rel.len() + 11);
-            pk.extend_from_slice(dir.as_bytes());
-            pk.push(0);
-            pk.extend_from_slice(rel.as_bytes());
-            pk.push(0);
-            pk.push(rank);
-            pk.extend_from_slice(&arrival.to_be_bytes());
-            let body = match self.options.layout {
-                DynamoDbLayout::PerItem => item_file(&item),
-                DynamoDbLayout::Jsonl => bundle_line(&item),
-            };
-            paths.push(&pk, &body).map_err(|e| self.scratch_err(e))?;
+            let chunks: Vec<&[(usize, usize, usize)]> = spans.chunks(RENDER_CHUNK).collect();
+            let scratch = &self.scratch_dir;
+            map_in_order(
+                &chunks,
+                self.threads,
+                RENDER_WINDOW,
+                |chunk| {
+                    chunk
+                        .iter()
+                        .map(|span| {
+                            let (k, v) = record(span);
+                            cx.render(k, v)
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                },
+                |done| done.iter().map(Rendered::weight).sum(),
+                |done| {
+                    for r in done {
+                        if !matches!(&current, Some((s, _)) if *s == r.seg) {
+                            if let Some((s, n)) = current.take() {
+                                flush(&s, n, warnings);
+                            }
+                            current = Some((r.seg.clone(), 0));
+                        }
+                        match r.out {
+                            None => {
+                                if let Some((_, n)) = current.as_mut() {
+                                    *n += 1;
+                                }
+                            }
+                            Some((path_key, body)) => {
+                                paths.push(&path_key, &body).map_err(|e| AdapterError::Io {
+                                    path: scratch.clone(),
+                                    source: e,
+                                })?
+                            }
+                        }
+                    }
+                    Ok(())
+                },
+            )?;
         }
         if let Some((s, n)) = current.take() {
             flush(&s, n, warnings);

@@ -239,3 +239,49 @@ fn jsonl_parts_hold_at_most_the_bundle_size_and_a_long_line_gets_its_own() {
     assert_eq!(lines, 7);
     assert_eq!(parts[0].0, &format!("dynamodb/t/items/{}", part_name(0)));
 }
+
+#[test]
+fn any_thread_count_gives_the_same_tree_warnings_and_first_error() {
+    // Two generations (source 1, active 2), a stale one (3), an orphan table, and enough
+    // items for several render jobs.
+    let mut recs = vec![(table_meta_key("t"), schema_value(&schema("t", "", 2, 1)))];
+    for i in 0..700 {
+        recs.push(item_rec(
+            "t",
+            1 + (i % 3),
+            &item(&format!("k{}", i % 500), &format!("value {i}")),
+        ));
+        recs.push(item_rec("orphan", 1, &item(&format!("o{i}"), "x")));
+    }
+    let s = tempfile::tempdir().unwrap();
+    for layout in [DynamoDbLayout::PerItem, DynamoDbLayout::Jsonl] {
+        let (one, w1) = run(&mut decoder(layout, 4096, s.path()).threads(1), recs.clone()).unwrap();
+        for n in [2, 4] {
+            let (many, wn) = run(&mut decoder(layout, 4096, s.path()).threads(n), recs.clone()).unwrap();
+            assert_eq!(one.files, many.files, "{layout:?} with {n} threads");
+            assert_eq!(w1, wn);
+        }
+        assert!(!one.files.is_empty());
+        assert_eq!(w1.len(), 2, "{w1:?}");
+    }
+
+    // Two garbled items: the first in staged order is the error, for any thread count.
+    let (k1, _) = item_rec("t", 2, &item("k0001", "x"));
+    let (k2, _) = item_rec("t", 2, &item("k0400", "x"));
+    let mut bad = recs.clone();
+    for k in [k1.clone(), k2] {
+        bad.retain(|(rk, _)| *rk != k);
+        bad.push((k, b"\x00DI\x01\xff".to_vec()));
+    }
+    for n in [1, 2, 4] {
+        let e = run(
+            &mut decoder(DynamoDbLayout::PerItem, 4096, s.path()).threads(n),
+            bad.clone(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, AdapterError::BadRecord { key, .. } if *key == display_key(&k1)),
+            "{n} threads: {e:?}"
+        );
+    }
+}
