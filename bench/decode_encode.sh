@@ -64,7 +64,9 @@ fi
 cd "$ROOT"
 cargo build --release --bin ekv-snapshot --example make_snapshot >&2
 
-mkdir -p "$OUT"
+mkdir -p "$OUT/tmp"
+# Spill and self-test scratch on the benchmark's filesystem too (the OS temp dir may be a disk).
+export TMPDIR="$OUT/tmp"
 if [[ ! -s "$SNAP" ]]; then
   echo "generating $SNAP (~$SIZE bytes, $PROFILE profile)" >&2
   target/release/examples/make_snapshot --out "$SNAP" --size "$SIZE" --seed "$SEED" --profile "$PROFILE"
@@ -72,7 +74,7 @@ fi
 
 # Everything but the snapshot and the results.
 clean_work() {
-  rm -rf "$TREE" "$DEC" "$FLOOR" "$OUT/go-tree" "$OUT/bare-tree" "$OUT"/*.log
+  rm -rf "$TREE" "$DEC" "$FLOOR" "$OUT/go-tree" "$OUT/bare-tree" "$OUT"/*.log "$OUT"/tmp/*
   rm -f "$TAR" "$ENC" "$ENC".encode_info.json "$OUT/go-encoded.fsm" "$OUT/go-encoded.fsm".*
 }
 if [[ "$KEEP" != 1 ]]; then trap 'clean_work; rm -f "$SNAP"' EXIT; else trap clean_work EXIT; fi
