@@ -356,7 +356,7 @@ impl<'a> GoObj<'a> {
     }
     pub(super) fn get(&self, name: &str) -> Option<&'a Value> {
         self.0
-            .and_then(|m| crate::dump::json::get_ci(m, name))
+            .and_then(|m| crate::dump::gofields::get_ci(m, name))
             .filter(|v| !v.is_null())
     }
     pub(super) fn string(&self, name: &str) -> Result<String, String> {

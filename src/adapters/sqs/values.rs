@@ -14,7 +14,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::rawjson;
-use crate::dump::json::{self as gojson, get_ci, JsonStyle};
+use crate::dump::gofields::get_ci;
+use crate::dump::json::{self as gojson, JsonStyle};
 
 type Object = Map<String, Value>;
 
