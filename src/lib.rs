@@ -39,9 +39,9 @@
 //! use std::path::{Path, PathBuf};
 //!
 //! use ekv_snapshot::adapters::Adapter;
-//! use ekv_snapshot::dump::manifest::Manifest;
-//! use ekv_snapshot::pipeline::decode::{decode_snapshot, DecodeOptions};
-//! use ekv_snapshot::pipeline::encode::{encode_snapshot, EncodeOptions};
+//! use ekv_snapshot::dump::Manifest;
+//! use ekv_snapshot::pipeline::{decode_snapshot, DecodeOptions};
+//! use ekv_snapshot::pipeline::{encode_snapshot, EncodeOptions};
 //! use ekv_snapshot::pipeline::NoProgress;
 //!
 //! /// Tree → snapshot bytes, with the adapters and options the tree's MANIFEST.json lists.

@@ -1,21 +1,19 @@
 //! Library-level encode pipeline: sort budget and spill, duplicate keys, the self-test's
 //! corruption detection, and the decode → encode → decode round trip on a Redis tree.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use ekv_snapshot::adapters::Adapter;
-use ekv_snapshot::dump::manifest::Manifest;
-use ekv_snapshot::pipeline::decode::{decode_snapshot, DecodeOptions};
-use ekv_snapshot::pipeline::encode::{
+use ekv_snapshot::dump::Manifest;
+use ekv_snapshot::pipeline::NoProgress;
+use ekv_snapshot::pipeline::{decode_snapshot, DecodeOptions};
+use ekv_snapshot::pipeline::{
     encode_snapshot, encode_to_file, EncodeFileOptions, EncodeOptions, DEFAULT_SORT_BUDGET,
 };
-use ekv_snapshot::pipeline::NoProgress;
 use ekv_snapshot::ErrorKind;
 
-use common::{put, redis_tree};
+use crate::common::{put, redis_tree};
 
 fn options(root: &Path, budget: usize, scratch: &Path) -> EncodeOptions {
     let m = Manifest::read(root).unwrap();
@@ -189,7 +187,7 @@ fn corrupted_buffer_case(hook: fn(&Path)) {
         encode: options(&root, DEFAULT_SORT_BUDGET, d.path()),
         output: out.clone(),
         overridden: false,
-        self_test: ekv_snapshot::pipeline::self_test::SelfTestMode::Content,
+        self_test: ekv_snapshot::pipeline::SelfTestMode::Content,
         manifest: Manifest::read(&root).unwrap(),
         input_arg: "dump".into(),
         output_arg: "out.fsm".into(),
@@ -219,11 +217,10 @@ fn decode_encode_decode_round_trip_is_identical() {
     dopts.adapters = vec![Adapter::Redis];
     let r = decode_snapshot(&fsm, &dopts, &mut NoProgress).unwrap();
     assert_eq!(r.last_commit_ts, 7000);
-    let diffs =
-        ekv_snapshot::pipeline::self_test::diff_subtree(&root.join("redis"), &tree.join("redis"), &|_| {
-            ekv_snapshot::adapters::CompareRule::Bytes
-        })
-        .unwrap();
+    let diffs = ekv_snapshot::pipeline::diff_subtree(&root.join("redis"), &tree.join("redis"), &|_| {
+        ekv_snapshot::adapters::CompareRule::Bytes
+    })
+    .unwrap();
     assert!(diffs.lines.is_empty(), "{diffs:?}");
     // And the tree re-encodes to the same bytes.
     let mut again = Vec::new();

@@ -11,12 +11,12 @@
 //! * [`live`]: whole files: bare streams, live `fsm-snap/<index>.fsm` files with footer,
 //!   `fsm-snap/` directories, snapshot index from the name (§3.2, §4, D2, D4).
 
-pub mod entry;
-pub mod format;
-pub mod header;
-pub mod live;
-pub mod pebble;
-pub mod peek;
+pub(crate) mod entry;
+pub(crate) mod format;
+pub(crate) mod header;
+pub(crate) mod live;
+pub(crate) mod pebble;
+pub(crate) mod peek;
 pub mod sst;
 
 pub use entry::{MvccEntry, RawEntry, StreamEntry};

@@ -116,6 +116,7 @@ pub fn is_sha_fallback(segment: &str) -> bool {
 }
 
 /// Whether a segment is a binary `b64.` segment.
+#[cfg(test)]
 pub fn is_binary_segment(segment: &str) -> bool {
     segment.starts_with(BINARY_PREFIX)
 }

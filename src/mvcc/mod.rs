@@ -12,9 +12,9 @@
 //!   (every entry classified, or only the visible ones with a [`CurrentEntry`] source);
 //! * [`memory`]: [`MemorySource`], an in-memory [`EntrySource`] for tests and small tools.
 
-pub mod memory;
-pub mod tracker;
-pub mod view;
+pub(crate) mod memory;
+pub(crate) mod tracker;
+pub(crate) mod view;
 
 pub use memory::{MemorySource, OwnedEntry};
 pub use tracker::{Version, VersionTracker};

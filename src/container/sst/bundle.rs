@@ -16,7 +16,6 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -631,11 +630,6 @@ fn check_digest(meta: &SstFileMeta, sha: Sha256, offset: u64) -> Result<(), Cont
         });
     }
     Ok(())
-}
-
-/// Base64 as the manifest writes it (for reports).
-pub fn base64_key(key: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(key)
 }
 
 #[cfg(test)]
