@@ -99,6 +99,9 @@
 //! # }
 //! ```
 
+// Every public item is documented; every type a public signature names is re-exported.
+#![warn(missing_docs, unnameable_types)]
+
 pub mod adapters;
 // The CLI's doc comments are clap help text (`<index>` is not an HTML tag).
 #[allow(rustdoc::invalid_html_tags)]

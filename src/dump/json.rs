@@ -340,7 +340,7 @@ impl Serialize for Binary<'_> {
 /// Parse exactly one JSON value from `bytes`, Go `json.Decoder` style: the value may be
 /// followed only by whitespace (`trailing_close_ok` also accepts trailing `]`/`}` as Go's
 /// `dec.More()` check does). Invalid UTF-8 inside strings becomes U+FFFD.
-pub fn parse_one(bytes: &[u8], trailing_close_ok: bool) -> Result<serde_json::Value, String> {
+pub(crate) fn parse_one(bytes: &[u8], trailing_close_ok: bool) -> Result<serde_json::Value, String> {
     let text = go_lossy_utf8(bytes);
     let text = fix_lone_surrogates(&text);
     let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
@@ -380,7 +380,7 @@ pub fn parse_one(bytes: &[u8], trailing_close_ok: bool) -> Result<serde_json::Va
 /// sequence. An error reads `value <n>: <what> at line <l> column <c>` (`n` counts from 1;
 /// line and column are positions in the repaired text, so a column after an invalid byte
 /// may be off by two per replaced byte).
-pub fn parse_seq(bytes: &[u8]) -> JsonSeq<'_> {
+pub(crate) fn parse_seq(bytes: &[u8]) -> JsonSeq<'_> {
     let lossy = go_lossy_utf8(bytes);
     let fixed = match fix_lone_surrogates(&lossy) {
         Cow::Owned(fixed) => Some(fixed),
@@ -402,7 +402,7 @@ pub fn parse_seq(bytes: &[u8]) -> JsonSeq<'_> {
 
 /// The iterator of [`parse_seq`].
 #[derive(Debug)]
-pub struct JsonSeq<'a> {
+pub(crate) struct JsonSeq<'a> {
     text: Cow<'a, str>,
     /// Byte offset of the next value (after the previous one).
     offset: usize,
@@ -570,7 +570,7 @@ fn fix_lone_surrogates(text: &str) -> Cow<'_, str> {
 
 /// Go `base64.RawURLEncoding` decoding: no padding, `\r`/`\n` skipped, non-zero trailing
 /// bits accepted.
-pub fn decode_base64url_lenient(text: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn decode_base64url_lenient(text: &str) -> Result<Vec<u8>, String> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     const ENGINE: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::URL_SAFE,

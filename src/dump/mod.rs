@@ -27,7 +27,7 @@ pub(crate) mod walk;
 pub use checksums::{verify as verify_checksums, TreeReader, Verification};
 pub use encode_info::{EncodeInfo, SelfTest};
 pub use filename::{decode_segment, encode_segment, Segment};
-pub use keymap::{load as load_keymap, KeyMap, KIND_SHA_FALLBACK};
+pub use keymap::{load as load_keymap, KeyMap, KeyMapRecordError, KIND_SHA_FALLBACK};
 pub use manifest::{AdapterScope, Adapters, Exclusions, Live, Manifest};
 pub use out::{MemTree, OutFile, TreeOut};
 pub use tree::{DumpTree, PublishStats, Staged, TreeFile, TreeOptions};
@@ -71,7 +71,7 @@ pub enum DumpError {
         /// The 1-based line number.
         line: u64,
         /// What is wrong with the line.
-        source: keymap::RecordError,
+        source: keymap::KeyMapRecordError,
     },
     /// A SHA-fallback segment with no KEYMAP.jsonl record.
     #[error("{}: segment {segment:?} is a SHA-256 fallback name and has no KEYMAP.jsonl record", path.display())]
