@@ -51,7 +51,7 @@ pub struct EncodeOptions {
     pub sort_budget: usize,
     /// Where spill files and the self-test scratch go (default: the OS temp dir).
     pub scratch_root: Option<PathBuf>,
-    /// Threads reading and parsing input files (`0`: [`adapters::default_threads`]; at most
+    /// Threads reading and parsing input files (`0`: one per CPU, up to 8; never more than
     /// `MAX_THREADS`). The output, and the first error, are the same for any count.
     pub threads: usize,
     /// Check every file read against the tree's CHECKSUMS (D15; `--no-verify` clears it).
