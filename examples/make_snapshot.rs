@@ -1264,8 +1264,8 @@ mod sst {
     use std::io::{self, BufReader, BufWriter, Write};
     use std::path::{Path, PathBuf};
 
-    use ekv_snapshot::container::sst::writer::{manifest, write_bundle_head, TableOptions, TableWriter};
     use ekv_snapshot::container::sst::SstFileMeta;
+    use ekv_snapshot::container::sst::{manifest, write_bundle_head, TableOptions, TableWriter};
     use ekv_snapshot::container::{encode_value, Crc32cWriter, FsmHeader, SnapshotFile, StreamEntry};
     use sha2::{Digest, Sha256};
 

@@ -28,6 +28,16 @@
 //! A module uses only the layers above it in this list. Every layer has one error type;
 //! [`Error`] wraps them.
 //!
+//! # Public API
+//!
+//! The layer modules above are the public namespaces. Their inner modules are private; each
+//! layer's `mod.rs` re-exports what a caller needs (`pipeline::decode_snapshot`,
+//! `dump::Manifest`, `container::SnapshotFile`, ...). Three kinds of sub-namespace stay
+//! public because their names only make sense qualified: [`dump::json`] (the JSON writer),
+//! `container::sst` (the `EKVSSTI1` bundle reader and writer) and, per adapter, `keys` (key
+//! and value layouts, for tools that build snapshots) plus a value-format module where the
+//! adapter has one ([`adapters::dynamodb::proto`], [`adapters::sqs::values`]).
+//!
 //! # Example
 //!
 //! Decode a snapshot into a tree, encode the tree back with the options its `MANIFEST.json`
@@ -39,10 +49,8 @@
 //! use std::path::{Path, PathBuf};
 //!
 //! use ekv_snapshot::adapters::Adapter;
-//! use ekv_snapshot::dump::manifest::Manifest;
-//! use ekv_snapshot::pipeline::decode::{decode_snapshot, DecodeOptions};
-//! use ekv_snapshot::pipeline::encode::{encode_snapshot, EncodeOptions};
-//! use ekv_snapshot::pipeline::NoProgress;
+//! use ekv_snapshot::dump::Manifest;
+//! use ekv_snapshot::pipeline::{decode_snapshot, encode_snapshot, DecodeOptions, EncodeOptions, NoProgress};
 //!
 //! /// Tree → snapshot bytes, with the adapters and options the tree's MANIFEST.json lists.
 //! fn encode(tree: &Path) -> Result<Vec<u8>, ekv_snapshot::Error> {
@@ -98,6 +106,9 @@
 //! #     Ok(out)
 //! # }
 //! ```
+
+// Every public item is documented; every type a public signature names is re-exported.
+#![warn(missing_docs, unnameable_types)]
 
 pub mod adapters;
 // The CLI's doc comments are clap help text (`<index>` is not an HTML tag).

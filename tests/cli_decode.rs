@@ -1,12 +1,10 @@
 //! The decode CLI: Go flags, exit codes (D8), atomic publish (D9), live files (D2, D4).
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{bare_stream, bin, live_file, redis_str};
+use crate::common::{bare_stream, bin, live_file, redis_str};
 
 fn sample_payload() -> Vec<u8> {
     let hello = redis_str(b"hello");

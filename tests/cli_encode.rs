@@ -1,13 +1,13 @@
 //! The encode CLI contract (s3_tree_pipeline.md §12.2, DECISIONS.md D8), driven through the
 //! binaries: `ekv-snapshot encode` and the drop-in `elastickv-snapshot-encode`.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use common::{bin, put, redis_tree};
+use crate::common::{bin, put, redis_tree};
 use serde_json::Value;
 
 fn encode(args: &[&str]) -> assert_cmd::assert::Assert {

@@ -1,11 +1,9 @@
 //! `ekv-snapshot inspect`: the report, `--json`, `--all`, and exit codes (0 intact, 2
 //! corrupt, 1 usage).
 
-mod common;
-
 use std::fs;
 
-use common::{bare_stream, bin, live_file, redis_str};
+use crate::common::{bare_stream, bin, live_file, redis_str};
 use predicates::str::contains;
 use serde_json::Value;
 

@@ -3,13 +3,11 @@
 //! lock (A18), refused links and specials (D12), size checks before reading (A20),
 //! CHECKSUMS verification and `verify` (D15), output inside input (A19).
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use common::{bin, put, redis_tree};
+use crate::common::{bin, put, redis_tree};
 use sha2::Digest;
 
 fn ekv(args: &[&str]) -> assert_cmd::assert::Assert {

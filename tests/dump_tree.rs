@@ -6,9 +6,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use ekv_snapshot::dump::keymap::{self, KeyMap, KIND_SHA_FALLBACK};
-use ekv_snapshot::dump::manifest::{AdapterScope, Adapters, Manifest};
-use ekv_snapshot::dump::{checksums, filename, DumpTree};
+use ekv_snapshot::dump::{
+    encode_segment, load_keymap, verify_checksums, DumpTree, KeyMap, KIND_SHA_FALLBACK,
+};
+use ekv_snapshot::dump::{AdapterScope, Adapters, Manifest};
 
 fn sha256sum_available() -> bool {
     Command::new("sha256sum")
@@ -31,7 +32,7 @@ fn build_tree(out: &Path) {
     let mut tree = DumpTree::create(out).unwrap();
     let mut km = KeyMap::default();
     for key in [&b"session:abc"[..], b"plain", &[b'k'; 300], b"\xff\x00bin"] {
-        let seg = filename::encode_segment(key);
+        let seg = encode_segment(key);
         if seg.is_fallback {
             km.record(&seg.name, key, KIND_SHA_FALLBACK).unwrap();
         }
@@ -65,10 +66,10 @@ fn published_tree_passes_sha256sum_and_detects_one_changed_byte() {
     sorted.sort_unstable();
     assert_eq!(paths, sorted);
 
-    assert_eq!(checksums::verify(&out).unwrap(), 8);
+    assert_eq!(verify_checksums(&out).unwrap(), 8);
     let m = Manifest::read(&out).unwrap();
     assert_eq!(m.last_commit_ts, 42);
-    let km = keymap::load(&out.join("redis/db_0/KEYMAP.jsonl")).unwrap();
+    let km = load_keymap(&out.join("redis/db_0/KEYMAP.jsonl")).unwrap();
     assert_eq!(km.len(), 1);
     assert_eq!(km.values().next().unwrap(), &vec![b'k'; 300]);
 
@@ -87,10 +88,7 @@ fn published_tree_passes_sha256sum_and_detects_one_changed_byte() {
     let mut bytes = std::fs::read(&victim).unwrap();
     bytes[100] ^= 1;
     std::fs::write(&victim, bytes).unwrap();
-    assert!(checksums::verify(&out)
-        .unwrap_err()
-        .to_string()
-        .contains("h.json"));
+    assert!(verify_checksums(&out).unwrap_err().to_string().contains("h.json"));
     if system {
         assert!(!sha256sum_check(&out), "sha256sum -c accepted a changed file");
     }
@@ -124,7 +122,7 @@ fn escaped_names_pass_sha256sum() {
     tree.write_file("s3/b/cr\rname", b"3").unwrap();
     tree.publish(None).unwrap();
     assert!(sha256sum_check(&out));
-    assert_eq!(checksums::verify(&out).unwrap(), 3);
+    assert_eq!(verify_checksums(&out).unwrap(), 3);
 }
 
 fn redis_only() -> Adapters {

@@ -1,7 +1,7 @@
 //! DynamoDB byte compatibility with the Go tools (fixtures/dynamodb/README.md) and the real
 //! snapshot oracle (`../shared/golden/live`, required: a missing file fails the test).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

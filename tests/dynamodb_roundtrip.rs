@@ -58,7 +58,7 @@ fn encode(tree: &MemTree, options: &DynamoDbOptions, dir: &Path) -> Records {
     let cx = EncodeContext {
         threads: 2,
         scratch_dir: dir.to_path_buf(),
-        reader: ekv_snapshot::dump::checksums::TreeReader::unverified(dir),
+        reader: ekv_snapshot::dump::TreeReader::unverified(dir),
     };
     let mut sink = Sink::default();
     DynamoDbEncoder::new(options, &cx).encode(dir, &mut sink).unwrap();

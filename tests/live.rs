@@ -3,7 +3,7 @@
 //! recorded in `live-summary.json`, as `../shared/tools/check_<adapter>.py` judges it. These
 //! tests fail, never skip, when the files are missing.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,12 +1,9 @@
 //! Redis decoder: the Go tests of redis.md §8 that apply under DECISIONS.md D1, with
 //! byte-exact expected files.
 
-#[path = "redis_util.rs"]
-mod util;
-
+use crate::redis_util::*;
 use ekv_snapshot::adapters::redis::keys::*;
 use ekv_snapshot::adapters::redis::{RedisDecoder, DEFAULT_SORT_BUDGET};
-use util::*;
 
 const DB: &str = "redis/db_0";
 

@@ -1,16 +1,13 @@
 //! Redis encoder: records emitted for each type (redis.md §6.2), the lenient JSON rules and
 //! every error of §6.1/§6.3, and decode → encode round trips (the Go tests of §8).
 
-#[path = "redis_util.rs"]
-mod util;
-
 use std::os::unix::fs::symlink;
 
+use crate::redis_util::*;
 use ekv_snapshot::adapters::redis::keys::*;
 use ekv_snapshot::adapters::redis::{enumerate_dbs, parse_db_name};
 use ekv_snapshot::adapters::AdapterError;
 use ekv_snapshot::dump::DumpError;
-use util::*;
 
 fn enc_files(files: &[(&str, &[u8])]) -> Result<Vec<Rec>, String> {
     let t = tree_with(files);

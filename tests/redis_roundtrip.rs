@@ -4,14 +4,11 @@
 //! decode of those gives a byte-identical tree, as does a decode with the smallest sorter
 //! budget (facts spilled to scratch).
 
-#[path = "redis_util.rs"]
-mod util;
-
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::redis_util::*;
 use ekv_snapshot::adapters::redis::keys::*;
 use proptest::prelude::*;
-use util::*;
 
 #[derive(Debug, Clone)]
 enum Val {

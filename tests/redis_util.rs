@@ -152,7 +152,7 @@ pub fn encode(root: &Path) -> Result<Vec<Rec>, AdapterError> {
     let cx = EncodeContext {
         threads: 2,
         scratch_dir: std::env::temp_dir(),
-        reader: ekv_snapshot::dump::checksums::TreeReader::unverified(root),
+        reader: ekv_snapshot::dump::TreeReader::unverified(root),
     };
     RedisEncoder::new(&RedisOptions::default(), &cx).encode(root, &mut sink)?;
     sink.0.sort();

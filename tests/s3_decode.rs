@@ -1,15 +1,13 @@
 //! S3 decode through the pipeline on multi-version snapshots: the MVCC view (D1) shows the
 //! newest state, and a few whole-snapshot rules.
 
-mod common;
-
 use std::path::Path;
 
-use common::bare_stream;
+use crate::common::bare_stream;
 use ekv_snapshot::adapters::s3::keys::{blob_key, bucket_meta_key, manifest_key};
 use ekv_snapshot::adapters::Adapter;
-use ekv_snapshot::pipeline::decode::{decode_snapshot, DecodeOptions};
 use ekv_snapshot::pipeline::NoProgress;
+use ekv_snapshot::pipeline::{decode_snapshot, DecodeOptions};
 
 const TOMBSTONE: u8 = 1;
 
@@ -136,16 +134,12 @@ fn d11_reserved_root_names_are_renamed_and_gos_encoder_restores_them() {
          {\"encoded\":\"_bucket.json.user-data\",\"original\":\"X2J1Y2tldC5qc29u\",\"kind\":\"sha-fallback\"}\n"
     );
     // Go's encoder took this tree (fixture); ours gives the same bytes
-    let m = ekv_snapshot::dump::manifest::Manifest::read(&out).unwrap();
-    let o = ekv_snapshot::pipeline::encode::EncodeOptions::from_manifest(
-        out.clone(),
-        &m,
-        Some(vec![Adapter::S3]),
-        None,
-    )
-    .unwrap();
+    let m = ekv_snapshot::dump::Manifest::read(&out).unwrap();
+    let o =
+        ekv_snapshot::pipeline::EncodeOptions::from_manifest(out.clone(), &m, Some(vec![Adapter::S3]), None)
+            .unwrap();
     let mut ours = Vec::new();
-    ekv_snapshot::pipeline::encode::encode_snapshot(&o, &mut ours).unwrap();
+    ekv_snapshot::pipeline::encode_snapshot(&o, &mut ours).unwrap();
     let go =
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/s3/reserved-names.fsm"))
             .unwrap();

@@ -1,13 +1,11 @@
 //! S3 encoder input checks: every malformed or unsafe input is a typed error naming the file.
 
-mod s3_util;
-
 use std::path::{Path, PathBuf};
 
+use crate::s3_util::{put, Collect};
 use ekv_snapshot::adapters::s3::S3Encoder;
 use ekv_snapshot::adapters::{AdapterError, Encoder};
 use ekv_snapshot::dump::DumpError;
-use s3_util::{put, Collect};
 
 const BUCKET: &[u8] = b"{\"format_version\":1,\"name\":\"b\"}";
 const SIDECAR: &[u8] = b"{\"format_version\":1,\"size_bytes\":2}";
@@ -30,7 +28,7 @@ fn encode(root: &Path) -> Result<Records, AdapterError> {
         &ekv_snapshot::adapters::EncodeContext {
             threads: 1,
             scratch_dir: std::env::temp_dir(),
-            reader: ekv_snapshot::dump::checksums::TreeReader::unverified(root),
+            reader: ekv_snapshot::dump::TreeReader::unverified(root),
         },
     )
     .encode(root, &mut sink)

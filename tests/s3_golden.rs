@@ -1,9 +1,7 @@
 //! S3 golden tests against elastickv's Go toolkit (fixtures: tests/fixtures/s3/README.md):
 //! our encode gives Go's `.fsm` bytes, our decode of Go's `.fsm` gives the tree.
 
-mod s3_util;
-
-use s3_util::*;
+use crate::s3_util::*;
 use sha2::{Digest, Sha256};
 
 #[test]

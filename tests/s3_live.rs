@@ -3,14 +3,14 @@
 //! final S3 state (checked by `../shared/tools/check_s3.py`), and decode → encode → decode is
 //! a fixed point. These tests fail, never skip, when the files are missing.
 
-mod s3_util;
+use crate::s3_util;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ekv_snapshot::adapters::Adapter;
-use ekv_snapshot::pipeline::decode::{decode_snapshot, DecodeOptions};
 use ekv_snapshot::pipeline::NoProgress;
+use ekv_snapshot::pipeline::{decode_snapshot, DecodeOptions};
 
 fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")

@@ -1,12 +1,11 @@
 //! S3 property tests: decode → encode → decode is a fixed point for any set of objects
 //! (any chunking, multipart layout, awkward keys), and the decoder never panics on bad input.
 
-mod common;
-mod s3_util;
+use crate::s3_util;
 
 use std::collections::BTreeMap;
 
-use common::bare_stream;
+use crate::common::bare_stream;
 use ekv_snapshot::adapters::s3::keys::{blob_key, bucket_meta_key, manifest_key, ROUTES};
 use ekv_snapshot::adapters::s3::{S3Decoder, S3Options};
 use ekv_snapshot::adapters::{DecodeContext, Decoder, Record, Warnings};

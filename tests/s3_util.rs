@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use ekv_snapshot::adapters::s3::S3Encoder;
 use ekv_snapshot::adapters::{Adapter, Encoder, RecordSink, SinkError};
-use ekv_snapshot::dump::manifest::Manifest;
-use ekv_snapshot::pipeline::decode::{decode_snapshot, DecodeOptions};
-use ekv_snapshot::pipeline::encode::{encode_snapshot, EncodeOptions};
+use ekv_snapshot::dump::Manifest;
 use ekv_snapshot::pipeline::NoProgress;
+use ekv_snapshot::pipeline::{decode_snapshot, DecodeOptions};
+use ekv_snapshot::pipeline::{encode_snapshot, EncodeOptions};
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/s3")
@@ -50,7 +50,7 @@ pub fn encode_records(root: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
         &ekv_snapshot::adapters::EncodeContext {
             threads: 1,
             scratch_dir: std::env::temp_dir(),
-            reader: ekv_snapshot::dump::checksums::TreeReader::unverified(root),
+            reader: ekv_snapshot::dump::TreeReader::unverified(root),
         },
     )
     .encode(root, &mut sink)

@@ -113,7 +113,7 @@ fn encode_tree(root: &Path) -> Result<Records, AdapterError> {
     let cx = EncodeContext {
         threads: 1,
         scratch_dir: std::env::temp_dir(),
-        reader: ekv_snapshot::dump::checksums::TreeReader::unverified(root),
+        reader: ekv_snapshot::dump::TreeReader::unverified(root),
     };
     SqsEncoder::new(&SqsOptions::default(), &cx).encode(root, &mut sink)?;
     let mut recs = sink.0;

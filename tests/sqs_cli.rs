@@ -4,7 +4,7 @@
 //! byte and Go's `.fsm` decodes back to it; trees Go refuses to encode are refused, naming
 //! the flag to drop.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

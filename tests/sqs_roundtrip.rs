@@ -32,7 +32,7 @@ fn encode(root: &Path) -> Result<Records, String> {
     let cx = EncodeContext {
         threads: 1,
         scratch_dir: std::env::temp_dir(),
-        reader: ekv_snapshot::dump::checksums::TreeReader::unverified(root),
+        reader: ekv_snapshot::dump::TreeReader::unverified(root),
     };
     let mut sink = Sink::default();
     SqsEncoder::new(&SqsOptions::default(), &cx)
@@ -162,7 +162,7 @@ fn write_tree(root: &Path, queues: &BTreeMap<String, Q>) -> BTreeMap<String, Vec
     for q in queues.values() {
         let dir = format!(
             "sqs/{}",
-            ekv_snapshot::dump::filename::encode_segment(q.meta.name.as_bytes()).name
+            ekv_snapshot::dump::encode_segment(q.meta.name.as_bytes()).name
         );
         files.insert(format!("{dir}/_queue.json"), q.meta.public_json());
         let mut msgs = q.msgs.clone();

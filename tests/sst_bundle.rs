@@ -5,13 +5,13 @@
 //! The live files come from `../shared/golden/live/` (beside the repository). Tests that
 //! need them fail, never skip, when they are missing.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ekv_snapshot::container::sst::writer::{bundle_bytes, TableOptions};
+use ekv_snapshot::container::sst::{bundle_bytes, TableOptions};
 use ekv_snapshot::container::{encode_key, encode_value};
 use proptest::prelude::*;
 

@@ -20,16 +20,15 @@ pub mod redis;
 pub mod s3;
 pub mod sqs;
 
-pub use batch::{default_threads, encode_files, RecordBatch, ENCODE_WINDOW};
+pub(crate) use batch::{default_threads, encode_files, RecordBatch};
 pub use plugin::{
     AdapterError, Cause, CompareRule, DecodeContext, Decoder, EncodeContext, Encoder, Event, Record,
     RecordSink, SinkError, Warning, Warnings,
 };
-pub use route::{
-    families, family_index, family_of, route, routes, Route, RouteEntry, Router, INTERNAL, UNKNOWN,
-};
+pub use route::Route;
+pub(crate) use route::{families, family_index, route, RouteEntry, Router, INTERNAL};
 
-pub use crate::container::display_key;
+pub(crate) use crate::container::display_key;
 use crate::dump::manifest::{AdapterScope, Adapters, Manifest};
 
 /// The adapters, in the canonical order of MANIFEST/ENCODE_INFO (`redis, dynamodb, s3, sqs`).
@@ -181,7 +180,7 @@ impl AdapterOptions {
 
 /// A Go `strconv.ParseBool` boolean flag value (`-flag`, `-flag=true`, `-flag=0`…), for the
 /// adapters' boolean options.
-pub fn parse_go_bool(s: &str) -> Result<bool, String> {
+pub(crate) fn parse_go_bool(s: &str) -> Result<bool, String> {
     match s {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),

@@ -32,7 +32,7 @@ impl<'a> Record<'a> {
     }
 
     /// A record for `user_key` routed through the registry's table (tests and tools; the
-    /// pipeline routes with a [`super::Router`]). `None` when no adapter owns the key.
+    /// pipeline routes with a `Router`). `None` when no adapter owns the key.
     pub fn routed(user_key: &'a [u8], value: &'a [u8]) -> Option<Record<'a>> {
         let e = super::route(user_key)?;
         e.adapter?;

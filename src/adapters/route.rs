@@ -117,6 +117,7 @@ fn table() -> &'static Table {
 }
 
 /// The whole route table, longest prefix first.
+#[cfg(test)]
 pub fn routes() -> &'static [RouteEntry] {
     &table().entries
 }
@@ -181,6 +182,7 @@ impl Router {
 }
 
 /// The family name of a user key (`unknown` when no prefix matches).
+#[cfg(test)]
 pub fn family_of(user_key: &[u8]) -> &'static str {
     route(user_key).map_or(UNKNOWN, |e| e.route.family)
 }

@@ -30,6 +30,7 @@ pub struct DecodeArgs {
     /// MANIFEST cluster_id.
     #[arg(long = "cluster-id", default_value = "")]
     pub cluster_id: String,
+    /// Per-adapter options.
     #[command(flatten)]
     pub options: AdapterOptions,
     /// Scratch space for adapters that need it (default: the OS temp dir; never the output).

@@ -156,6 +156,7 @@ fn run_encode(a: &EncodeArgs) -> Result<Result<EncodeOutcome, String>, Error> {
         manifest,
         input_arg: a.input.clone(),
         output_arg: a.output.clone(),
+        #[cfg(test)]
         corrupt_for_test: None,
     };
     let mut progress = TermProgress::new(a.quiet, None, "records");

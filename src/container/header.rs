@@ -208,7 +208,7 @@ no-downgrade latch holding v2 with last-observed cutover";
 pub struct LatchDecision {
     /// The header to write.
     pub header: FsmHeader,
-    /// Set (to [`LATCH_WARNING`]) only the first time the latch refuses a downgrade.
+    /// Set (to `LATCH_WARNING`) only the first time the latch refuses a downgrade.
     pub warning: Option<&'static str>,
 }
 

@@ -1,22 +1,22 @@
 //! The bytes of a snapshot file (containers.md): the FSM header, the EKVPBBL1 stream, the
 //! live-file CRC32C footer, and format sniffing.
 //!
-//! * [`peek`]: the buffered reader every layer of one file is read through (peek without
+//! * [`PeekReader`]: the buffered reader every layer of one file is read through (peek without
 //!   consuming, running CRC32C of consumed bytes, file offsets).
-//! * [`header`]: the `EKVTHLC1`/`EKVTHLC2` FSM header and the no-downgrade latch (§1).
-//! * [`format`](mod@format): the payload magics and sniffing (§2.1, D10).
-//! * [`pebble`]: the `EKVPBBL1` stream reader and writer, MVCC key/value codec (§2.2, §2.3).
+//! * [`FsmHeader`], [`HeaderLatch`]: the `EKVTHLC1`/`EKVTHLC2` FSM header and the no-downgrade latch (§1).
+//! * [`PayloadFormat`]: the payload magics and sniffing (§2.1, D10).
+//! * [`PebbleStreamReader`], [`PebbleStreamWriter`]: the `EKVPBBL1` stream reader and writer, MVCC key/value codec (§2.2, §2.3).
 //! * [`sst`]: the `EKVSSTI1` SST-ingest bundle and the Pebble tables in it (§2.4,
 //!   spec/sst_bundle.md).
-//! * [`live`]: whole files: bare streams, live `fsm-snap/<index>.fsm` files with footer,
+//! * [`SnapshotFile`]: whole files: bare streams, live `fsm-snap/<index>.fsm` files with footer,
 //!   `fsm-snap/` directories, snapshot index from the name (§3.2, §4, D2, D4).
 
-pub mod entry;
-pub mod format;
-pub mod header;
-pub mod live;
-pub mod pebble;
-pub mod peek;
+pub(crate) mod entry;
+pub(crate) mod format;
+pub(crate) mod header;
+pub(crate) mod live;
+pub(crate) mod pebble;
+pub(crate) mod peek;
 pub mod sst;
 
 pub use entry::{MvccEntry, RawEntry, StreamEntry};
@@ -27,8 +27,8 @@ pub use live::{
     FooterReport, Framing, SnapshotFile, SnapshotInfo,
 };
 pub use pebble::{
-    decode_key, encode_key, encode_value, is_raw_operational_key, PebbleStreamReader, PebbleStreamWriter,
-    Trailer, MAX_ENCODED_KEY_LEN, MAX_ENCODED_VALUE_LEN, PEBBLE_MAGIC,
+    decode_key, encode_key, encode_value, is_raw_operational_key, FooterSeen, PebbleStreamReader,
+    PebbleStreamWriter, Trailer, MAX_ENCODED_KEY_LEN, MAX_ENCODED_VALUE_LEN, PEBBLE_MAGIC,
 };
 pub use peek::PeekReader;
 
@@ -249,36 +249,56 @@ pub enum ContainerError {
     },
     /// `EKVSSTI1`: the manifest's length, digest, JSON or fields are invalid.
     #[error("EKVSSTI1 manifest at offset {offset}: {problem}")]
-    SstManifest { offset: u64, problem: String },
+    SstManifest {
+        /// Byte offset of the manifest.
+        offset: u64,
+        /// What is wrong.
+        problem: String,
+    },
     /// `EKVSSTI1`: a table of the bundle is corrupt or holds what an export cannot.
     #[error(
         "EKVSSTI1 table {file}: {block} at table offset {table_offset} (file offset {offset}): {problem}"
     )]
     SstTable {
+        /// The table's file name.
         file: String,
+        /// The part of the table (footer, index, data block, ...).
         block: &'static str,
+        /// Byte offset within the table.
         table_offset: u64,
+        /// Byte offset from the start of the file.
         offset: u64,
+        /// What is wrong.
         problem: String,
     },
     /// `EKVSSTI1`: a table's bytes do not match the manifest's SHA-256.
     #[error("EKVSSTI1 table {file} at offset {offset}: SHA-256 mismatch: manifest says {expected}, computed {computed}")]
     SstDigest {
+        /// The table's file name.
         file: String,
+        /// Byte offset of the table.
         offset: u64,
+        /// The manifest's SHA-256 (hex).
         expected: String,
+        /// The SHA-256 computed (hex).
         computed: String,
     },
     /// `EKVSSTI1`: the tables do not add up to the manifest's totals.
     #[error("EKVSSTI1 bundle: manifest {what} is {expected}, the tables hold {found}")]
     SstTotals {
+        /// The total (`entry_count`, `total_file_bytes`, ...).
         what: &'static str,
+        /// The manifest's value.
         expected: u64,
+        /// The sum over the tables.
         found: u64,
     },
     /// `EKVSSTI1`: bytes after the last table other than a 4-byte footer.
     #[error("EKVSSTI1 bundle: trailing bytes at offset {offset} after the last table")]
-    SstTrailing { offset: u64 },
+    SstTrailing {
+        /// Byte offset of the first trailing byte.
+        offset: u64,
+    },
     /// `next()` called again after an error.
     #[error("reader stopped at offset {offset} by an earlier error")]
     AfterError {

@@ -36,7 +36,7 @@ impl<R: Read> PeekReader<R> {
         Self::with_capacity(DEFAULT_BUFFER, inner)
     }
 
-    /// A reader with a buffer of `capacity` bytes (at least [`MIN_BUFFER`]).
+    /// A reader with a buffer of `capacity` bytes (at least `MIN_BUFFER`).
     pub fn with_capacity(capacity: usize, inner: R) -> Self {
         PeekReader {
             inner,

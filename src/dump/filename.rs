@@ -116,6 +116,7 @@ pub fn is_sha_fallback(segment: &str) -> bool {
 }
 
 /// Whether a segment is a binary `b64.` segment.
+#[cfg(test)]
 pub fn is_binary_segment(segment: &str) -> bool {
     segment.starts_with(BINARY_PREFIX)
 }
@@ -137,7 +138,7 @@ fn hex_value(b: u8) -> Option<u8> {
 }
 
 /// `DecodeSegment`. A SHA-fallback segment is an error here: the caller looks it up in KEYMAP
-/// (check [`is_sha_fallback`] first).
+/// (check `is_sha_fallback` first).
 pub fn decode_segment(segment: &str) -> Result<Vec<u8>, DumpError> {
     if segment.len() > MAX_SEGMENT_BYTES {
         return Err(segment_error(

@@ -115,11 +115,6 @@ impl StagedFile {
         &self.temp
     }
 
-    /// Where the bytes go.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
     /// Write all of `bytes` to the temporary.
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), DumpError> {
         self.file
@@ -336,11 +331,6 @@ impl OutputLock {
             path: path.to_path_buf(),
         }))
     }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl Drop for OutputLock {
@@ -391,14 +381,15 @@ pub fn open_input(path: &Path) -> Result<File, DumpError> {
     Ok(open_input_with_len(path)?.0)
 }
 
-/// Read a whole input file of a dump tree (the rules of [`open_input`]) with one `fstat`
-/// and reads straight into a buffer sized from it: `openat`, `fstat`, `read` until end of
-/// file, `close`.
+/// [`read_input_max`] without a limit (tests).
+#[cfg(test)]
 pub fn read_input(path: &Path) -> Result<Vec<u8>, DumpError> {
     read_input_max(path, u64::MAX)
 }
 
-/// [`read_input`], refusing a file whose `fstat` size exceeds `max` before reading a byte
+/// Read a whole input file of a dump tree (the rules of [`open_input`]) with one `fstat`
+/// and reads straight into a buffer sized from it (`openat`, `fstat`, `read` until end of
+/// file, `close`), refusing a file whose `fstat` size exceeds `max` before reading a byte
 /// (so no input size can make the reader allocate beyond the format's limits). A file that
 /// grows while it is read is cut at `max + 1` bytes and refused too.
 pub fn read_input_max(path: &Path, max: u64) -> Result<Vec<u8>, DumpError> {

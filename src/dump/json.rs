@@ -1,5 +1,6 @@
-//! The one Go-compatible JSON writer (s3_tree_pipeline.md §0, redis.md §5.4) and the helpers
-//! for reading JSON leniently the way Go's `encoding/json` does.
+//! The one Go-compatible JSON writer (s3_tree_pipeline.md §0, redis.md §5.4) and the lenient
+//! parsing of JSON text the way Go's `encoding/json` reads it (one value, a value sequence,
+//! base64url); reading fields of a parsed object is `dump::gofields`.
 //!
 //! Writing goes through serde with a custom `serde_json::Formatter` that reproduces Go's
 //! bytes: HTML escaping (`<` `>` `&`) on or off, U+2028/U+2029 always escaped, `\b` `\f` short escapes,
@@ -116,6 +117,83 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T, style: JsonStyle) -> Vec<u8> {
     let mut out = Vec::new();
     write_to(&mut out, value, style);
     out
+}
+
+/// A JSON array in Go's `MarshalIndent` layout, written one element at a time, so that an
+/// array of any length is written with memory bounded by one element (the Redis collection
+/// files, redis.md §5.6–§5.9).
+///
+/// The array sits at nesting `depth` of the enclosing document: its elements are indented
+/// by `depth + 1` levels of two spaces and its `]` by `depth` (an empty array is `[]`). Each
+/// element is its own `MarshalIndent` re-indented at every `\n`; JSON strings never hold a
+/// raw newline, so this is exact. The bytes equal [`write_to`] of the whole array (pinned by
+/// the tests).
+#[derive(Debug)]
+pub struct IndentedArray {
+    depth: usize,
+    style: JsonStyle,
+    len: u64,
+    one: Vec<u8>,
+}
+
+impl IndentedArray {
+    /// Append `[` to `out` and start an array at nesting `depth`, its elements written in
+    /// `style` with `MarshalIndent` layout (the style's `indent` and `newline` are ignored).
+    pub fn begin(out: &mut Vec<u8>, depth: usize, style: JsonStyle) -> IndentedArray {
+        out.push(b'[');
+        IndentedArray {
+            depth,
+            style: JsonStyle {
+                indent: true,
+                newline: false,
+                ..style
+            },
+            len: 0,
+            one: Vec::new(),
+        }
+    }
+
+    /// Append the next element to `out` (see [`write_to`] for a value that cannot be JSON).
+    pub fn element<T: Serialize + ?Sized>(&mut self, out: &mut Vec<u8>, value: &T) {
+        self.one.clear();
+        write_to(&mut self.one, value, self.style);
+        if self.len > 0 {
+            out.push(b',');
+        }
+        newline_indent(out, self.depth + 1);
+        for &b in &self.one {
+            if b == b'\n' {
+                newline_indent(out, self.depth + 1);
+            } else {
+                out.push(b);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// The elements written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether no element has been written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Append the closing `]` to `out`.
+    pub fn end(self, out: &mut Vec<u8>) {
+        if self.len > 0 {
+            newline_indent(out, self.depth);
+        }
+        out.push(b']');
+    }
+}
+
+/// `\n` and `depth` levels of two-space indentation.
+fn newline_indent(out: &mut Vec<u8>, depth: usize) {
+    out.push(b'\n');
+    out.resize(out.len() + 2 * depth, b' ');
 }
 
 /// Go `encoding/json` formatting of a float64: shortest round-trip digits, `'f'` notation
@@ -259,79 +337,10 @@ impl Serialize for Binary<'_> {
     }
 }
 
-/// Read a [`Binary`] envelope back (redis.md §6.3): a JSON string gives its UTF-8 bytes;
-/// an object must carry a non-null string `base64` (matched as Go does, case-insensitively)
-/// decoded with [`decode_base64url_lenient`]; anything else (`null`, a number, an array, a
-/// missing or null `base64`) is an error.
-pub fn decode_binary(value: &serde_json::Value) -> Result<Vec<u8>, String> {
-    use serde_json::Value;
-    match value {
-        Value::String(s) => Ok(s.as_bytes().to_vec()),
-        Value::Object(obj) => match get_ci(obj, "base64") {
-            Some(Value::String(b64)) => decode_base64url_lenient(b64),
-            Some(Value::Null) | None => Err("binary envelope without a `base64` string".to_owned()),
-            Some(_) => Err("binary envelope `base64` is not a string".to_owned()),
-        },
-        Value::Null => Err("binary value is null".to_owned()),
-        _ => Err("binary value must be a string or a {\"base64\": ...} object".to_owned()),
-    }
-}
-
-/// Look up a member of a JSON object the way Go's struct decoding does: exact name first,
-/// else ASCII case-insensitive; among several matches the last one in document order wins.
-///
-/// Document order is only known when serde_json keeps insertion order (`preserve_order`);
-/// otherwise "last" is the last in the map's (sorted) order, which is still deterministic.
-pub fn get_ci<'a>(
-    obj: &'a serde_json::Map<String, serde_json::Value>,
-    name: &str,
-) -> Option<&'a serde_json::Value> {
-    // Go's decoder assigns every member whose name matches the field, exactly or after
-    // folding, in input order: the last one wins (a `null` included; `get_nonnull` for
-    // fields where Go's `null` is a no-op).
-    let want = go_fold(name);
-    obj.iter().rev().find(|(k, _)| go_fold(k) == want).map(|(_, v)| v)
-}
-
-/// [`get_ci`] for a scalar field, where Go leaves the value unchanged on `null`: the last
-/// matching member that is not `null`.
-pub fn get_nonnull<'a>(
-    obj: &'a serde_json::Map<String, serde_json::Value>,
-    name: &str,
-) -> Option<&'a serde_json::Value> {
-    let want = go_fold(name);
-    obj.iter()
-        .rev()
-        .find(|(k, v)| !v.is_null() && go_fold(k) == want)
-        .map(|(_, v)| v)
-}
-
-/// Go `encoding/json`'s `foldName`: ASCII letters upper-cased; any other rune mapped to
-/// `ToUpper(ToLower(r))` (simple case mappings: a rune whose full mapping is not a single
-/// rune is kept), so `ſ` (U+017F) folds to `S` and the Kelvin sign to `K`.
-pub fn go_fold(name: &str) -> String {
-    fn single(mut it: impl Iterator<Item = char>, c: char) -> char {
-        match (it.next(), it.next()) {
-            (Some(x), None) => x,
-            _ => c,
-        }
-    }
-    name.chars()
-        .map(|c| {
-            if c.is_ascii() {
-                c.to_ascii_uppercase()
-            } else {
-                let lower = single(c.to_lowercase(), c);
-                single(lower.to_uppercase(), lower)
-            }
-        })
-        .collect()
-}
-
 /// Parse exactly one JSON value from `bytes`, Go `json.Decoder` style: the value may be
 /// followed only by whitespace (`trailing_close_ok` also accepts trailing `]`/`}` as Go's
 /// `dec.More()` check does). Invalid UTF-8 inside strings becomes U+FFFD.
-pub fn parse_one(bytes: &[u8], trailing_close_ok: bool) -> Result<serde_json::Value, String> {
+pub(crate) fn parse_one(bytes: &[u8], trailing_close_ok: bool) -> Result<serde_json::Value, String> {
     let text = go_lossy_utf8(bytes);
     let text = fix_lone_surrogates(&text);
     let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
@@ -371,7 +380,7 @@ pub fn parse_one(bytes: &[u8], trailing_close_ok: bool) -> Result<serde_json::Va
 /// sequence. An error reads `value <n>: <what> at line <l> column <c>` (`n` counts from 1;
 /// line and column are positions in the repaired text, so a column after an invalid byte
 /// may be off by two per replaced byte).
-pub fn parse_seq(bytes: &[u8]) -> JsonSeq<'_> {
+pub(crate) fn parse_seq(bytes: &[u8]) -> JsonSeq<'_> {
     let lossy = go_lossy_utf8(bytes);
     let fixed = match fix_lone_surrogates(&lossy) {
         Cow::Owned(fixed) => Some(fixed),
@@ -393,7 +402,7 @@ pub fn parse_seq(bytes: &[u8]) -> JsonSeq<'_> {
 
 /// The iterator of [`parse_seq`].
 #[derive(Debug)]
-pub struct JsonSeq<'a> {
+pub(crate) struct JsonSeq<'a> {
     text: Cow<'a, str>,
     /// Byte offset of the next value (after the previous one).
     offset: usize,
@@ -561,7 +570,7 @@ fn fix_lone_surrogates(text: &str) -> Cow<'_, str> {
 
 /// Go `base64.RawURLEncoding` decoding: no padding, `\r`/`\n` skipped, non-zero trailing
 /// bits accepted.
-pub fn decode_base64url_lenient(text: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn decode_base64url_lenient(text: &str) -> Result<Vec<u8>, String> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     const ENGINE: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::URL_SAFE,

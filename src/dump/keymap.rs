@@ -54,7 +54,7 @@ pub struct KeyMap {
 }
 
 impl Default for KeyMap {
-    /// A KEYMAP sorting under [`KEYMAP_SORT_BUDGET`] in the OS temporary directory.
+    /// A KEYMAP sorting under `KEYMAP_SORT_BUDGET` in the OS temporary directory.
     fn default() -> Self {
         KeyMap::new(KEYMAP_SORT_BUDGET, &std::env::temp_dir())
     }
@@ -210,7 +210,7 @@ pub fn for_each_record(
 /// Why a KEYMAP.jsonl line is not a valid record (s3_tree_pipeline.md §6 reader rules);
 /// wrapped into [`DumpError::Keymap`] with the file and line number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RecordError {
+pub enum KeyMapRecordError {
     /// An empty line.
     #[error("blank line")]
     Blank,
@@ -246,18 +246,18 @@ pub enum RecordError {
 }
 
 /// Parse one KEYMAP line.
-fn parse_record(line: &[u8]) -> Result<Record, RecordError> {
+fn parse_record(line: &[u8]) -> Result<Record, KeyMapRecordError> {
     if line.is_empty() {
-        return Err(RecordError::Blank);
+        return Err(KeyMapRecordError::Blank);
     }
-    let value = json::parse_one(line, false).map_err(RecordError::Json)?;
+    let value = json::parse_one(line, false).map_err(KeyMapRecordError::Json)?;
     let Value::Object(obj) = value else {
-        return Err(RecordError::NotObject);
+        return Err(KeyMapRecordError::NotObject);
     };
     for name in ["encoded", "original", "kind"] {
         match obj.get(name) {
-            None => return Err(RecordError::Missing(name)),
-            Some(Value::Null) => return Err(RecordError::Null(name)),
+            None => return Err(KeyMapRecordError::Missing(name)),
+            Some(Value::Null) => return Err(KeyMapRecordError::Null(name)),
             Some(_) => {}
         }
     }
@@ -268,7 +268,7 @@ fn parse_record(line: &[u8]) -> Result<Record, RecordError> {
     };
     let field = |name: &'static str| match f.get(name) {
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(v) => Err(RecordError::NotString {
+        Some(v) => Err(KeyMapRecordError::NotString {
             name,
             found: super::gofields::type_name(v),
         }),
@@ -278,12 +278,12 @@ fn parse_record(line: &[u8]) -> Result<Record, RecordError> {
     let original = field("original")?;
     let kind = field("kind")?;
     if encoded.is_empty() {
-        return Err(RecordError::EmptyEncoded);
+        return Err(KeyMapRecordError::EmptyEncoded);
     }
     if kind.is_empty() {
-        return Err(RecordError::EmptyKind);
+        return Err(KeyMapRecordError::EmptyKind);
     }
-    let original = decode_base64url_lenient(&original).map_err(RecordError::Original)?;
+    let original = decode_base64url_lenient(&original).map_err(KeyMapRecordError::Original)?;
     Ok(Record {
         encoded,
         original,

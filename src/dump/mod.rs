@@ -1,27 +1,36 @@
 //! The dump tree format, adapter-agnostic (s3_tree_pipeline.md §5–§9):
 //!
-//! * [`filename`]: segment encoding of raw keys into file names (§5);
-//! * [`json`]: the one Go-compatible JSON writer, its styles, and the lenient reader helpers;
-//! * [`fs`]: safe file I/O (atomic write, no-follow opens, path and link checks);
-//! * [`tree`]: [`DumpTree`], a tree being written in a staging directory, hashed as written,
-//!   published atomically with MANIFEST.json and CHECKSUMS;
-//! * [`keymap`], [`manifest`], [`checksums`], [`encode_info`]: the tree's metadata files.
+//! * file-name segments ([`encode_segment`], [`decode_segment`]): raw keys as file names (§5);
+//! * [`json`]: the one Go-compatible JSON writer and its styles; `gofields` reads fields of
+//!   parsed JSON leniently, as Go's `encoding/json` does;
+//! * safe file I/O (atomic write, no-follow opens, path and link checks), crate-internal;
+//! * [`DumpTree`]: a tree being written in a staging directory, hashed as written,
+//!   published atomically with MANIFEST.json and CHECKSUMS; [`TreeOut`] is the seam the
+//!   adapter decoders write through ([`MemTree`] in memory);
+//! * the tree's metadata files: [`KeyMap`] (`KEYMAP.jsonl`), [`Manifest`] (`MANIFEST.json`),
+//!   `CHECKSUMS` ([`TreeReader`], [`verify_checksums`]) and [`EncodeInfo`] (the encoder's
+//!   sidecar).
 
-pub mod checksums;
-pub mod encode_info;
-pub mod filename;
-pub mod fs;
+pub(crate) mod checksums;
+pub(crate) mod encode_info;
+pub(crate) mod filename;
+pub(crate) mod fs;
 pub(crate) mod gofields;
 pub mod json;
-pub mod keymap;
+pub(crate) mod keymap;
 mod lines;
-pub mod manifest;
+pub(crate) mod manifest;
 mod out;
-pub mod tree;
-pub mod walk;
+pub(crate) mod tree;
+pub(crate) mod walk;
 
+pub use checksums::{verify as verify_checksums, TreeReader, Verification};
+pub use encode_info::{EncodeInfo, SelfTest};
+pub use filename::{decode_segment, encode_segment, Segment};
+pub use keymap::{load as load_keymap, KeyMap, KeyMapRecordError, KIND_SHA_FALLBACK};
+pub use manifest::{AdapterScope, Adapters, Exclusions, Live, Manifest};
 pub use out::{MemTree, OutFile, TreeOut};
-pub use tree::{DumpTree, Staged};
+pub use tree::{DumpTree, PublishStats, Staged, TreeFile, TreeOptions};
 
 use std::path::PathBuf;
 
@@ -62,7 +71,7 @@ pub enum DumpError {
         /// The 1-based line number.
         line: u64,
         /// What is wrong with the line.
-        source: keymap::RecordError,
+        source: keymap::KeyMapRecordError,
     },
     /// A SHA-fallback segment with no KEYMAP.jsonl record.
     #[error("{}: segment {segment:?} is a SHA-256 fallback name and has no KEYMAP.jsonl record", path.display())]

@@ -461,7 +461,7 @@ impl DumpTree {
         self.record(&rel, hasher.finalize().into(), bytes)
     }
 
-    /// Open a staged file: written like any file of the tree, under [`STAGED_DIR`], and
+    /// Open a staged file: written like any file of the tree, under `STAGED_DIR`, and
     /// invisible in it (not in CHECKSUMS, removed at publish) until
     /// [`DumpTree::publish_staged`] renames it to its final path.
     pub fn create_staged(&mut self) -> Result<TreeFile, DumpError> {

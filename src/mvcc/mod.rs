@@ -6,15 +6,15 @@
 //! gotchas 7–8. This layer reads entries through the small [`EntrySource`] trait, so it does
 //! not depend on the concrete container reader:
 //!
-//! * [`tracker`]: [`VersionTracker`], the bounded-memory state machine that classifies each
+//! * [`VersionTracker`]: the bounded-memory state machine that classifies each
 //!   MVCC entry as the live newest version, a deleting tombstone, or an older version;
-//! * [`view`]: [`MvccView`], a lending iterator that pairs a source with a tracker and counts
+//! * [`MvccView`]: a lending iterator that pairs a source with a tracker and counts
 //!   (every entry classified, or only the visible ones with a [`CurrentEntry`] source);
-//! * [`memory`]: [`MemorySource`], an in-memory [`EntrySource`] for tests and small tools.
+//! * [`MemorySource`]: an in-memory [`EntrySource`] for tests and small tools.
 
-pub mod memory;
-pub mod tracker;
-pub mod view;
+pub(crate) mod memory;
+pub(crate) mod tracker;
+pub(crate) mod view;
 
 pub use memory::{MemorySource, OwnedEntry};
 pub use tracker::{Version, VersionTracker};

@@ -51,8 +51,8 @@ pub struct EncodeOptions {
     pub sort_budget: usize,
     /// Where spill files and the self-test scratch go (default: the OS temp dir).
     pub scratch_root: Option<PathBuf>,
-    /// Threads reading and parsing input files (`0`: [`adapters::default_threads`]; at most
-    /// [`MAX_THREADS`]). The output, and the first error, are the same for any count.
+    /// Threads reading and parsing input files (`0`: one per CPU, up to 8; never more than
+    /// `MAX_THREADS`). The output, and the first error, are the same for any count.
     pub threads: usize,
     /// Check every file read against the tree's CHECKSUMS (D15; `--no-verify` clears it).
     pub verify: bool,
@@ -68,13 +68,19 @@ pub const MAX_THREADS: usize = 64;
 /// What an encode produced.
 #[derive(Debug, Clone, Default)]
 pub struct EncodeResult {
+    /// The commit timestamp every record was stamped with.
     pub last_commit_ts: u64,
+    /// Records written.
     pub records: u64,
+    /// Bytes of the snapshot written.
     pub bytes_written: u64,
+    /// SHA-256 of the snapshot bytes.
     pub sha256: [u8; 32],
+    /// Runs the external sort spilled to scratch.
     pub spilled_runs: usize,
     /// Records emitted per adapter, canonical order.
     pub per_adapter: Vec<(Adapter, u64)>,
+    /// The adapters encoded, in canonical order.
     pub adapters_enabled: Vec<Adapter>,
     /// Whether the files read were checked against CHECKSUMS.
     pub verification: Option<Verification>,
@@ -468,6 +474,7 @@ impl Write for Pipe {
 /// The encode CLI contract around [`encode_snapshot`] (s3_tree_pipeline.md §12.2).
 #[derive(Debug, Clone)]
 pub struct EncodeFileOptions {
+    /// What to encode.
     pub encode: EncodeOptions,
     /// The destination `.fsm`.
     pub output: PathBuf,
@@ -479,18 +486,23 @@ pub struct EncodeFileOptions {
     pub manifest: Manifest,
     /// `--input` and `--output` as the user wrote them (recorded verbatim in ENCODE_INFO).
     pub input_arg: String,
+    /// The output as given on the command line (for messages and ENCODE_INFO).
     pub output_arg: String,
     /// Test hook: called on the produced temp file before the self-test reads it.
+    #[cfg(test)]
     pub corrupt_for_test: Option<fn(&Path)>,
 }
 
 /// What [`encode_to_file`] did.
 #[derive(Debug, Clone)]
 pub struct EncodeOutcome {
+    /// The encode's result.
     pub result: EncodeResult,
+    /// The self-test's result.
     pub self_test: SelfTest,
     /// Files the self-test found equal by content but not by bytes (D13).
     pub formatting_only: u64,
+    /// Where the ENCODE_INFO sidecar was written.
     pub sidecar: PathBuf,
     /// Crash debris of earlier runs removed (`<output>.tmp-*`, `<sidecar>.tmp-*`).
     pub debris_removed: usize,
@@ -553,6 +565,7 @@ pub fn encode_to_file(opts: &EncodeFileOptions, progress: &mut dyn Progress) -> 
         r
     };
     tmp.sync()?;
+    #[cfg(test)]
     if let Some(hook) = opts.corrupt_for_test {
         hook(tmp.temp_path());
     }
@@ -624,3 +637,6 @@ fn encode_info(opts: &EncodeFileOptions, r: &EncodeResult, st: SelfTest) -> Enco
         self_test: st,
     }
 }
+
+#[cfg(test)]
+mod tests;

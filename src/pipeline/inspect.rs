@@ -94,7 +94,9 @@ pub struct LargestEntry {
 /// One table of an `EKVSSTI1` bundle.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SstTableReport {
+    /// The table's file name.
     pub name: String,
+    /// The table's size in bytes.
     pub size: u64,
     /// Offset of the table in the snapshot file.
     pub offset: u64,
@@ -102,24 +104,38 @@ pub struct SstTableReport {
     pub sha256: String,
     /// Size, SHA-256, block checksums, key range and entry count all checked.
     pub verified: bool,
+    /// The smallest key, for display.
     pub smallest: String,
+    /// The largest key, for display.
     pub largest: String,
+    /// Entries in the table.
     pub entries: u64,
+    /// Data blocks in the table.
     pub data_blocks: u64,
+    /// Whether the table has a two-level index.
     pub two_level_index: bool,
 }
 
 /// The manifest of an `EKVSSTI1` bundle, and its tables.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SstBundleReport {
+    /// The manifest version.
     pub version: u64,
+    /// The commit timestamp of the export.
     pub last_commit_ts: u64,
+    /// The minimum retained MVCC timestamp.
     pub min_retained_ts: u64,
+    /// The pending minimum retained timestamp.
     pub pending_min_retained_ts: u64,
+    /// The Raft index the export was taken at, if recorded.
     pub applied_index: Option<u64>,
+    /// Entries in all tables.
     pub entry_count: u64,
+    /// Key and value bytes of all entries.
     pub uncompressed_bytes: u64,
+    /// The size of all tables.
     pub total_file_bytes: u64,
+    /// The tables.
     pub files: Vec<SstTableReport>,
 }
 

@@ -1,17 +1,28 @@
 //! Whole-snapshot operations, streaming end to end:
 //!
-//! * [`decode`]: snapshot file → container → MVCC view → prefix dispatch to the adapter
+//! * [`decode_snapshot`]: snapshot file → container → MVCC view → prefix dispatch to the adapter
 //!   decoders → a dump tree published atomically with MANIFEST.json and CHECKSUMS;
-//! * [`encode`]: dump tree → adapter encoders → records stamped with one commit ts, sorted by
+//! * [`encode_snapshot`], [`encode_to_file`]: dump tree → adapter encoders → records stamped with one commit ts, sorted by
 //!   encoded key under a memory budget (spilling beyond it), duplicates rejected → a bare
 //!   EKVPBBL1 stream;
-//! * [`self_test`]: decode produced bytes into scratch and compare adapter subtrees;
-//! * [`inspect`]: what a snapshot holds, by layer and family.
+//! * self-test ([`SelfTestMode`], [`diff_subtree`]): decode produced bytes into scratch and compare adapter subtrees;
+//! * [`inspect()`]: what a snapshot holds, by layer and family.
 
-pub mod decode;
-pub mod encode;
-pub mod inspect;
-pub mod self_test;
+pub(crate) mod decode;
+pub(crate) mod encode;
+pub(crate) mod inspect;
+pub(crate) mod self_test;
+
+pub use decode::{decode_snapshot, Counters, DecodeOptions, DecodeResult, PipelineEvent};
+pub use encode::{
+    encode_snapshot, encode_snapshot_with_progress, encode_to_file, EncodeFileOptions, EncodeOptions,
+    EncodeOutcome, EncodeResult, DEFAULT_SORT_BUDGET,
+};
+pub use inspect::{
+    inspect, FamilyReport, FooterReport, HeaderReport, HlcReport, InspectReport, LargestEntry,
+    SstBundleReport, SstTableReport,
+};
+pub use self_test::{diff_subtree, SelfTestMode, SelfTestOutcome, SubtreeDiff};
 
 use std::path::PathBuf;
 

@@ -59,7 +59,10 @@ impl SelfTestMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SelfTestOutcome {
     /// Every file matched; `formatting_only` of them by content but not by bytes.
-    Matched { formatting_only: u64 },
+    Matched {
+        /// Files equal by content but not byte for byte.
+        formatting_only: u64,
+    },
     /// The report to write to `<output>.mismatch.txt`.
     Mismatch(String),
 }

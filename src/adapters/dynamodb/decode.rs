@@ -39,7 +39,9 @@ pub const DEFAULT_SORT_BUDGET: usize = 16 << 20;
 /// The decoder's warning events (dynamodb_sqs.md §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DdbEvent {
+    /// Items of a table whose schema is missing.
     OrphanItems,
+    /// Items of a generation other than the table's current one.
     StaleGenerationItems,
 }
 
@@ -73,6 +75,7 @@ pub struct DynamoDbDecoder {
 }
 
 impl DynamoDbDecoder {
+    /// A decoder with `options`, writing to `cx`'s scratch directory.
     pub fn new(options: &DynamoDbOptions, cx: &DecodeContext) -> DynamoDbDecoder {
         DynamoDbDecoder::with_budget(options, cx, DEFAULT_SORT_BUDGET)
     }

@@ -41,6 +41,7 @@ pub struct DynamoDbEncoder {
 }
 
 impl DynamoDbEncoder {
+    /// An encoder with `options` and `cx`'s scratch directory and thread count.
     pub fn new(options: &DynamoDbOptions, cx: &EncodeContext) -> DynamoDbEncoder {
         DynamoDbEncoder {
             layout: options.layout,

@@ -12,18 +12,26 @@ use super::number;
 use super::proto::{AttributeValue, Item, TableSchema, Value};
 use crate::adapters::Route;
 
+/// Prefix of table-schema keys.
 pub const TABLE_META_PREFIX: &[u8] = b"!ddb|meta|table|";
+/// Prefix of table-generation keys.
 pub const TABLE_GEN_PREFIX: &[u8] = b"!ddb|meta|gen|";
+/// Prefix of item keys.
 pub const ITEM_PREFIX: &[u8] = b"!ddb|item|";
+/// Prefix of GSI row keys.
 pub const GSI_PREFIX: &[u8] = b"!ddb|gsi|";
 
 /// What a DynamoDB key is: the handler tag of its route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Kind {
+    /// A table schema row.
     TableMeta,
+    /// A table generation row.
     TableGeneration,
+    /// An item row.
     Item,
+    /// A GSI row (derived from items, not dumped).
     GsiRow,
 }
 

@@ -11,9 +11,9 @@
 mod decode;
 mod encode;
 pub mod keys;
-pub mod number;
+pub(crate) mod number;
 pub mod proto;
-pub mod public;
+pub(crate) mod public;
 
 pub use decode::{item_rel_path, part_name, DdbEvent, DynamoDbDecoder, DEFAULT_SORT_BUDGET};
 pub use encode::DynamoDbEncoder;

@@ -19,44 +19,61 @@ pub const SCHEMA_MAGIC: &[u8] = b"\x00DS\x01";
 /// Value magic of an item (`00 'D' 'I' 01`).
 pub const ITEM_MAGIC: &[u8] = b"\x00DI\x01";
 
+/// A key schema: hash and optional range attribute.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct KeySchema {
+    /// The hash (partition) key attribute.
     #[prost(string, tag = "1")]
     pub hash_key: String,
+    /// The range (sort) key attribute, empty if none.
     #[prost(string, tag = "2")]
     pub range_key: String,
 }
 
+/// Which attributes a GSI projects.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct GsiProjection {
+    /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
     #[prost(string, tag = "1")]
     pub projection_type: String,
+    /// The attributes of an `INCLUDE` projection.
     #[prost(string, repeated, tag = "2")]
     pub non_key_attributes: Vec<String>,
 }
 
+/// A global secondary index.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct GlobalSecondaryIndex {
+    /// The index's key schema.
     #[prost(message, optional, tag = "1")]
     pub key_schema: Option<KeySchema>,
+    /// The index's projection.
     #[prost(message, optional, tag = "2")]
     pub projection: Option<GsiProjection>,
 }
 
+/// A table schema (the `!ddb|meta|table|` value).
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct TableSchema {
+    /// The table name.
     #[prost(string, tag = "1")]
     pub table_name: String,
+    /// Attribute name to type (`S`, `N`, `B`).
     #[prost(btree_map = "string, string", tag = "2")]
     pub attribute_definitions: BTreeMap<String, String>,
+    /// The primary key.
     #[prost(message, optional, tag = "3")]
     pub primary_key: Option<KeySchema>,
+    /// Index name to index.
     #[prost(btree_map = "string, message", tag = "4")]
     pub global_secondary_indexes: BTreeMap<String, GlobalSecondaryIndex>,
+    /// The key encoding version.
     #[prost(uint64, tag = "5")]
     pub key_encoding_version: u64,
+    /// The generation being migrated from, 0 if none.
     #[prost(uint64, tag = "6")]
     pub migrating_from_generation: u64,
+    /// The table generation.
     #[prost(uint64, tag = "7")]
     pub generation: u64,
 }
@@ -73,32 +90,42 @@ impl TableSchema {
     }
 }
 
+/// A set of strings (`SS` or `NS`).
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct StringSet {
+    /// The members.
     #[prost(string, repeated, tag = "1")]
     pub values: Vec<String>,
 }
 
+/// A set of binary values (`BS`).
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct BinarySet {
+    /// The members.
     #[prost(bytes = "vec", repeated, tag = "1")]
     pub values: Vec<Vec<u8>>,
 }
 
+/// A list value (`L`).
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct AttributeValueList {
+    /// The elements.
     #[prost(message, repeated, tag = "1")]
     pub values: Vec<AttributeValue>,
 }
 
+/// A map value (`M`).
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct AttributeValueMap {
+    /// Member name to value.
     #[prost(btree_map = "string, message", tag = "1")]
     pub values: BTreeMap<String, AttributeValue>,
 }
 
+/// One attribute value.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct AttributeValue {
+    /// The value, by type.
     #[prost(oneof = "Value", tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10")]
     pub value: Option<Value>,
 }
@@ -107,36 +134,49 @@ pub struct AttributeValue {
 /// `repeated string values = 1`).
 #[derive(Clone, PartialEq, Eq, prost::Oneof)]
 pub enum Value {
+    /// String.
     #[prost(string, tag = "1")]
     S(String),
+    /// Number, as its decimal text.
     #[prost(string, tag = "2")]
     N(String),
+    /// Binary.
     #[prost(bytes = "vec", tag = "3")]
     B(Vec<u8>),
+    /// Boolean.
     #[prost(bool, tag = "4")]
     Bool(bool),
+    /// Null.
     #[prost(bool, tag = "5")]
     Null(bool),
+    /// String set.
     #[prost(message, tag = "6")]
     Ss(StringSet),
+    /// Number set.
     #[prost(message, tag = "7")]
     Ns(StringSet),
+    /// Binary set.
     #[prost(message, tag = "8")]
     Bs(BinarySet),
+    /// List.
     #[prost(message, tag = "9")]
     L(AttributeValueList),
+    /// Map.
     #[prost(message, tag = "10")]
     M(AttributeValueMap),
 }
 
 impl AttributeValue {
+    /// An attribute value holding `value`.
     pub fn new(value: Value) -> AttributeValue {
         AttributeValue { value: Some(value) }
     }
 }
 
+/// An item (the `!ddb|item|` value).
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct Item {
+    /// Attribute name to value.
     #[prost(btree_map = "string, message", tag = "1")]
     pub attributes: BTreeMap<String, AttributeValue>,
 }

@@ -8,9 +8,8 @@
 //! {⏎  "format_version": 1,⏎  "fields": [⏎    <elem>,⏎    <elem>⏎  ],⏎  "expire_at_ms": null⏎}
 //! ```
 //!
-//! (an empty array is `[]`). Each element is its own `MarshalIndent` with every line indented
-//! by four more spaces; JSON strings never hold a raw newline, so re-indenting at `\n` is
-//! exact. `streams/` files are JSONL: one compact `json.Marshal` line per entry, then the
+//! (an empty array is `[]`); the array is written element by element by
+//! [`json::IndentedArray`]. `streams/` files are JSONL: one compact `json.Marshal` line per entry, then the
 //! `_meta` line. The tests pin the bytes against whole-document serialization.
 
 use std::io::{self, Write};
@@ -19,7 +18,7 @@ use serde::{Serialize, Serializer};
 
 use super::keys::parse_stream_entry_body;
 use super::state::{Coll, CollKind, Elem};
-use crate::dump::json::{self, Binary, JsonStyle};
+use crate::dump::json::{self, Binary, IndentedArray, JsonStyle};
 
 /// Go's `json.Marshal` of a zset score: a number, or `"+inf"` / `"-inf"`.
 pub(super) struct Score(pub f64);
@@ -76,27 +75,33 @@ pub(super) enum ElemError {
 pub(super) struct CollFile<W: Write> {
     kind: CollKind,
     out: W,
-    written: u64,
+    /// The element array (unused by a stream file).
+    array: IndentedArray,
     buf: Vec<u8>,
 }
 
 impl<W: Write> CollFile<W> {
     /// Start the file of a `kind` collection on `out`.
     pub(super) fn begin(kind: CollKind, mut out: W) -> io::Result<CollFile<W>> {
-        let array = match kind {
+        let name = match kind {
             CollKind::Hash => "fields",
             CollKind::List => "items",
             CollKind::Set | CollKind::Zset => "members",
             CollKind::Stream => "",
         };
+        let mut buf = Vec::new();
         if kind != CollKind::Stream {
-            write!(out, "{{\n  \"format_version\": 1,\n  \"{array}\": [")?;
+            write!(buf, "{{\n  \"format_version\": 1,\n  \"{name}\": ")?;
+        }
+        let array = IndentedArray::begin(&mut buf, 1, JsonStyle::MARSHAL_INDENT);
+        if kind != CollKind::Stream {
+            out.write_all(&buf)?;
         }
         Ok(CollFile {
             kind,
             out,
-            written: 0,
-            buf: Vec::new(),
+            array,
+            buf,
         })
     }
 
@@ -118,40 +123,27 @@ impl<W: Write> CollFile<W> {
             json::write_to(&mut self.buf, &line, JsonStyle::MARSHAL);
             self.buf.push(b'\n');
         } else {
-            let mut one = Vec::new();
+            let buf = &mut self.buf;
             match self.kind {
-                CollKind::Hash => json::write_to(
-                    &mut one,
+                CollKind::Hash => self.array.element(
+                    buf,
                     &NameValue {
                         name: Binary(e.a),
                         value: Binary(e.b),
                     },
-                    JsonStyle::MARSHAL_INDENT,
                 ),
-                CollKind::List => json::write_to(&mut one, &Binary(e.b), JsonStyle::MARSHAL_INDENT),
-                CollKind::Set => json::write_to(&mut one, &Binary(e.a), JsonStyle::MARSHAL_INDENT),
-                _ => json::write_to(
-                    &mut one,
+                CollKind::List => self.array.element(buf, &Binary(e.b)),
+                CollKind::Set => self.array.element(buf, &Binary(e.a)),
+                _ => self.array.element(
+                    buf,
                     &ZMember {
                         member: Binary(e.a),
                         score: Score(f64::from_bits(e.n1)),
                     },
-                    JsonStyle::MARSHAL_INDENT,
                 ),
-            }
-            if self.written > 0 {
-                self.buf.push(b',');
-            }
-            self.buf.extend_from_slice(b"\n    ");
-            for &b in &one {
-                self.buf.push(b);
-                if b == b'\n' {
-                    self.buf.extend_from_slice(b"    ");
-                }
             }
         }
         self.out.write_all(&self.buf).map_err(ElemError::Io)?;
-        self.written += 1;
         Ok(())
     }
 
@@ -170,10 +162,8 @@ impl<W: Write> CollFile<W> {
             json::write_to(&mut self.buf, &meta, JsonStyle::MARSHAL);
             self.buf.push(b'\n');
         } else {
-            if self.written > 0 {
-                self.buf.extend_from_slice(b"\n  ");
-            }
-            self.buf.extend_from_slice(b"],\n  \"expire_at_ms\": ");
+            self.array.end(&mut self.buf);
+            self.buf.extend_from_slice(b",\n  \"expire_at_ms\": ");
             json::write_to(&mut self.buf, &expire, JsonStyle::MARSHAL_INDENT);
             self.buf.extend_from_slice(b"\n}");
         }

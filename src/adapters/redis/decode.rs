@@ -34,8 +34,8 @@ use serde::Serialize;
 use super::collfile::{CollFile, ElemError};
 use super::keys::*;
 use super::state::{
-    be64, push_escaped, split_key, unescape, Coll, CollKind, Elem, Info, KeyFacts, MetaInfo, Pending,
-    TtlOwner, SEC_ELEM, SEC_INFO, SEC_TTL,
+    push_escaped, split_key, unescape, Coll, CollKind, Elem, Info, KeyFacts, MetaInfo, Pending, TtlOwner,
+    SEC_ELEM, SEC_INFO, SEC_TTL,
 };
 use super::RedisOptions;
 use crate::adapters::{display_key, AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};

@@ -32,7 +32,8 @@ use crate::adapters::{
 use crate::container::pebble;
 use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
 use crate::dump::fs::{list_dir, open_input, EntryKind};
-use crate::dump::json::{decode_base64url_lenient, get_ci, parse_one, parse_seq};
+use crate::dump::gofields::{self, get_ci, BinaryError};
+use crate::dump::json::{parse_one, parse_seq};
 use crate::dump::keymap;
 use crate::dump::walk::{lstat, resolve_stem, Node, SortedStems, FILES_PER_ROUND, LISTING_SORT_BUDGET};
 
@@ -365,51 +366,32 @@ fn seq_value(path: &Path, v: Result<Value, String>) -> Result<Value, AdapterErro
 
 /// An optional u64 member: missing or `null` → `None`; otherwise a JSON integer in u64.
 fn opt_u64(o: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, FileError> {
-    let got = match get_ci(o, name) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(v) => return Ok(Some(v)),
-            None => n.to_string(),
-        },
-        Some(other) => other.to_string(),
-    };
-    Err(FileError::NotUnsigned { name, got })
+    gofields::opt_u64(o, name).map_err(|v| FileError::NotUnsigned {
+        name,
+        got: v.to_string(),
+    })
 }
 
 /// A binary envelope (§6.3 `unmarshalRedisBinaryValue`): a JSON string, or `{"base64":…}`.
 /// `what` names the value in an error; it is formatted only then.
 fn binary(v: Option<&Value>, what: std::fmt::Arguments<'_>) -> Result<Vec<u8>, FileError> {
-    match v {
-        Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
-        Some(Value::Object(o)) => match get_ci(o, "base64") {
-            Some(Value::String(s)) => decode_base64url_lenient(s).map_err(|reason| FileError::Base64 {
-                what: what.to_string(),
-                reason,
-            }),
-            _ => Err(FileError::Base64Member {
-                what: what.to_string(),
-            }),
-        },
-        None | Some(Value::Null) => Err(FileError::BinaryMissing {
-            what: what.to_string(),
-        }),
-        Some(other) => Err(FileError::NotBinary {
-            what: what.to_string(),
-            got: other.to_string(),
-        }),
-    }
+    gofields::binary(v).map_err(|e| {
+        let what = what.to_string();
+        match e {
+            BinaryError::Base64(reason) => FileError::Base64 { what, reason },
+            BinaryError::NoBase64 => FileError::Base64Member { what },
+            BinaryError::Missing => FileError::BinaryMissing { what },
+            BinaryError::NotBinary(got) => FileError::NotBinary { what, got },
+        }
+    })
 }
 
 /// An optional array member: missing or `null` → empty.
 fn opt_array<'v>(o: &'v Map<String, Value>, name: &'static str) -> Result<&'v [Value], FileError> {
-    match get_ci(o, name) {
-        None | Some(Value::Null) => Ok(&[]),
-        Some(Value::Array(a)) => Ok(a),
-        Some(other) => Err(FileError::NotArray {
-            name,
-            got: other.to_string(),
-        }),
-    }
+    gofields::opt_array(o, name).map_err(|v| FileError::NotArray {
+        name,
+        got: v.to_string(),
+    })
 }
 
 /// Parse a collection file: one object, `format_version` exactly 1; returns the object and

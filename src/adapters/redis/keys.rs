@@ -282,10 +282,10 @@ pub enum LayoutError {
 // ---------------------------------------------------------------------------------------
 // Small integer helpers.
 
-fn be64(b: &[u8], at: usize) -> Option<u64> {
-    let s = b.get(at..at.checked_add(8)?)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(s);
+/// `BE64` at `at`, if the eight bytes are there (the one checked big-endian read of the
+/// Redis adapter).
+pub(super) fn be64(b: &[u8], at: usize) -> Option<u64> {
+    let a: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
     Some(u64::from_be_bytes(a))
 }
 

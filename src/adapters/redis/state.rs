@@ -27,6 +27,8 @@
 //! At finalize one key is held at a time: its [`KeyFacts`] and one element ([`Pending`]);
 //! its collection files are written element by element (`collfile.rs`).
 
+use super::keys::be64;
+
 /// Section bytes of the sort key.
 pub(super) const SEC_INFO: u8 = 0;
 pub(super) const SEC_TTL: u8 = 1;
@@ -210,12 +212,6 @@ impl Info {
             _ => None,
         }
     }
-}
-
-/// `BE64` at `at`, if the bytes are there.
-pub(super) fn be64(v: &[u8], at: usize) -> Option<u64> {
-    let b: [u8; 8] = v.get(at..at.checked_add(8)?)?.try_into().ok()?;
-    Some(u64::from_be_bytes(b))
 }
 
 /// Per-collection state of one key.

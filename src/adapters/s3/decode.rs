@@ -152,6 +152,7 @@ impl S3Decoder {
         self
     }
 
+    /// A decoder with `opts`, writing to `cx`'s scratch directory.
     pub fn new(opts: &S3Options, cx: &DecodeContext) -> S3Decoder {
         S3Decoder {
             opts: opts.clone(),

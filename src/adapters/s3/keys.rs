@@ -15,15 +15,25 @@ use crate::adapters::Route;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Kind {
+    /// A bucket-meta row (`!s3|bucket|meta|`).
     BucketMeta,
+    /// A bucket-generation row (`!s3|bucket|gen|`).
     BucketGeneration,
+    /// An object manifest (`!s3|obj|head|`).
     ObjectManifest,
+    /// A multipart-upload meta row (`!s3|upload|meta|`).
     UploadMeta,
+    /// A multipart-upload part row (`!s3|upload|part|`).
     UploadPart,
+    /// An object data chunk (`!s3|blob|`).
     Blob,
+    /// A chunk reference (`!s3|chunkref|`).
     ChunkRef,
+    /// A content-addressed chunk (`!s3|chunkblob|`).
     ChunkBlob,
+    /// A garbage-collection marker of an upload (`!s3|gc|upload|`).
     GcUpload,
+    /// A route-catalog row (`!s3route|`).
     RouteCatalog,
 }
 
@@ -41,20 +51,32 @@ pub const ROUTES: &[Route] = &[
     Route::new(ROUTE_PREFIX, "s3", Kind::RouteCatalog as u8),
 ];
 
+/// Prefix of bucket-meta keys.
 pub const BUCKET_META_PREFIX: &[u8] = b"!s3|bucket|meta|";
+/// Prefix of bucket-generation keys.
 pub const BUCKET_GEN_PREFIX: &[u8] = b"!s3|bucket|gen|";
+/// Prefix of object-manifest keys.
 pub const OBJ_HEAD_PREFIX: &[u8] = b"!s3|obj|head|";
+/// Prefix of upload-meta keys.
 pub const UPLOAD_META_PREFIX: &[u8] = b"!s3|upload|meta|";
+/// Prefix of upload-part keys.
 pub const UPLOAD_PART_PREFIX: &[u8] = b"!s3|upload|part|";
+/// Prefix of blob (chunk data) keys.
 pub const BLOB_PREFIX: &[u8] = b"!s3|blob|";
+/// Prefix of chunk-reference keys.
 pub const CHUNKREF_PREFIX: &[u8] = b"!s3|chunkref|";
+/// Prefix of content-addressed chunk keys.
 pub const CHUNKBLOB_PREFIX: &[u8] = b"!s3|chunkblob|";
+/// Prefix of upload GC-marker keys.
 pub const GC_UPLOAD_PREFIX: &[u8] = b"!s3|gc|upload|";
+/// Prefix of route-catalog keys.
 pub const ROUTE_PREFIX: &[u8] = b"!s3route|";
 
 /// The generation, upload id and part number every restored object gets (§4.1).
 pub const RESTORE_GENERATION: u64 = 1;
+/// The upload id the encoder gives every restored object (its blobs and manifest).
 pub const RESTORE_UPLOAD_ID: &[u8] = b"elastickv-restore";
+/// The part number of a restored object's single part.
 pub const RESTORE_PART_NO: u64 = 1;
 /// Canonical chunk size of restored bodies (§4.1).
 pub const CHUNK_SIZE: usize = 1 << 20;
@@ -151,8 +173,11 @@ pub fn parse_bucket_meta_key(key: &[u8]) -> Result<Vec<u8>, String> {
 /// `(bucket, generation, object)`: the scope of an object (manifest, blob, chunk ref).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectId {
+    /// The bucket name.
     pub bucket: Vec<u8>,
+    /// The bucket generation.
     pub generation: u64,
+    /// The object key.
     pub object: Vec<u8>,
 }
 
@@ -195,9 +220,13 @@ pub fn parse_manifest_key(key: &[u8]) -> Result<ObjectId, String> {
 /// One chunk's address: a blob (`!s3|blob|`) or a chunk reference (`!s3|chunkref|`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkId {
+    /// The object the chunk belongs to.
     pub id: ObjectId,
+    /// The upload id.
     pub upload_id: Vec<u8>,
+    /// The part number.
     pub part_no: u64,
+    /// The chunk number within the part.
     pub chunk_no: u64,
     /// 0 when the key has no trailer.
     pub part_version: u64,
@@ -287,10 +316,13 @@ pub fn upload_meta_bucket_raw(key: &[u8]) -> Result<Vec<u8>, String> {
 /// validated (version 1 or 2, field lengths, replica count, no trailing bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkRef {
+    /// SHA-256 of the chunk's bytes.
     pub sha256: [u8; 32],
+    /// The chunk's size in bytes.
     pub size: u64,
 }
 
+/// Parse and validate a chunk-reference value (§2.3); the error says what is wrong.
 pub fn parse_chunk_ref(v: &[u8]) -> Result<ChunkRef, String> {
     fn u16_at(v: &[u8], at: usize) -> Result<(usize, usize), String> {
         let b = v
@@ -336,9 +368,13 @@ pub fn parse_chunk_ref(v: &[u8]) -> Result<ChunkRef, String> {
 /// The fields of a live bucket-meta value the decoder uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BucketMeta {
+    /// The bucket generation.
     pub generation: u64,
+    /// The owner.
     pub owner: String,
+    /// The region.
     pub region: String,
+    /// The ACL.
     pub acl: String,
 }
 
@@ -356,7 +392,7 @@ impl<'a> GoObj<'a> {
     }
     pub(super) fn get(&self, name: &str) -> Option<&'a Value> {
         self.0
-            .and_then(|m| crate::dump::json::get_ci(m, name))
+            .and_then(|m| crate::dump::gofields::get_ci(m, name))
             .filter(|v| !v.is_null())
     }
     pub(super) fn string(&self, name: &str) -> Result<String, String> {
@@ -444,26 +480,42 @@ pub fn parse_bucket_meta(v: &[u8]) -> Result<BucketMeta, String> {
 /// One part of a live manifest.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LivePart {
+    /// The part number.
     pub part_no: u64,
+    /// The part's ETag.
     pub etag: String,
+    /// The part's size in bytes.
     pub size_bytes: i64,
+    /// The number of chunks.
     pub chunk_count: u64,
+    /// The size of each chunk.
     pub chunk_sizes: Vec<u64>,
+    /// The part version.
     pub part_version: u64,
+    /// The chunk-reference version.
     pub chunk_ref_version: u64,
+    /// Whether the chunks are chunk references.
     pub offloaded: bool,
 }
 
 /// `!s3|obj|head|` value (Go `s3LiveManifest`); field order is the marshal order (§4.4).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LiveManifest {
+    /// The upload id of the object's data.
     pub upload_id: String,
+    /// The object's ETag.
     pub etag: String,
+    /// The object's size in bytes.
     pub size_bytes: i64,
+    /// Last-modified time as an HLC timestamp.
     pub last_modified_hlc: u64,
+    /// `Content-Type`.
     pub content_type: String,
+    /// `Content-Encoding`.
     pub content_encoding: String,
+    /// `Cache-Control`.
     pub cache_control: String,
+    /// `Content-Disposition`.
     pub content_disposition: String,
     /// `None` marshals as `null` (Go nil map); entries sorted by key.
     #[serde(serialize_with = "ser_map")]
@@ -489,6 +541,7 @@ pub(crate) fn ser_map<S: serde::Serializer>(
     }
 }
 
+/// Parse an object-manifest value (Go `s3LiveManifest`, read leniently); the error says what is wrong.
 pub fn parse_manifest(v: &[u8]) -> Result<LiveManifest, String> {
     let value = parse_value(v)?;
     let o = GoObj::new(&value, "manifest")?;
@@ -531,11 +584,17 @@ pub fn parse_manifest(v: &[u8]) -> Result<LiveManifest, String> {
 /// The bucket-meta value the encoder writes: compact, all six keys (§4.2).
 #[derive(Debug, Serialize)]
 pub struct RestoreBucketMeta<'a> {
+    /// The bucket name.
     pub bucket_name: &'a str,
+    /// The bucket generation.
     pub generation: u64,
+    /// Creation time as an HLC timestamp.
     pub created_at_hlc: u64,
+    /// The owner.
     pub owner: &'a str,
+    /// The region.
     pub region: &'a str,
+    /// The ACL.
     pub acl: &'a str,
 }
 

@@ -5,8 +5,8 @@
 //! * `decode.rs`: live records → `s3/<bucket>/…` files.
 //! * `encode.rs`: `s3/<bucket>/…` files → records.
 
-pub mod decode;
-pub mod encode;
+pub(crate) mod decode;
+pub(crate) mod encode;
 mod hlc;
 pub mod keys;
 mod spool;

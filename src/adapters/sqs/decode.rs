@@ -95,6 +95,7 @@ fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
 }
 
 impl SqsDecoder {
+    /// A decoder with `options`, writing to `cx`'s scratch directory.
     pub fn new(options: &SqsOptions, cx: &DecodeContext) -> SqsDecoder {
         SqsDecoder {
             options: options.clone(),

@@ -16,14 +16,23 @@ use base64::Engine;
 
 use crate::adapters::Route;
 
+/// Prefix of queue-meta keys.
 pub const QUEUE_META_PREFIX: &[u8] = b"!sqs|queue|meta|";
+/// Prefix of queue-generation keys.
 pub const QUEUE_GEN_PREFIX: &[u8] = b"!sqs|queue|gen|";
+/// Prefix of queue-sequence keys.
 pub const QUEUE_SEQ_PREFIX: &[u8] = b"!sqs|queue|seq|";
+/// Prefix of queue-tombstone keys.
 pub const QUEUE_TOMBSTONE_PREFIX: &[u8] = b"!sqs|queue|tombstone|";
+/// Prefix of message-data keys.
 pub const MSG_DATA_PREFIX: &[u8] = b"!sqs|msg|data|";
+/// Prefix of visibility-index keys.
 pub const MSG_VIS_PREFIX: &[u8] = b"!sqs|msg|vis|";
+/// Prefix of by-age index keys.
 pub const MSG_BYAGE_PREFIX: &[u8] = b"!sqs|msg|byage|";
+/// Prefix of deduplication keys.
 pub const MSG_DEDUP_PREFIX: &[u8] = b"!sqs|msg|dedup|";
+/// Prefix of message-group keys.
 pub const MSG_GROUP_PREFIX: &[u8] = b"!sqs|msg|group|";
 
 /// The discriminator of partitioned (HT-FIFO) message keys, right after the family prefix.
@@ -58,18 +67,28 @@ pub const ROUTES: &[Route] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Kind {
+    /// A queue-meta row.
     QueueMeta,
+    /// A queue-generation row.
     QueueGeneration,
+    /// A queue-sequence row.
     QueueSequence,
+    /// A queue tombstone.
     QueueTombstone,
+    /// A message-data row.
     MessageData,
+    /// A visibility-index row.
     Visibility,
+    /// A by-age index row.
     ByAge,
+    /// A deduplication row.
     Dedup,
+    /// A message-group row.
     Group,
 }
 
 impl Kind {
+    /// Every kind, in route order.
     pub const ALL: [Kind; 9] = [
         Kind::QueueMeta,
         Kind::QueueGeneration,
@@ -135,14 +154,17 @@ fn simple(prefix: &[u8], name: &str) -> Vec<u8> {
     k
 }
 
+/// The queue-meta key of queue `name`.
 pub fn queue_meta_key(name: &str) -> Vec<u8> {
     simple(QUEUE_META_PREFIX, name)
 }
 
+/// The queue-generation key of queue `name`.
 pub fn queue_gen_key(name: &str) -> Vec<u8> {
     simple(QUEUE_GEN_PREFIX, name)
 }
 
+/// The queue-sequence key of queue `name`.
 pub fn queue_seq_key(name: &str) -> Vec<u8> {
     simple(QUEUE_SEQ_PREFIX, name)
 }
@@ -150,7 +172,9 @@ pub fn queue_seq_key(name: &str) -> Vec<u8> {
 /// Where a message lives: the classic keyspace, or a partition of the HT-FIFO keyspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lane {
+    /// A standard or unpartitioned FIFO queue.
     Classic,
+    /// A partition of a partitioned FIFO queue.
     Partition(u32),
 }
 
@@ -169,12 +193,14 @@ fn msg_head(prefix: &[u8], queue: &str, lane: Lane, gen: u64) -> Vec<u8> {
     k
 }
 
+/// The message-data key of message `msg_id` of `queue` generation `gen`.
 pub fn msg_data_key(queue: &str, lane: Lane, gen: u64, msg_id: &str) -> Vec<u8> {
     let mut k = msg_head(MSG_DATA_PREFIX, queue, lane, gen);
     k.extend_from_slice(b64u(msg_id.as_bytes()).as_bytes());
     k
 }
 
+/// The visibility-index key of message `msg_id`, visible at `visible_at` (ms).
 pub fn msg_vis_key(queue: &str, lane: Lane, gen: u64, visible_at: i64, msg_id: &str) -> Vec<u8> {
     let mut k = msg_head(MSG_VIS_PREFIX, queue, lane, gen);
     k.extend_from_slice(&clamp_millis(visible_at).to_be_bytes());
@@ -182,6 +208,7 @@ pub fn msg_vis_key(queue: &str, lane: Lane, gen: u64, visible_at: i64, msg_id: &
     k
 }
 
+/// The by-age index key of message `msg_id`, sent at `send_ts` (ms).
 pub fn msg_byage_key(queue: &str, lane: Lane, gen: u64, send_ts: i64, msg_id: &str) -> Vec<u8> {
     let mut k = msg_head(MSG_BYAGE_PREFIX, queue, lane, gen);
     k.extend_from_slice(&clamp_millis(send_ts).to_be_bytes());
@@ -200,12 +227,14 @@ pub fn msg_dedup_key(queue: &str, lane: Lane, gen: u64, group: &str, dedup_id: &
     k
 }
 
+/// The message-group key of `group` in `queue` generation `gen`.
 pub fn msg_group_key(queue: &str, lane: Lane, gen: u64, group: &str) -> Vec<u8> {
     let mut k = msg_head(MSG_GROUP_PREFIX, queue, lane, gen);
     k.extend_from_slice(b64u(group.as_bytes()).as_bytes());
     k
 }
 
+/// The tombstone key of `queue` generation `gen`.
 pub fn queue_tombstone_key(queue: &str, gen: u64) -> Vec<u8> {
     let mut k = simple(QUEUE_TOMBSTONE_PREFIX, queue);
     k.extend_from_slice(&gen.to_be_bytes());
@@ -288,9 +317,13 @@ fn be32(b: &[u8]) -> u32 {
 // ---------------------------------------------------------------------------------------
 // HT-FIFO routing.
 
+/// `FifoThroughputLimit` per queue.
 pub const THROUGHPUT_PER_QUEUE: &str = "perQueue";
+/// `FifoThroughputLimit` per message group.
 pub const THROUGHPUT_PER_GROUP: &str = "perMessageGroupId";
+/// `DeduplicationScope` per message group.
 pub const DEDUP_SCOPE_GROUP: &str = "messageGroup";
+/// `DeduplicationScope` per queue.
 pub const DEDUP_SCOPE_QUEUE: &str = "queue";
 
 /// The live `partitionFor`: 0 unless the queue has more than one partition, is not

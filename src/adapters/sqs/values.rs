@@ -14,7 +14,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::rawjson;
-use crate::dump::json::{self as gojson, get_ci, JsonStyle};
+use crate::dump::gofields::get_ci;
+use crate::dump::json::{self as gojson, JsonStyle};
 
 type Object = Map<String, Value>;
 
@@ -135,18 +136,31 @@ fn parse_object(bytes: &[u8], trailing_close_ok: bool) -> Result<Object, String>
 /// The queue attributes a dump keeps (`sqsQueueMetaPublic`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct QueueMeta {
+    /// The queue name.
     pub name: String,
+    /// Whether the queue is FIFO.
     pub fifo: bool,
+    /// `ContentBasedDeduplication`.
     pub content_based_deduplication: bool,
+    /// `VisibilityTimeout`, in seconds.
     pub visibility_timeout_seconds: i64,
+    /// `MessageRetentionPeriod`, in seconds.
     pub message_retention_seconds: i64,
+    /// `DelaySeconds`.
     pub delay_seconds: i64,
+    /// `ReceiveMessageWaitTimeSeconds`.
     pub receive_message_wait_seconds: i64,
+    /// `MaximumMessageSize`, in bytes.
     pub maximum_message_size: i64,
+    /// `RedrivePolicy` (JSON text).
     pub redrive_policy: String,
+    /// `RedriveAllowPolicy` (JSON text).
     pub redrive_allow_policy: String,
+    /// `PartitionCount` of a partitioned FIFO queue (0: not partitioned).
     pub partition_count: u32,
+    /// `FifoThroughputLimit`.
     pub fifo_throughput_limit: String,
+    /// `DeduplicationScope`.
     pub deduplication_scope: String,
 }
 
@@ -312,24 +326,39 @@ impl QueueMeta {
 /// One message, in the shape shared by the stored value and the dump line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
+    /// The message id.
     pub message_id: String,
     /// `None`: the JSON had no body (stored as `null`).
     pub body: Option<Vec<u8>>,
+    /// MD5 of the body (hex).
     pub md5_of_body: String,
+    /// MD5 of the message attributes (hex).
     pub md5_of_message_attributes: String,
     /// Attribute name → raw JSON value (uncompacted), sorted by name.
     pub message_attributes: Vec<(String, Vec<u8>)>,
+    /// The sender id.
     pub sender_id: String,
+    /// Send time, Unix ms.
     pub send_timestamp_millis: i64,
+    /// When the message becomes available (delay), Unix ms.
     pub available_at_millis: i64,
+    /// When the message becomes visible again, Unix ms.
     pub visible_at_millis: i64,
+    /// How often it was received.
     pub receive_count: i64,
+    /// First receive time, Unix ms (0: never).
     pub first_receive_millis: i64,
+    /// The current receipt token, if received.
     pub current_receipt_token: Option<Vec<u8>>,
+    /// The queue generation the message belongs to.
     pub queue_generation: u64,
+    /// `MessageGroupId` (FIFO).
     pub message_group_id: String,
+    /// `MessageDeduplicationId` (FIFO).
     pub message_deduplication_id: String,
+    /// The FIFO sequence number.
     pub sequence_number: u64,
+    /// The ARN of the source queue of a dead-lettered message.
     pub dead_letter_source_arn: String,
     /// Only for messages of partitioned keys (dump side).
     pub partition: Option<u32>,

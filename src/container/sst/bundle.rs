@@ -16,7 +16,6 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -54,11 +53,16 @@ mod b64 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SstFileMeta {
+    /// The table's file name.
     pub name: String,
+    /// The table's size in bytes.
     pub size: u64,
+    /// SHA-256 of the table (hex).
     pub sha256: String,
+    /// The smallest encoded key.
     #[serde(with = "b64")]
     pub smallest: Vec<u8>,
+    /// The largest encoded key.
     #[serde(with = "b64")]
     pub largest: Vec<u8>,
 }
@@ -67,15 +71,24 @@ pub struct SstFileMeta {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SstManifest {
+    /// The manifest version.
     pub version: u64,
+    /// The commit timestamp of the export.
     pub last_commit_ts: u64,
+    /// The minimum retained MVCC timestamp.
     pub min_retained_ts: u64,
+    /// The pending minimum retained timestamp.
     pub pending_min_retained_ts: u64,
+    /// The Raft index the export was taken at, if recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_index: Option<u64>,
+    /// The number of entries in all tables.
     pub entry_count: u64,
+    /// Key and value bytes of all entries.
     pub uncompressed_bytes: u64,
+    /// The size of all tables.
     pub total_file_bytes: u64,
+    /// The tables, in key order.
     pub files: Vec<SstFileMeta>,
 }
 
@@ -140,12 +153,17 @@ impl SstManifest {
 /// What was learned about one table while reading it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SstFileReport {
+    /// The table's file name.
     pub name: String,
+    /// The table's size in bytes.
     pub size: u64,
     /// Offset of the table in the snapshot file.
     pub offset: u64,
+    /// Entries read.
     pub entries: u64,
+    /// Data blocks read.
     pub data_blocks: u64,
+    /// Whether the table has a two-level index.
     pub two_level_index: bool,
     /// Size, SHA-256, blocks, key range and entry count all checked.
     pub verified: bool,
@@ -298,18 +316,22 @@ impl<R: Read> SstBundleReader<R> {
         &self.files
     }
 
+    /// The file offset reached.
     pub fn offset(&self) -> u64 {
         self.input.offset()
     }
 
+    /// Entries read so far.
     pub fn entries(&self) -> u64 {
         self.entries
     }
 
+    /// The footer, once the bundle has been read to its end.
     pub fn footer(&self) -> Option<FooterSeen> {
         self.footer
     }
 
+    /// CRC32C of the bytes consumed so far.
     pub fn crc(&mut self) -> u32 {
         self.input.crc()
     }
@@ -631,11 +653,6 @@ fn check_digest(meta: &SstFileMeta, sha: Sha256, offset: u64) -> Result<(), Cont
         });
     }
     Ok(())
-}
-
-/// Base64 as the manifest writes it (for reports).
-pub fn base64_key(key: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(key)
 }
 
 #[cfg(test)]

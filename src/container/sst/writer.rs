@@ -128,6 +128,7 @@ pub struct TableWriter<W: Write> {
 }
 
 impl<W: Write> TableWriter<W> {
+    /// A table writer on `out` with `opts`.
     pub fn new(out: W, opts: TableOptions) -> Self {
         TableWriter {
             out,

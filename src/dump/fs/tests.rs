@@ -211,7 +211,7 @@ fn output_lock_is_exclusive_and_names_the_holder() {
     let out = d.path().join("out.fsm");
     let held = OutputLock::acquire(&out).unwrap();
     assert_eq!(
-        std::fs::read_to_string(held.path()).unwrap().trim(),
+        std::fs::read_to_string(&held.path).unwrap().trim(),
         std::process::id().to_string()
     );
     // flock locks belong to the open file description: a second open conflicts, even in
@@ -220,11 +220,11 @@ fn output_lock_is_exclusive_and_names_the_holder() {
         Err(DumpError::Locked { holder, .. }) => assert_eq!(holder, std::process::id().to_string()),
         other => panic!("{other:?}"),
     }
-    let path = held.path().to_path_buf();
+    let path = held.path.to_path_buf();
     drop(held);
     assert!(!path.exists(), "the holder removes the lock file");
     let again = OutputLock::acquire(&out).unwrap();
-    assert!(again.path().exists());
+    assert!(again.path.exists());
 }
 
 #[test]

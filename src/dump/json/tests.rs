@@ -144,21 +144,6 @@ fn write_to_appends_and_failure_writes_null() {
 }
 
 #[test]
-fn get_ci_matching() {
-    let v = json!({"Fields": 1, "other": 2});
-    let obj = v.as_object().unwrap();
-    assert_eq!(get_ci(obj, "fields"), Some(&json!(1)));
-    assert_eq!(get_ci(obj, "OTHER"), Some(&json!(2)));
-    assert_eq!(get_ci(obj, "missing"), None);
-    let v = json!({"FIELDS": 1, "fields": 2});
-    assert_eq!(get_ci(v.as_object().unwrap(), "fields"), Some(&json!(2)));
-    // Non-ASCII names fold as Go's do (`json.Unmarshal` of {"ÄB":1} fills a field tagged
-    // "äb", checked against Go).
-    let v = json!({"ÄB": 1});
-    assert_eq!(get_ci(v.as_object().unwrap(), "äb"), Some(&json!(1)));
-}
-
-#[test]
 fn parse_one_trailing_rules() {
     assert_eq!(parse_one(b" {\"a\":1} \n\t", false).unwrap(), json!({"a": 1}));
     assert!(parse_one(b"{\"a\":1} x", false).is_err());
@@ -345,60 +330,51 @@ mod props {
     }
 }
 
-#[test]
-fn decode_binary_envelopes() {
-    assert_eq!(decode_binary(&json!("héllo")).unwrap(), "héllo".as_bytes());
-    assert_eq!(
-        decode_binary(&json!({"base64": "gP8B"})).unwrap(),
-        b"\x80\xff\x01"
-    );
-    assert_eq!(
-        decode_binary(&json!({"BASE64": "_w", "other": 1})).unwrap(),
-        b"\xff"
-    );
-    assert_eq!(decode_binary(&json!({"base64": ""})).unwrap(), b"");
-    for bad in [
-        json!(null),
-        json!({}),
-        json!({"base64": null}),
-        json!({"base64": 5}),
-        json!(1),
-        json!([]),
-        json!({"base64": "gP8B="}),
-    ] {
-        assert!(decode_binary(&bad).is_err(), "{bad}");
+fn streamed_array(depth: usize, items: &[serde_json::Value]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut array = IndentedArray::begin(&mut out, depth, JsonStyle::MARSHAL_INDENT);
+    for v in items {
+        array.element(&mut out, v);
     }
+    assert_eq!(array.len(), items.len() as u64);
+    assert_eq!(array.is_empty(), items.is_empty());
+    array.end(&mut out);
+    out
 }
 
-/// Duplicate members that match one field, exactly or by Go's folding: the outputs of Go's
-/// `json.Unmarshal` into `struct{ Key string `json:"key"`; Fields string `json:"fields"` }`
-/// (checked against Go, elastickv's toolchain): the last match wins; `null` is a no-op for
-/// a string field; `ſ` (U+017F) and the Kelvin sign fold to `S` and `K`.
 #[test]
-fn duplicate_members_resolve_like_go() {
-    let obj = |s: &str| match serde_json::from_str::<serde_json::Value>(s).unwrap() {
-        serde_json::Value::Object(o) => o,
-        _ => unreachable!(),
-    };
-    let str_of = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or("").to_owned();
-    for (input, field, want) in [
-        (r#"{"key":"exact","KEY":"upper"}"#, "key", "upper"),
-        (r#"{"KEY":"upper","key":"exact"}"#, "key", "exact"),
-        (r#"{"Key":"a","KEY":"b"}"#, "key", "b"),
-        (r#"{"fieldſ":"longs"}"#, "fields", "longs"),
-        (r#"{"fields":"exact","fieldſ":"longs"}"#, "fields", "longs"),
-        (r#"{"fieldſ":"longs","fields":"exact"}"#, "fields", "exact"),
-        ("{\"\u{212a}ey\":\"kelvin\"}", "key", "kelvin"),
-        (r#"{"key":null,"KEY":"upper"}"#, "key", "upper"),
-        (r#"{"KEY":"upper","key":null}"#, "key", "upper"),
-    ] {
-        assert_eq!(str_of(get_nonnull(&obj(input), field)), want, "{input}");
-    }
-    // `get_ci` keeps the last match, null included (Go's null resets a slice or map field).
+fn indented_array_pinned_bytes() {
+    assert_eq!(s(streamed_array(1, &[])), "[]");
     assert_eq!(
-        get_ci(&obj(r#"{"KEY":"upper","key":null}"#), "key"),
-        Some(&serde_json::Value::Null)
+        s(streamed_array(1, &[json!({"a": [1]}), json!("<")])),
+        "[\n    {\n      \"a\": [\n        1\n      ]\n    },\n    \"\\u003c\"\n  ]"
     );
-    assert_eq!(go_fold("fieldſ"), "FIELDS");
-    assert_eq!(go_fold("ß"), "ß");
+}
+
+mod indented_array_props {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    fn value() -> impl Strategy<Value = serde_json::Value> {
+        prop_oneof![
+            any::<u64>().prop_map(|n| json!(n)),
+            "[a-z<\n é]{0,4}".prop_map(|t| json!(t)),
+            proptest::collection::vec(any::<i32>(), 0..3).prop_map(|v| json!({"v": v, "e": {}})),
+        ]
+    }
+
+    proptest! {
+        /// At depth 0 the streamed array is the whole array's `MarshalIndent`; at depth 1
+        /// it is the value of a member of a top-level object.
+        #[test]
+        fn indented_array_equals_whole_array(items in proptest::collection::vec(value(), 0..5)) {
+            prop_assert_eq!(streamed_array(0, &items), to_vec(&items, JsonStyle::MARSHAL_INDENT));
+            let mut doc = b"{\n  \"a\": ".to_vec();
+            doc.extend(streamed_array(1, &items));
+            doc.extend_from_slice(b"\n}");
+            prop_assert_eq!(doc, to_vec(&json!({"a": items}), JsonStyle::MARSHAL_INDENT));
+        }
+    }
 }

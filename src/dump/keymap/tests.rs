@@ -27,7 +27,7 @@ fn rejects(text: &[u8], needle: &str) {
 }
 
 /// The line number and typed error of a KEYMAP whose record is refused.
-fn record_error(text: &[u8]) -> (u64, RecordError) {
+fn record_error(text: &[u8]) -> (u64, KeyMapRecordError) {
     match load_text(text) {
         Err(DumpError::Keymap { line, source, .. }) => (line, source),
         other => panic!("expected a record error, got {other:?}"),
@@ -145,10 +145,10 @@ fn reader_accepts_go_lenient_base64_and_unknown_fields() {
 fn reader_rejects_malformed_json() {
     rejects(b"{\"encoded\":\n", "line 1");
     rejects(b"[1]\n", "not a JSON object");
-    assert_eq!(record_error(b"[1]\n"), (1, RecordError::NotObject));
+    assert_eq!(record_error(b"[1]\n"), (1, KeyMapRecordError::NotObject));
     assert!(matches!(
         record_error(b"{\"encoded\":\n"),
-        (1, RecordError::Json(_))
+        (1, KeyMapRecordError::Json(_))
     ));
     rejects(
         b"{\"encoded\":\"a\",\"original\":\"\",\"kind\":\"k\"} x\n",
@@ -162,7 +162,7 @@ fn reader_rejects_missing_null_or_empty_fields() {
     rejects(b"{\"encoded\":\"a\",\"kind\":\"k\"}\n", "missing `original`");
     assert_eq!(
         record_error(b"{\"encoded\":\"a\",\"kind\":\"k\"}\n"),
-        (1, RecordError::Missing("original"))
+        (1, KeyMapRecordError::Missing("original"))
     );
     rejects(b"{\"encoded\":\"a\",\"original\":\"\"}\n", "missing `kind`");
     // The presence check is case-sensitive.
@@ -174,7 +174,9 @@ fn reader_rejects_missing_null_or_empty_fields() {
         let mut v = serde_json::json!({"encoded": "a", "original": "", "kind": "k"});
         v[f] = Value::Null;
         rejects(format!("{v}\n").as_bytes(), &format!("`{f}` is null"));
-        assert!(matches!(record_error(format!("{v}\n").as_bytes()), (1, RecordError::Null(n)) if n == f));
+        assert!(
+            matches!(record_error(format!("{v}\n").as_bytes()), (1, KeyMapRecordError::Null(n)) if n == f)
+        );
     }
     rejects(
         b"{\"encoded\":\"\",\"original\":\"\",\"kind\":\"k\"}\n",
@@ -182,7 +184,7 @@ fn reader_rejects_missing_null_or_empty_fields() {
     );
     assert_eq!(
         record_error(b"{\"encoded\":\"\",\"original\":\"\",\"kind\":\"k\"}\n"),
-        (1, RecordError::EmptyEncoded)
+        (1, KeyMapRecordError::EmptyEncoded)
     );
     rejects(
         b"{\"encoded\":\"a\",\"original\":\"\",\"kind\":\"\"}\n",
@@ -190,7 +192,7 @@ fn reader_rejects_missing_null_or_empty_fields() {
     );
     assert_eq!(
         record_error(b"{\"encoded\":\"a\",\"original\":\"\",\"kind\":\"\"}\n"),
-        (1, RecordError::EmptyKind)
+        (1, KeyMapRecordError::EmptyKind)
     );
     rejects(
         b"{\"encoded\":1,\"original\":\"\",\"kind\":\"k\"}\n",
@@ -198,7 +200,7 @@ fn reader_rejects_missing_null_or_empty_fields() {
     );
     assert!(matches!(
         record_error(b"{\"encoded\":1,\"original\":\"\",\"kind\":\"k\"}\n"),
-        (1, RecordError::NotString { name: "encoded", .. })
+        (1, KeyMapRecordError::NotString { name: "encoded", .. })
     ));
 }
 
@@ -214,7 +216,7 @@ fn reader_rejects_bad_base64() {
     );
     assert!(matches!(
         record_error(b"{\"encoded\":\"a\",\"original\":\"a+b/\",\"kind\":\"k\"}\n"),
-        (1, RecordError::Original(_))
+        (1, KeyMapRecordError::Original(_))
     ));
 }
 
@@ -228,7 +230,7 @@ fn reader_rejects_blank_lines() {
     rejects(format!("{good}\n\n").as_bytes(), "line 2");
     assert_eq!(
         record_error(format!("{good}\n\n").as_bytes()),
-        (2, RecordError::Blank)
+        (2, KeyMapRecordError::Blank)
     );
     rejects(format!("{good}\n\r\n").as_bytes(), "blank line");
     load_text(format!("{good}\n").as_bytes()).unwrap();
