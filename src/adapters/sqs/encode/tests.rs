@@ -304,3 +304,98 @@ fn the_walk_ignores_files_and_refuses_links() {
     std::os::unix::fs::symlink(sqs.join("q"), sqs.join("link")).unwrap();
     assert!(matches!(encode(d.path()), Err(AdapterError::BadFile { .. })));
 }
+
+/// The records in emission order, with the dedup candidates' budget `budget`.
+fn encode_with_budget(root: &Path, budget: usize) -> Result<Records, AdapterError> {
+    let mut sink = Sink::default();
+    let cx = EncodeContext {
+        threads: 1,
+        scratch_dir: root.to_path_buf(),
+        reader: crate::dump::checksums::TreeReader::unverified(root),
+    };
+    let mut enc = SqsEncoder::new(&Default::default(), &cx);
+    enc.dedup_budget = budget;
+    enc.encode(root, &mut sink)?;
+    Ok(sink.0)
+}
+
+/// The dedup rows a straightforward in-memory fold of Go's rule gives: per dedup key the
+/// strictly latest send, ties to the first line (classic) or the smallest (seq, id).
+fn dedup_rows_in_memory(
+    queue: &str,
+    lines: &[(String, String, String, i64, u64, u32)],
+    partitioned: bool,
+) -> Records {
+    let mut rows: std::collections::BTreeMap<Vec<u8>, (i64, u64, String)> = Default::default();
+    for (id, group, dedup, send, seq, p) in lines {
+        let lane = if partitioned {
+            Lane::Partition(*p)
+        } else {
+            Lane::Classic
+        };
+        let key = keys::msg_dedup_key(queue, lane, 1, group, dedup);
+        let cand = (*send, *seq, id.clone());
+        match rows.get_mut(&key) {
+            None => {
+                rows.insert(key, cand);
+            }
+            Some(w) => {
+                let earlier = partitioned && cand.0 == w.0 && (cand.1, &cand.2) < (w.1, &w.2);
+                if cand.0 > w.0 || earlier {
+                    *w = cand;
+                }
+            }
+        }
+    }
+    rows.into_iter()
+        .map(|(k, (send, seq, id))| (k, dedup_value(&id, send, seq)))
+        .collect()
+}
+
+#[test]
+fn dedup_candidates_beyond_the_budget_spill_and_give_the_same_winners() {
+    for (queue_json, partitioned) in [(FIFO, false), (HT, true)] {
+        // 300 messages over 40 dedup ids, send times with ties, groups g0 (partition 0)
+        // and g1 (partition 1).
+        let mut lines = Vec::new();
+        let mut text = String::new();
+        for i in 0u64..300 {
+            let id = format!("m{:03}", (i * 37) % 300);
+            let group = format!("g{}", (i / 3) % 2);
+            let dedup = format!("d{}", (i * 13) % 40);
+            let send = ((i * 7) % 5) as i64;
+            let seq = (i * 11) % 17 + 1;
+            let p = ((i / 3) % 2) as u32;
+            let partition = if partitioned {
+                format!(",\"partition\":{p}")
+            } else {
+                String::new()
+            };
+            text.push_str(&format!(
+                "{{\"message_id\":\"{id}\",\"message_group_id\":\"{group}\",\"message_deduplication_id\":\"{dedup}\",\"send_timestamp_millis\":{send},\"sequence_number\":{seq}{partition}}}\n"
+            ));
+            lines.push((id, group, dedup, send, seq, p));
+        }
+        let (_d, root) = tree(queue_json, Some(&text));
+        let want = encode_with_budget(&root, DEDUP_SORT_BUDGET).unwrap();
+        let rows: Records = want
+            .iter()
+            .filter(|r| r.0.starts_with(keys::MSG_DEDUP_PREFIX))
+            .cloned()
+            .collect();
+        assert_eq!(rows, dedup_rows_in_memory("q.fifo", &lines, partitioned));
+        // Classic: one row per dedup id; partitioned: per (partition, group, dedup id).
+        if partitioned {
+            assert!(rows.len() > 40, "{}", rows.len());
+        } else {
+            assert_eq!(rows.len(), 40);
+        }
+        for budget in [0, 100, 2000] {
+            assert_eq!(
+                encode_with_budget(&root, budget).unwrap(),
+                want,
+                "budget {budget}"
+            );
+        }
+    }
+}
