@@ -38,6 +38,129 @@ pub const DEDUP_SORT_BUDGET: usize = 8 << 20;
 /// SQS; base64 and attributes stay far below this).
 pub const MAX_MESSAGE_JSON: usize = 64 << 20;
 
+/// Why a file of an `sqs/` tree cannot be encoded; the `source` of
+/// [`AdapterError::BadFile`] with the path. The messages are the encoder's error text.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SqsFileError {
+    /// `_queue.json` does not hold a valid queue.
+    #[error("invalid _queue.json: {0}")]
+    Queue(QueueError),
+    /// A line of `messages.jsonl` does not hold a valid message.
+    #[error("invalid messages.jsonl: line {line}: {error}")]
+    Message {
+        /// The 1-based line the message starts on.
+        line: u64,
+        /// What is wrong with it.
+        error: MessageError,
+    },
+    /// An entry of `sqs/` that is a symlink or a special file (D12).
+    #[error("not a directory or regular file (refused, D12)")]
+    Special,
+}
+
+/// What is wrong with a `_queue.json` (§2.5, checks 1-6).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QueueError {
+    /// Not the JSON of a queue (the reader's message).
+    #[error("{0}")]
+    Parse(String),
+    /// A format version other than 1.
+    #[error("unsupported format_version {0}")]
+    FormatVersion(u32),
+    /// `name` is empty.
+    #[error("empty queue name")]
+    EmptyName,
+    /// An unknown `fifo_throughput_limit`.
+    #[error("unsupported fifo_throughput_limit {0:?}")]
+    ThroughputLimit(String),
+    /// An unknown `deduplication_scope`.
+    #[error("unsupported deduplication_scope {0:?}")]
+    DedupScope(String),
+    /// `partition_count` not a power of two.
+    #[error("partition_count {0} must be a power of two")]
+    NotPowerOfTwo(u32),
+    /// `partition_count` above the maximum.
+    #[error("partition_count {count} exceeds max {max}")]
+    TooManyPartitions {
+        /// The count given.
+        count: u32,
+        /// [`keys::MAX_PARTITIONS`].
+        max: u32,
+    },
+    /// Partitions on a standard queue.
+    #[error("partition_count {0} is only valid on FIFO queues")]
+    PartitionsNotFifo(u32),
+    /// A throughput limit on a standard queue.
+    #[error("fifo_throughput_limit is only valid on FIFO queues")]
+    ThroughputNotFifo,
+    /// A dedup scope on a standard queue.
+    #[error("deduplication_scope is only valid on FIFO queues")]
+    ScopeNotFifo,
+    /// Queue-wide dedup on a partitioned queue.
+    #[error("deduplication_scope \"queue\" is incompatible with partition_count {0}")]
+    QueueScopePartitioned(u32),
+    /// Per-group throughput on an unpartitioned queue.
+    #[error("fifo_throughput_limit \"perMessageGroupId\" requires partition_count > 1")]
+    PerGroupUnpartitioned,
+}
+
+/// What is wrong with a message of `messages.jsonl`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MessageError {
+    /// Not a stream of JSON objects, or not the JSON of a message (the reader's message).
+    #[error("{0}")]
+    Parse(String),
+    /// No `message_id`.
+    #[error("message missing message_id")]
+    MissingId,
+    /// A non-zero partition on an unpartitioned queue.
+    #[error("classic queue message {id:?} has partition {partition}")]
+    ClassicPartition {
+        /// The message id.
+        id: String,
+        /// The partition given.
+        partition: u32,
+    },
+    /// No partition on a partitioned queue.
+    #[error("message {id:?} of a partitioned queue (partition_count {count}) has no partition field")]
+    NoPartition {
+        /// The message id.
+        id: String,
+        /// The queue's partition count.
+        count: u32,
+    },
+    /// A partition not below the queue's count.
+    #[error("message {id:?}: partition {partition} out of range for partition_count {count}")]
+    PartitionOutOfRange {
+        /// The message id.
+        id: String,
+        /// The partition given.
+        partition: u32,
+        /// The queue's partition count.
+        count: u32,
+    },
+    /// A non-zero partition on a `perQueue` queue.
+    #[error("message {id:?}: partition {partition} on a perQueue queue (must be 0)")]
+    PerQueueNonZero {
+        /// The message id.
+        id: String,
+        /// The partition given.
+        partition: u32,
+    },
+    /// A partition other than the one the message group maps to.
+    #[error("message {id:?}: partition {partition} disagrees with partitionFor({group:?}) = {want}")]
+    WrongPartition {
+        /// The message id.
+        id: String,
+        /// The partition given.
+        partition: u32,
+        /// The message group.
+        group: String,
+        /// The group's partition.
+        want: u32,
+    },
+}
+
 /// The SQS encoder.
 #[derive(Debug)]
 pub struct SqsEncoder {
@@ -46,10 +169,6 @@ pub struct SqsEncoder {
     scratch_dir: PathBuf,
     /// [`DEDUP_SORT_BUDGET`] (smaller in tests).
     dedup_budget: usize,
-}
-
-fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
-    AdapterError::bad_file(path, what.into())
 }
 
 fn add(sink: &mut dyn RecordSink, path: &Path, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
@@ -83,10 +202,7 @@ impl Encoder for SqsEncoder {
                 EntryKind::Dir => self.encode_queue(&e.path, sink)?,
                 EntryKind::File => {} // Go ignores files beside the queues
                 EntryKind::Symlink | EntryKind::Other => {
-                    return Err(bad_file(
-                        &e.path,
-                        "not a directory or regular file (refused, D12)",
-                    ))
+                    return Err(AdapterError::bad_file(&e.path, SqsFileError::Special))
                 }
             }
         }
@@ -97,116 +213,98 @@ impl Encoder for SqsEncoder {
 /// `_queue.json` read and validated (§2.5, checks 1-6).
 pub fn read_queue_meta(reader: &TreeReader, path: &Path) -> Result<QueueMeta, AdapterError> {
     let bytes = reader.read(path, MAX_JSON_FILE)?;
-    let invalid = |what: String| bad_file(path, format!("invalid _queue.json: {what}"));
-    let (meta, version) = QueueMeta::from_public(&bytes).map_err(invalid)?;
+    let invalid = |e: QueueError| AdapterError::bad_file(path, SqsFileError::Queue(e));
+    let (meta, version) = QueueMeta::from_public(&bytes).map_err(|e| invalid(QueueError::Parse(e)))?;
     if version != 1 {
-        return Err(invalid(format!("unsupported format_version {version}")));
+        return Err(invalid(QueueError::FormatVersion(version)));
     }
     validate_queue(&meta).map_err(invalid)?;
     if meta.name.is_empty() {
-        return Err(invalid("empty queue name".to_owned()));
+        return Err(invalid(QueueError::EmptyName));
     }
     Ok(meta)
 }
 
-fn validate_queue(m: &QueueMeta) -> Result<(), String> {
+fn validate_queue(m: &QueueMeta) -> Result<(), QueueError> {
     if !matches!(
         m.fifo_throughput_limit.as_str(),
         "" | keys::THROUGHPUT_PER_GROUP | keys::THROUGHPUT_PER_QUEUE
     ) {
-        return Err(format!(
-            "unsupported fifo_throughput_limit {:?}",
-            m.fifo_throughput_limit
-        ));
+        return Err(QueueError::ThroughputLimit(m.fifo_throughput_limit.clone()));
     }
     if !matches!(
         m.deduplication_scope.as_str(),
         "" | keys::DEDUP_SCOPE_GROUP | keys::DEDUP_SCOPE_QUEUE
     ) {
-        return Err(format!(
-            "unsupported deduplication_scope {:?}",
-            m.deduplication_scope
-        ));
+        return Err(QueueError::DedupScope(m.deduplication_scope.clone()));
     }
     let n = m.partition_count;
     if n != 0 && !n.is_power_of_two() {
-        return Err(format!("partition_count {n} must be a power of two"));
+        return Err(QueueError::NotPowerOfTwo(n));
     }
     if n > keys::MAX_PARTITIONS {
-        return Err(format!(
-            "partition_count {n} exceeds max {}",
-            keys::MAX_PARTITIONS
-        ));
+        return Err(QueueError::TooManyPartitions {
+            count: n,
+            max: keys::MAX_PARTITIONS,
+        });
     }
     if !m.fifo {
         if n > 1 {
-            return Err(format!("partition_count {n} is only valid on FIFO queues"));
+            return Err(QueueError::PartitionsNotFifo(n));
         }
         if !m.fifo_throughput_limit.is_empty() {
-            return Err("fifo_throughput_limit is only valid on FIFO queues".to_owned());
+            return Err(QueueError::ThroughputNotFifo);
         }
         if !m.deduplication_scope.is_empty() {
-            return Err("deduplication_scope is only valid on FIFO queues".to_owned());
+            return Err(QueueError::ScopeNotFifo);
         }
     } else {
         if n > 1 && m.deduplication_scope == keys::DEDUP_SCOPE_QUEUE {
-            return Err(format!(
-                "deduplication_scope \"queue\" is incompatible with partition_count {n}"
-            ));
+            return Err(QueueError::QueueScopePartitioned(n));
         }
         if m.fifo_throughput_limit == keys::THROUGHPUT_PER_GROUP && n <= 1 {
-            return Err(
-                "fifo_throughput_limit \"perMessageGroupId\" requires partition_count > 1".to_owned(),
-            );
+            return Err(QueueError::PerGroupUnpartitioned);
         }
     }
     Ok(())
 }
 
 /// The message lane after the partition gates (§2.5 validation).
-fn lane_of(meta: &QueueMeta, m: &Message) -> Result<Lane, String> {
+fn lane_of(meta: &QueueMeta, m: &Message) -> Result<Lane, MessageError> {
+    let id = || m.message_id.clone();
     if meta.partition_count <= 1 {
         return match m.partition {
-            Some(p) if p != 0 => Err(format!(
-                "classic queue message {:?} has partition {p}",
-                m.message_id
-            )),
+            Some(partition) if partition != 0 => Err(MessageError::ClassicPartition { id: id(), partition }),
             _ => Ok(Lane::Classic),
         };
     }
-    let p = m.partition.ok_or_else(|| {
-        format!(
-            "message {:?} of a partitioned queue (partition_count {}) has no partition field",
-            m.message_id, meta.partition_count
-        )
-    })?;
-    if p >= meta.partition_count {
-        return Err(format!(
-            "message {:?}: partition {p} out of range for partition_count {}",
-            m.message_id, meta.partition_count
-        ));
+    let count = meta.partition_count;
+    let partition = m
+        .partition
+        .ok_or_else(|| MessageError::NoPartition { id: id(), count })?;
+    if partition >= count {
+        return Err(MessageError::PartitionOutOfRange {
+            id: id(),
+            partition,
+            count,
+        });
     }
     if meta.fifo_throughput_limit == keys::THROUGHPUT_PER_QUEUE {
-        if p != 0 {
-            return Err(format!(
-                "message {:?}: partition {p} on a perQueue queue (must be 0)",
-                m.message_id
-            ));
+        if partition != 0 {
+            return Err(MessageError::PerQueueNonZero { id: id(), partition });
         }
         return Ok(Lane::Partition(0));
     }
-    let want = keys::partition_for(
-        meta.partition_count,
-        &meta.fifo_throughput_limit,
-        &m.message_group_id,
-    );
-    if p != want {
-        return Err(format!(
-            "message {:?}: partition {p} disagrees with partitionFor({:?}) = {want}",
-            m.message_id, m.message_group_id
-        ));
+    let want = keys::partition_for(count, &meta.fifo_throughput_limit, &m.message_group_id);
+    if partition != want {
+        return Err(MessageError::WrongPartition {
+            id: id(),
+            partition,
+            group: m.message_group_id.clone(),
+            want,
+        });
     }
-    Ok(Lane::Partition(p))
+    Ok(Lane::Partition(partition))
 }
 
 /// The resolved dedup id: explicit, else `hex(sha256(body))` on content-based queues.
@@ -259,8 +357,9 @@ impl SqsEncoder {
         }
         reader.check_file(&path)?;
         let file = open_input(&path)?;
-        let invalid =
-            |line: u64, what: String| bad_file(&path, format!("invalid messages.jsonl: line {line}: {what}"));
+        let invalid = |line: u64, error: MessageError| {
+            AdapterError::bad_file(&path, SqsFileError::Message { line, error })
+        };
         let partitioned = meta.partition_count > 1;
         // Dedup candidates keyed by their dedup row's key (a function of the dedup identity:
         // partition, group and id on partitioned queues, the id otherwise); the sort is stable,
@@ -279,12 +378,14 @@ impl SqsEncoder {
                 Err(ReadError::Io(e)) => {
                     return Err(AdapterError::Io { path, source: e });
                 }
-                Err(ReadError::Syntax { line, what }) => return Err(invalid(line, what)),
+                Err(ReadError::Syntax { line, what }) => {
+                    return Err(invalid(line, MessageError::Parse(what)))
+                }
             };
-            let m = Message::from_dump(raw).map_err(|e| invalid(line, e))?;
+            let m = Message::from_dump(raw).map_err(|e| invalid(line, MessageError::Parse(e)))?;
             let lane = lane_of(&meta, &m).map_err(|e| invalid(line, e))?;
             if m.message_id.is_empty() {
-                return Err(invalid(line, "message missing message_id".to_owned()));
+                return Err(invalid(line, MessageError::MissingId));
             }
             let stored = Message {
                 visible_at_millis: 0,

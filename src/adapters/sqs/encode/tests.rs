@@ -399,3 +399,114 @@ fn dedup_candidates_beyond_the_budget_spill_and_give_the_same_winners() {
         }
     }
 }
+
+/// The typed cause of an encode's error and its text.
+fn cause_of(queue_json: &str, messages: Option<&str>) -> (SqsFileError, String) {
+    let (_d, root) = tree(queue_json, messages);
+    let e = encode(&root).unwrap_err();
+    let cause = e.cause::<SqsFileError>().cloned();
+    (
+        cause.unwrap_or_else(|| panic!("not an SqsFileError: {e:?}")),
+        e.to_string(),
+    )
+}
+
+#[test]
+fn errors_are_typed_and_keep_their_messages() {
+    let (e, text) = cause_of(
+        r#"{"format_version":1,"name":"q","fifo":true,"partition_count":2,"deduplication_scope":"queue"}"#,
+        None,
+    );
+    assert!(
+        matches!(e, SqsFileError::Queue(QueueError::QueueScopePartitioned(2))),
+        "{e:?}"
+    );
+    assert!(
+        text.ends_with(
+            "_queue.json: invalid _queue.json: deduplication_scope \"queue\" is incompatible with partition_count 2"
+        ),
+        "{text}"
+    );
+    let (e, _) = cause_of(
+        r#"{"format_version":1,"name":"q","fifo":true,"partition_count":64}"#,
+        None,
+    );
+    assert_eq!(
+        e.to_string(),
+        "invalid _queue.json: partition_count 64 exceeds max 32"
+    );
+    assert!(matches!(
+        e,
+        SqsFileError::Queue(QueueError::TooManyPartitions { count: 64, max: 32 })
+    ));
+    let (e, _) = cause_of(r#"{"format_version":2,"name":"q"}"#, None);
+    assert_eq!(e, SqsFileError::Queue(QueueError::FormatVersion(2)));
+    let (e, _) = cause_of(
+        r#"{"format_version":1,"name":"q","fifo":true,"fifo_throughput_limit":"perMessageGroupId"}"#,
+        None,
+    );
+    assert_eq!(
+        e.to_string(),
+        "invalid _queue.json: fifo_throughput_limit \"perMessageGroupId\" requires partition_count > 1"
+    );
+
+    let (e, text) = cause_of(
+        HT,
+        Some("{\"message_id\":\"a\",\"message_group_id\":\"g0\",\"partition\":1}"),
+    );
+    assert!(matches!(
+        &e,
+        SqsFileError::Message {
+            line: 1,
+            error: MessageError::WrongPartition {
+                partition: 1,
+                want: 0,
+                ..
+            }
+        }
+    ));
+    assert!(
+        text.ends_with(
+            "messages.jsonl: invalid messages.jsonl: line 1: message \"a\": partition 1 disagrees with partitionFor(\"g0\") = 0"
+        ),
+        "{text}"
+    );
+    let (e, _) = cause_of(HT, Some("\n{\"message_id\":\"a\"}"));
+    assert_eq!(
+        e.to_string(),
+        "invalid messages.jsonl: line 2: message \"a\" of a partitioned queue (partition_count 2) has no partition field"
+    );
+    let (e, _) = cause_of(FIFO, Some("{\"message_id\":\"a\",\"partition\":2}"));
+    assert_eq!(
+        e.to_string(),
+        "invalid messages.jsonl: line 1: classic queue message \"a\" has partition 2"
+    );
+    let (e, _) = cause_of(FIFO, Some("{\"message_id\":\"\"}"));
+    assert!(matches!(
+        e,
+        SqsFileError::Message {
+            line: 1,
+            error: MessageError::MissingId
+        }
+    ));
+    let (e, _) = cause_of(FIFO, Some("{\"message_id\":\"a\"}\n[]"));
+    assert!(
+        matches!(
+            e,
+            SqsFileError::Message {
+                line: 2,
+                error: MessageError::Parse(_)
+            }
+        ),
+        "{e:?}"
+    );
+
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("sqs")).unwrap();
+    std::os::unix::fs::symlink(d.path(), d.path().join("sqs/link")).unwrap();
+    let e = encode(d.path()).unwrap_err();
+    assert!(
+        matches!(e.cause::<SqsFileError>(), Some(SqsFileError::Special)),
+        "{e:?}"
+    );
+}
