@@ -5,13 +5,15 @@
 //!
 //! The listing is read one entry at a time and its stems sorted through the external sorter,
 //! then handed out in rounds of [`SortedStems::per_round`]: memory does not grow with the
-//! number of files in a directory.
+//! number of files in a directory. [`SortedEntries`] does the same for every entry of a
+//! directory (name and kind), for the walks that look at each entry themselves.
 
 use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::filename::{decode_segment, is_sha_fallback};
-use super::fs::{data_file_stem, read_dir_unsorted};
+use super::fs::{data_file_stem, read_dir_unsorted, DirEntry, EntryKind};
 use super::DumpError;
 use crate::spill::{ExternalSorter, SortedRecords};
 
@@ -116,6 +118,76 @@ impl SortedStems {
     }
 }
 
+/// Every entry of a directory (name and kind, never following a link), sorted by name bytes
+/// through the external sorter and read back one at a time: the order of
+/// `dump::fs::list_dir` without its `Vec` of the whole directory.
+pub struct SortedEntries {
+    dir: PathBuf,
+    sorted: SortedRecords,
+}
+
+/// The kind of an entry as one byte of a sorted record.
+fn kind_byte(kind: &EntryKind) -> u8 {
+    match kind {
+        EntryKind::File => b'f',
+        EntryKind::Dir => b'd',
+        EntryKind::Symlink => b'l',
+        EntryKind::Other => b'o',
+    }
+}
+
+impl SortedEntries {
+    /// List `dir`: `Ok(None)` when it does not exist; an error when it is a symlink or not a
+    /// directory, or when reading an entry fails (before any entry is handed out).
+    pub fn list(dir: &Path, budget: usize, scratch: &Path) -> Result<Option<SortedEntries>, DumpError> {
+        let Some(entries) = read_dir_unsorted(dir)? else {
+            return Ok(None);
+        };
+        let spill_err = |e| DumpError::io(dir, e);
+        let mut sorter = ExternalSorter::new(budget, scratch);
+        for e in entries {
+            let e = e?;
+            sorter
+                .push(e.name.as_encoded_bytes(), &[kind_byte(&e.kind)])
+                .map_err(spill_err)?;
+        }
+        Ok(Some(SortedEntries {
+            dir: dir.to_path_buf(),
+            sorted: sorter.finish().map_err(spill_err)?,
+        }))
+    }
+
+    /// The next entry in name order; `None` at the end.
+    #[allow(clippy::should_implement_trait)] // fallible: an Iterator would hide the error type
+    pub fn next(&mut self) -> Result<Option<DirEntry>, DumpError> {
+        let Some((name, kind)) = self.sorted.next().map_err(|e| DumpError::io(&self.dir, e))? else {
+            return Ok(None);
+        };
+        let kind = match kind {
+            b"f" => EntryKind::File,
+            b"d" => EntryKind::Dir,
+            b"l" => EntryKind::Symlink,
+            _ => EntryKind::Other,
+        };
+        let name = std::ffi::OsStr::from_bytes(name).to_os_string();
+        Ok(Some(DirEntry {
+            path: self.dir.join(&name),
+            name,
+            kind,
+        }))
+    }
+
+    /// Entries listed.
+    pub fn len(&self) -> u64 {
+        self.sorted.len()
+    }
+
+    /// The directory is empty.
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +221,43 @@ mod tests {
         assert!(SortedStems::list(&d.path().join("none"), ".bin", 64, d.path())
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn sorted_entries_match_list_dir_and_spill_past_a_small_budget() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("objects");
+        std::fs::create_dir(&dir).unwrap();
+        for i in 0u32..300 {
+            std::fs::write(dir.join(format!("o{:03}", i * 7 % 300)), b"").unwrap();
+        }
+        std::fs::create_dir(dir.join("o150.d")).unwrap();
+        std::os::unix::fs::symlink("o001", dir.join("link")).unwrap();
+        std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"\xff")), b"").unwrap();
+        let want = crate::dump::fs::list_dir(&dir).unwrap().unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        for budget in [0, 256, 1 << 20] {
+            let mut sorted = SortedEntries::list(&dir, budget, scratch.path())
+                .unwrap()
+                .unwrap();
+            assert_eq!(sorted.len(), want.len() as u64);
+            let mut got = Vec::new();
+            while let Some(e) = sorted.next().unwrap() {
+                got.push((e.name, e.path, e.kind));
+            }
+            let want: Vec<_> = want
+                .iter()
+                .map(|e| (e.name.clone(), e.path.clone(), e.kind.clone()))
+                .collect();
+            assert_eq!(got, want, "budget {budget}");
+        }
+        assert!(SortedEntries::list(&d.path().join("none"), 0, scratch.path())
+            .unwrap()
+            .is_none());
+        assert!(matches!(
+            SortedEntries::list(&dir.join("link"), 0, scratch.path()),
+            Err(DumpError::Unsafe { .. })
+        ));
     }
 
     #[test]

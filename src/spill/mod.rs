@@ -21,7 +21,9 @@
 //! two allocations (the key/value arena and the index) grow by doubling capped at half the
 //! budget each, so the allocated capacity of both stays under twice the budget in the worst
 //! case. While merging, each run has one read buffer of `budget / MAX_FAN_IN` bytes clamped
-//! to 4–64 KiB, plus its current record. At most [`MAX_FAN_IN`] runs are merged at once;
+//! to 4–64 KiB, plus its current key; values are read one at a time into a single buffer as
+//! their records are returned (a merge of many runs of 1 MiB values holds one value, not one
+//! per run). At most [`MAX_FAN_IN`] runs are merged at once;
 //! with more, groups of consecutive runs are first merged into longer runs, pass after pass.
 //!
 //! Scratch files are anonymous (created unlinked, `tempfile::tempfile_in`): nothing is left
@@ -344,24 +346,26 @@ impl PartialEq for Head {
 
 impl Eq for Head {}
 
-/// A k-way merge of runs of one scratch file (passed to each call, not owned).
+/// A k-way merge of runs of one scratch file (passed to each call, not owned). The heap
+/// holds each run's current key only; a value is read when its record is returned, into the
+/// one value buffer, so memory does not grow with the number of runs times the value size.
 #[derive(Debug)]
 struct Merge {
     readers: Vec<RunReader>,
-    /// The current value of each run.
-    values: Vec<Vec<u8>>,
     heap: BinaryHeap<Head>,
     /// The record returned last; its run is advanced on the next call.
     current: Option<Head>,
+    /// The value of the record returned last.
+    value: Vec<u8>,
 }
 
 impl Merge {
     fn new(file: &File, runs: &[RunMeta], buf_len: usize) -> io::Result<Merge> {
         let mut merge = Merge {
             readers: Vec::with_capacity(runs.len()),
-            values: Vec::with_capacity(runs.len()),
             heap: BinaryHeap::with_capacity(runs.len()),
             current: None,
+            value: Vec::new(),
         };
         for (number, meta) in runs.iter().enumerate() {
             let mut reader = RunReader::new(*meta, number, buf_len);
@@ -369,28 +373,42 @@ impl Merge {
                 key: Vec::new(),
                 run: number,
             };
-            let mut value = Vec::new();
-            if reader.read_record(file, &mut head.key, &mut value)? {
+            if reader.read_key(file, &mut head.key)? {
                 merge.heap.push(head);
             }
             merge.readers.push(reader);
-            merge.values.push(value);
         }
         Ok(merge)
     }
 
     fn next(&mut self, file: &File) -> io::Result<Option<(&[u8], &[u8])>> {
         if let Some(mut head) = self.current.take() {
-            let run = head.run;
-            if self.readers[run].read_record(file, &mut head.key, &mut self.values[run])? {
-                self.heap.push(head);
+            if let Some(reader) = self.readers.get_mut(head.run) {
+                if reader.read_key(file, &mut head.key)? {
+                    self.heap.push(head);
+                }
             }
         }
         self.current = self.heap.pop();
-        Ok(self
-            .current
-            .as_ref()
-            .map(|head| (head.key.as_slice(), self.values[head.run].as_slice())))
+        let Some(head) = &self.current else {
+            return Ok(None);
+        };
+        if let Some(reader) = self.readers.get_mut(head.run) {
+            reader.read_value(file, &mut self.value)?;
+        }
+        Ok(Some((head.key.as_slice(), self.value.as_slice())))
+    }
+
+    /// Bytes the merge holds in buffers: the read buffers, the keys and the value.
+    #[cfg(test)]
+    fn held_bytes(&self) -> usize {
+        let keys: usize = self
+            .heap
+            .iter()
+            .chain(&self.current)
+            .map(|h| h.key.capacity())
+            .sum();
+        self.readers.iter().map(RunReader::buf_capacity).sum::<usize>() + keys + self.value.capacity()
     }
 }
 
@@ -564,6 +582,37 @@ mod tests {
         assert!(s.arena.capacity() <= 64, "{}", s.arena.capacity());
         let (out, runs) = sort(&recs, 64);
         assert_eq!(runs, 2);
+        assert_eq!(out, stable_sorted(&recs));
+    }
+
+    #[test]
+    fn merge_holds_one_value_not_one_per_run() {
+        // 40 runs of one 100 KB record each (the encoder's 1 MiB S3 chunks, scaled down):
+        // holding each run's current value would be 4 MB; the merge holds one.
+        let value_len = 100_000;
+        let recs: Vec<Record> = (0u8..40)
+            .map(|i| (vec![b'k', 39 - i], vec![i; value_len]))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ExternalSorter::new(2 * value_len, dir.path());
+        for (k, v) in &recs {
+            s.push(k, v).unwrap();
+        }
+        assert_eq!(s.spilled_runs(), 39);
+        let mut sorted = s.finish().unwrap();
+        let mut out = Vec::new();
+        loop {
+            if let Inner::Merge { merge, .. } = &sorted.inner {
+                let held = merge.held_bytes();
+                assert!(held < value_len + 40 * (MIN_READ_BUF + 64), "{held} bytes held");
+            } else {
+                panic!("expected a merge");
+            }
+            match sorted.next().unwrap() {
+                Some((k, v)) => out.push((k.to_vec(), v.to_vec())),
+                None => break,
+            }
+        }
         assert_eq!(out, stable_sorted(&recs));
     }
 

@@ -114,6 +114,8 @@ pub(crate) struct RunReader {
     /// Unread bytes are `buf[lo..hi]`.
     lo: usize,
     hi: usize,
+    /// Length of the value after the key read last, not read yet.
+    value_left: Option<usize>,
 }
 
 impl RunReader {
@@ -127,7 +129,14 @@ impl RunReader {
             buf: vec![0; buf_len.max(RECORD_HEADER_LEN as usize)],
             lo: 0,
             hi: 0,
+            value_left: None,
         }
+    }
+
+    /// Capacity of the read buffer.
+    #[cfg(test)]
+    pub fn buf_capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// File offset of the next unread byte.
@@ -144,7 +153,20 @@ impl RunReader {
 
     /// Read the next record into `key` and `value` (resized to fit). `false` at the end of
     /// the run.
+    #[cfg(test)]
     pub fn read_record(&mut self, file: &File, key: &mut Vec<u8>, value: &mut Vec<u8>) -> io::Result<bool> {
+        if !self.read_key(file, key)? {
+            return Ok(false);
+        }
+        self.read_value(file, value)?;
+        Ok(true)
+    }
+
+    /// Read the next record's key into `key` (resized to fit), leaving its value unread
+    /// until [`RunReader::read_value`], so that a merge holds no value per run. `false` at
+    /// the end of the run.
+    pub fn read_key(&mut self, file: &File, key: &mut Vec<u8>) -> io::Result<bool> {
+        debug_assert!(self.value_left.is_none(), "the previous value is unread");
         let at = self.offset();
         if self.left == 0 {
             if at != self.meta.end {
@@ -189,10 +211,17 @@ impl RunReader {
         let (klen, vlen) = (to_usize(klen)?, to_usize(vlen)?);
         key.resize(klen, 0);
         self.read_exact(file, key)?;
-        value.resize(vlen, 0);
-        self.read_exact(file, value)?;
+        self.value_left = Some(vlen);
         self.left -= 1;
         Ok(true)
+    }
+
+    /// Read the value of the record whose key [`RunReader::read_key`] returned last into
+    /// `value` (resized to fit).
+    pub fn read_value(&mut self, file: &File, value: &mut Vec<u8>) -> io::Result<()> {
+        let vlen = self.value_left.take().unwrap_or(0);
+        value.resize(vlen, 0);
+        self.read_exact(file, value)
     }
 
     /// Fill `out` from the buffer and the file, never reading past the run's end.

@@ -13,6 +13,11 @@
 //! skips them; symlinks and special files are refused (D12). One check beyond Go (A27): the
 //! directory an item file sits in must be the one the decoder writes it to. With the jsonl
 //! layout (D7) the `items/*.jsonl` parts are read too, one `{"Item":{…}}` per line.
+//!
+//! Memory does not grow with the number of items: directories are listed through
+//! `dump::walk::SortedEntries`, the whole listing of `items/` is checked first and the
+//! files to read spooled through the external sorter, then read [`FILES_PER_ROUND`] at a
+//! time.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +35,8 @@ use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
 use crate::dump::filename::encode_segment;
 use crate::dump::fs::{list_dir, DirEntry, EntryKind};
 use crate::dump::json::{parse_one, parse_seq};
+use crate::dump::walk::{SortedEntries, FILES_PER_ROUND, LISTING_SORT_BUDGET};
+use crate::spill::{ExternalSorter, SortedRecords};
 
 /// Tree → records for the DynamoDB adapter.
 #[derive(Debug)]
@@ -38,6 +45,12 @@ pub struct DynamoDbEncoder {
     threads: usize,
     /// Reads the tree's files, checked against CHECKSUMS (D15).
     reader: TreeReader,
+    scratch_dir: PathBuf,
+    /// Memory budget of each directory listing and of a table's list of files
+    /// ([`LISTING_SORT_BUDGET`]; smaller in tests).
+    listing_budget: usize,
+    /// Files read per round ([`FILES_PER_ROUND`]; smaller in tests).
+    per_round: usize,
 }
 
 impl DynamoDbEncoder {
@@ -47,6 +60,9 @@ impl DynamoDbEncoder {
             layout: options.layout,
             threads: cx.threads.max(1),
             reader: cx.reader.clone(),
+            scratch_dir: cx.scratch_dir.clone(),
+            listing_budget: LISTING_SORT_BUDGET,
+            per_round: FILES_PER_ROUND,
         }
     }
 }
@@ -60,6 +76,45 @@ fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
 enum Job {
     Item { path: PathBuf, dir: Option<String> },
     Bundle { path: PathBuf },
+}
+
+/// A table's files to read, in walk order, spooled through the external sorter (keyed by
+/// their position) so that memory does not grow with the number of items: each a tag byte
+/// (`i` item file in `items/`, `d` item file in a subdirectory, `b` jsonl part) and the path
+/// under `items/`.
+struct JobSpool {
+    sorter: ExternalSorter,
+    items: PathBuf,
+}
+
+impl JobSpool {
+    fn push(&mut self, tag: u8, rel: &str) -> Result<(), AdapterError> {
+        let mut value = Vec::with_capacity(1 + rel.len());
+        value.push(tag);
+        value.extend_from_slice(rel.as_bytes());
+        self.sorter
+            .push(&self.sorter.len().to_be_bytes(), &value)
+            .map_err(|source| AdapterError::Io {
+                path: self.items.clone(),
+                source,
+            })
+    }
+}
+
+/// The job a spooled record stands for.
+fn job_of(items: &Path, value: &[u8]) -> Job {
+    let (tag, rel) = value.split_first().unwrap_or((&b'i', &[]));
+    // Pushed from a `&str` in `JobSpool::push`.
+    let rel = String::from_utf8_lossy(rel);
+    let path = items.join(rel.as_ref());
+    match tag {
+        b'b' => Job::Bundle { path },
+        b'd' => Job::Item {
+            path,
+            dir: rel.split_once('/').map(|(d, _)| d.to_owned()),
+        },
+        _ => Job::Item { path, dir: None },
+    }
 }
 
 fn refuse_special(e: &DirEntry) -> Result<(), AdapterError> {
@@ -106,37 +161,46 @@ impl DynamoDbEncoder {
         Ok(Table { name, schema })
     }
 
-    fn jobs(&self, items: &Path) -> Result<Vec<Job>, AdapterError> {
-        let mut jobs = Vec::new();
-        for e in list_dir(items)?.unwrap_or_default() {
-            refuse_special(&e)?;
-            let name = name_of(&e)?;
-            if e.kind == EntryKind::Dir {
-                for f in list_dir(&e.path)?.unwrap_or_default() {
-                    refuse_special(&f)?;
-                    if f.kind == EntryKind::Dir {
-                        return Err(bad_file(
-                            &f.path,
-                            "unexpected nested directory (items layout is at most 2 levels)",
-                        ));
+    /// Check the whole `items/` listing (in sorted name order, as `list_dir` gives it) and
+    /// spool the files to read, before any of them is read.
+    fn jobs(&self, items: &Path) -> Result<SortedRecords, AdapterError> {
+        let mut spool = JobSpool {
+            sorter: ExternalSorter::new(self.listing_budget, &self.scratch_dir),
+            items: items.to_path_buf(),
+        };
+        let list = |dir: &Path| SortedEntries::list(dir, self.listing_budget, &self.scratch_dir);
+        if let Some(mut entries) = list(items)? {
+            while let Some(e) = entries.next()? {
+                refuse_special(&e)?;
+                let name = name_of(&e)?;
+                if e.kind == EntryKind::Dir {
+                    let Some(mut files) = list(&e.path)? else {
+                        continue;
+                    };
+                    while let Some(f) = files.next()? {
+                        refuse_special(&f)?;
+                        if f.kind == EntryKind::Dir {
+                            return Err(bad_file(
+                                &f.path,
+                                "unexpected nested directory (items layout is at most 2 levels)",
+                            ));
+                        }
+                        let file = name_of(&f)?;
+                        if file.ends_with(".json") {
+                            spool.push(b'd', &format!("{name}/{file}"))?;
+                        }
                     }
-                    if name_of(&f)?.ends_with(".json") {
-                        jobs.push(Job::Item {
-                            path: f.path.clone(),
-                            dir: Some(name.to_owned()),
-                        });
-                    }
+                } else if name.ends_with(".json") {
+                    spool.push(b'i', name)?;
+                } else if name.ends_with(".jsonl") && self.layout == DynamoDbLayout::Jsonl {
+                    spool.push(b'b', name)?;
                 }
-            } else if name.ends_with(".json") {
-                jobs.push(Job::Item {
-                    path: e.path.clone(),
-                    dir: None,
-                });
-            } else if name.ends_with(".jsonl") && self.layout == DynamoDbLayout::Jsonl {
-                jobs.push(Job::Bundle { path: e.path.clone() });
             }
         }
-        Ok(jobs)
+        spool.sorter.finish().map_err(|source| AdapterError::Io {
+            path: items.to_path_buf(),
+            source,
+        })
     }
 
     fn encode_table(
@@ -170,13 +234,30 @@ impl DynamoDbEncoder {
             Ok(m) if !m.is_dir() => return Err(bad_file(&items, "is not a directory")),
             Ok(_) => {}
         }
-        let jobs = self.jobs(&items)?;
-        encode_files(
-            &jobs,
-            self.threads,
-            |job| encode_job(&self.reader, &table, job),
-            sink,
-        )
+        let mut spooled = self.jobs(&items)?;
+        let mut round = Vec::new();
+        loop {
+            round.clear();
+            while round.len() < self.per_round.max(1) {
+                let next = spooled.next().map_err(|source| AdapterError::Io {
+                    path: items.clone(),
+                    source,
+                })?;
+                let Some((_, value)) = next else {
+                    break;
+                };
+                round.push(job_of(&items, value));
+            }
+            if round.is_empty() {
+                return Ok(());
+            }
+            encode_files(
+                &round,
+                self.threads,
+                |job| encode_job(&self.reader, &table, job),
+                sink,
+            )?;
+        }
     }
 }
 

@@ -4,7 +4,10 @@
 //! part 1.
 //!
 //! The walk is sorted (Go's is in directory order; the records are sorted later, so only the
-//! first error reported can differ). Bodies are streamed from the file to the sink one chunk
+//! first error reported can differ). Object directories are listed through
+//! `dump::walk::SortedEntries` (sorted through the external sorter), so memory does not grow
+//! with the number of objects in one directory; the top-level listing of buckets stays a
+//! `list_dir`. Bodies are streamed from the file to the sink one chunk
 //! at a time: memory holds one 1 MiB buffer whatever the body's size.
 //!
 //! Input checks, each an error naming the file: `_bucket.json`, KEYMAP.jsonl and sidecars
@@ -25,6 +28,7 @@ use crate::dump::filename::encode_segment;
 use crate::dump::fs::{list_dir, open_input, EntryKind};
 use crate::dump::json::{self, JsonStyle};
 use crate::dump::keymap::{self, KIND_META_SUFFIX_RENAME, KIND_S3_LEAF_DATA, KIND_SHA_FALLBACK};
+use crate::dump::walk::{SortedEntries, LISTING_SORT_BUDGET};
 use crate::dump::DumpError;
 
 /// Tree → records for `s3/`.
@@ -32,6 +36,7 @@ use crate::dump::DumpError;
 pub struct S3Encoder {
     /// Reads the tree's files, checked against CHECKSUMS (D15).
     reader: TreeReader,
+    lister: Lister,
 }
 
 impl S3Encoder {
@@ -39,7 +44,26 @@ impl S3Encoder {
     pub fn new(_options: &super::S3Options, cx: &EncodeContext) -> S3Encoder {
         S3Encoder {
             reader: cx.reader.clone(),
+            lister: Lister {
+                scratch_dir: cx.scratch_dir.clone(),
+                budget: LISTING_SORT_BUDGET,
+            },
         }
+    }
+}
+
+/// Lists a bucket's directories in name order through the external sorter
+/// ([`SortedEntries`]): an object directory may hold any number of files.
+#[derive(Debug)]
+struct Lister {
+    scratch_dir: PathBuf,
+    /// Memory budget of one listing ([`LISTING_SORT_BUDGET`]; smaller in tests).
+    budget: usize,
+}
+
+impl Lister {
+    fn list(&self, dir: &Path) -> Result<Option<SortedEntries>, AdapterError> {
+        Ok(SortedEntries::list(dir, self.budget, &self.scratch_dir)?)
     }
 }
 
@@ -98,7 +122,9 @@ impl Encoder for S3Encoder {
         for e in entries {
             refuse_special(&e.path, &e.kind)?;
             match e.kind {
-                EntryKind::Dir => encode_bucket(&self.reader, &e.path, e.name.as_bytes(), sink)?,
+                EntryKind::Dir => {
+                    encode_bucket(&self.reader, &self.lister, &e.path, e.name.as_bytes(), sink)?
+                }
                 _ if e.name.as_bytes().starts_with(b"_") => {}
                 _ => {
                     return Err(bad_file(
@@ -117,6 +143,7 @@ type Keymap = HashMap<String, Vec<u8>>;
 
 fn encode_bucket(
     reader: &TreeReader,
+    lister: &Lister,
     dir: &Path,
     dir_name: &[u8],
     sink: &mut dyn RecordSink,
@@ -169,7 +196,14 @@ fn encode_bucket(
     )?;
     let keymap = load_tracker(dir)?;
     let mut buf = Vec::new();
-    walk(reader, dir, &[], bucket, keymap.as_ref(), &mut buf, sink)
+    let walk = Walk {
+        reader,
+        lister,
+        dir,
+        bucket,
+        keymap: keymap.as_ref(),
+    };
+    walk.walk(&[], &mut buf, sink)
 }
 
 fn lstat_regular(path: &Path) -> Result<Option<bool>, AdapterError> {
@@ -282,59 +316,71 @@ fn join_rel(rel: &[u8], name: &[u8]) -> Vec<u8> {
     out
 }
 
-fn walk(
-    reader: &TreeReader,
-    dir: &Path,
-    rel: &[u8],
-    bucket: &[u8],
-    keymap: Option<&Keymap>,
-    buf: &mut Vec<u8>,
-    sink: &mut dyn RecordSink,
-) -> Result<(), AdapterError> {
-    let here = if rel.is_empty() {
-        dir.to_path_buf()
-    } else {
-        dir.join(std::ffi::OsStr::from_bytes(rel))
-    };
-    let entries = list_dir(&here)?.unwrap_or_default();
-    for e in entries {
-        refuse_special(&e.path, &e.kind)?;
-        let name = e.name.as_bytes();
-        let child = join_rel(rel, name);
-        if e.kind == EntryKind::Dir {
-            if rel.is_empty() && (name == b"_incomplete_uploads" || name == b"_orphans") {
-                if let Some(p) = find_sidecar(&e.path)? {
-                    return Err(bad_file(
-                        &p,
-                        "user object key collides with a reserved dump directory: rename the S3 key before backup",
-                    ));
+/// What the walk of one bucket shares.
+struct Walk<'a> {
+    reader: &'a TreeReader,
+    lister: &'a Lister,
+    /// The bucket's directory.
+    dir: &'a Path,
+    bucket: &'a [u8],
+    keymap: Option<&'a Keymap>,
+}
+
+impl Walk<'_> {
+    /// Encode the objects under `rel` (a `/`-separated path below the bucket directory), in
+    /// name order.
+    fn walk(&self, rel: &[u8], buf: &mut Vec<u8>, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+        let here = if rel.is_empty() {
+            self.dir.to_path_buf()
+        } else {
+            self.dir.join(std::ffi::OsStr::from_bytes(rel))
+        };
+        let Some(mut entries) = self.lister.list(&here)? else {
+            return Ok(());
+        };
+        while let Some(e) = entries.next()? {
+            refuse_special(&e.path, &e.kind)?;
+            let name = e.name.as_bytes();
+            let child = join_rel(rel, name);
+            if e.kind == EntryKind::Dir {
+                if rel.is_empty() && (name == b"_incomplete_uploads" || name == b"_orphans") {
+                    if let Some(p) = find_sidecar(self.lister, &e.path)? {
+                        return Err(bad_file(
+                            &p,
+                            "user object key collides with a reserved dump directory: rename the S3 key before backup",
+                        ));
+                    }
+                    continue;
+                }
+                self.walk(&child, buf, sink)?;
+                continue;
+            }
+            if rel.is_empty()
+                && (name == b"_bucket.json" || (name == KEYMAP_NAME.as_bytes() && self.keymap.is_some()))
+            {
+                continue;
+            }
+            if let Some(body) = name.strip_suffix(META_SUFFIX.as_bytes()) {
+                let body_path = e.path.with_file_name(std::ffi::OsStr::from_bytes(body));
+                if lstat_regular(&body_path)?.is_none() {
+                    return Err(bad_file(&e.path, "sidecar without its object body"));
                 }
                 continue;
             }
-            walk(reader, dir, &child, bucket, keymap, buf, sink)?;
-            continue;
+            encode_object(self.reader, &e.path, &child, self.bucket, self.keymap, buf, sink)?;
         }
-        if rel.is_empty() && (name == b"_bucket.json" || (name == KEYMAP_NAME.as_bytes() && keymap.is_some()))
-        {
-            continue;
-        }
-        if let Some(body) = name.strip_suffix(META_SUFFIX.as_bytes()) {
-            let body_path = e.path.with_file_name(std::ffi::OsStr::from_bytes(body));
-            if lstat_regular(&body_path)?.is_none() {
-                return Err(bad_file(&e.path, "sidecar without its object body"));
-            }
-            continue;
-        }
-        encode_object(reader, &e.path, &child, bucket, keymap, buf, sink)?;
+        Ok(())
     }
-    Ok(())
 }
 
 /// The first file below `dir` whose name ends with the sidecar suffix.
-fn find_sidecar(dir: &Path) -> Result<Option<PathBuf>, AdapterError> {
-    for e in list_dir(dir)?.unwrap_or_default() {
+fn find_sidecar(lister: &Lister, dir: &Path) -> Result<Option<PathBuf>, AdapterError> {
+    let Some(mut entries) = lister.list(dir)? else {
+        return Ok(None);
+    };
+    while let Some(e) = entries.next()? {
         if e.kind == EntryKind::Dir {
-            if let Some(p) = find_sidecar(&e.path)? {
+            if let Some(p) = find_sidecar(lister, &e.path)? {
                 return Ok(Some(p));
             }
         } else if e.name.as_bytes().ends_with(META_SUFFIX.as_bytes()) {
@@ -462,4 +508,104 @@ fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::SinkError;
+
+    #[derive(Default)]
+    struct Collect(Vec<(Vec<u8>, Vec<u8>)>);
+
+    impl RecordSink for Collect {
+        fn add(&mut self, k: &[u8], v: &[u8]) -> Result<(), SinkError> {
+            self.0.push((k.to_vec(), v.to_vec()));
+            Ok(())
+        }
+    }
+
+    fn put(root: &Path, rel: &str, bytes: &[u8]) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    fn object(root: &Path, rel: &str, body: &[u8]) {
+        put(root, rel, body);
+        let sidecar = format!(
+            r#"{{"format_version":1,"etag":"e","size_bytes":{},"last_modified":"","content_type":"","content_encoding":"","cache_control":"","content_disposition":"","user_metadata":{{}}}}"#,
+            body.len()
+        );
+        put(root, &format!("{rel}{META_SUFFIX}"), sidecar.as_bytes());
+    }
+
+    /// The records in emission order, listing directories with `budget`.
+    type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
+    fn encode(root: &Path, budget: usize) -> Result<Records, AdapterError> {
+        let cx = EncodeContext {
+            threads: 1,
+            scratch_dir: root.to_path_buf(),
+            reader: TreeReader::unverified(root),
+        };
+        let mut enc = S3Encoder::new(&Default::default(), &cx);
+        enc.lister.budget = budget;
+        let mut sink = Collect::default();
+        enc.encode(root, &mut sink)?;
+        Ok(sink.0)
+    }
+
+    #[test]
+    fn object_directories_larger_than_the_budget_spill_and_give_the_same_records() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        put(
+            root,
+            "s3/b/_bucket.json",
+            br#"{"format_version":1,"name":"b","owner":"","region":"","acl":"","creation_time_iso":"","versioning":"","policy_json":""}"#,
+        );
+        for i in 0..60 {
+            object(
+                root,
+                &format!("s3/b/dir/k{:02}", (i * 7) % 60),
+                format!("body {i}").as_bytes(),
+            );
+        }
+        object(root, "s3/b/dir/k30.d/inner", b"x");
+        object(root, "s3/b/top", b"");
+        let want = encode(root, LISTING_SORT_BUDGET).unwrap();
+        assert_eq!(
+            want.len(),
+            2 + 62 * 2 - 1,
+            "one chunk and a manifest per non-empty body"
+        );
+        // Objects in name order: `dir/k00` … `dir/k30`, `dir/k30.d/inner`, `dir/k31` …, `top`.
+        let manifests: Vec<String> = want
+            .iter()
+            .filter(|(k, _)| k.starts_with(b"!s3|obj|"))
+            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+            .collect();
+        assert!(manifests[0].contains("dir/k00"), "{}", manifests[0]);
+        assert!(manifests[31].contains("dir/k30.d/inner"), "{}", manifests[31]);
+        assert!(manifests[61].contains("top"), "{}", manifests[61]);
+        for budget in [0, 200] {
+            assert_eq!(encode(root, budget).unwrap(), want, "budget {budget}");
+        }
+        // The first error is the same too: a sidecar without a body after many objects.
+        put(root, &format!("s3/b/dir/k99{META_SUFFIX}"), b"{}");
+        for budget in [0, LISTING_SORT_BUDGET] {
+            match encode(root, budget) {
+                Err(AdapterError::BadFile { path, source }) => {
+                    assert!(
+                        path.ends_with(format!("dir/k99{META_SUFFIX}")),
+                        "{}",
+                        path.display()
+                    );
+                    assert_eq!(source.to_string(), "sidecar without its object body");
+                }
+                other => panic!("expected BadFile, got {other:?}"),
+            }
+        }
+    }
 }

@@ -4,17 +4,22 @@
 //! ignored, links and special files refused, D12). Per queue: `_queue.json` is read and
 //! validated, then its meta and generation counter are emitted; `messages.jsonl` (optional)
 //! is read one JSON object at a time, and each message emits its data, visibility and
-//! send-age records at once. Only the FIFO dedup winners (one small entry per dedup key) and
-//! the largest sequence number are held until the end of the queue, so memory does not
-//! grow with the messages. `_internals/` is never read.
+//! send-age records at once. The FIFO dedup candidates (one small entry per message with a
+//! dedup id) are spilled through the external sorter keyed by their dedup row's key and
+//! folded to Go's winners at the end of the queue; only the largest sequence number is held
+//! besides, so memory does not grow with the messages. `_internals/` is never read.
+//!
+//! Queues are read one after the other, not with `adapters::batch::encode_files`: its unit
+//! of work is a file whose records are collected whole in memory, and a queue is one file
+//! (`messages.jsonl`) of any size. The listing of `sqs/` (one entry per queue) stays a
+//! `list_dir`.
 //!
 //! Restored state follows Go: generation 1 everywhere, visibility reset (the vis row at
 //! `available_at_millis`), no group locks, no tombstones, the dedup window restarting from
 //! the original send time.
 
-use std::collections::HashMap;
 use std::io::BufReader;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -24,20 +29,146 @@ use super::values::{dedup_value, Message, QueueMeta};
 use crate::adapters::{display_key, AdapterError, EncodeContext, Encoder, RecordSink};
 use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
 use crate::dump::fs::{list_dir, open_input, EntryKind};
+use crate::spill::ExternalSorter;
+
+/// Memory budget of one queue's dedup candidates before they spill to the scratch directory.
+pub const DEDUP_SORT_BUDGET: usize = 8 << 20;
 
 /// The largest `messages.jsonl` object accepted (a message is at most 256 KiB of body in
 /// SQS; base64 and attributes stay far below this).
 pub const MAX_MESSAGE_JSON: usize = 64 << 20;
+
+/// Why a file of an `sqs/` tree cannot be encoded; the `source` of
+/// [`AdapterError::BadFile`] with the path. The messages are the encoder's error text.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SqsFileError {
+    /// `_queue.json` does not hold a valid queue.
+    #[error("invalid _queue.json: {0}")]
+    Queue(QueueError),
+    /// A line of `messages.jsonl` does not hold a valid message.
+    #[error("invalid messages.jsonl: line {line}: {error}")]
+    Message {
+        /// The 1-based line the message starts on.
+        line: u64,
+        /// What is wrong with it.
+        error: MessageError,
+    },
+    /// An entry of `sqs/` that is a symlink or a special file (D12).
+    #[error("not a directory or regular file (refused, D12)")]
+    Special,
+}
+
+/// What is wrong with a `_queue.json` (§2.5, checks 1-6).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QueueError {
+    /// Not the JSON of a queue (the reader's message).
+    #[error("{0}")]
+    Parse(String),
+    /// A format version other than 1.
+    #[error("unsupported format_version {0}")]
+    FormatVersion(u32),
+    /// `name` is empty.
+    #[error("empty queue name")]
+    EmptyName,
+    /// An unknown `fifo_throughput_limit`.
+    #[error("unsupported fifo_throughput_limit {0:?}")]
+    ThroughputLimit(String),
+    /// An unknown `deduplication_scope`.
+    #[error("unsupported deduplication_scope {0:?}")]
+    DedupScope(String),
+    /// `partition_count` not a power of two.
+    #[error("partition_count {0} must be a power of two")]
+    NotPowerOfTwo(u32),
+    /// `partition_count` above the maximum.
+    #[error("partition_count {count} exceeds max {max}")]
+    TooManyPartitions {
+        /// The count given.
+        count: u32,
+        /// [`keys::MAX_PARTITIONS`].
+        max: u32,
+    },
+    /// Partitions on a standard queue.
+    #[error("partition_count {0} is only valid on FIFO queues")]
+    PartitionsNotFifo(u32),
+    /// A throughput limit on a standard queue.
+    #[error("fifo_throughput_limit is only valid on FIFO queues")]
+    ThroughputNotFifo,
+    /// A dedup scope on a standard queue.
+    #[error("deduplication_scope is only valid on FIFO queues")]
+    ScopeNotFifo,
+    /// Queue-wide dedup on a partitioned queue.
+    #[error("deduplication_scope \"queue\" is incompatible with partition_count {0}")]
+    QueueScopePartitioned(u32),
+    /// Per-group throughput on an unpartitioned queue.
+    #[error("fifo_throughput_limit \"perMessageGroupId\" requires partition_count > 1")]
+    PerGroupUnpartitioned,
+}
+
+/// What is wrong with a message of `messages.jsonl`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MessageError {
+    /// Not a stream of JSON objects, or not the JSON of a message (the reader's message).
+    #[error("{0}")]
+    Parse(String),
+    /// No `message_id`.
+    #[error("message missing message_id")]
+    MissingId,
+    /// A non-zero partition on an unpartitioned queue.
+    #[error("classic queue message {id:?} has partition {partition}")]
+    ClassicPartition {
+        /// The message id.
+        id: String,
+        /// The partition given.
+        partition: u32,
+    },
+    /// No partition on a partitioned queue.
+    #[error("message {id:?} of a partitioned queue (partition_count {count}) has no partition field")]
+    NoPartition {
+        /// The message id.
+        id: String,
+        /// The queue's partition count.
+        count: u32,
+    },
+    /// A partition not below the queue's count.
+    #[error("message {id:?}: partition {partition} out of range for partition_count {count}")]
+    PartitionOutOfRange {
+        /// The message id.
+        id: String,
+        /// The partition given.
+        partition: u32,
+        /// The queue's partition count.
+        count: u32,
+    },
+    /// A non-zero partition on a `perQueue` queue.
+    #[error("message {id:?}: partition {partition} on a perQueue queue (must be 0)")]
+    PerQueueNonZero {
+        /// The message id.
+        id: String,
+        /// The partition given.
+        partition: u32,
+    },
+    /// A partition other than the one the message group maps to.
+    #[error("message {id:?}: partition {partition} disagrees with partitionFor({group:?}) = {want}")]
+    WrongPartition {
+        /// The message id.
+        id: String,
+        /// The partition given.
+        partition: u32,
+        /// The message group.
+        group: String,
+        /// The group's partition.
+        want: u32,
+    },
+}
 
 /// The SQS encoder.
 #[derive(Debug)]
 pub struct SqsEncoder {
     /// Reads the tree's files, checked against CHECKSUMS (D15).
     reader: TreeReader,
-}
-
-fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
-    AdapterError::bad_file(path, what.into())
+    scratch_dir: PathBuf,
+    /// [`DEDUP_SORT_BUDGET`] (smaller in tests).
+    dedup_budget: usize,
 }
 
 fn add(sink: &mut dyn RecordSink, path: &Path, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
@@ -53,6 +184,8 @@ impl SqsEncoder {
     pub fn new(_options: &super::SqsOptions, cx: &EncodeContext) -> SqsEncoder {
         SqsEncoder {
             reader: cx.reader.clone(),
+            scratch_dir: cx.scratch_dir.clone(),
+            dedup_budget: DEDUP_SORT_BUDGET,
         }
     }
 }
@@ -66,13 +199,10 @@ impl Encoder for SqsEncoder {
         };
         for e in entries {
             match e.kind {
-                EntryKind::Dir => encode_queue(&self.reader, &e.path, sink)?,
+                EntryKind::Dir => self.encode_queue(&e.path, sink)?,
                 EntryKind::File => {} // Go ignores files beside the queues
                 EntryKind::Symlink | EntryKind::Other => {
-                    return Err(bad_file(
-                        &e.path,
-                        "not a directory or regular file (refused, D12)",
-                    ))
+                    return Err(AdapterError::bad_file(&e.path, SqsFileError::Special))
                 }
             }
         }
@@ -83,116 +213,98 @@ impl Encoder for SqsEncoder {
 /// `_queue.json` read and validated (§2.5, checks 1-6).
 pub fn read_queue_meta(reader: &TreeReader, path: &Path) -> Result<QueueMeta, AdapterError> {
     let bytes = reader.read(path, MAX_JSON_FILE)?;
-    let invalid = |what: String| bad_file(path, format!("invalid _queue.json: {what}"));
-    let (meta, version) = QueueMeta::from_public(&bytes).map_err(invalid)?;
+    let invalid = |e: QueueError| AdapterError::bad_file(path, SqsFileError::Queue(e));
+    let (meta, version) = QueueMeta::from_public(&bytes).map_err(|e| invalid(QueueError::Parse(e)))?;
     if version != 1 {
-        return Err(invalid(format!("unsupported format_version {version}")));
+        return Err(invalid(QueueError::FormatVersion(version)));
     }
     validate_queue(&meta).map_err(invalid)?;
     if meta.name.is_empty() {
-        return Err(invalid("empty queue name".to_owned()));
+        return Err(invalid(QueueError::EmptyName));
     }
     Ok(meta)
 }
 
-fn validate_queue(m: &QueueMeta) -> Result<(), String> {
+fn validate_queue(m: &QueueMeta) -> Result<(), QueueError> {
     if !matches!(
         m.fifo_throughput_limit.as_str(),
         "" | keys::THROUGHPUT_PER_GROUP | keys::THROUGHPUT_PER_QUEUE
     ) {
-        return Err(format!(
-            "unsupported fifo_throughput_limit {:?}",
-            m.fifo_throughput_limit
-        ));
+        return Err(QueueError::ThroughputLimit(m.fifo_throughput_limit.clone()));
     }
     if !matches!(
         m.deduplication_scope.as_str(),
         "" | keys::DEDUP_SCOPE_GROUP | keys::DEDUP_SCOPE_QUEUE
     ) {
-        return Err(format!(
-            "unsupported deduplication_scope {:?}",
-            m.deduplication_scope
-        ));
+        return Err(QueueError::DedupScope(m.deduplication_scope.clone()));
     }
     let n = m.partition_count;
     if n != 0 && !n.is_power_of_two() {
-        return Err(format!("partition_count {n} must be a power of two"));
+        return Err(QueueError::NotPowerOfTwo(n));
     }
     if n > keys::MAX_PARTITIONS {
-        return Err(format!(
-            "partition_count {n} exceeds max {}",
-            keys::MAX_PARTITIONS
-        ));
+        return Err(QueueError::TooManyPartitions {
+            count: n,
+            max: keys::MAX_PARTITIONS,
+        });
     }
     if !m.fifo {
         if n > 1 {
-            return Err(format!("partition_count {n} is only valid on FIFO queues"));
+            return Err(QueueError::PartitionsNotFifo(n));
         }
         if !m.fifo_throughput_limit.is_empty() {
-            return Err("fifo_throughput_limit is only valid on FIFO queues".to_owned());
+            return Err(QueueError::ThroughputNotFifo);
         }
         if !m.deduplication_scope.is_empty() {
-            return Err("deduplication_scope is only valid on FIFO queues".to_owned());
+            return Err(QueueError::ScopeNotFifo);
         }
     } else {
         if n > 1 && m.deduplication_scope == keys::DEDUP_SCOPE_QUEUE {
-            return Err(format!(
-                "deduplication_scope \"queue\" is incompatible with partition_count {n}"
-            ));
+            return Err(QueueError::QueueScopePartitioned(n));
         }
         if m.fifo_throughput_limit == keys::THROUGHPUT_PER_GROUP && n <= 1 {
-            return Err(
-                "fifo_throughput_limit \"perMessageGroupId\" requires partition_count > 1".to_owned(),
-            );
+            return Err(QueueError::PerGroupUnpartitioned);
         }
     }
     Ok(())
 }
 
 /// The message lane after the partition gates (§2.5 validation).
-fn lane_of(meta: &QueueMeta, m: &Message) -> Result<Lane, String> {
+fn lane_of(meta: &QueueMeta, m: &Message) -> Result<Lane, MessageError> {
+    let id = || m.message_id.clone();
     if meta.partition_count <= 1 {
         return match m.partition {
-            Some(p) if p != 0 => Err(format!(
-                "classic queue message {:?} has partition {p}",
-                m.message_id
-            )),
+            Some(partition) if partition != 0 => Err(MessageError::ClassicPartition { id: id(), partition }),
             _ => Ok(Lane::Classic),
         };
     }
-    let p = m.partition.ok_or_else(|| {
-        format!(
-            "message {:?} of a partitioned queue (partition_count {}) has no partition field",
-            m.message_id, meta.partition_count
-        )
-    })?;
-    if p >= meta.partition_count {
-        return Err(format!(
-            "message {:?}: partition {p} out of range for partition_count {}",
-            m.message_id, meta.partition_count
-        ));
+    let count = meta.partition_count;
+    let partition = m
+        .partition
+        .ok_or_else(|| MessageError::NoPartition { id: id(), count })?;
+    if partition >= count {
+        return Err(MessageError::PartitionOutOfRange {
+            id: id(),
+            partition,
+            count,
+        });
     }
     if meta.fifo_throughput_limit == keys::THROUGHPUT_PER_QUEUE {
-        if p != 0 {
-            return Err(format!(
-                "message {:?}: partition {p} on a perQueue queue (must be 0)",
-                m.message_id
-            ));
+        if partition != 0 {
+            return Err(MessageError::PerQueueNonZero { id: id(), partition });
         }
         return Ok(Lane::Partition(0));
     }
-    let want = keys::partition_for(
-        meta.partition_count,
-        &meta.fifo_throughput_limit,
-        &m.message_group_id,
-    );
-    if p != want {
-        return Err(format!(
-            "message {:?}: partition {p} disagrees with partitionFor({:?}) = {want}",
-            m.message_id, m.message_group_id
-        ));
+    let want = keys::partition_for(count, &meta.fifo_throughput_limit, &m.message_group_id);
+    if partition != want {
+        return Err(MessageError::WrongPartition {
+            id: id(),
+            partition,
+            group: m.message_group_id.clone(),
+            want,
+        });
     }
-    Ok(Lane::Partition(p))
+    Ok(Lane::Partition(partition))
 }
 
 /// The resolved dedup id: explicit, else `hex(sha256(body))` on content-based queues.
@@ -204,131 +316,175 @@ fn dedup_id(meta: &QueueMeta, m: &Message) -> Option<String> {
         .then(|| hex::encode(Sha256::digest(m.body.as_deref().unwrap_or_default())))
 }
 
+/// A candidate for a dedup row, as spilled: `i64be send ‖ u64be seq ‖ message id`.
+fn candidate(send: i64, seq: u64, id: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(16 + id.len());
+    v.extend_from_slice(&send.to_be_bytes());
+    v.extend_from_slice(&seq.to_be_bytes());
+    v.extend_from_slice(id.as_bytes());
+    v
+}
+
+/// `(send, seq, id)` of a spilled candidate.
+fn parse_candidate(v: &[u8]) -> Option<(i64, u64, &[u8])> {
+    let (send, rest) = v.split_first_chunk::<8>()?;
+    let (seq, id) = rest.split_first_chunk::<8>()?;
+    Some((i64::from_be_bytes(*send), u64::from_be_bytes(*seq), id))
+}
+
+impl SqsEncoder {
+    fn encode_queue(&self, dir: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+        let reader = &self.reader;
+        let meta_path = dir.join("_queue.json");
+        let meta = read_queue_meta(reader, &meta_path)?;
+        add(
+            sink,
+            &meta_path,
+            &keys::queue_meta_key(&meta.name),
+            &meta.stored_value(),
+        )?;
+        add(
+            sink,
+            &meta_path,
+            &keys::queue_gen_key(&meta.name),
+            RESTORE_GENERATION.to_string().as_bytes(),
+        )?;
+
+        let path = dir.join("messages.jsonl");
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()), // empty queue
+            _ => {}
+        }
+        reader.check_file(&path)?;
+        let file = open_input(&path)?;
+        let invalid = |line: u64, error: MessageError| {
+            AdapterError::bad_file(&path, SqsFileError::Message { line, error })
+        };
+        let partitioned = meta.partition_count > 1;
+        // Dedup candidates keyed by their dedup row's key (a function of the dedup identity:
+        // partition, group and id on partitioned queues, the id otherwise); the sort is stable,
+        // so each key's candidates come back in file order.
+        let mut candidates = ExternalSorter::new(self.dedup_budget, &self.scratch_dir);
+        let spill_err = |source| AdapterError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut max_seq = 0u64;
+        let mut reader = ObjectReader::new(BufReader::with_capacity(1 << 16, file), MAX_MESSAGE_JSON);
+        loop {
+            let (line, raw) = match reader.next_object() {
+                Ok(Some(x)) => x,
+                Ok(None) => break,
+                Err(ReadError::Io(e)) => {
+                    return Err(AdapterError::Io { path, source: e });
+                }
+                Err(ReadError::Syntax { line, what }) => {
+                    return Err(invalid(line, MessageError::Parse(what)))
+                }
+            };
+            let m = Message::from_dump(raw).map_err(|e| invalid(line, MessageError::Parse(e)))?;
+            let lane = lane_of(&meta, &m).map_err(|e| invalid(line, e))?;
+            if m.message_id.is_empty() {
+                return Err(invalid(line, MessageError::MissingId));
+            }
+            let stored = Message {
+                visible_at_millis: 0,
+                receive_count: 0,
+                first_receive_millis: 0,
+                current_receipt_token: None,
+                queue_generation: RESTORE_GENERATION,
+                partition: None,
+                ..m
+            };
+            let (name, id, gen) = (&meta.name, &stored.message_id, RESTORE_GENERATION);
+            add(
+                sink,
+                &path,
+                &keys::msg_data_key(name, lane, gen, id),
+                &stored.stored_value(),
+            )?;
+            let vis = keys::msg_vis_key(name, lane, gen, stored.available_at_millis, id);
+            add(sink, &path, &vis, id.as_bytes())?;
+            let byage = keys::msg_byage_key(name, lane, gen, stored.send_timestamp_millis, id);
+            add(sink, &path, &byage, id.as_bytes())?;
+            max_seq = max_seq.max(stored.sequence_number);
+            if !meta.fifo {
+                continue;
+            }
+            let Some(d) = dedup_id(&meta, &stored) else {
+                continue;
+            };
+            let key = keys::msg_dedup_key(&meta.name, lane, RESTORE_GENERATION, &stored.message_group_id, &d);
+            let value = candidate(
+                stored.send_timestamp_millis,
+                stored.sequence_number,
+                &stored.message_id,
+            );
+            candidates.push(&key, &value).map_err(spill_err)?;
+        }
+        // Per dedup row, Go's winner: the strictly latest send; ties keep the first in Go's
+        // iteration order (file order, or for partitioned queues (seq, id) order).
+        let mut sorted = candidates.finish().map_err(spill_err)?;
+        let corrupt = || {
+            spill_err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "dedup candidate shorter than 16 bytes in the spill file",
+            ))
+        };
+        let mut current: Option<(Vec<u8>, Winner)> = None;
+        while let Some((key, value)) = sorted.next().map_err(spill_err)? {
+            let (send, seq, id) = parse_candidate(value).ok_or_else(corrupt)?;
+            match &mut current {
+                Some((row, w)) if row.as_slice() == key => {
+                    let earlier_in_order =
+                        partitioned && send == w.send && (seq, id) < (w.seq, w.id.as_slice());
+                    if send > w.send || earlier_in_order {
+                        *w = Winner::new(send, seq, id);
+                    }
+                }
+                _ => {
+                    if let Some((row, w)) = current.take() {
+                        add(sink, &path, &row, &w.dedup_value())?;
+                    }
+                    current = Some((key.to_vec(), Winner::new(send, seq, id)));
+                }
+            }
+        }
+        if let Some((row, w)) = current {
+            add(sink, &path, &row, &w.dedup_value())?;
+        }
+        if meta.fifo && max_seq > 0 {
+            add(
+                sink,
+                &path,
+                &keys::queue_seq_key(&meta.name),
+                max_seq.to_string().as_bytes(),
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// The message owning a dedup row so far.
 struct Winner {
     send: i64,
     seq: u64,
-    id: String,
-    group: String,
-    lane: Lane,
+    id: Vec<u8>,
 }
 
-fn encode_queue(reader: &TreeReader, dir: &Path, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
-    let meta_path = dir.join("_queue.json");
-    let meta = read_queue_meta(reader, &meta_path)?;
-    add(
-        sink,
-        &meta_path,
-        &keys::queue_meta_key(&meta.name),
-        &meta.stored_value(),
-    )?;
-    add(
-        sink,
-        &meta_path,
-        &keys::queue_gen_key(&meta.name),
-        RESTORE_GENERATION.to_string().as_bytes(),
-    )?;
+impl Winner {
+    fn new(send: i64, seq: u64, id: &[u8]) -> Winner {
+        Winner {
+            send,
+            seq,
+            id: id.to_vec(),
+        }
+    }
 
-    let path = dir.join("messages.jsonl");
-    match std::fs::symlink_metadata(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()), // empty queue
-        _ => {}
+    fn dedup_value(&self) -> Vec<u8> {
+        // Spilled from a `&str` in `candidate`.
+        dedup_value(&String::from_utf8_lossy(&self.id), self.send, self.seq)
     }
-    reader.check_file(&path)?;
-    let file = open_input(&path)?;
-    let invalid =
-        |line: u64, what: String| bad_file(&path, format!("invalid messages.jsonl: line {line}: {what}"));
-    let partitioned = meta.partition_count > 1;
-    let mut winners: HashMap<(u32, String, String), Winner> = HashMap::new();
-    let mut max_seq = 0u64;
-    let mut reader = ObjectReader::new(BufReader::with_capacity(1 << 16, file), MAX_MESSAGE_JSON);
-    loop {
-        let (line, raw) = match reader.next_object() {
-            Ok(Some(x)) => x,
-            Ok(None) => break,
-            Err(ReadError::Io(e)) => {
-                return Err(AdapterError::Io { path, source: e });
-            }
-            Err(ReadError::Syntax { line, what }) => return Err(invalid(line, what)),
-        };
-        let m = Message::from_dump(raw).map_err(|e| invalid(line, e))?;
-        let lane = lane_of(&meta, &m).map_err(|e| invalid(line, e))?;
-        if m.message_id.is_empty() {
-            return Err(invalid(line, "message missing message_id".to_owned()));
-        }
-        let stored = Message {
-            visible_at_millis: 0,
-            receive_count: 0,
-            first_receive_millis: 0,
-            current_receipt_token: None,
-            queue_generation: RESTORE_GENERATION,
-            partition: None,
-            ..m
-        };
-        let (name, id, gen) = (&meta.name, &stored.message_id, RESTORE_GENERATION);
-        add(
-            sink,
-            &path,
-            &keys::msg_data_key(name, lane, gen, id),
-            &stored.stored_value(),
-        )?;
-        let vis = keys::msg_vis_key(name, lane, gen, stored.available_at_millis, id);
-        add(sink, &path, &vis, id.as_bytes())?;
-        let byage = keys::msg_byage_key(name, lane, gen, stored.send_timestamp_millis, id);
-        add(sink, &path, &byage, id.as_bytes())?;
-        max_seq = max_seq.max(stored.sequence_number);
-        if !meta.fifo {
-            continue;
-        }
-        let Some(d) = dedup_id(&meta, &stored) else {
-            continue;
-        };
-        let wkey = match lane {
-            Lane::Partition(p) if partitioned => (p, stored.message_group_id.clone(), d),
-            _ => (0, String::new(), d),
-        };
-        let cand = Winner {
-            send: stored.send_timestamp_millis,
-            seq: stored.sequence_number,
-            id: stored.message_id,
-            group: stored.message_group_id,
-            lane,
-        };
-        match winners.get_mut(&wkey) {
-            None => {
-                winners.insert(wkey, cand);
-            }
-            Some(w) => {
-                // Go: the strictly latest send wins; ties keep the first in Go's iteration
-                // order (file order, or for partitioned queues (seq, id) order).
-                let earlier_in_order =
-                    partitioned && cand.send == w.send && (cand.seq, &cand.id) < (w.seq, &w.id);
-                if cand.send > w.send || earlier_in_order {
-                    *w = cand;
-                }
-            }
-        }
-    }
-    let mut rows: Vec<(Vec<u8>, Vec<u8>)> = winners
-        .into_iter()
-        .map(|((_, _, d), w)| {
-            let key = keys::msg_dedup_key(&meta.name, w.lane, RESTORE_GENERATION, &w.group, &d);
-            (key, dedup_value(&w.id, w.send, w.seq))
-        })
-        .collect();
-    rows.sort();
-    for (k, v) in rows {
-        add(sink, &path, &k, &v)?;
-    }
-    if meta.fifo && max_seq > 0 {
-        add(
-            sink,
-            &path,
-            &keys::queue_seq_key(&meta.name),
-            max_seq.to_string().as_bytes(),
-        )?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

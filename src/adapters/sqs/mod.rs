@@ -13,7 +13,7 @@ mod rawjson;
 pub mod values;
 
 pub use decode::{SqsDecoder, SORT_BUDGET};
-pub use encode::SqsEncoder;
+pub use encode::{MessageError, QueueError, SqsEncoder, SqsFileError};
 
 use crate::adapters::{parse_go_bool, AdapterError};
 use crate::dump::manifest::Manifest;

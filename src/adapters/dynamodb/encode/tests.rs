@@ -288,3 +288,78 @@ fn jsonl_parts_are_read_in_the_jsonl_layout_only() {
         "item 2",
     );
 }
+
+/// The records in the order the encoder emits them (unsorted), with a listing budget and
+/// round size of our choice.
+fn run_small(root: &Path, threads: usize, budget: usize, per_round: usize) -> Outcome {
+    let cx = EncodeContext {
+        threads,
+        scratch_dir: root.to_path_buf(),
+        reader: crate::dump::checksums::TreeReader::unverified(root),
+    };
+    let mut enc = DynamoDbEncoder::new(&DynamoDbOptions::default(), &cx);
+    enc.listing_budget = budget;
+    enc.per_round = per_round;
+    let mut sink = Sink::default();
+    enc.encode(root, &mut sink)?;
+    Ok(sink.0)
+}
+
+#[test]
+fn a_listing_larger_than_the_budget_spills_and_gives_the_same_records() {
+    let d = tree();
+    for h in 0..12 {
+        for r in 0..10 {
+            put(
+                d.path(),
+                &format!("dynamodb/t/items/{h}/{r}.json"),
+                &format!(r#"{{"h":{{"S":"{h}"}},"r":{{"N":"{r}"}},"x":{{"B":"AA=="}}}}"#),
+            );
+        }
+    }
+    let want = run_small(d.path(), 1, LISTING_SORT_BUDGET, FILES_PER_ROUND).unwrap();
+    assert_eq!(want.len(), 2 + 120 * 2);
+    // Items come in walk order: directory then file name, bytewise ("10" before "2").
+    let items: Vec<&[u8]> = want
+        .iter()
+        .map(|(k, _)| k.as_slice())
+        .filter(|k| k.starts_with(b"!ddb|item|"))
+        .collect();
+    assert!(
+        items[0].starts_with(b"!ddb|item|dA|1|0\x00\x01"),
+        "{:?}",
+        items[0]
+    );
+    assert!(items[10].starts_with(b"!ddb|item|dA|1|1\x00\x01"));
+    assert!(items[20].starts_with(b"!ddb|item|dA|1|10\x00\x01"));
+    for (threads, budget, per_round) in [(1, 0, 1), (2, 64, 7), (3, 300, 1000)] {
+        let got = run_small(d.path(), threads, budget, per_round).unwrap();
+        assert_eq!(
+            got, want,
+            "threads {threads} budget {budget} per round {per_round}"
+        );
+    }
+}
+
+#[test]
+fn the_whole_listing_is_checked_before_any_item_is_read() {
+    // A bad item in the first round, a nested directory in the last: the listing error is
+    // the one reported, whatever the round size.
+    let d = tree();
+    put(d.path(), "dynamodb/t/items/a/0.json", "not json");
+    for r in 1..5 {
+        put(
+            d.path(),
+            &format!("dynamodb/t/items/b/{r}.json"),
+            &format!(r#"{{"h":{{"S":"b"}},"r":{{"N":"{r}"}}}}"#),
+        );
+    }
+    put(d.path(), "dynamodb/t/items/z/sub/x.json", "{}");
+    for (budget, per_round) in [(0, 1), (64, 2), (LISTING_SORT_BUDGET, FILES_PER_ROUND)] {
+        bad_file_containing(
+            run_small(d.path(), 2, budget, per_round),
+            "items/z/sub",
+            "nested directory",
+        );
+    }
+}

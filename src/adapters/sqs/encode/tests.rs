@@ -304,3 +304,209 @@ fn the_walk_ignores_files_and_refuses_links() {
     std::os::unix::fs::symlink(sqs.join("q"), sqs.join("link")).unwrap();
     assert!(matches!(encode(d.path()), Err(AdapterError::BadFile { .. })));
 }
+
+/// The records in emission order, with the dedup candidates' budget `budget`.
+fn encode_with_budget(root: &Path, budget: usize) -> Result<Records, AdapterError> {
+    let mut sink = Sink::default();
+    let cx = EncodeContext {
+        threads: 1,
+        scratch_dir: root.to_path_buf(),
+        reader: crate::dump::checksums::TreeReader::unverified(root),
+    };
+    let mut enc = SqsEncoder::new(&Default::default(), &cx);
+    enc.dedup_budget = budget;
+    enc.encode(root, &mut sink)?;
+    Ok(sink.0)
+}
+
+/// The dedup rows a straightforward in-memory fold of Go's rule gives: per dedup key the
+/// strictly latest send, ties to the first line (classic) or the smallest (seq, id).
+fn dedup_rows_in_memory(
+    queue: &str,
+    lines: &[(String, String, String, i64, u64, u32)],
+    partitioned: bool,
+) -> Records {
+    let mut rows: std::collections::BTreeMap<Vec<u8>, (i64, u64, String)> = Default::default();
+    for (id, group, dedup, send, seq, p) in lines {
+        let lane = if partitioned {
+            Lane::Partition(*p)
+        } else {
+            Lane::Classic
+        };
+        let key = keys::msg_dedup_key(queue, lane, 1, group, dedup);
+        let cand = (*send, *seq, id.clone());
+        match rows.get_mut(&key) {
+            None => {
+                rows.insert(key, cand);
+            }
+            Some(w) => {
+                let earlier = partitioned && cand.0 == w.0 && (cand.1, &cand.2) < (w.1, &w.2);
+                if cand.0 > w.0 || earlier {
+                    *w = cand;
+                }
+            }
+        }
+    }
+    rows.into_iter()
+        .map(|(k, (send, seq, id))| (k, dedup_value(&id, send, seq)))
+        .collect()
+}
+
+#[test]
+fn dedup_candidates_beyond_the_budget_spill_and_give_the_same_winners() {
+    for (queue_json, partitioned) in [(FIFO, false), (HT, true)] {
+        // 300 messages over 40 dedup ids, send times with ties, groups g0 (partition 0)
+        // and g1 (partition 1).
+        let mut lines = Vec::new();
+        let mut text = String::new();
+        for i in 0u64..300 {
+            let id = format!("m{:03}", (i * 37) % 300);
+            let group = format!("g{}", (i / 3) % 2);
+            let dedup = format!("d{}", (i * 13) % 40);
+            let send = ((i * 7) % 5) as i64;
+            let seq = (i * 11) % 17 + 1;
+            let p = ((i / 3) % 2) as u32;
+            let partition = if partitioned {
+                format!(",\"partition\":{p}")
+            } else {
+                String::new()
+            };
+            text.push_str(&format!(
+                "{{\"message_id\":\"{id}\",\"message_group_id\":\"{group}\",\"message_deduplication_id\":\"{dedup}\",\"send_timestamp_millis\":{send},\"sequence_number\":{seq}{partition}}}\n"
+            ));
+            lines.push((id, group, dedup, send, seq, p));
+        }
+        let (_d, root) = tree(queue_json, Some(&text));
+        let want = encode_with_budget(&root, DEDUP_SORT_BUDGET).unwrap();
+        let rows: Records = want
+            .iter()
+            .filter(|r| r.0.starts_with(keys::MSG_DEDUP_PREFIX))
+            .cloned()
+            .collect();
+        assert_eq!(rows, dedup_rows_in_memory("q.fifo", &lines, partitioned));
+        // Classic: one row per dedup id; partitioned: per (partition, group, dedup id).
+        if partitioned {
+            assert!(rows.len() > 40, "{}", rows.len());
+        } else {
+            assert_eq!(rows.len(), 40);
+        }
+        for budget in [0, 100, 2000] {
+            assert_eq!(
+                encode_with_budget(&root, budget).unwrap(),
+                want,
+                "budget {budget}"
+            );
+        }
+    }
+}
+
+/// The typed cause of an encode's error and its text.
+fn cause_of(queue_json: &str, messages: Option<&str>) -> (SqsFileError, String) {
+    let (_d, root) = tree(queue_json, messages);
+    let e = encode(&root).unwrap_err();
+    let cause = e.cause::<SqsFileError>().cloned();
+    (
+        cause.unwrap_or_else(|| panic!("not an SqsFileError: {e:?}")),
+        e.to_string(),
+    )
+}
+
+#[test]
+fn errors_are_typed_and_keep_their_messages() {
+    let (e, text) = cause_of(
+        r#"{"format_version":1,"name":"q","fifo":true,"partition_count":2,"deduplication_scope":"queue"}"#,
+        None,
+    );
+    assert!(
+        matches!(e, SqsFileError::Queue(QueueError::QueueScopePartitioned(2))),
+        "{e:?}"
+    );
+    assert!(
+        text.ends_with(
+            "_queue.json: invalid _queue.json: deduplication_scope \"queue\" is incompatible with partition_count 2"
+        ),
+        "{text}"
+    );
+    let (e, _) = cause_of(
+        r#"{"format_version":1,"name":"q","fifo":true,"partition_count":64}"#,
+        None,
+    );
+    assert_eq!(
+        e.to_string(),
+        "invalid _queue.json: partition_count 64 exceeds max 32"
+    );
+    assert!(matches!(
+        e,
+        SqsFileError::Queue(QueueError::TooManyPartitions { count: 64, max: 32 })
+    ));
+    let (e, _) = cause_of(r#"{"format_version":2,"name":"q"}"#, None);
+    assert_eq!(e, SqsFileError::Queue(QueueError::FormatVersion(2)));
+    let (e, _) = cause_of(
+        r#"{"format_version":1,"name":"q","fifo":true,"fifo_throughput_limit":"perMessageGroupId"}"#,
+        None,
+    );
+    assert_eq!(
+        e.to_string(),
+        "invalid _queue.json: fifo_throughput_limit \"perMessageGroupId\" requires partition_count > 1"
+    );
+
+    let (e, text) = cause_of(
+        HT,
+        Some("{\"message_id\":\"a\",\"message_group_id\":\"g0\",\"partition\":1}"),
+    );
+    assert!(matches!(
+        &e,
+        SqsFileError::Message {
+            line: 1,
+            error: MessageError::WrongPartition {
+                partition: 1,
+                want: 0,
+                ..
+            }
+        }
+    ));
+    assert!(
+        text.ends_with(
+            "messages.jsonl: invalid messages.jsonl: line 1: message \"a\": partition 1 disagrees with partitionFor(\"g0\") = 0"
+        ),
+        "{text}"
+    );
+    let (e, _) = cause_of(HT, Some("\n{\"message_id\":\"a\"}"));
+    assert_eq!(
+        e.to_string(),
+        "invalid messages.jsonl: line 2: message \"a\" of a partitioned queue (partition_count 2) has no partition field"
+    );
+    let (e, _) = cause_of(FIFO, Some("{\"message_id\":\"a\",\"partition\":2}"));
+    assert_eq!(
+        e.to_string(),
+        "invalid messages.jsonl: line 1: classic queue message \"a\" has partition 2"
+    );
+    let (e, _) = cause_of(FIFO, Some("{\"message_id\":\"\"}"));
+    assert!(matches!(
+        e,
+        SqsFileError::Message {
+            line: 1,
+            error: MessageError::MissingId
+        }
+    ));
+    let (e, _) = cause_of(FIFO, Some("{\"message_id\":\"a\"}\n[]"));
+    assert!(
+        matches!(
+            e,
+            SqsFileError::Message {
+                line: 2,
+                error: MessageError::Parse(_)
+            }
+        ),
+        "{e:?}"
+    );
+
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("sqs")).unwrap();
+    std::os::unix::fs::symlink(d.path(), d.path().join("sqs/link")).unwrap();
+    let e = encode(d.path()).unwrap_err();
+    assert!(
+        matches!(e.cause::<SqsFileError>(), Some(SqsFileError::Special)),
+        "{e:?}"
+    );
+}
