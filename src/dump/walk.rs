@@ -176,16 +176,6 @@ impl SortedEntries {
             kind,
         }))
     }
-
-    /// Entries listed.
-    pub fn len(&self) -> u64 {
-        self.sorted.len()
-    }
-
-    /// The directory is empty.
-    pub fn is_empty(&self) -> bool {
-        self.sorted.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -240,7 +230,7 @@ mod tests {
             let mut sorted = SortedEntries::list(&dir, budget, scratch.path())
                 .unwrap()
                 .unwrap();
-            assert_eq!(sorted.len(), want.len() as u64);
+            assert_eq!(sorted.sorted.len(), want.len() as u64);
             let mut got = Vec::new();
             while let Some(e) = sorted.next().unwrap() {
                 got.push((e.name, e.path, e.kind));
