@@ -8,10 +8,13 @@
 //! the error, for any thread count):
 //! the migration-source generation and the active generation are rendered (items of other
 //! generations are counted for `ddb_stale_generation_items`, those of schema-less tables
-//! for `ddb_orphan_items`) and staged again keyed by (output path, generation rank,
-//! arrival), so that of several items landing on one path the active generation's, then
-//! the latest, wins — Go's "last write wins" without writing a path twice. Memory does not
-//! grow with a table's items.
+//! for `ddb_orphan_items`). In the per-item layout, a table that is not being migrated
+//! renders one generation, whose items name distinct files: they are written as they come.
+//! Jsonl lines and a migrating table's items are staged again keyed by (output path,
+//! generation rank, arrival), so that of two items landing on one path the active
+//! generation's wins without writing a path twice. Two items of one generation naming one
+//! file are an error (A29; Go keeps the last silently). Memory does not grow with a
+//! table's items.
 //!
 //! Layouts: per item (`items/<hash>[/<range>].json`) or, with `--dynamodb-bundle-mode
 //! jsonl` (D7), `items/data-<part>.jsonl` parts of at most `--dynamodb-bundle-size` bytes
@@ -162,34 +165,57 @@ struct RenderContext<'a> {
     layout: DynamoDbLayout,
 }
 
-/// A staged item after rendering: its table segment, and `None` when it is not written
-/// (no schema: orphan; a generation neither active nor migration source: stale) or its
-/// path-sort key and body.
+/// A staged item after rendering: its table segment and where it goes.
 struct Rendered {
     seg: Vec<u8>,
-    out: Option<(Vec<u8>, Vec<u8>)>,
+    out: Placement,
+}
+
+/// Where a rendered item goes.
+enum Placement {
+    /// Not written: no schema (orphan), or a generation neither active nor migration
+    /// source (stale).
+    Skipped,
+    /// Straight to its file: the per-item layout of a table that is not being migrated
+    /// renders one generation, where no two items share a path, so no path sort is
+    /// needed. (A clash would be two keys naming one file: an error naming the key, never
+    /// a silent overwrite; the tree creates files with `O_EXCL`.)
+    File {
+        path: String,
+        user_key: Vec<u8>,
+        body: Vec<u8>,
+    },
+    /// Through the path sort: jsonl parts (in path order) and a migrating table's items
+    /// (of one path, the active generation's, then the latest, wins).
+    Sorted { path_key: Vec<u8>, body: Vec<u8> },
 }
 
 impl Rendered {
     fn weight(&self) -> usize {
-        self.seg.len() + self.out.as_ref().map_or(0, |(k, b)| k.len() + b.len()) + 64
+        self.seg.len()
+            + match &self.out {
+                Placement::Skipped => 0,
+                Placement::File { path, user_key, body } => path.len() + user_key.len() + body.len(),
+                Placement::Sorted { path_key, body } => path_key.len() + body.len(),
+            }
+            + 64
     }
 }
 
 impl RenderContext<'_> {
     /// Parse a staged item (every one, so that a garbled item is an error wherever it
-    /// belongs) and, when it is written, render its path key and body.
+    /// belongs) and, when it is written, render its path and body.
     fn render(&self, k: &[u8], v: &[u8]) -> Result<Rendered, AdapterError> {
         let (seg, generation, arrival) =
             split_stage_key(k).ok_or_else(|| bad(k, "corrupt staged item record"))?;
         let (user_key, value) = split_stage_value(v).ok_or_else(|| bad(k, "corrupt staged item record"))?;
         let item = proto::parse_item(value).map_err(|e| bad(user_key, e))?;
-        let skipped = Rendered {
+        let rendered = |out| Rendered {
             seg: seg.to_vec(),
-            out: None,
+            out,
         };
         let Some(t) = self.tables.get(seg) else {
-            return Ok(skipped);
+            return Ok(rendered(Placement::Skipped));
         };
         let active = t.schema.generation;
         let source = t.schema.migrating_from_generation;
@@ -198,10 +224,17 @@ impl RenderContext<'_> {
         } else if source != 0 && generation == source {
             0
         } else {
-            return Ok(skipped);
+            return Ok(rendered(Placement::Skipped));
         };
         let rel = item_rel_path(&t.schema, &item).map_err(|e| bad(user_key, e))?;
         let dir = self.dirs.get(seg).map_or("", String::as_str);
+        if self.layout == DynamoDbLayout::PerItem && source == 0 {
+            return Ok(rendered(Placement::File {
+                path: format!("{dir}/items/{rel}"),
+                user_key: user_key.to_vec(),
+                body: item_file(&item),
+            }));
+        }
         // Path key: `<table dir> 00 <item path> 00 rank BE64(arrival)`.
         let mut pk = Vec::with_capacity(dir.len() + rel.len() + 11);
         pk.extend_from_slice(dir.as_bytes());
@@ -214,10 +247,7 @@ impl RenderContext<'_> {
             DynamoDbLayout::PerItem => item_file(&item),
             DynamoDbLayout::Jsonl => bundle_line(&item),
         };
-        Ok(Rendered {
-            seg: seg.to_vec(),
-            out: Some((pk, body)),
-        })
+        Ok(rendered(Placement::Sorted { path_key: pk, body }))
     }
 }
 
@@ -406,12 +436,25 @@ impl Decoder for DynamoDbDecoder {
                             current = Some((r.seg.clone(), 0));
                         }
                         match r.out {
-                            None => {
+                            Placement::Skipped => {
                                 if let Some((_, n)) = current.as_mut() {
                                     *n += 1;
                                 }
                             }
-                            Some((path_key, body)) => {
+                            Placement::File { path, user_key, body } => {
+                                out.write_file(&path, &body).map_err(|e| match e {
+                                    DumpError::Io { source, .. }
+                                        if source.kind() == std::io::ErrorKind::AlreadyExists =>
+                                    {
+                                        bad(
+                                            &user_key,
+                                            format!("item names the file {path} of an earlier item of its generation (A29)"),
+                                        )
+                                    }
+                                    e => AdapterError::Dump(e),
+                                })?
+                            }
+                            Placement::Sorted { path_key, body } => {
                                 paths.push(&path_key, &body).map_err(|e| AdapterError::Io {
                                     path: scratch.clone(),
                                     source: e,
@@ -431,6 +474,9 @@ impl Decoder for DynamoDbDecoder {
         write_items(out, sorted, &self.options).map_err(|e| match e {
             WriteError::Out(e) => AdapterError::Dump(e),
             WriteError::Scratch(e) => self.scratch_err(e),
+            WriteError::Clash(path) => {
+                AdapterError::bad_file(path, "two items of one generation name this file".to_owned())
+            }
         })
     }
 }
@@ -438,6 +484,8 @@ impl Decoder for DynamoDbDecoder {
 enum WriteError {
     Out(DumpError),
     Scratch(std::io::Error),
+    /// Two items of one generation name this file (`<table dir>/items/<path>`).
+    Clash(String),
 }
 
 impl From<DumpError> for WriteError {
@@ -446,26 +494,41 @@ impl From<DumpError> for WriteError {
     }
 }
 
-/// Write the winners of the path-sorted items: of the records of one path, the last.
+/// Write the winners of the path-sorted items: of the records of one path, the active
+/// generation's (rank 1) over the migration source's (rank 0). Two records of one path and
+/// one rank are two keys of one generation naming one file: an error, not a silent
+/// overwrite (A29).
 fn write_items(
     out: &mut dyn TreeOut,
     mut sorted: SortedRecords,
     options: &DynamoDbOptions,
 ) -> Result<(), WriteError> {
-    // Keys are `<table dir> 00 <item path> 00 rank BE64(arrival)`: the path is all but 10 bytes.
-    let mut pending: Option<(Vec<u8>, Vec<u8>)> = None; // (table dir 00 item path, body)
+    // Keys are `<table dir> 00 <item path> 00 rank BE64(arrival)`: the path is all but 10
+    // bytes, the rank the 9th from the end.
+    let mut pending: Option<(Vec<u8>, u8, Vec<u8>)> = None; // (table dir 00 item path, rank, body)
     let mut bundle = Bundle::default();
+    let path_of = |k: &[u8]| -> Vec<u8> { k.get(..k.len().saturating_sub(10)).unwrap_or_default().to_vec() };
+    let rank_of = |k: &[u8]| {
+        k.len()
+            .checked_sub(9)
+            .and_then(|i| k.get(i))
+            .copied()
+            .unwrap_or(0)
+    };
     loop {
         let next = sorted.next().map_err(WriteError::Scratch)?;
-        let path_of =
-            |k: &[u8]| -> Vec<u8> { k.get(..k.len().saturating_sub(10)).unwrap_or_default().to_vec() };
         match (&mut pending, next) {
-            (Some((p, body)), Some((k, v))) if *p == path_of(k) => {
+            (Some((p, rank, body)), Some((k, v))) if *p == path_of(k) => {
+                if rank_of(k) == *rank {
+                    let (dir, rel) = split_path(p);
+                    return Err(WriteError::Clash(format!("{dir}/items/{rel}")));
+                }
+                *rank = rank_of(k);
                 body.clear();
                 body.extend_from_slice(v);
             }
             (_, next) => {
-                if let Some((p, body)) = pending.take() {
+                if let Some((p, _, body)) = pending.take() {
                     let (dir, rel) = split_path(&p);
                     match options.layout {
                         DynamoDbLayout::PerItem => out.write_file(&format!("{dir}/items/{rel}"), &body)?,
@@ -473,7 +536,7 @@ fn write_items(
                     }
                 }
                 match next {
-                    Some((k, v)) => pending = Some((path_of(k), v.to_vec())),
+                    Some((k, v)) => pending = Some((path_of(k), rank_of(k), v.to_vec())),
                     None => break,
                 }
             }

@@ -195,10 +195,11 @@ fn items_that_cannot_be_named_fail_at_finalize_naming_the_key() {
 #[test]
 fn a_tiny_sort_budget_spills_and_writes_the_same_tree() {
     let mut recs = vec![(table_meta_key("t"), schema_value(&schema("t", "", 2, 1)))];
+    // k0..k99 in both generations (the active one wins), k100..k299 in the source only
     for i in 0..400 {
         recs.push(item_rec(
             "t",
-            1 + (i % 2),
+            1 + i / 300,
             &item(&format!("k{}", i % 300), &format!("value {i}")),
         ));
     }
@@ -284,4 +285,54 @@ fn any_thread_count_gives_the_same_tree_warnings_and_first_error() {
             "{n} threads: {e:?}"
         );
     }
+}
+
+#[test]
+fn two_items_of_one_generation_naming_one_file_are_an_error_in_both_paths() {
+    // Two keys whose items carry the same hash attribute ("a"): both name `a.json`.
+    let recs = |generation: u64| {
+        let (_, v) = item_rec("t", generation, &item("a", "x"));
+        vec![
+            (format!("!ddb|item|dA|{generation}|x1").into_bytes(), v.clone()),
+            (format!("!ddb|item|dA|{generation}|x2").into_bytes(), v),
+        ]
+    };
+    let s = tempfile::tempdir().unwrap();
+    // Written as they come (per item, no migration): the second key is named.
+    let mut direct = recs(1);
+    direct.push((table_meta_key("t"), schema_value(&schema("t", "", 1, 0))));
+    let e = run(&mut per_item(s.path()), direct.clone()).unwrap_err();
+    assert!(
+        matches!(&e, AdapterError::BadRecord { key, source, .. }
+            if *key == display_key(b"!ddb|item|dA|1|x2") && source.to_string().contains("dynamodb/t/items/a.json")),
+        "{e:?}"
+    );
+    // Through the path sort (jsonl; a migrating table): the file is named.
+    let mut migrating = recs(2);
+    migrating.push((table_meta_key("t"), schema_value(&schema("t", "", 2, 1))));
+    for (d, input) in [
+        (
+            decoder(DynamoDbLayout::Jsonl, DEFAULT_SORT_BUDGET, s.path()),
+            direct,
+        ),
+        (per_item(s.path()), migrating.clone()),
+    ] {
+        let mut d = d;
+        let e = run(&mut d, input).unwrap_err();
+        assert!(
+            matches!(&e, AdapterError::BadFile { path, .. } if path.as_path() == std::path::Path::new("dynamodb/t/items/a.json")),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("two items of one generation"), "{e}");
+    }
+    // One item in each generation of a migrating table: the active one wins, no error.
+    let mut across = recs(2);
+    across.truncate(1);
+    let (k1, v1) = item_rec("t", 1, &item("a", "old"));
+    across.extend([
+        (k1, v1),
+        (table_meta_key("t"), schema_value(&schema("t", "", 2, 1))),
+    ]);
+    let (t, _) = run(&mut per_item(s.path()), across).unwrap();
+    assert!(String::from_utf8_lossy(&t.files["dynamodb/t/items/a.json"]).contains("\"x\""));
 }
