@@ -27,17 +27,31 @@ pub(crate) fn get_ci<'a>(obj: &'a Object, name: &str) -> Option<&'a Value> {
     // Go's decoder assigns every member whose name matches the field, exactly or after
     // folding, in input order: the last one wins (a `null` included; `get_nonnull` for
     // fields where Go's `null` is a no-op).
-    let want = go_fold(name);
-    obj.iter().rev().find(|(k, _)| go_fold(k) == want).map(|(_, v)| v)
+    let mut want = None;
+    obj.iter()
+        .rev()
+        .find(|(k, _)| same_name(k, name, &mut want))
+        .map(|(_, v)| v)
+}
+
+/// Whether a member name `k` matches the field `name` as Go's decoder matches them. Two
+/// ASCII names compare without allocating (Go folds ASCII letters only); a non-ASCII one
+/// is folded (`ſ` matches `s`), `name`'s fold computed once into `want`.
+fn same_name(k: &str, name: &str, want: &mut Option<String>) -> bool {
+    if k.is_ascii() && name.is_ascii() {
+        k.eq_ignore_ascii_case(name)
+    } else {
+        go_fold(k) == *want.get_or_insert_with(|| go_fold(name))
+    }
 }
 
 /// [`get_ci`] for a scalar field, where Go leaves the value unchanged on `null`: the last
 /// matching member that is not `null`.
 pub(crate) fn get_nonnull<'a>(obj: &'a Object, name: &str) -> Option<&'a Value> {
-    let want = go_fold(name);
+    let mut want = None;
     obj.iter()
         .rev()
-        .find(|(k, v)| !v.is_null() && go_fold(k) == want)
+        .find(|(k, v)| !v.is_null() && same_name(k, name, &mut want))
         .map(|(_, v)| v)
 }
 

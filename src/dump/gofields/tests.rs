@@ -18,6 +18,16 @@ fn get_ci_matching() {
     // "äb", checked against Go).
     let v = json!({"ÄB": 1});
     assert_eq!(get_ci(v.as_object().unwrap(), "äb"), Some(&json!(1)));
+    // A non-ASCII member can match an ASCII field name (`ſ` folds to `S`), and the last
+    // match wins across the ASCII fast path and the folded one.
+    let v = json!({"ſort": 1});
+    assert_eq!(get_ci(v.as_object().unwrap(), "sort"), Some(&json!(1)));
+    let v = json!({"ſort": 1, "SORT": 2});
+    assert_eq!(get_ci(v.as_object().unwrap(), "sort"), Some(&json!(2)));
+    let v = json!({"SORT": 2, "ſort": 1});
+    assert_eq!(get_ci(v.as_object().unwrap(), "sort"), Some(&json!(1)));
+    assert_eq!(get_ci(v.as_object().unwrap(), "ſort"), Some(&json!(1)));
+    assert_eq!(get_ci(v.as_object().unwrap(), "sorT_"), None);
 }
 
 #[test]
