@@ -24,13 +24,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::keys::{parse_item_key, parse_table_meta_key, Kind};
+use super::keys::{parse_item_key, parse_table_meta_key, ItemKeyError, KeyRole, Kind};
 use super::number::canonical;
 use super::proto::{self, AttributeValue, Item, TableSchema, Value};
 use super::public::{bundle_line, item_file, schema_file};
 use super::{DynamoDbLayout, DynamoDbOptions};
 use crate::adapters::batch::default_threads;
-use crate::adapters::{AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
+use crate::adapters::{AdapterError, Cause, DecodeContext, Decoder, Event, Record, Warning, Warnings};
 use crate::dump::filename::{encode_binary_segment, encode_segment};
 use crate::dump::{DumpError, OutFile, TreeOut};
 use crate::ordered::map_in_order;
@@ -111,8 +111,8 @@ impl DynamoDbDecoder {
     }
 }
 
-fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
-    AdapterError::bad_record("dynamodb", key, what.into())
+fn bad(key: &[u8], what: impl Into<Cause>) -> AdapterError {
+    AdapterError::bad_record("dynamodb", key, what)
 }
 
 /// Stage-one sort key: `<segment> | BE64(gen) BE64(arrival)` (a segment holds no `|`).
@@ -252,41 +252,40 @@ impl RenderContext<'_> {
 }
 
 /// The file-name segment of a key attribute (§1.7).
-fn key_segment(av: &AttributeValue, role: &str) -> Result<String, String> {
+fn key_segment(av: &AttributeValue, role: KeyRole) -> Result<String, ItemKeyError> {
     let seg = match &av.value {
         Some(Value::S(s)) => encode_segment(s.as_bytes()).name,
         Some(Value::N(n)) => canonical(n)
             .text()
-            .ok_or_else(|| {
-                format!(
-                    "{role}-key number {n:?} is in a big.Rat form this decoder does not read (a/b, 0x, _, p)"
-                )
+            .ok_or_else(|| ItemKeyError::NumberForm {
+                role,
+                text: n.clone(),
             })
             .map(|t| encode_segment(t.as_bytes()).name)?,
         Some(Value::B(b)) => encode_binary_segment(b).name,
-        _ => return Err(format!("{role} key has an unsupported attribute kind")),
+        _ => return Err(ItemKeyError::SegmentKind { role }),
     };
     if seg == "." || seg == ".." {
-        return Err(format!(
-            "{role}-key segment {seg:?} is a dot path (would escape items dir)"
-        ));
+        return Err(ItemKeyError::DotSegment { role, segment: seg });
     }
     Ok(seg)
 }
 
 /// The item's path under `items/` (`<hash>.json` or `<hash>/<range>.json`, an empty hash
 /// segment collapsing as Go's `filepath.Join` does).
-pub fn item_rel_path(schema: &TableSchema, item: &Item) -> Result<String, String> {
-    let attr = |name: &str, role: &str| {
-        item.attributes
-            .get(name)
-            .ok_or_else(|| format!("item missing {role}-key attribute {name:?}"))
+pub fn item_rel_path(schema: &TableSchema, item: &Item) -> Result<String, ItemKeyError> {
+    let attr = |name: &str, role: KeyRole| {
+        let av = item.attributes.get(name).ok_or_else(|| ItemKeyError::Missing {
+            role,
+            name: name.to_owned(),
+        })?;
+        key_segment(av, role)
     };
-    let hash = key_segment(attr(schema.hash_key(), "hash")?, "hash")?;
+    let hash = attr(schema.hash_key(), KeyRole::Hash)?;
     if schema.range_key().is_empty() {
         return Ok(format!("{hash}.json"));
     }
-    let range = key_segment(attr(schema.range_key(), "range")?, "range")?;
+    let range = attr(schema.range_key(), KeyRole::Range)?;
     Ok(if hash.is_empty() {
         format!("{range}.json")
     } else {

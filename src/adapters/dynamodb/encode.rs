@@ -23,13 +23,13 @@ use std::path::{Path, PathBuf};
 
 use super::decode::item_rel_path;
 use super::keys::{
-    gsi_rows, item_key, primary_key_segments, table_gen_key, table_meta_key, RESTORE_GENERATION,
+    gsi_rows, item_key, primary_key_segments, table_gen_key, table_meta_key, ItemKeyError, RESTORE_GENERATION,
 };
 use super::proto::{item_value, schema_value, Item, TableSchema};
-use super::public::{item_from_bundle_line, item_from_json, schema_from_json};
+use super::public::{item_from_bundle_line, item_from_json, schema_from_json, ItemJsonError};
 use super::{DynamoDbLayout, DynamoDbOptions};
 use crate::adapters::{
-    display_key, encode_files, AdapterError, EncodeContext, Encoder, RecordBatch, RecordSink,
+    display_key, encode_files, AdapterError, Cause, EncodeContext, Encoder, RecordBatch, RecordSink,
 };
 use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
 use crate::dump::filename::encode_segment;
@@ -67,8 +67,29 @@ impl DynamoDbEncoder {
     }
 }
 
-fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
-    AdapterError::bad_file(path, what.into())
+fn bad_file(path: &Path, what: impl Into<Cause>) -> AdapterError {
+    AdapterError::bad_file(path, what)
+}
+
+/// A malformed item of a jsonl bundle part, with its 1-based number in the part.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleItemError {
+    /// The line is not an item's JSON.
+    #[error("item {item}: {error}")]
+    Json {
+        /// The item's number in the part.
+        item: usize,
+        /// What is wrong with it.
+        error: ItemJsonError,
+    },
+    /// The item's key attributes give no key.
+    #[error("item {item}: {error}")]
+    Key {
+        /// The item's number in the part.
+        item: usize,
+        /// What is wrong with them.
+        error: ItemKeyError,
+    },
 }
 
 /// One file to read: an item file (with the directory under `items/` it sits in) or a
@@ -262,7 +283,7 @@ impl DynamoDbEncoder {
 }
 
 /// The records of one item: the item and its GSI rows.
-fn add_item(table: &Table, item: &Item, batch: &mut RecordBatch) -> Result<(), String> {
+fn add_item(table: &Table, item: &Item, batch: &mut RecordBatch) -> Result<(), ItemKeyError> {
     let pk = primary_key_segments(&table.schema, item)?;
     let key = item_key(&table.name, RESTORE_GENERATION, &pk);
     let rows = gsi_rows(&table.name, RESTORE_GENERATION, &table.schema, item, &pk)?;
@@ -300,9 +321,11 @@ fn encode_job(reader: &TreeReader, table: &Table, job: &Job) -> Result<RecordBat
             let bytes = reader.read(path, MAX_JSON_FILE)?;
             let mut batch = RecordBatch::new(path);
             for (n, value) in parse_seq(&bytes).enumerate() {
-                let line = |e: String| bad_file(path, format!("item {}: {e}", n + 1));
-                let item = item_from_bundle_line(&value.map_err(|e| bad_file(path, e))?).map_err(line)?;
-                add_item(table, &item, &mut batch).map_err(line)?;
+                let item = n + 1;
+                let parsed = item_from_bundle_line(&value.map_err(|e| bad_file(path, e))?)
+                    .map_err(|error| bad_file(path, BundleItemError::Json { item, error }))?;
+                add_item(table, &parsed, &mut batch)
+                    .map_err(|error| bad_file(path, BundleItemError::Key { item, error }))?;
             }
             Ok(batch)
         }

@@ -16,7 +16,8 @@ pub mod proto;
 pub(crate) mod public;
 
 pub use decode::{item_rel_path, part_name, DdbEvent, DynamoDbDecoder, DEFAULT_SORT_BUDGET};
-pub use encode::DynamoDbEncoder;
+pub use encode::{BundleItemError, DynamoDbEncoder};
+pub use public::{AttrAt, ItemJsonError, SchemaJsonError};
 
 use crate::adapters::AdapterError;
 use crate::dump::manifest::{Manifest, DYNAMODB_LAYOUT_JSONL, DYNAMODB_LAYOUT_PER_ITEM};
@@ -41,15 +42,23 @@ impl DynamoDbLayout {
     }
 
     /// Parse a layout name; `""` is Go's default, per-item.
-    pub fn parse(s: &str) -> Result<DynamoDbLayout, String> {
+    pub fn parse(s: &str) -> Result<DynamoDbLayout, LayoutNameError> {
         match s {
             "" | DYNAMODB_LAYOUT_PER_ITEM => Ok(DynamoDbLayout::PerItem),
             DYNAMODB_LAYOUT_JSONL => Ok(DynamoDbLayout::Jsonl),
-            other => Err(format!(
-                "{other}: invalid --dynamodb-bundle-mode (per-item or jsonl)"
-            )),
+            other => Err(LayoutNameError {
+                name: other.to_owned(),
+            }),
         }
     }
+}
+
+/// A DynamoDB layout name that is neither `per-item` nor `jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}: invalid --dynamodb-bundle-mode (per-item or jsonl)")]
+pub struct LayoutNameError {
+    /// The name given.
+    pub name: String,
 }
 
 /// Default largest size of one jsonl bundle part.
@@ -112,8 +121,21 @@ pub fn compare_rule(rel: &str) -> crate::adapters::CompareRule {
 
 #[cfg(test)]
 mod compare_tests {
-    use super::compare_rule;
+    use super::{compare_rule, DynamoDbLayout, LayoutNameError};
     use crate::adapters::CompareRule;
+
+    #[test]
+    fn layout_names_parse_or_are_typed_errors() {
+        assert_eq!(DynamoDbLayout::parse(""), Ok(DynamoDbLayout::PerItem));
+        assert_eq!(DynamoDbLayout::parse("per-item"), Ok(DynamoDbLayout::PerItem));
+        assert_eq!(DynamoDbLayout::parse("jsonl"), Ok(DynamoDbLayout::Jsonl));
+        let e = DynamoDbLayout::parse("csv").unwrap_err();
+        assert!(matches!(&e, LayoutNameError { name } if name == "csv"));
+        assert_eq!(
+            e.to_string(),
+            "csv: invalid --dynamodb-bundle-mode (per-item or jsonl)"
+        );
+    }
 
     #[test]
     fn dynamodb_files_compare_by_their_meaning() {

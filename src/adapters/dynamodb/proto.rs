@@ -404,20 +404,33 @@ pub fn item_value(item: &Item) -> Vec<u8> {
     with_magic(ITEM_MAGIC, item)
 }
 
-/// Read a stored schema value; `Err` says what was wrong.
-pub fn parse_schema(value: &[u8]) -> Result<TableSchema, String> {
-    let body = value
-        .strip_prefix(SCHEMA_MAGIC)
-        .ok_or("table schema value without the 00 'D' 'S' 01 magic")?;
-    TableSchema::decode(body).map_err(|e| format!("table schema protobuf: {e}"))
+/// What is wrong with a stored schema or item value (dynamodb_sqs.md §1.2, §1.3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// A schema value without its magic.
+    #[error("table schema value without the 00 'D' 'S' 01 magic")]
+    SchemaMagic,
+    /// A schema value whose protobuf does not decode.
+    #[error("table schema protobuf: {0}")]
+    Schema(prost::DecodeError),
+    /// An item value without its magic.
+    #[error("item value without the 00 'D' 'I' 01 magic")]
+    ItemMagic,
+    /// An item value whose protobuf does not decode.
+    #[error("item protobuf: {0}")]
+    Item(prost::DecodeError),
 }
 
-/// Read a stored item value; `Err` says what was wrong.
-pub fn parse_item(value: &[u8]) -> Result<Item, String> {
-    let body = value
-        .strip_prefix(ITEM_MAGIC)
-        .ok_or("item value without the 00 'D' 'I' 01 magic")?;
-    Item::decode(body).map_err(|e| format!("item protobuf: {e}"))
+/// Read a stored schema value.
+pub fn parse_schema(value: &[u8]) -> Result<TableSchema, ValueError> {
+    let body = value.strip_prefix(SCHEMA_MAGIC).ok_or(ValueError::SchemaMagic)?;
+    TableSchema::decode(body).map_err(ValueError::Schema)
+}
+
+/// Read a stored item value.
+pub fn parse_item(value: &[u8]) -> Result<Item, ValueError> {
+    let body = value.strip_prefix(ITEM_MAGIC).ok_or(ValueError::ItemMagic)?;
+    Item::decode(body).map_err(ValueError::Item)
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use super::proto::{
 };
 use crate::dump::gofields::{type_name, Fields};
 use crate::dump::json::{to_vec, JsonStyle};
+use crate::dump::DumpError;
 
 /// The only `_schema.json` `format_version`.
 pub const SCHEMA_FORMAT_VERSION: u32 = 1;
@@ -138,9 +139,93 @@ pub fn bundle_line(item: &Item) -> Vec<u8> {
 
 // --- reading items --------------------------------------------------------------------------
 
+/// What is wrong with an item's public JSON (an item file or a bundle line).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ItemJsonError {
+    /// The item is not a JSON object (nor `null`).
+    #[error("item must be a JSON object, found {found}")]
+    NotObject {
+        /// The JSON type found.
+        found: &'static str,
+    },
+    /// A bundle line that is not `{"Item": {…}}`.
+    #[error("a bundle line must be {{\"{BUNDLE_ITEM_MEMBER}\": {{…}}}}")]
+    BundleLine,
+    /// An attribute (or `M` entry) whose value is not an object.
+    #[error("{at} is not an object")]
+    AttributeNotObject {
+        /// Where: the attribute or map entry.
+        at: AttrAt,
+    },
+    /// An attribute (or `M` entry) whose value is malformed.
+    #[error("{at}: {error}")]
+    Attribute {
+        /// Where: the attribute or map entry.
+        at: AttrAt,
+        /// What is wrong with it.
+        error: Box<ItemJsonError>,
+    },
+    /// An attribute object with other than one type key.
+    #[error("attribute object must have exactly one type key, got {count}")]
+    TypeKeys {
+        /// How many keys it has.
+        count: usize,
+    },
+    /// An attribute object with no type key.
+    #[error("empty attribute object")]
+    Empty,
+    /// An unknown type key.
+    #[error("unknown attribute type {typ:?}")]
+    UnknownType {
+        /// The type key.
+        typ: String,
+    },
+    /// A scalar, `L` or `M` value of the wrong JSON type.
+    #[error("{typ} value is {found}")]
+    WrongType {
+        /// The type key.
+        typ: String,
+        /// The JSON type found.
+        found: &'static str,
+    },
+    /// A set value that is not an array.
+    #[error("{typ} value is not an array")]
+    SetNotArray {
+        /// The set's type key.
+        typ: &'static str,
+    },
+    /// A set element that is not a string.
+    #[error("set element is not a string")]
+    SetElement,
+    /// An `L` element that is not an object.
+    #[error("L element is not an object")]
+    ListElement,
+    /// A `B` or `BS` value that is not standard base64.
+    #[error("binary value is not valid base64: {0}")]
+    Base64(base64::DecodeError),
+}
+
+/// Where in an item a malformed attribute value sits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrAt {
+    /// A top-level attribute.
+    Attribute(String),
+    /// An entry of an `M` value.
+    MapEntry(String),
+}
+
+impl std::fmt::Display for AttrAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttrAt::Attribute(name) => write!(f, "attribute {name:?}"),
+            AttrAt::MapEntry(name) => write!(f, "M[{name:?}]"),
+        }
+    }
+}
+
 /// Go `base64.StdEncoding`: padding required, `\r`/`\n` skipped, non-zero trailing bits
 /// accepted.
-fn decode_b64_std(text: &str) -> Result<Vec<u8>, String> {
+fn decode_b64_std(text: &str) -> Result<Vec<u8>, ItemJsonError> {
     const ENGINE: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new()
@@ -148,66 +233,69 @@ fn decode_b64_std(text: &str) -> Result<Vec<u8>, String> {
             .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
     );
     let cleaned: String = text.chars().filter(|c| *c != '\r' && *c != '\n').collect();
-    ENGINE
-        .decode(cleaned.as_bytes())
-        .map_err(|e| format!("binary value is not valid base64: {e}"))
+    ENGINE.decode(cleaned.as_bytes()).map_err(ItemJsonError::Base64)
 }
 
 /// An item from its public JSON (`publicToItem`): `null` is the empty item (Go's nil map).
-pub fn item_from_json(v: &Value) -> Result<Item, String> {
+pub fn item_from_json(v: &Value) -> Result<Item, ItemJsonError> {
     let obj = match v {
         Value::Null => return Ok(Item::default()),
         Value::Object(o) => o,
-        other => return Err(format!("item must be a JSON object, found {}", type_name(other))),
+        other => {
+            return Err(ItemJsonError::NotObject {
+                found: type_name(other),
+            })
+        }
     };
     let mut item = Item::default();
     for (name, raw) in obj {
-        let Value::Object(m) = raw else {
-            return Err(format!("attribute {name:?} is not an object"));
-        };
-        let av = av_from_json(m).map_err(|e| format!("attribute {name:?}: {e}"))?;
+        let av = attribute(raw, || AttrAt::Attribute(name.clone()))?;
         item.attributes.insert(name.clone(), av);
     }
     Ok(item)
 }
 
+/// The attribute value `raw` at `at`: an object read by [`av_from_json`], errors placed.
+fn attribute(raw: &Value, at: impl Fn() -> AttrAt) -> Result<AttributeValue, ItemJsonError> {
+    let Value::Object(m) = raw else {
+        return Err(ItemJsonError::AttributeNotObject { at: at() });
+    };
+    av_from_json(m).map_err(|e| ItemJsonError::Attribute {
+        at: at(),
+        error: Box::new(e),
+    })
+}
+
 /// An item from a jsonl bundle line (`{"Item": {…}}`, nothing else).
-pub fn item_from_bundle_line(v: &Value) -> Result<Item, String> {
+pub fn item_from_bundle_line(v: &Value) -> Result<Item, ItemJsonError> {
     match v {
         Value::Object(o) if o.len() == 1 => match o.get(BUNDLE_ITEM_MEMBER) {
             Some(Value::Object(_)) => item_from_json(o.get(BUNDLE_ITEM_MEMBER).unwrap_or(&Value::Null)),
-            _ => Err(format!(
-                "a bundle line must be {{\"{BUNDLE_ITEM_MEMBER}\": {{…}}}}"
-            )),
+            _ => Err(ItemJsonError::BundleLine),
         },
-        _ => Err(format!(
-            "a bundle line must be {{\"{BUNDLE_ITEM_MEMBER}\": {{…}}}}"
-        )),
+        _ => Err(ItemJsonError::BundleLine),
     }
 }
 
-fn strings(v: &Value, what: &str) -> Result<Vec<String>, String> {
+fn strings(v: &Value, typ: &'static str) -> Result<Vec<String>, ItemJsonError> {
     let Value::Array(items) = v else {
-        return Err(format!("{what} value is not an array"));
+        return Err(ItemJsonError::SetNotArray { typ });
     };
     items
         .iter()
         .map(|e| match e {
             Value::String(s) => Ok(s.clone()),
-            _ => Err("set element is not a string".to_owned()),
+            _ => Err(ItemJsonError::SetElement),
         })
         .collect()
 }
 
-fn av_from_json(m: &Map<String, Value>) -> Result<AttributeValue, String> {
+fn av_from_json(m: &Map<String, Value>) -> Result<AttributeValue, ItemJsonError> {
     if m.len() != 1 {
-        return Err(format!(
-            "attribute object must have exactly one type key, got {}",
-            m.len()
-        ));
+        return Err(ItemJsonError::TypeKeys { count: m.len() });
     }
     let Some((typ, val)) = m.iter().next() else {
-        return Err("empty attribute object".to_owned());
+        return Err(ItemJsonError::Empty);
     };
     let value = match (typ.as_str(), val) {
         ("S", Value::String(s)) => Av::S(s.clone()),
@@ -232,27 +320,24 @@ fn av_from_json(m: &Map<String, Value>) -> Result<AttributeValue, String> {
                 .iter()
                 .map(|e| match e {
                     Value::Object(o) => av_from_json(o),
-                    _ => Err("L element is not an object".to_owned()),
+                    _ => Err(ItemJsonError::ListElement),
                 })
                 .collect::<Result<_, _>>()?,
         }),
         ("M", Value::Object(o)) => {
             let mut values = std::collections::BTreeMap::new();
             for (name, child) in o {
-                let Value::Object(c) = child else {
-                    return Err(format!("M[{name:?}] is not an object"));
-                };
-                values.insert(
-                    name.clone(),
-                    av_from_json(c).map_err(|e| format!("M[{name:?}]: {e}"))?,
-                );
+                values.insert(name.clone(), attribute(child, || AttrAt::MapEntry(name.clone()))?);
             }
             Av::M(AttributeValueMap { values })
         }
         ("S" | "N" | "B" | "BOOL" | "NULL" | "L" | "M", other) => {
-            return Err(format!("{typ} value is {}", type_name(other)));
+            return Err(ItemJsonError::WrongType {
+                typ: typ.clone(),
+                found: type_name(other),
+            });
         }
-        _ => return Err(format!("unknown attribute type {typ:?}")),
+        _ => return Err(ItemJsonError::UnknownType { typ: typ.clone() }),
     };
     Ok(AttributeValue::new(value))
 }
@@ -364,7 +449,60 @@ pub fn schema_file(s: &TableSchema) -> Vec<u8> {
     to_vec(&public, JsonStyle::MARSHAL_INDENT)
 }
 
-fn objects<'a>(f: &Fields<'a>, field: &str) -> Result<Vec<Option<&'a Map<String, Value>>>, String> {
+/// What is wrong with a `_schema.json` (table-name and directory checks are the encoder's).
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaJsonError {
+    /// Not JSON (the reader's message).
+    #[error("{0}")]
+    Json(String),
+    /// Not a JSON object (nor `null`).
+    #[error("expected a JSON object, found {found}")]
+    NotObject {
+        /// The JSON type found.
+        found: &'static str,
+    },
+    /// A field of the wrong JSON type (the `dump::gofields` reader's error).
+    #[error("{0}")]
+    Field(DumpError),
+    /// A list field that is not an array.
+    #[error("field `{field}`: expected an array, found {found}")]
+    NotArray {
+        /// The field.
+        field: &'static str,
+        /// The JSON type found.
+        found: &'static str,
+    },
+    /// A list field with an element that is not an object.
+    #[error("field `{field}`: expected an array of objects, found {found}")]
+    NotObjects {
+        /// The field.
+        field: &'static str,
+        /// The JSON type of the element found.
+        found: &'static str,
+    },
+    /// A `format_version` other than 1.
+    #[error("unsupported format_version {version}")]
+    FormatVersion {
+        /// The version found.
+        version: u32,
+    },
+    /// Two attribute definitions of one name.
+    #[error("duplicate attribute definition {name:?}")]
+    DuplicateAttribute {
+        /// The attribute's name.
+        name: String,
+    },
+    /// Two indexes of one name.
+    #[error("duplicate GSI name {name:?}")]
+    DuplicateGsi {
+        /// The index's name.
+        name: String,
+    },
+}
+
+type Objects<'a> = Vec<Option<&'a Map<String, Value>>>;
+
+fn objects<'a>(f: &Fields<'a>, field: &'static str) -> Result<Objects<'a>, SchemaJsonError> {
     match f.get(field) {
         None => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -372,16 +510,16 @@ fn objects<'a>(f: &Fields<'a>, field: &str) -> Result<Vec<Option<&'a Map<String,
             .map(|e| match e {
                 Value::Null => Ok(None),
                 Value::Object(o) => Ok(Some(o)),
-                other => Err(format!(
-                    "field `{field}`: expected an array of objects, found {}",
-                    type_name(other)
-                )),
+                other => Err(SchemaJsonError::NotObjects {
+                    field,
+                    found: type_name(other),
+                }),
             })
             .collect(),
-        Some(other) => Err(format!(
-            "field `{field}`: expected an array, found {}",
-            type_name(other)
-        )),
+        Some(other) => Err(SchemaJsonError::NotArray {
+            field,
+            found: type_name(other),
+        }),
     }
 }
 
@@ -389,16 +527,18 @@ fn sub<'a>(obj: Option<&'a Map<String, Value>>, path: &'a Path, prefix: &'a str)
     obj.map(|obj| Fields { obj, path, prefix })
 }
 
-fn string_of(f: Option<&Fields<'_>>, field: &str) -> Result<String, String> {
-    f.map_or(Ok(String::new()), |f| f.string(field).map_err(|e| e.to_string()))
+fn string_of(f: Option<&Fields<'_>>, field: &str) -> Result<String, SchemaJsonError> {
+    f.map_or(Ok(String::new()), |f| {
+        f.string(field).map_err(SchemaJsonError::Field)
+    })
 }
 
-fn key_schema_of(f: Option<&Fields<'_>>) -> Result<KeySchema, String> {
+fn key_schema_of(f: Option<&Fields<'_>>) -> Result<KeySchema, SchemaJsonError> {
     let Some(f) = f else {
         return Ok(KeySchema::default());
     };
-    let name = |field: &str| -> Result<String, String> {
-        let o = f.object(field).map_err(|e| e.to_string())?;
+    let name = |field: &str| -> Result<String, SchemaJsonError> {
+        let o = f.object(field).map_err(SchemaJsonError::Field)?;
         string_of(sub(o, f.path, field).as_ref(), "name")
     };
     Ok(KeySchema {
@@ -408,25 +548,29 @@ fn key_schema_of(f: Option<&Fields<'_>>) -> Result<KeySchema, String> {
 }
 
 /// The table schema a `_schema.json` describes (`readSchema` + `publicToSchema`), stamped
-/// with the restore generation and the ordered key encoding. `Err` says what is wrong;
-/// table-name and directory checks are the caller's.
-pub fn schema_from_json(bytes: &[u8], path: &Path) -> Result<TableSchema, String> {
-    let v = crate::dump::json::parse_one(bytes, true)?;
+/// with the restore generation and the ordered key encoding. Table-name and directory
+/// checks are the caller's.
+pub fn schema_from_json(bytes: &[u8], path: &Path) -> Result<TableSchema, SchemaJsonError> {
+    let v = crate::dump::json::parse_one(bytes, true).map_err(SchemaJsonError::Json)?;
     let empty = Map::new();
     let obj = match &v {
         Value::Object(o) => o,
         Value::Null => &empty,
-        other => return Err(format!("expected a JSON object, found {}", type_name(other))),
+        other => {
+            return Err(SchemaJsonError::NotObject {
+                found: type_name(other),
+            })
+        }
     };
     let f = Fields {
         obj,
         path,
         prefix: "",
     };
-    let e = |e: crate::dump::DumpError| e.to_string();
+    let e = SchemaJsonError::Field;
     let version = f.u32("format_version").map_err(e)?;
     if version != SCHEMA_FORMAT_VERSION {
-        return Err(format!("unsupported format_version {version}"));
+        return Err(SchemaJsonError::FormatVersion { version });
     }
     let mut schema = TableSchema {
         table_name: f.string("table_name").map_err(e)?,
@@ -441,7 +585,7 @@ pub fn schema_from_json(bytes: &[u8], path: &Path) -> Result<TableSchema, String
         let name = string_of(d.as_ref(), "name")?;
         let typ = string_of(d.as_ref(), "type")?;
         if schema.attribute_definitions.insert(name.clone(), typ).is_some() {
-            return Err(format!("duplicate attribute definition {name:?}"));
+            return Err(SchemaJsonError::DuplicateAttribute { name });
         }
     }
     let mut gsis = Vec::new();
@@ -477,7 +621,7 @@ pub fn schema_from_json(bytes: &[u8], path: &Path) -> Result<TableSchema, String
             .insert(name.clone(), gsi)
             .is_some()
         {
-            return Err(format!("duplicate GSI name {name:?}"));
+            return Err(SchemaJsonError::DuplicateGsi { name });
         }
     }
     Ok(schema)

@@ -1,6 +1,7 @@
 use super::*;
 use crate::adapters::display_key;
-use crate::adapters::dynamodb::keys::{item_key, primary_key_segments, table_meta_key};
+use crate::adapters::dynamodb::keys::{item_key, primary_key_segments, table_meta_key, KeyError};
+use crate::adapters::dynamodb::proto::ValueError;
 use crate::adapters::dynamodb::proto::{item_value, schema_value, KeySchema};
 use crate::dump::MemTree;
 
@@ -124,53 +125,94 @@ fn orphan_items_are_warned_once_per_table_and_not_written() {
 fn bad_records_are_typed_errors_naming_the_key() {
     let good_schema = schema_value(&schema("t", "", 1, 0));
     let (ik, iv) = item_rec("t", 1, &item("a", "x"));
-    let cases: Vec<(Vec<u8>, Vec<u8>, &str)> = vec![
-        (table_meta_key("t"), b"{not a proto}".to_vec(), "magic"),
+    type Check = fn(&AdapterError) -> bool;
+    fn value(e: &AdapterError) -> Option<ValueError> {
+        e.cause::<ValueError>().cloned()
+    }
+    fn key(e: &AdapterError) -> Option<KeyError> {
+        e.cause::<KeyError>().cloned()
+    }
+    let cases: Vec<(Vec<u8>, Vec<u8>, Check)> = vec![
+        (table_meta_key("t"), b"{not a proto}".to_vec(), |e| {
+            value(e) == Some(ValueError::SchemaMagic)
+        }),
         (
             table_meta_key("t"),
             [b"\x00DS\x01".as_slice(), b"\x0a\x05ab"].concat(),
-            "protobuf",
+            |e| matches!(value(e), Some(ValueError::Schema(_))),
         ),
-        (
-            b"!ddb|meta|table|".to_vec(),
-            good_schema.clone(),
-            "empty table segment",
-        ),
-        (b"!ddb|meta|table|a".to_vec(), good_schema, "table segment"),
-        (ik.clone(), b"\x00DS\x01".to_vec(), "magic"),
-        (ik.clone(), iv[..iv.len() - 2].to_vec(), "protobuf"),
+        (b"!ddb|meta|table|".to_vec(), good_schema.clone(), |e| {
+            key(e) == Some(KeyError::EmptyTableSegment)
+        }),
+        (b"!ddb|meta|table|a".to_vec(), good_schema, |e| {
+            matches!(key(e), Some(KeyError::TableSegment { .. }))
+        }),
+        (ik.clone(), b"\x00DS\x01".to_vec(), |e| {
+            value(e) == Some(ValueError::ItemMagic)
+        }),
+        (ik.clone(), iv[..iv.len() - 2].to_vec(), |e| {
+            matches!(value(e), Some(ValueError::Item(_)))
+        }),
         (
             ik,
             [b"\x00DI\x01".as_slice(), b"\x0a\x06\x0a\x02\xff\xfe\x12\x00"].concat(),
-            "protobuf",
+            |e| matches!(value(e), Some(ValueError::Item(_))),
         ),
-        (b"!ddb|item|dA|x7|k".to_vec(), iv.clone(), "generation"),
-        (b"!ddb|item|dA|-1|k".to_vec(), iv.clone(), "generation"),
-        (b"!ddb|item|dA|1|".to_vec(), iv.clone(), "primary-key payload"),
-        (b"!ddb|item|".to_vec(), iv, "separator"),
+        (
+            b"!ddb|item|dA|x7|k".to_vec(),
+            iv.clone(),
+            |e| matches!(key(e), Some(KeyError::Generation { text }) if text == "x7"),
+        ),
+        (
+            b"!ddb|item|dA|-1|k".to_vec(),
+            iv.clone(),
+            |e| matches!(key(e), Some(KeyError::Generation { text }) if text == "-1"),
+        ),
+        (b"!ddb|item|dA|1|".to_vec(), iv.clone(), |e| {
+            key(e) == Some(KeyError::NoPrimaryKey)
+        }),
+        (b"!ddb|item|".to_vec(), iv, |e| {
+            key(e) == Some(KeyError::NoTableSeparator)
+        }),
     ];
-    for (k, v, what) in cases {
+    for (k, v, check) in cases {
         let s = tempfile::tempdir().unwrap();
         let e = run(&mut per_item(s.path()), vec![(k.clone(), v)]).unwrap_err();
-        match &e {
-            AdapterError::BadRecord { key, source, .. } => {
-                let w = source.to_string();
-                assert_eq!(key, &display_key(&k));
-                assert!(w.contains(what), "{w:?} lacks {what:?}");
-            }
-            other => panic!("{other:?}"),
-        }
+        assert!(
+            matches!(&e, AdapterError::BadRecord { key, .. } if *key == display_key(&k)),
+            "{e:?}"
+        );
+        assert!(check(&e), "{e:?}");
     }
 }
 
 #[test]
 fn items_that_cannot_be_named_fail_at_finalize_naming_the_key() {
-    for (attrs, what) in [
-        (vec![("v", Value::S("x".into()))], "missing hash-key attribute"),
-        (vec![("id", Value::S(".".into()))], "dot path"),
-        (vec![("id", Value::N("..".into()))], "dot path"),
-        (vec![("id", Value::Bool(true))], "unsupported attribute kind"),
-        (vec![("id", Value::N("1/2".into()))], "big.Rat form"),
+    let dot = |s: &str| ItemKeyError::DotSegment {
+        role: KeyRole::Hash,
+        segment: s.into(),
+    };
+    for (attrs, want) in [
+        (
+            vec![("v", Value::S("x".into()))],
+            ItemKeyError::Missing {
+                role: KeyRole::Hash,
+                name: "id".into(),
+            },
+        ),
+        (vec![("id", Value::S(".".into()))], dot(".")),
+        (vec![("id", Value::N("..".into()))], dot("..")),
+        (
+            vec![("id", Value::Bool(true))],
+            ItemKeyError::SegmentKind { role: KeyRole::Hash },
+        ),
+        (
+            vec![("id", Value::N("1/2".into()))],
+            ItemKeyError::NumberForm {
+                role: KeyRole::Hash,
+                text: "1/2".into(),
+            },
+        ),
     ] {
         let it = Item {
             attributes: attrs
@@ -186,9 +228,36 @@ fn items_that_cannot_be_named_fail_at_finalize_naming_the_key() {
         ];
         let e = run(&mut per_item(s.path()), recs).unwrap_err();
         assert!(
-            matches!(&e, AdapterError::BadRecord { key: k, source, .. } if *k == display_key(&key) && source.to_string().contains(what)),
+            matches!(&e, AdapterError::BadRecord { key: k, .. } if *k == display_key(&key)),
             "{e:?}"
         );
+        assert_eq!(e.cause::<ItemKeyError>(), Some(&want), "{e:?}");
+    }
+}
+
+#[test]
+fn item_path_error_messages() {
+    for (e, text) in [
+        (
+            ItemKeyError::DotSegment {
+                role: KeyRole::Range,
+                segment: "..".into(),
+            },
+            "range-key segment \"..\" is a dot path (would escape items dir)",
+        ),
+        (
+            ItemKeyError::SegmentKind { role: KeyRole::Hash },
+            "hash key has an unsupported attribute kind",
+        ),
+        (
+            ItemKeyError::NumberForm {
+                role: KeyRole::Hash,
+                text: "1/2".into(),
+            },
+            "hash-key number \"1/2\" is in a big.Rat form this decoder does not read (a/b, 0x, _, p)",
+        ),
+    ] {
+        assert_eq!(e.to_string(), text);
     }
 }
 

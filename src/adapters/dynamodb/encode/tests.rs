@@ -1,4 +1,6 @@
 use super::*;
+use crate::adapters::dynamodb::keys::KeyRole;
+use crate::adapters::dynamodb::public::{AttrAt, SchemaJsonError};
 use crate::adapters::SinkError;
 use crate::dump::DumpError;
 
@@ -66,6 +68,20 @@ fn bad_file_containing(r: Outcome, path_end: &str, what: &str) {
     }
 }
 
+/// The error of a refused file, checked to name the file.
+fn bad_file_at(r: Outcome, path_end: &str) -> AdapterError {
+    match r {
+        Err(e @ AdapterError::BadFile { .. }) => {
+            assert!(
+                matches!(&e, AdapterError::BadFile { path, .. } if path.ends_with(path_end)),
+                "{e:?} does not name {path_end}"
+            );
+            e
+        }
+        other => panic!("expected BadFile({path_end}), got {other:?}"),
+    }
+}
+
 #[test]
 fn schema_item_and_gsi_records() {
     let d = tree();
@@ -130,22 +146,43 @@ fn schema_is_read_leniently_as_go_reads_it() {
 
 #[test]
 fn schema_errors_name_the_file() {
-    for (text, what) in [
+    type Check = fn(&SchemaJsonError) -> bool;
+    let typed: [(String, Check); 6] = [
         (
             SCHEMA.replace("\"format_version\":1", "\"format_version\":99"),
-            "format_version 99",
+            |e| matches!(e, SchemaJsonError::FormatVersion { version: 99 }),
         ),
         (
             SCHEMA.replace("\"format_version\":1", "\"format_version\":1.0"),
-            "format_version",
+            |e| matches!(e, SchemaJsonError::Field(_)) && e.to_string().contains("format_version"),
         ),
         (
             SCHEMA.replace(
                 "{\"name\":\"r\",\"type\":\"N\"}",
                 "{\"name\":\"h\",\"type\":\"N\"}",
             ),
-            "duplicate attribute",
+            |e| matches!(e, SchemaJsonError::DuplicateAttribute { name } if name == "h"),
         ),
+        (
+            SCHEMA.replace("}]}", "},{\"name\":\"g\"}]}"),
+            |e| matches!(e, SchemaJsonError::DuplicateGsi { name } if name == "g"),
+        ),
+        ("[]".to_owned(), |e| {
+            matches!(e, SchemaJsonError::NotObject { .. })
+        }),
+        (
+            "{} x".to_owned(),
+            |e| matches!(e, SchemaJsonError::Json(m) if m.contains("unexpected data")),
+        ),
+    ];
+    for (text, check) in typed {
+        let d = tempfile::tempdir().unwrap();
+        put(d.path(), "dynamodb/t/_schema.json", &text);
+        let e = bad_file_at(run(d.path()), "t/_schema.json");
+        let cause = e.cause::<SchemaJsonError>();
+        assert!(cause.is_some_and(check), "{e:?}");
+    }
+    for (text, what) in [
         (
             SCHEMA.replace("\"table_name\":\"t\"", "\"table_name\":\"u\""),
             "encodes to dir",
@@ -155,9 +192,6 @@ fn schema_errors_name_the_file() {
             "empty table_name",
         ),
         (SCHEMA.replace("{\"name\":\"h\"}", "{}"), "empty primary hash key"),
-        (SCHEMA.replace("}]}", "},{\"name\":\"g\"}]}"), "duplicate GSI"),
-        ("[]".to_owned(), "JSON object"),
-        ("{} x".to_owned(), "unexpected data"),
     ] {
         let d = tempfile::tempdir().unwrap();
         put(d.path(), "dynamodb/t/_schema.json", &text);
@@ -167,32 +201,71 @@ fn schema_errors_name_the_file() {
 
 #[test]
 fn item_errors_name_the_file() {
-    for (text, what) in [
-        (r#"{"r":{"N":"1"}}"#, "missing hash-key attribute \"h\""),
-        (r#"{"h":{"S":"a"}}"#, "missing range-key attribute \"r\""),
-        (r#"{"h":{"BOOL":true},"r":{"N":"1"}}"#, "not S, N, or B"),
-        (r#"{"h":{"S":"a"},"r":{"N":"0x10"}}"#, "number key"),
-        (r#"{"h":{"S":"a"},"r":{"N":"1"},"x":{"SS":["a"]}}"#, "index \"g\""),
+    type Check = fn(&AdapterError) -> bool;
+    fn key(e: &AdapterError) -> Option<ItemKeyError> {
+        e.cause::<ItemKeyError>().cloned()
+    }
+    /// The item JSON error, unwrapped from attribute `z`.
+    fn json(e: &AdapterError) -> Option<ItemJsonError> {
+        match e.cause::<ItemJsonError>() {
+            Some(ItemJsonError::Attribute { at, error }) if *at == AttrAt::Attribute("z".into()) => {
+                Some((**error).clone())
+            }
+            other => other.cloned(),
+        }
+    }
+    let cases: [(&str, Check); 12] = [
+        (
+            r#"{"r":{"N":"1"}}"#,
+            |e| matches!(key(e), Some(ItemKeyError::Missing { role: KeyRole::Hash, name }) if name == "h"),
+        ),
+        (
+            r#"{"h":{"S":"a"}}"#,
+            |e| matches!(key(e), Some(ItemKeyError::Missing { role: KeyRole::Range, name }) if name == "r"),
+        ),
+        (r#"{"h":{"BOOL":true},"r":{"N":"1"}}"#, |e| {
+            key(e) == Some(ItemKeyError::NotKeyKind)
+        }),
+        (
+            r#"{"h":{"S":"a"},"r":{"N":"0x10"}}"#,
+            |e| matches!(key(e), Some(ItemKeyError::Number { text, .. }) if text == "0x10"),
+        ),
+        (
+            r#"{"h":{"S":"a"},"r":{"N":"1"},"x":{"SS":["a"]}}"#,
+            |e| matches!(key(e), Some(ItemKeyError::Index { index, .. }) if index == "g"),
+        ),
         (
             r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"s":"lower-case tag"}}"#,
-            "unknown attribute type \"s\"",
+            |e| matches!(json(e), Some(ItemJsonError::UnknownType { typ }) if typ == "s"),
         ),
-        (
-            r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"S":"a","N":"1"}}"#,
-            "exactly one type key",
-        ),
-        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"B":"AA"}}"#, "base64"),
+        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"S":"a","N":"1"}}"#, |e| {
+            json(e) == Some(ItemJsonError::TypeKeys { count: 2 })
+        }),
+        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"B":"AA"}}"#, |e| {
+            matches!(json(e), Some(ItemJsonError::Base64(_)))
+        }),
         (
             r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"N":1}}"#,
-            "N value is an integer",
+            |e| matches!(json(e), Some(ItemJsonError::WrongType { typ, .. }) if typ == "N"),
         ),
-        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"L":[1]}}"#, "L element"),
-        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":null}"#, "not an object"),
-        (r#"["not an item"]"#, "JSON object"),
-    ] {
+        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":{"L":[1]}}"#, |e| {
+            json(e) == Some(ItemJsonError::ListElement)
+        }),
+        (r#"{"h":{"S":"a"},"r":{"N":"1"},"z":null}"#, |e| {
+            json(e)
+                == Some(ItemJsonError::AttributeNotObject {
+                    at: AttrAt::Attribute("z".into()),
+                })
+        }),
+        (r#"["not an item"]"#, |e| {
+            matches!(json(e), Some(ItemJsonError::NotObject { .. }))
+        }),
+    ];
+    for (text, check) in cases {
         let d = tree();
         put(d.path(), "dynamodb/t/items/a/x.json", text);
-        bad_file_containing(run(d.path()), "items/a/x.json", what);
+        let e = bad_file_at(run(d.path()), "items/a/x.json");
+        assert!(check(&e), "{text}: {e:?}");
     }
 }
 
@@ -282,11 +355,40 @@ fn jsonl_parts_are_read_in_the_jsonl_layout_only() {
         "dynamodb/t/items/data-00001.jsonl",
         "{\"Item\":{\"h\":{\"S\":\"c\"},\"r\":{\"N\":\"1\"}}}\n{\"item\":{}}\n",
     );
-    bad_file_containing(
-        run_with(d.path(), DynamoDbLayout::Jsonl),
-        "data-00001.jsonl",
-        "item 2",
+    let e = bad_file_at(run_with(d.path(), DynamoDbLayout::Jsonl), "data-00001.jsonl");
+    assert_eq!(
+        e.cause::<BundleItemError>(),
+        Some(&BundleItemError::Json {
+            item: 2,
+            error: ItemJsonError::BundleLine
+        }),
+        "{e:?}"
     );
+    assert!(e
+        .to_string()
+        .ends_with("data-00001.jsonl: item 2: a bundle line must be {\"Item\": {…}}"));
+    put(
+        d.path(),
+        "dynamodb/t/items/data-00001.jsonl",
+        "{\"Item\":{\"h\":{\"S\":\"c\"},\"r\":{\"N\":\"1\"}}}\n{\"Item\":{\"r\":{\"N\":\"1\"}}}\n",
+    );
+    let e = bad_file_at(run_with(d.path(), DynamoDbLayout::Jsonl), "data-00001.jsonl");
+    assert!(
+        matches!(
+            e.cause::<BundleItemError>(),
+            Some(BundleItemError::Key {
+                item: 2,
+                error: ItemKeyError::Missing {
+                    role: KeyRole::Hash,
+                    ..
+                }
+            })
+        ),
+        "{e:?}"
+    );
+    assert!(e
+        .to_string()
+        .ends_with("item 2: item missing hash-key attribute \"h\""));
 }
 
 /// The records in the order the encoder emits them (unsorted), with a listing budget and

@@ -104,30 +104,52 @@ fn gsi_rows_are_sparse_and_typed() {
     assert_eq!(rows.len(), 1, "only index a has all its attributes");
     let bad = item(&[("h", Value::S("k".into())), ("z", Value::Bool(true))]);
     let pk = primary_key_segments(&s, &bad).unwrap();
-    assert!(gsi_rows("t", 1, &s, &bad, &pk)
-        .unwrap_err()
-        .contains("index \"c\""));
+    let e = gsi_rows("t", 1, &s, &bad, &pk).unwrap_err();
+    assert!(
+        matches!(&e, ItemKeyError::Index { index, error } if index == "c" && **error == ItemKeyError::NotKeyKind),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "index \"c\": primary key attribute is not S, N, or B"
+    );
 }
 
 #[test]
 fn primary_key_errors_name_the_attribute() {
     let s = schema("h", "r");
     let e = primary_key_segments(&s, &item(&[("r", Value::S("x".into()))])).unwrap_err();
-    assert!(e.contains("hash-key attribute \"h\""));
+    assert!(
+        matches!(&e, ItemKeyError::Missing { role: KeyRole::Hash, name } if name == "h"),
+        "{e:?}"
+    );
+    assert_eq!(e.to_string(), "item missing hash-key attribute \"h\"");
     let e = primary_key_segments(&s, &item(&[("h", Value::S("x".into()))])).unwrap_err();
-    assert!(e.contains("range-key attribute \"r\""));
+    assert!(
+        matches!(&e, ItemKeyError::Missing { role: KeyRole::Range, name } if name == "r"),
+        "{e:?}"
+    );
+    assert_eq!(e.to_string(), "item missing range-key attribute \"r\"");
     let e = primary_key_segments(
         &s,
         &item(&[("h", Value::Bool(true)), ("r", Value::S("x".into()))]),
     )
     .unwrap_err();
-    assert!(e.contains("not S, N, or B"));
+    assert!(matches!(e, ItemKeyError::NotKeyKind), "{e:?}");
+    assert_eq!(e.to_string(), "primary key attribute is not S, N, or B");
     let e = primary_key_segments(
         &s,
         &item(&[("h", Value::N("1x".into())), ("r", Value::S("x".into()))]),
     )
     .unwrap_err();
-    assert!(e.contains("number key"));
+    assert!(
+        matches!(&e, ItemKeyError::Number { text, .. } if text == "1x"),
+        "{e:?}"
+    );
+    let ItemKeyError::Number { reason, .. } = &e else {
+        unreachable!()
+    };
+    assert_eq!(e.to_string(), format!("number key \"1x\": {reason}"));
 }
 
 #[test]
@@ -136,19 +158,61 @@ fn item_key_parse() {
         parse_item_key(b"!ddb|item|b3JkZXJz|42|x").unwrap(),
         (&b"b3JkZXJz"[..], 42)
     );
-    for bad in [
-        &b"!ddb|item|"[..],
-        b"!ddb|item|dA|7|",
-        b"!ddb|item||7|x",
-        b"!ddb|item|dA||x",
-        b"!ddb|item|dA|+7|x",
-        b"!ddb|item|dA|-7|x",
-        b"!ddb|item|dA|18446744073709551616|x",
-        b"!ddb|item|d*|7|x",
-        b"!ddb|item|dA",
-        b"!ddb|item|dA|7",
+    let generation = |t: &str| KeyError::Generation { text: t.to_owned() };
+    for (bad, want) in [
+        (&b"!ddb|item|"[..], KeyError::NoTableSeparator),
+        (b"!ddb|item|dA|7|", KeyError::NoPrimaryKey),
+        (b"!ddb|item||7|x", KeyError::NoTableSeparator),
+        (b"!ddb|item|dA||x", KeyError::NoGenerationSeparator),
+        (b"!ddb|item|dA|+7|x", generation("+7")),
+        (b"!ddb|item|dA|-7|x", generation("-7")),
+        (
+            b"!ddb|item|dA|18446744073709551616|x",
+            generation("18446744073709551616"),
+        ),
+        (b"!ddb|item|dA|\xff|x", generation("\u{fffd}")),
+        (b"!ddb|item|dA", KeyError::NoTableSeparator),
+        (b"!ddb|item|dA|7", KeyError::NoGenerationSeparator),
+        (b"!ddb|meta|table|dA", KeyError::Prefix { prefix: "!ddb|item|" }),
     ] {
-        assert!(parse_item_key(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        let e = parse_item_key(bad).unwrap_err();
+        assert_eq!(e, want, "{}", String::from_utf8_lossy(bad));
+    }
+    assert!(matches!(
+        parse_item_key(b"!ddb|item|d*|7|x"),
+        Err(KeyError::TableSegment { .. })
+    ));
+    assert!(matches!(
+        parse_item_key(b"!ddb|item|\xff|7|x"),
+        Err(KeyError::TableSegmentNotText)
+    ));
+}
+
+#[test]
+fn key_error_messages() {
+    for (e, text) in [
+        (
+            KeyError::Prefix { prefix: "!ddb|item|" },
+            "key does not start with !ddb|item|",
+        ),
+        (KeyError::EmptyTableSegment, "empty table segment"),
+        (KeyError::TableSegmentNotText, "table segment is not base64url"),
+        (
+            KeyError::TableSegment { reason: "bad".into() },
+            "table segment: bad",
+        ),
+        (KeyError::NoTableSeparator, "item key missing table/gen separator"),
+        (
+            KeyError::NoGenerationSeparator,
+            "item key missing gen/rest separator",
+        ),
+        (
+            KeyError::Generation { text: "+7".into() },
+            "item key generation \"+7\" is not a decimal u64",
+        ),
+        (KeyError::NoPrimaryKey, "item key missing primary-key payload"),
+    ] {
+        assert_eq!(e.to_string(), text);
     }
 }
 
@@ -156,8 +220,20 @@ fn item_key_parse() {
 fn table_meta_key_parse() {
     let (seg, name) = parse_table_meta_key(b"!ddb|meta|table|dGJs").unwrap();
     assert_eq!((seg, name.as_slice()), (&b"dGJs"[..], &b"tbl"[..]));
-    assert!(parse_table_meta_key(b"!ddb|meta|table|").is_err());
-    assert!(parse_table_meta_key(b"!ddb|meta|table|a").is_err());
+    assert_eq!(
+        parse_table_meta_key(b"!ddb|meta|table|").unwrap_err(),
+        KeyError::EmptyTableSegment
+    );
+    assert!(matches!(
+        parse_table_meta_key(b"!ddb|meta|table|a"),
+        Err(KeyError::TableSegment { .. })
+    ));
+    assert_eq!(
+        parse_table_meta_key(b"!ddb|item|dA").unwrap_err(),
+        KeyError::Prefix {
+            prefix: "!ddb|meta|table|"
+        }
+    );
     assert_eq!(table_meta_key("tbl"), b"!ddb|meta|table|dGJs");
     assert_eq!(table_gen_key("tbl"), b"!ddb|meta|gen|dGJs");
 }

@@ -97,9 +97,24 @@ fn nested_lists_and_maps_round_trip() {
 
 #[test]
 fn bad_values_are_errors() {
-    assert!(parse_item(b"\x00DS\x01").is_err());
-    assert!(parse_schema(b"").is_err());
-    assert!(parse_item(b"\x00DI\x01\x0a\xff").is_err()); // truncated length
-    assert!(parse_item(b"\x00DI\x01\x0a\x05\x0a\x03\xff\xfe\xfd").is_err()); // invalid UTF-8 key
-    assert!(parse_schema(b"\x00DS\x01\x38").is_err()); // truncated varint
+    let e = parse_item(b"\x00DS\x01").unwrap_err();
+    assert_eq!(e, ValueError::ItemMagic);
+    assert_eq!(e.to_string(), "item value without the 00 'D' 'I' 01 magic");
+    let e = parse_schema(b"").unwrap_err();
+    assert_eq!(e, ValueError::SchemaMagic);
+    assert_eq!(
+        e.to_string(),
+        "table schema value without the 00 'D' 'S' 01 magic"
+    );
+    // truncated length
+    let e = parse_item(b"\x00DI\x01\x0a\xff").unwrap_err();
+    assert!(matches!(&e, ValueError::Item(d) if e.to_string() == format!("item protobuf: {d}")));
+    // invalid UTF-8 key
+    assert!(matches!(
+        parse_item(b"\x00DI\x01\x0a\x05\x0a\x03\xff\xfe\xfd"),
+        Err(ValueError::Item(_))
+    ));
+    // truncated varint
+    let e = parse_schema(b"\x00DS\x01\x38").unwrap_err();
+    assert!(matches!(&e, ValueError::Schema(d) if e.to_string() == format!("table schema protobuf: {d}")));
 }

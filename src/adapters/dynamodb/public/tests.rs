@@ -94,6 +94,197 @@ fn bundle_lines_must_hold_exactly_an_item() {
         "1",
     ] {
         let v: Value = serde_json::from_str(bad).unwrap();
-        assert!(item_from_bundle_line(&v).is_err(), "{bad}");
+        let e = item_from_bundle_line(&v).unwrap_err();
+        assert_eq!(e, ItemJsonError::BundleLine, "{bad}");
+        assert_eq!(e.to_string(), "a bundle line must be {\"Item\": {…}}");
     }
+}
+
+#[test]
+fn item_json_errors_are_typed_and_placed() {
+    let err = |text: &str| item_from_json(&serde_json::from_str(text).unwrap()).unwrap_err();
+    let at = |name: &str, e: ItemJsonError| ItemJsonError::Attribute {
+        at: AttrAt::Attribute(name.to_owned()),
+        error: Box::new(e),
+    };
+    let cases = [
+        (
+            "[1]",
+            ItemJsonError::NotObject { found: "an array" },
+            "item must be a JSON object, found an array",
+        ),
+        (
+            r#"{"z":null}"#,
+            ItemJsonError::AttributeNotObject {
+                at: AttrAt::Attribute("z".into()),
+            },
+            "attribute \"z\" is not an object",
+        ),
+        (
+            r#"{"z":{"S":"a","N":"1"}}"#,
+            at("z", ItemJsonError::TypeKeys { count: 2 }),
+            "attribute \"z\": attribute object must have exactly one type key, got 2",
+        ),
+        (
+            r#"{"z":{}}"#,
+            at("z", ItemJsonError::TypeKeys { count: 0 }),
+            "attribute \"z\": attribute object must have exactly one type key, got 0",
+        ),
+        (
+            r#"{"z":{"s":"a"}}"#,
+            at("z", ItemJsonError::UnknownType { typ: "s".into() }),
+            "attribute \"z\": unknown attribute type \"s\"",
+        ),
+        (
+            r#"{"z":{"N":1}}"#,
+            at(
+                "z",
+                ItemJsonError::WrongType {
+                    typ: "N".into(),
+                    found: "an integer",
+                },
+            ),
+            "",
+        ),
+        (
+            r#"{"z":{"SS":"a"}}"#,
+            at("z", ItemJsonError::SetNotArray { typ: "SS" }),
+            "attribute \"z\": SS value is not an array",
+        ),
+        (
+            r#"{"z":{"NS":[1]}}"#,
+            at("z", ItemJsonError::SetElement),
+            "attribute \"z\": set element is not a string",
+        ),
+        (
+            r#"{"z":{"L":[1]}}"#,
+            at("z", ItemJsonError::ListElement),
+            "attribute \"z\": L element is not an object",
+        ),
+        (
+            r#"{"z":{"M":{"k":1}}}"#,
+            at(
+                "z",
+                ItemJsonError::AttributeNotObject {
+                    at: AttrAt::MapEntry("k".into()),
+                },
+            ),
+            "attribute \"z\": M[\"k\"] is not an object",
+        ),
+        (
+            r#"{"z":{"M":{"k":{"BOOL":1}}}}"#,
+            at(
+                "z",
+                ItemJsonError::Attribute {
+                    at: AttrAt::MapEntry("k".into()),
+                    error: Box::new(ItemJsonError::WrongType {
+                        typ: "BOOL".into(),
+                        found: "an integer",
+                    }),
+                },
+            ),
+            "",
+        ),
+    ];
+    for (text, want, message) in cases {
+        let e = err(text);
+        assert_eq!(e, want, "{text}");
+        if !message.is_empty() {
+            assert_eq!(e.to_string(), message, "{text}");
+        }
+    }
+    let e = err(r#"{"z":{"B":"AA"}}"#);
+    assert!(
+        matches!(&e, ItemJsonError::Attribute { error, .. } if matches!(**error, ItemJsonError::Base64(_))),
+        "{e:?}"
+    );
+    assert!(e
+        .to_string()
+        .starts_with("attribute \"z\": binary value is not valid base64: "));
+    let e = ItemJsonError::WrongType {
+        typ: "N".into(),
+        found: type_name(&Value::from(1)),
+    };
+    assert_eq!(
+        e.to_string(),
+        format!("N value is {}", type_name(&Value::from(1)))
+    );
+    assert_eq!(ItemJsonError::Empty.to_string(), "empty attribute object");
+}
+
+#[test]
+fn schema_json_errors_are_typed() {
+    let err = |text: &str| schema_from_json(text.as_bytes(), Path::new("_schema.json")).unwrap_err();
+    let base = r#"{"format_version":1,"table_name":"t","primary_key":{"hash_key":{"name":"h"}}"#;
+    let e = err("{} x");
+    assert!(matches!(e, SchemaJsonError::Json(_)), "{e:?}");
+    let e = err("[]");
+    assert!(matches!(e, SchemaJsonError::NotObject { found } if found == type_name(&Value::Array(vec![]))));
+    assert_eq!(
+        err("[]").to_string(),
+        format!(
+            "expected a JSON object, found {}",
+            type_name(&Value::Array(vec![]))
+        )
+    );
+    let e = err(r#"{"format_version":"1"}"#);
+    assert!(matches!(e, SchemaJsonError::Field(_)), "{e:?}");
+    let e = err(r#"{"format_version":2}"#);
+    assert!(
+        matches!(e, SchemaJsonError::FormatVersion { version: 2 }),
+        "{e:?}"
+    );
+    assert_eq!(e.to_string(), "unsupported format_version 2");
+    let e = err(&format!("{base},\"attribute_definitions\":{{}}}}"));
+    assert!(
+        matches!(
+            e,
+            SchemaJsonError::NotArray {
+                field: "attribute_definitions",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "field `attribute_definitions`: expected an array, found {}",
+            type_name(&Value::Object(Map::new()))
+        )
+    );
+    let e = err(&format!("{base},\"global_secondary_indexes\":[1]}}"));
+    assert!(
+        matches!(
+            e,
+            SchemaJsonError::NotObjects {
+                field: "global_secondary_indexes",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "field `global_secondary_indexes`: expected an array of objects, found {}",
+            type_name(&Value::from(1))
+        )
+    );
+    let e = err(&format!(
+        "{base},\"attribute_definitions\":[{{\"name\":\"h\"}},{{\"name\":\"h\"}}]}}"
+    ));
+    assert!(
+        matches!(&e, SchemaJsonError::DuplicateAttribute { name } if name == "h"),
+        "{e:?}"
+    );
+    assert_eq!(e.to_string(), "duplicate attribute definition \"h\"");
+    let e = err(&format!(
+        "{base},\"global_secondary_indexes\":[{{\"name\":\"g\"}},{{\"name\":\"g\"}}]}}"
+    ));
+    assert!(
+        matches!(&e, SchemaJsonError::DuplicateGsi { name } if name == "g"),
+        "{e:?}"
+    );
+    assert_eq!(e.to_string(), "duplicate GSI name \"g\"");
 }
