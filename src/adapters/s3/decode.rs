@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use super::keys::{self, ChunkId, ChunkRef, Kind, LiveManifest, ObjectId};
 use super::spool::{self, Reader, Spool, Writer};
 use super::{hlc, S3Options, KEYMAP_NAME, LEAF_DATA_SUFFIX, META_SUFFIX, USER_DATA_SUFFIX};
-use crate::adapters::{AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
+use crate::adapters::{AdapterError, Cause, DecodeContext, Decoder, Event, Record, Warning, Warnings};
 use crate::dump::filename::{encode_binary_segment, encode_segment};
 use crate::dump::json::{self, JsonStyle};
 use crate::dump::keymap::{
@@ -168,8 +168,10 @@ impl S3Decoder {
     }
 }
 
-fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
-    AdapterError::bad_record("s3", key, what.into())
+/// A malformed record: `cause` is a typed parse error ([`keys::KeyError`],
+/// [`keys::ValueError`]) or a message.
+fn bad(key: &[u8], cause: impl Into<Cause>) -> AdapterError {
+    AdapterError::bad_record("s3", key, cause)
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -219,8 +221,7 @@ impl Decoder for S3Decoder {
             t if t == Kind::ChunkBlob as u8 => self.chunkblob(key, r.value),
             t if t == Kind::ChunkRef as u8 => {
                 let id = keys::parse_chunk_key(key, keys::CHUNKREF_PREFIX).map_err(|e| bad(key, e))?;
-                let chunk_ref = keys::parse_chunk_ref(r.value)
-                    .map_err(|e| bad(key, format!("invalid chunk ref: {e}")))?;
+                let chunk_ref = keys::parse_chunk_ref(r.value).map_err(|e| bad(key, e))?;
                 self.buckets.entry(id.id.bucket.clone()).or_default();
                 let mut w = Writer::default();
                 w.bytes(&id.id.bucket)
@@ -423,8 +424,7 @@ impl S3Decoder {
 
     fn bucket_meta(&mut self, out: &mut dyn TreeOut, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
         let name = keys::parse_bucket_meta_key(key).map_err(|e| bad(key, e))?;
-        let meta =
-            keys::parse_bucket_meta(value).map_err(|e| bad(key, format!("invalid bucket meta: {e}")))?;
+        let meta = keys::parse_bucket_meta(value).map_err(|e| bad(key, e))?;
         if is_dot(&name) {
             return Err(bad(key, "bucket name is empty, `.` or `..`"));
         }
@@ -453,7 +453,7 @@ impl S3Decoder {
         value: &[u8],
     ) -> Result<(), AdapterError> {
         let id = keys::parse_manifest_key(key).map_err(|e| bad(key, e))?;
-        let m = keys::parse_manifest(value).map_err(|e| bad(key, format!("invalid manifest: {e}")))?;
+        let m = keys::parse_manifest(value).map_err(|e| bad(key, e))?;
         // Objects before this one never got a manifest: orphans.
         while self.queue_front()?.is_some_and(|o| o.id < id) {
             if let Some(o) = self.front.take() {

@@ -431,13 +431,52 @@ fn malformed_records_are_typed_errors_naming_the_key() {
         (bucket_meta_key(b"b"), br#"{"generation":"x"}"#.to_vec()),
         ([keys::CHUNKBLOB_PREFIX, b"zz"].concat(), b"x".to_vec()),
     ];
+    let mut errors = Vec::new();
     for rec in cases {
         let e = run(renaming(), vec![rec.clone()]).0.unwrap_err();
         assert!(
             matches!(&e, AdapterError::BadRecord { adapter: "s3", key, .. } if !key.is_empty()),
             "{e:?}"
         );
+        errors.push(e);
     }
+    // the parsers' typed errors are the records' causes
+    assert!(matches!(
+        errors[0].cause::<keys::KeyError>(),
+        Some(keys::KeyError::Truncated { what: "generation" })
+    ));
+    assert!(matches!(
+        errors[2].cause::<keys::ValueError>(),
+        Some(keys::ValueError::Manifest(keys::JsonError::Syntax { .. }))
+    ));
+    assert!(matches!(
+        errors[3].cause::<keys::ValueError>(),
+        Some(keys::ValueError::BucketMeta(keys::JsonError::FieldType {
+            field: "generation",
+            ..
+        }))
+    ));
+    assert!(matches!(
+        errors[4].cause::<keys::KeyError>(),
+        Some(keys::KeyError::DigestLength { found: 2 })
+    ));
+    let mut bad_ref = chunkref("b", b"k", "u", (1, 0, 4), b"abc", 3);
+    bad_ref[0].1.push(0);
+    let e = run(renaming(), vec![bad_ref.swap_remove(0)]).0.unwrap_err();
+    assert!(
+        matches!(
+            e.cause::<keys::ValueError>(),
+            Some(keys::ValueError::ChunkRef(keys::ChunkRefError::Trailing {
+                count: 1
+            }))
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .ends_with(": invalid chunk ref: chunk ref: 1 unexpected trailing bytes"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -20,9 +20,9 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::keys::{self, GoObj, LiveManifest, LivePart, RestoreBucketMeta};
+use super::keys::{self, GoObj, JsonError, LiveManifest, LivePart, RestoreBucketMeta};
 use super::{hlc, KEYMAP_NAME, LEAF_DATA_SUFFIX, META_SUFFIX};
-use crate::adapters::{display_key, AdapterError, EncodeContext, Encoder, RecordSink};
+use crate::adapters::{display_key, AdapterError, Cause, EncodeContext, Encoder, RecordSink};
 use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
 use crate::dump::filename::encode_segment;
 use crate::dump::fs::{list_dir, open_input, EntryKind};
@@ -67,8 +67,75 @@ impl Lister {
     }
 }
 
-fn bad_file(path: &Path, what: impl Into<String>) -> AdapterError {
-    AdapterError::bad_file(path, what.into())
+/// Why a JSON file of an `s3/` tree does not read as its Go struct; the `source` of
+/// [`AdapterError::BadFile`] with the path. The messages are the encoder's error text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum S3FileError {
+    /// `_bucket.json` or an object sidecar (`file` names which) is not valid.
+    #[error("invalid {file}: {error}")]
+    Json {
+        /// `_bucket.json` or `object sidecar`.
+        file: &'static str,
+        /// What is wrong with it.
+        error: JsonError,
+    },
+}
+
+/// Why a record of a bucket's KEYMAP.jsonl breaks the rules of §4.3 (D11 for
+/// `sha-fallback`). The dump layer's reader reports it with the file and line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeymapRuleError {
+    /// A kind other than `s3-leaf-data`, `meta-suffix-rename` and `sha-fallback`.
+    #[error("unknown kind {kind:?}")]
+    UnknownKind {
+        /// The kind given.
+        kind: String,
+    },
+    /// An encoded path the walk could never reach as an object.
+    #[error("encoded path {encoded:?} is not a valid object path")]
+    EncodedPath {
+        /// The encoded path.
+        encoded: String,
+    },
+    /// An empty original key (allowed only for `sha-fallback`).
+    #[error("empty original key")]
+    EmptyOriginal,
+    /// An original key that is not a valid object path.
+    #[error("original key {} is not a valid object path", display_key(original))]
+    OriginalPath {
+        /// The original key.
+        original: Vec<u8>,
+    },
+    /// An original key under `_orphans/` or `_incomplete_uploads/`.
+    #[error("original key {} is under a reserved directory", display_key(original))]
+    OriginalReserved {
+        /// The original key.
+        original: Vec<u8>,
+    },
+    /// Kind `s3-leaf-data` on a path without the leaf-data suffix.
+    #[error("kind s3-leaf-data but {encoded:?} lacks {}", LEAF_DATA_SUFFIX)]
+    LeafDataSuffix {
+        /// The encoded path.
+        encoded: String,
+    },
+    /// Kind `meta-suffix-rename` on an original key without the sidecar suffix.
+    #[error("kind meta-suffix-rename but the original lacks {}", META_SUFFIX)]
+    MetaSuffix,
+    /// Two records for one encoded path.
+    #[error("duplicate encoded path {encoded:?}")]
+    Duplicate {
+        /// The encoded path.
+        encoded: String,
+    },
+}
+
+fn bad_file(path: &Path, cause: impl Into<Cause>) -> AdapterError {
+    AdapterError::bad_file(path, cause)
+}
+
+/// `_bucket.json` or an object sidecar (`file`) at `path` is not valid.
+fn invalid(path: &Path, file: &'static str, error: JsonError) -> AdapterError {
+    bad_file(path, S3FileError::Json { file, error })
 }
 
 fn add(sink: &mut dyn RecordSink, path: &Path, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
@@ -89,15 +156,13 @@ fn refuse_special(path: &Path, kind: &EntryKind) -> Result<(), AdapterError> {
 }
 
 /// Parse exactly one JSON value (Go `decodeOneJSON`: a trailing `]`/`}` goes unnoticed).
-fn one_json(reader: &TreeReader, path: &Path, what: &str) -> Result<serde_json::Value, AdapterError> {
+fn one_json(reader: &TreeReader, path: &Path, what: &'static str) -> Result<serde_json::Value, AdapterError> {
     let bytes = reader.read(path, MAX_JSON_FILE)?;
-    json::parse_one(&bytes, true).map_err(|e| bad_file(path, format!("invalid {what}: {e}")))
+    json::parse_one(&bytes, true).map_err(|reason| invalid(path, what, JsonError::Syntax { reason }))
 }
 
-fn format_version(o: &GoObj<'_>, path: &Path, what: &str) -> Result<(), AdapterError> {
-    let v = o
-        .u64("format_version")
-        .map_err(|e| bad_file(path, format!("invalid {what}: {e}")))?;
+fn format_version(o: &GoObj<'_>, path: &Path, what: &'static str) -> Result<(), AdapterError> {
+    let v = o.u64("format_version").map_err(|e| invalid(path, what, e))?;
     if v > u64::from(u32::MAX) {
         return Err(bad_file(
             path,
@@ -152,10 +217,7 @@ fn encode_bucket(
     let value = one_json(reader, &meta_path, "_bucket.json")?;
     let o = GoObj::new(&value, "_bucket.json").map_err(|e| bad_file(&meta_path, e))?;
     format_version(&o, &meta_path, "_bucket.json")?;
-    let field = |name: &str| {
-        o.string(name)
-            .map_err(|e| bad_file(&meta_path, format!("invalid _bucket.json: {e}")))
-    };
+    let field = |name: &'static str| o.string(name).map_err(|e| invalid(&meta_path, "_bucket.json", e));
     let (name, owner, region, acl) = (field("name")?, field("owner")?, field("region")?, field("acl")?);
     for f in ["creation_time_iso", "versioning", "policy_json"] {
         field(f)?;
@@ -231,9 +293,10 @@ fn load_tracker(dir: &Path) -> Result<Option<Keymap>, AdapterError> {
     }
     let mut map = Keymap::new();
     keymap::for_each_record(&path, |_, r| {
-        check_keymap_record(&r)?;
+        // The dump layer's reader takes the rule's message (it adds the file and line).
+        check_keymap_record(&r).map_err(|e| e.to_string())?;
         if map.insert(r.encoded.clone(), r.original).is_some() {
-            return Err(format!("duplicate encoded path {:?}", r.encoded));
+            return Err(KeymapRuleError::Duplicate { encoded: r.encoded }.to_string());
         }
         Ok(())
     })?;
@@ -262,10 +325,10 @@ fn first_segment(p: &[u8]) -> &[u8] {
 
 /// The record rules of §4.3, except that a `sha-fallback` original may be any key our
 /// decoder renamed because a filesystem cannot hold it (DECISIONS.md D11).
-fn check_keymap_record(r: &keymap::Record) -> Result<(), String> {
+fn check_keymap_record(r: &keymap::Record) -> Result<(), KeymapRuleError> {
     let (enc, orig) = (r.encoded.as_bytes(), r.original.as_slice());
     if ![KIND_S3_LEAF_DATA, KIND_META_SUFFIX_RENAME, KIND_SHA_FALLBACK].contains(&r.kind.as_str()) {
-        return Err(format!("unknown kind {:?}", r.kind));
+        return Err(KeymapRuleError::UnknownKind { kind: r.kind.clone() });
     }
     let last = enc.rsplit(|&b| b == b'/').next().unwrap_or_default();
     if enc.contains(&b'\\')
@@ -275,34 +338,31 @@ fn check_keymap_record(r: &keymap::Record) -> Result<(), String> {
         || enc == KEYMAP_NAME.as_bytes()
         || [&b"_orphans"[..], b"_incomplete_uploads"].contains(&first_segment(enc))
     {
-        return Err(format!("encoded path {:?} is not a valid object path", r.encoded));
+        return Err(KeymapRuleError::EncodedPath {
+            encoded: r.encoded.clone(),
+        });
     }
     if orig.is_empty() && r.kind != KIND_SHA_FALLBACK {
-        return Err("empty original key".into());
+        return Err(KeymapRuleError::EmptyOriginal);
     }
     let d11 = r.kind == KIND_SHA_FALLBACK;
     if !d11 && (orig.contains(&0) || orig.contains(&b'\\') || has_bad_segment(orig)) {
-        return Err(format!(
-            "original key {} is not a valid object path",
-            display_key(orig)
-        ));
+        return Err(KeymapRuleError::OriginalPath {
+            original: orig.to_vec(),
+        });
     }
     if [&b"_orphans"[..], b"_incomplete_uploads"].contains(&first_segment(orig)) {
-        return Err(format!(
-            "original key {} is under a reserved directory",
-            display_key(orig)
-        ));
+        return Err(KeymapRuleError::OriginalReserved {
+            original: orig.to_vec(),
+        });
     }
     if r.kind == KIND_S3_LEAF_DATA && !enc.ends_with(LEAF_DATA_SUFFIX.as_bytes()) {
-        return Err(format!(
-            "kind s3-leaf-data but {:?} lacks {LEAF_DATA_SUFFIX}",
-            r.encoded
-        ));
+        return Err(KeymapRuleError::LeafDataSuffix {
+            encoded: r.encoded.clone(),
+        });
     }
     if r.kind == KIND_META_SUFFIX_RENAME && !orig.ends_with(META_SUFFIX.as_bytes()) {
-        return Err(format!(
-            "kind meta-suffix-rename but the original lacks {META_SUFFIX}"
-        ));
+        return Err(KeymapRuleError::MetaSuffix);
     }
     Ok(())
 }
@@ -397,10 +457,10 @@ struct Sidecar {
 
 fn read_sidecar(reader: &TreeReader, path: &Path) -> Result<Sidecar, AdapterError> {
     let value = one_json(reader, path, "object sidecar")?;
-    let bad = |e: String| bad_file(path, format!("invalid object sidecar: {e}"));
+    let bad = |e: JsonError| invalid(path, "object sidecar", e);
     let o = GoObj::new(&value, "object sidecar").map_err(bad)?;
     format_version(&o, path, "object sidecar")?;
-    let s = |name: &str| o.string(name).map_err(bad);
+    let s = |name: &'static str| o.string(name).map_err(bad);
     let last_modified = s("last_modified")?;
     Ok(Sidecar {
         manifest: LiveManifest {

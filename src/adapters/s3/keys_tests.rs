@@ -29,10 +29,18 @@ fn segments_escape_nul_and_round_trip() {
     push_seg(&mut k, b"a\0b");
     assert_eq!(k, b"a\0\xffb\0\x01");
     assert_eq!(read_seg(&k, 0).unwrap(), (b"a\0b".to_vec(), k.len()));
-    assert!(read_seg(b"ab", 0).is_err());
-    assert!(read_seg(b"a\0\x02", 0).is_err());
-    assert!(read_seg(b"a\0", 0).is_err());
-    assert!(read_seg(b"a", 5).is_err());
+    let e = read_seg(b"ab", 0).unwrap_err();
+    assert_eq!(e, KeyError::SegmentUnterminated);
+    assert_eq!(e.to_string(), "segment without its 00 01 terminator");
+    let e = read_seg(b"xa\0\x02", 1).unwrap_err();
+    assert_eq!(e, KeyError::SegmentEscape { byte: 2, at: 2 });
+    assert_eq!(e.to_string(), "bad segment escape 00 02 at byte 2");
+    let e = read_seg(b"a\0", 0).unwrap_err();
+    assert_eq!(e, KeyError::SegmentCutInEscape);
+    assert_eq!(e.to_string(), "segment ends inside an escape");
+    let e = read_seg(b"a", 5).unwrap_err();
+    assert_eq!(e, KeyError::SegmentPastEnd);
+    assert_eq!(e.to_string(), "segment starts past the end of the key");
 }
 
 #[test]
@@ -54,15 +62,28 @@ fn blob_keys_take_zero_or_eight_trailing_bytes() {
     );
     let mut four = unversioned.clone();
     four.extend_from_slice(&[0, 0, 0, 1]);
-    assert!(parse_chunk_key(&four, BLOB_PREFIX)
-        .unwrap_err()
-        .contains("4 trailing"));
-    assert!(parse_chunk_key(&unversioned[..unversioned.len() - 3], BLOB_PREFIX).is_err());
+    let e = parse_chunk_key(&four, BLOB_PREFIX).unwrap_err();
+    assert_eq!(e, KeyError::ChunkTrailer { count: 4 });
+    assert_eq!(
+        e.to_string(),
+        "4 trailing bytes after the chunk number (want 0 or 8)"
+    );
+    let e = parse_chunk_key(&unversioned[..unversioned.len() - 3], BLOB_PREFIX).unwrap_err();
+    assert_eq!(e, KeyError::Truncated { what: "chunk number" });
+    assert_eq!(e.to_string(), "key ends before the 8-byte chunk number");
+    let cut = blob_key(b"bk", 7, b"x/y", b"up", 2, 3, 0);
+    let cut = &cut[..BLOB_PREFIX.len() + 4 + 3];
+    assert!(matches!(
+        parse_chunk_key(cut, BLOB_PREFIX),
+        Err(KeyError::Truncated { what: "generation" })
+    ));
     // a chunk ref key has the same shape under its own prefix
     let mut r = CHUNKREF_PREFIX.to_vec();
     r.extend_from_slice(&unversioned[BLOB_PREFIX.len()..]);
     assert_eq!(parse_chunk_key(&r, CHUNKREF_PREFIX).unwrap().chunk_no, 3);
-    assert!(parse_chunk_key(&r, BLOB_PREFIX).is_err());
+    let e = parse_chunk_key(&r, BLOB_PREFIX).unwrap_err();
+    assert_eq!(e, KeyError::Prefix { prefix: BLOB_PREFIX });
+    assert_eq!(e.to_string(), "key does not start with !s3|blob|");
 }
 
 #[test]
@@ -77,11 +98,13 @@ fn manifest_and_bucket_keys_require_an_exact_end() {
         }
     );
     k.push(0);
-    assert!(parse_manifest_key(&k).is_err());
+    let e = parse_manifest_key(&k).unwrap_err();
+    assert_eq!(e, KeyError::Trailing { count: 1 });
+    assert_eq!(e.to_string(), "1 unexpected trailing bytes");
     let mut b = bucket_meta_key(b"b\0c");
     assert_eq!(parse_bucket_meta_key(&b).unwrap(), b"b\0c");
     b.push(b'x');
-    assert!(parse_bucket_meta_key(&b).is_err());
+    assert_eq!(parse_bucket_meta_key(&b), Err(KeyError::Trailing { count: 1 }));
     assert_eq!(bucket_gen_key(b"b"), b"!s3|bucket|gen|b\0\x01");
 }
 
@@ -91,9 +114,16 @@ fn chunkblob_keys_take_64_hex_digits_of_either_case() {
     assert_eq!(parse_chunkblob_key(&lower).unwrap(), [0xaa; 32]);
     let upper = [b"!s3|chunkblob|".as_slice(), &[b'A'; 64]].concat();
     assert_eq!(parse_chunkblob_key(&upper).unwrap(), [0xaa; 32]);
-    assert!(parse_chunkblob_key(&lower[..lower.len() - 1]).is_err());
+    let e = parse_chunkblob_key(&lower[..lower.len() - 1]).unwrap_err();
+    assert_eq!(e, KeyError::DigestLength { found: 63 });
+    assert_eq!(e.to_string(), "want 64 hex digits after the prefix, found 63");
     let bad = [b"!s3|chunkblob|".as_slice(), &[b'g'; 64]].concat();
-    assert!(parse_chunkblob_key(&bad).is_err());
+    let e = parse_chunkblob_key(&bad).unwrap_err();
+    assert!(matches!(e, KeyError::DigestHex { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "bad hex digest: Invalid character 'g' at position 0"
+    );
 }
 
 #[test]
@@ -102,14 +132,16 @@ fn upload_meta_bucket_keeps_escapes_as_go_does() {
     push_seg(&mut k, b"a\0b");
     k.extend_from_slice(&1u64.to_be_bytes());
     assert_eq!(upload_meta_bucket_raw(&k).unwrap(), b"a\0\xffb");
-    assert!(upload_meta_bucket_raw(b"!s3|upload|meta|abc").is_err());
+    let e = upload_meta_bucket_raw(b"!s3|upload|meta|abc").unwrap_err();
+    assert_eq!(e, KeyError::UploadMetaUnterminated);
+    assert_eq!(e.to_string(), "upload meta key without a 00 01 bucket terminator");
     let mut p = UPLOAD_PART_PREFIX.to_vec();
     push_object_id(&mut p, b"bk", 1, b"o");
     push_seg(&mut p, b"u");
     p.extend_from_slice(&5u64.to_be_bytes());
     assert_eq!(parse_upload_part_bucket(&p).unwrap(), b"bk");
     p.push(1);
-    assert!(parse_upload_part_bucket(&p).is_err());
+    assert_eq!(parse_upload_part_bucket(&p), Err(KeyError::Trailing { count: 1 }));
 }
 
 fn chunk_ref_v(version: u8, peer: &[u8], replicas: &[(&[u8], &[u8])]) -> Vec<u8> {
@@ -141,17 +173,42 @@ fn chunk_refs_v1_and_v2_parse_and_bad_ones_fail() {
         parse_chunk_ref(&chunk_ref_v(2, b"", &[(b"n1", b"addr")])).unwrap(),
         want
     );
+    let bad = |v: &[u8]| match parse_chunk_ref(v) {
+        Err(ValueError::ChunkRef(e)) => e,
+        other => panic!("not a chunk ref error: {other:?}"),
+    };
     let mut trailing = chunk_ref_v(1, b"p", &[]);
     trailing.push(0);
-    assert!(parse_chunk_ref(&trailing).is_err());
-    assert!(parse_chunk_ref(&chunk_ref_v(3, b"p", &[])).is_err());
+    let e = bad(&trailing);
+    assert_eq!(e, ChunkRefError::Trailing { count: 1 });
+    assert_eq!(e.to_string(), "chunk ref: 1 unexpected trailing bytes");
+    assert_eq!(
+        parse_chunk_ref(&trailing).unwrap_err().to_string(),
+        "invalid chunk ref: chunk ref: 1 unexpected trailing bytes"
+    );
+    let e = bad(&chunk_ref_v(3, b"p", &[]));
+    assert_eq!(e, ChunkRefError::Version { version: 3 });
+    assert_eq!(e.to_string(), "chunk ref version 3, want 1 or 2");
     let v = chunk_ref_v(1, b"peer", &[]);
-    assert!(parse_chunk_ref(&v[..v.len() - 1]).is_err());
+    let e = bad(&v[..v.len() - 1]);
+    assert_eq!(e, ChunkRefError::FieldCut { len: 4, at: 43 });
+    assert_eq!(
+        e.to_string(),
+        "chunk ref truncated: field of 4 bytes at offset 43"
+    );
+    let v = chunk_ref_v(2, b"", &[(b"n1", b"addr")]);
+    let e = bad(&v[..v.len() - 5]);
+    assert_eq!(e, ChunkRefError::LengthCut);
+    assert_eq!(e.to_string(), "chunk ref truncated at a 16-bit length");
     let mut huge = chunk_ref_v(2, b"", &[]);
     let n = huge.len();
     huge[n - 2..].copy_from_slice(&u16::MAX.to_be_bytes());
-    assert!(parse_chunk_ref(&huge).unwrap_err().contains("replica count"));
-    assert!(parse_chunk_ref(&[1; 10]).is_err());
+    let e = bad(&huge);
+    assert_eq!(e, ChunkRefError::Replicas { count: 65535 });
+    assert_eq!(e.to_string(), "chunk ref replica count 65535 exceeds the value");
+    let e = bad(&[1; 10]);
+    assert_eq!(e, ChunkRefError::Short { len: 10 });
+    assert_eq!(e.to_string(), "chunk ref of 10 bytes, want at least 43");
 }
 
 #[test]
@@ -170,10 +227,86 @@ fn manifests_parse_leniently_like_go() {
         Some(vec![("a".into(), "3".into()), ("z".into(), "1".into())])
     );
     assert_eq!(m.parts.as_ref().unwrap()[0].chunk_sizes, vec![3]);
-    assert!(parse_manifest(br#"{"size_bytes":"3"}"#).is_err());
-    assert!(parse_manifest(br#"{"parts":[{"chunk_count":-1}]}"#).is_err());
-    assert!(parse_manifest(b"[1]").is_err());
-    assert!(parse_manifest(b"{} x").is_err());
+    let bad = |v: &[u8]| match parse_manifest(v) {
+        Err(ValueError::Manifest(e)) => e,
+        other => panic!("not a manifest error: {other:?}"),
+    };
+    let e = bad(br#"{"size_bytes":"3"}"#);
+    assert_eq!(
+        e,
+        JsonError::FieldType {
+            field: "size_bytes",
+            want: JsonType::Integer
+        }
+    );
+    assert_eq!(
+        ValueError::Manifest(e).to_string(),
+        "invalid manifest: field size_bytes: want an integer"
+    );
+    let e = bad(br#"{"parts":[{"chunk_count":-1}]}"#);
+    assert_eq!(
+        e,
+        JsonError::FieldType {
+            field: "chunk_count",
+            want: JsonType::Unsigned
+        }
+    );
+    assert_eq!(e.to_string(), "field chunk_count: want an unsigned integer");
+    let e = bad(b"[1]");
+    assert_eq!(e, JsonError::NotObject { what: "manifest" });
+    assert_eq!(e.to_string(), "manifest is not a JSON object");
+    let e = bad(br#"{"parts":[7]}"#);
+    assert_eq!(
+        e,
+        JsonError::NotObject {
+            what: "manifest part"
+        }
+    );
+    let e = bad(b"{} x");
+    assert!(matches!(e, JsonError::Syntax { .. }), "{e:?}");
+    assert_eq!(e.to_string(), "unexpected data after the JSON value at byte 3");
+    let wrong = [
+        (&br#"{"parts":{}}"#[..], "parts", JsonType::Array),
+        (br#"{"etag":1}"#, "etag", JsonType::String),
+        (br#"{"user_metadata":[]}"#, "user_metadata", JsonType::Object),
+        (br#"{"parts":[{"offloaded":1}]}"#, "offloaded", JsonType::Bool),
+        (
+            br#"{"parts":[{"chunk_sizes":1}]}"#,
+            "chunk_sizes",
+            JsonType::Array,
+        ),
+        (
+            br#"{"parts":[{"chunk_sizes":[-1]}]}"#,
+            "chunk_sizes",
+            JsonType::Unsigneds,
+        ),
+    ];
+    for (v, field, want) in wrong {
+        assert_eq!(bad(v), JsonError::FieldType { field, want }, "{v:?}");
+    }
+    assert_eq!(
+        bad(br#"{"parts":[{"offloaded":1}]}"#).to_string(),
+        "field offloaded: want a boolean"
+    );
+    assert_eq!(
+        bad(br#"{"parts":[{"chunk_sizes":[-1]}]}"#).to_string(),
+        "field chunk_sizes: want unsigned integers"
+    );
+    assert_eq!(bad(br#"{"parts":{}}"#).to_string(), "field parts: want an array");
+    assert_eq!(
+        bad(br#"{"user_metadata":[]}"#).to_string(),
+        "field user_metadata: want an object"
+    );
+    assert_eq!(bad(br#"{"etag":1}"#).to_string(), "field etag: want a string");
+    let e = bad(br#"{"user_metadata":{"k":1}}"#);
+    assert_eq!(
+        e,
+        JsonError::MapEntry {
+            field: "user_metadata",
+            key: "k".into()
+        }
+    );
+    assert_eq!(e.to_string(), "field user_metadata.k: want a string");
     assert_eq!(parse_manifest(b"null").unwrap(), LiveManifest::default());
 }
 
@@ -203,6 +336,20 @@ fn bucket_meta_parses_and_rejects_wrong_types() {
             ..BucketMeta::default()
         }
     );
-    assert!(parse_bucket_meta(br#"{"generation":"4"}"#).is_err());
-    assert!(parse_bucket_meta(b"not json").is_err());
+    let e = parse_bucket_meta(br#"{"generation":"4"}"#).unwrap_err();
+    assert_eq!(
+        e,
+        ValueError::BucketMeta(JsonError::FieldType {
+            field: "generation",
+            want: JsonType::Unsigned
+        })
+    );
+    assert_eq!(
+        e.to_string(),
+        "invalid bucket meta: field generation: want an unsigned integer"
+    );
+    assert!(matches!(
+        parse_bucket_meta(b"not json"),
+        Err(ValueError::BucketMeta(JsonError::Syntax { .. }))
+    ));
 }

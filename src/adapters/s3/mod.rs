@@ -12,7 +12,7 @@ pub mod keys;
 mod spool;
 
 pub use decode::S3Decoder;
-pub use encode::S3Encoder;
+pub use encode::{KeymapRuleError, S3Encoder, S3FileError};
 
 /// Suffix of an object's metadata sidecar.
 pub const META_SUFFIX: &str = ".elastickv-meta.json";
