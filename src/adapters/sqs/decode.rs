@@ -18,10 +18,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::keys::{self, Kind, Lane};
-use super::values::{side_record_line, Message, QueueMeta};
+use super::keys::{self, KeyError, Kind, Lane, SegmentName};
+use super::values::{side_record_line, Message, QueueMeta, ValueError};
 use super::SqsOptions;
-use crate::adapters::{AdapterError, DecodeContext, Decoder, Event, Record, Warning, Warnings};
+use crate::adapters::{AdapterError, Cause, DecodeContext, Decoder, Event, Record, Warning, Warnings};
 use crate::dump::filename::encode_segment;
 use crate::dump::{OutFile, TreeOut};
 use crate::spill::ExternalSorter;
@@ -53,6 +53,42 @@ impl Event for SqsEvent {
             SqsEvent::StaleGenerationMessagesDropped => "sqs_stale_generation_messages_dropped",
         }
     }
+}
+
+/// Why a live SQS record cannot be decoded (besides its key's layout, [`KeyError`]); the
+/// `source` of [`AdapterError::BadRecord`] with the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// A route tag that is no SQS [`Kind`].
+    #[error("unknown SQS route tag {tag}")]
+    Tag {
+        /// The tag.
+        tag: u8,
+    },
+    /// The key does not start with its route's prefix.
+    #[error("key does not start with {prefix:?}")]
+    Prefix {
+        /// The route prefix (printable).
+        prefix: String,
+    },
+    /// A queue-generation value that is not a decimal `u64`.
+    #[error("generation counter {text:?} is not a decimal u64")]
+    Generation {
+        /// The value, trimmed (U+FFFD if not UTF-8).
+        text: String,
+    },
+    /// A queue-meta value without its magic.
+    #[error("queue meta value without the 00 'S' 'Q' 01 magic")]
+    MetaMagic,
+    /// A message value without its magic.
+    #[error("message value without the 00 'S' 'M' 01 magic")]
+    MessageMagic,
+    /// A queue-meta value whose JSON is not a queue meta.
+    #[error("queue meta: {0}")]
+    QueueMeta(ValueError),
+    /// A message value whose JSON is not a message.
+    #[error("message: {0}")]
+    Message(ValueError),
 }
 
 /// What the decoder knows about one key segment (`b64u(queue name)`).
@@ -90,8 +126,8 @@ fn push_escaped(out: &mut Vec<u8>, seg: &[u8]) {
     out.extend_from_slice(&[0, 1]);
 }
 
-fn bad(key: &[u8], what: impl Into<String>) -> AdapterError {
-    AdapterError::bad_record(ADAPTER, key, what.into())
+fn bad(key: &[u8], what: impl Into<Cause>) -> AdapterError {
+    AdapterError::bad_record(ADAPTER, key, what)
 }
 
 impl SqsDecoder {
@@ -138,10 +174,9 @@ impl SqsDecoder {
         let rest = key.strip_prefix(kind.prefix()).ok_or_else(|| {
             bad(
                 key,
-                format!(
-                    "key does not start with {:?}",
-                    String::from_utf8_lossy(kind.prefix())
-                ),
+                RecordError::Prefix {
+                    prefix: String::from_utf8_lossy(kind.prefix()).into_owned(),
+                },
             )
         })?;
         match kind {
@@ -153,7 +188,14 @@ impl SqsDecoder {
                     .parse()
                     .ok()
                     .filter(|_| !text.starts_with('+'))
-                    .ok_or_else(|| bad(key, format!("generation counter {text:?} is not a decimal u64")))?;
+                    .ok_or_else(|| {
+                        bad(
+                            key,
+                            RecordError::Generation {
+                                text: text.to_owned(),
+                            },
+                        )
+                    })?;
                 self.queues.entry(rest.to_vec()).or_default().active_gen = gen;
                 Ok(())
             }
@@ -171,11 +213,12 @@ impl SqsDecoder {
     }
 
     fn queue_meta(&mut self, key: &[u8], seg: &[u8], value: &[u8]) -> Result<(), AdapterError> {
-        let name = keys::decode_segment(seg).map_err(|e| bad(key, format!("queue segment: {e}")))?;
+        let name =
+            keys::decode_segment(seg).map_err(|e| bad(key, KeyError::segment(SegmentName::Queue)(e)))?;
         let json = value
             .strip_prefix(keys::META_MAGIC)
-            .ok_or_else(|| bad(key, "queue meta value without the 00 'S' 'Q' 01 magic"))?;
-        let mut meta = QueueMeta::from_stored(json).map_err(|e| bad(key, format!("queue meta: {e}")))?;
+            .ok_or_else(|| bad(key, RecordError::MetaMagic))?;
+        let mut meta = QueueMeta::from_stored(json).map_err(|e| bad(key, RecordError::QueueMeta(e)))?;
         if meta.name.is_empty() {
             meta.name = String::from_utf8_lossy(&name).into_owned();
         }
@@ -187,8 +230,8 @@ impl SqsDecoder {
         let (seg, lane) = keys::parse_data_key(rest).map_err(|e| bad(key, e))?;
         let json = value
             .strip_prefix(keys::MSG_MAGIC)
-            .ok_or_else(|| bad(key, "message value without the 00 'S' 'M' 01 magic"))?;
-        let mut m = Message::from_stored(json).map_err(|e| bad(key, format!("message: {e}")))?;
+            .ok_or_else(|| bad(key, RecordError::MessageMagic))?;
+        let mut m = Message::from_stored(json).map_err(|e| bad(key, RecordError::Message(e)))?;
         if !self.options.preserve_visibility {
             m.visible_at_millis = 0;
             m.current_receipt_token = None;
@@ -389,7 +432,7 @@ impl Decoder for SqsDecoder {
         record: &Record<'_>,
     ) -> Result<(), AdapterError> {
         let kind = Kind::from_tag(record.tag)
-            .ok_or_else(|| bad(record.user_key, format!("unknown SQS route tag {}", record.tag)))?;
+            .ok_or_else(|| bad(record.user_key, RecordError::Tag { tag: record.tag }))?;
         self.handle_kind(kind, record.user_key, record.value)
     }
 

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::keys::{self, Lane, RESTORE_GENERATION};
-use super::rawjson::{ObjectReader, ReadError};
-use super::values::{dedup_value, Message, QueueMeta};
+use super::rawjson::{ObjectReader, ReadError, SyntaxError};
+use super::values::{dedup_value, Message, QueueMeta, ValueError};
 use crate::adapters::{display_key, AdapterError, EncodeContext, Encoder, RecordSink};
 use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
 use crate::dump::fs::{list_dir, open_input, EntryKind};
@@ -61,9 +61,9 @@ pub enum SqsFileError {
 /// What is wrong with a `_queue.json` (§2.5, checks 1-6).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum QueueError {
-    /// Not the JSON of a queue (the reader's message).
+    /// Not the JSON of a queue.
     #[error("{0}")]
-    Parse(String),
+    Parse(ValueError),
     /// A format version other than 1.
     #[error("unsupported format_version {0}")]
     FormatVersion(u32),
@@ -107,9 +107,12 @@ pub enum QueueError {
 /// What is wrong with a message of `messages.jsonl`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MessageError {
-    /// Not a stream of JSON objects, or not the JSON of a message (the reader's message).
+    /// Not a stream of JSON objects.
     #[error("{0}")]
-    Parse(String),
+    Syntax(SyntaxError),
+    /// Not the JSON of a message.
+    #[error("{0}")]
+    Parse(ValueError),
     /// No `message_id`.
     #[error("message missing message_id")]
     MissingId,
@@ -379,7 +382,7 @@ impl SqsEncoder {
                     return Err(AdapterError::Io { path, source: e });
                 }
                 Err(ReadError::Syntax { line, what }) => {
-                    return Err(invalid(line, MessageError::Parse(what)))
+                    return Err(invalid(line, MessageError::Syntax(what)))
                 }
             };
             let m = Message::from_dump(raw).map_err(|e| invalid(line, MessageError::Parse(e)))?;

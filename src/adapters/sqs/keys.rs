@@ -9,8 +9,8 @@
 //! * the HT-FIFO partition router (`partition_for`, §2.3);
 //! * the adapter's routes ([`ROUTES`]), tagged with [`Kind`].
 //!
-//! Parsers return `Err(what)`: a sentence saying what was expected, which the decoder wraps
-//! into `AdapterError::BadRecord` with the key.
+//! Parsers return a [`KeyError`] saying what was expected, which the decoder wraps into
+//! `AdapterError::BadRecord` with the key.
 
 use base64::Engine;
 
@@ -130,10 +130,80 @@ pub fn b64u(raw: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
+/// Why a key segment is not base64url ([`decode_segment`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SegmentError {
+    /// The segment is not even UTF-8.
+    #[error("segment is not base64url")]
+    NotUtf8,
+    /// The base64url decoder refused it.
+    #[error("{detail}")]
+    Base64 {
+        /// The decoder's message (`dump::json::decode_base64url_lenient`).
+        detail: String,
+    },
+}
+
+/// Which segment of a key a [`SegmentError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentName {
+    /// The queue-name segment.
+    Queue,
+    /// The message-id segment.
+    MessageId,
+}
+
+impl std::fmt::Display for SegmentName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SegmentName::Queue => "queue segment",
+            SegmentName::MessageId => "message-id segment",
+        })
+    }
+}
+
+/// Why an SQS key does not have its family's layout (the parsers below).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// A segment is not base64url.
+    #[error("{segment}: {error}")]
+    Segment {
+        /// Which segment.
+        segment: SegmentName,
+        /// What is wrong with it.
+        error: SegmentError,
+    },
+    /// A classic data key without a queue segment, generation and message-id segment.
+    #[error("queue segment or message-id segment not found")]
+    DataSegments,
+    /// A partitioned data key with nothing after partition and generation.
+    #[error("partitioned data key: no message-id segment after partition and generation")]
+    PartitionedMessageId,
+    /// A classic side key whose queue segment is not followed by a binary trailer.
+    #[error("queue segment not followed by a binary trailer")]
+    SideTrailer,
+    /// An empty `!sqs|queue|seq|` queue segment.
+    #[error("empty queue segment")]
+    EmptyQueue,
+    /// A partitioned key without a non-empty, `|`-terminated queue segment.
+    #[error("partitioned key: no `|`-terminated queue segment")]
+    PartitionedQueue,
+    /// A partitioned key with fewer than 12 bytes after the queue segment.
+    #[error("partitioned key: trailer shorter than partition and generation")]
+    PartitionedTrailer,
+}
+
+impl KeyError {
+    /// `segment` fails with `error`.
+    pub fn segment(segment: SegmentName) -> impl FnOnce(SegmentError) -> KeyError {
+        move |error| KeyError::Segment { segment, error }
+    }
+}
+
 /// Decode a key segment as Go's `base64.RawURLEncoding.DecodeString` does.
-pub fn decode_segment(seg: &[u8]) -> Result<Vec<u8>, String> {
-    let text = std::str::from_utf8(seg).map_err(|_| "segment is not base64url".to_owned())?;
-    crate::dump::json::decode_base64url_lenient(text)
+pub fn decode_segment(seg: &[u8]) -> Result<Vec<u8>, SegmentError> {
+    let text = std::str::from_utf8(seg).map_err(|_| SegmentError::NotUtf8)?;
+    crate::dump::json::decode_base64url_lenient(text).map_err(|detail| SegmentError::Base64 { detail })
 }
 
 fn is_b64u_byte(c: u8) -> bool {
@@ -246,62 +316,63 @@ pub fn queue_tombstone_key(queue: &str, gen: u64) -> Vec<u8> {
 
 /// The queue segment and lane of a message data key (`rest` = the key after
 /// `!sqs|msg|data|`). The message-id segment must be present and base64url.
-pub fn parse_data_key(rest: &[u8]) -> Result<(&[u8], Lane), String> {
+pub fn parse_data_key(rest: &[u8]) -> Result<(&[u8], Lane), KeyError> {
     if let Some(body) = rest.strip_prefix(PARTITIONED) {
         let (seg, trailer) = partitioned_queue(body)?;
         let id = trailer
             .get(12..)
             .filter(|id| !id.is_empty())
-            .ok_or("partitioned data key: no message-id segment after partition and generation")?;
-        decode_segment(id).map_err(|e| format!("message-id segment: {e}"))?;
+            .ok_or(KeyError::PartitionedMessageId)?;
+        decode_segment(id).map_err(KeyError::segment(SegmentName::MessageId))?;
         return Ok((seg, Lane::Partition(be32(trailer))));
     }
     let idx = rest.iter().position(|c| !is_b64u_byte(*c)).unwrap_or(rest.len());
     if idx == 0 || idx + 8 >= rest.len() {
-        return Err("queue segment or message-id segment not found".to_owned());
+        return Err(KeyError::DataSegments);
     }
     let (seg, trailer) = rest.split_at(idx);
-    decode_segment(seg).map_err(|e| format!("queue segment: {e}"))?;
-    decode_segment(trailer.get(8..).unwrap_or_default()).map_err(|e| format!("message-id segment: {e}"))?;
+    decode_segment(seg).map_err(KeyError::segment(SegmentName::Queue))?;
+    decode_segment(trailer.get(8..).unwrap_or_default())
+        .map_err(KeyError::segment(SegmentName::MessageId))?;
     Ok((seg, Lane::Classic))
 }
 
 /// The queue segment of a side record key (vis, byage, dedup, group, tombstone; `rest` =
 /// the key after its route prefix): a partitioned form needs partition and generation
 /// after the queue, a classic one at least one byte after the base64url queue segment.
-pub fn parse_side_key(rest: &[u8]) -> Result<&[u8], String> {
+pub fn parse_side_key(rest: &[u8]) -> Result<&[u8], KeyError> {
     if let Some(body) = rest.strip_prefix(PARTITIONED) {
         return partitioned_queue(body).map(|(seg, _)| seg);
     }
     let idx = rest.iter().position(|c| !is_b64u_byte(*c)).unwrap_or(rest.len());
     if idx == 0 || idx == rest.len() {
-        return Err("queue segment not followed by a binary trailer".to_owned());
+        return Err(KeyError::SideTrailer);
     }
     Ok(rest.get(..idx).unwrap_or_default())
 }
 
 /// The queue segment of a `!sqs|queue|seq|` key: the whole rest, non-empty, base64url
 /// (DECISIONS.md D5: Go's decoder fails on these keys).
-pub fn parse_seq_key(rest: &[u8]) -> Result<&[u8], String> {
+pub fn parse_seq_key(rest: &[u8]) -> Result<&[u8], KeyError> {
     if rest.is_empty() {
-        return Err("empty queue segment".to_owned());
+        return Err(KeyError::EmptyQueue);
     }
-    decode_segment(rest).map_err(|e| format!("queue segment: {e}"))?;
+    decode_segment(rest).map_err(KeyError::segment(SegmentName::Queue))?;
     Ok(rest)
 }
 
 /// `b64u(queue)|` then at least partition (4) and generation (8) bytes.
-fn partitioned_queue(body: &[u8]) -> Result<(&[u8], &[u8]), String> {
+fn partitioned_queue(body: &[u8]) -> Result<(&[u8], &[u8]), KeyError> {
     let bar = body
         .iter()
         .position(|c| *c == b'|')
         .filter(|i| *i > 0)
-        .ok_or("partitioned key: no `|`-terminated queue segment")?;
+        .ok_or(KeyError::PartitionedQueue)?;
     let (seg, rest) = body.split_at(bar);
-    decode_segment(seg).map_err(|e| format!("queue segment: {e}"))?;
+    decode_segment(seg).map_err(KeyError::segment(SegmentName::Queue))?;
     let trailer = rest.get(1..).unwrap_or_default();
     if trailer.len() < 12 {
-        return Err("partitioned key: trailer shorter than partition and generation".to_owned());
+        return Err(KeyError::PartitionedTrailer);
     }
     Ok((seg, trailer))
 }
@@ -419,21 +490,100 @@ mod tests {
 
     #[test]
     fn malformed_data_keys_are_refused() {
-        let bad: [&[u8]; 8] = [
-            b"",
-            b"\0\0\0\0\0\0\0\x01bTE",               // no queue segment
-            b"cQ\0\0\0\0\0\0\0\x01",                // no message id
-            b"cQ\0\0\0\0",                          // short generation
-            b"cQ\0\0\0\0\0\0\0\x01!!",              // message id not base64url
-            b"p|cQ|\0\0\0\x01\0\0\0\0\0\0\0\x01",   // partitioned, no message id
-            b"p||\0\0\0\x01\0\0\0\0\0\0\0\x01bTE",  // partitioned, empty queue
-            b"p|cQ\0\0\0\x01\0\0\0\0\0\0\0\x01bTE", // partitioned, no terminator
+        let id_segment = |e: &KeyError| {
+            matches!(
+                e,
+                KeyError::Segment {
+                    segment: SegmentName::MessageId,
+                    error: SegmentError::Base64 { .. }
+                }
+            )
+        };
+        type Check = fn(&KeyError) -> bool;
+        let bad: [(&[u8], Check); 8] = [
+            (b"", |e| *e == KeyError::DataSegments),
+            // no queue segment
+            (b"\0\0\0\0\0\0\0\x01bTE", |e| *e == KeyError::DataSegments),
+            // no message id
+            (b"cQ\0\0\0\0\0\0\0\x01", |e| *e == KeyError::DataSegments),
+            // short generation
+            (b"cQ\0\0\0\0", |e| *e == KeyError::DataSegments),
+            // message id not base64url (nor UTF-8)
+            (b"cQ\0\0\0\0\0\0\0\x01!\xff", |e| {
+                *e == KeyError::Segment {
+                    segment: SegmentName::MessageId,
+                    error: SegmentError::NotUtf8,
+                }
+            }),
+            // partitioned, no message id
+            (b"p|cQ|\0\0\0\x01\0\0\0\0\0\0\0\x01", |e| {
+                *e == KeyError::PartitionedMessageId
+            }),
+            // partitioned, empty queue
+            (b"p||\0\0\0\x01\0\0\0\0\0\0\0\x01bTE", |e| {
+                *e == KeyError::PartitionedQueue
+            }),
+            // partitioned, no terminator
+            (b"p|cQ\0\0\0\x01\0\0\0\0\0\0\0\x01bTE", |e| {
+                *e == KeyError::PartitionedQueue
+            }),
         ];
-        for k in bad {
-            assert!(parse_data_key(k).is_err(), "{k:?}");
+        for (k, is) in bad {
+            let e = parse_data_key(k).unwrap_err();
+            assert!(is(&e), "{k:?}: {e:?}");
         }
+        let e = parse_data_key(b"cQ\0\0\0\0\0\0\0\x01!!").unwrap_err();
+        assert!(id_segment(&e), "{e:?}");
+        assert!(
+            e.to_string().starts_with("message-id segment: invalid base64url"),
+            "{e}"
+        );
+        let e = parse_data_key(b"p|cQ|\0\0\0\x01\0\0\0\0\0\0\0\x01!!").unwrap_err();
+        assert!(id_segment(&e), "{e:?}");
         // A queue segment of length 1 mod 4 is not base64.
-        assert!(parse_data_key(b"abcde\0\0\0\0\0\0\0\x01bTE").is_err());
+        let e = parse_data_key(b"abcde\0\0\0\0\0\0\0\x01bTE").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                KeyError::Segment {
+                    segment: SegmentName::Queue,
+                    error: SegmentError::Base64 { .. }
+                }
+            ),
+            "{e:?}"
+        );
+        for (e, text) in [
+            (
+                KeyError::DataSegments,
+                "queue segment or message-id segment not found",
+            ),
+            (
+                KeyError::PartitionedMessageId,
+                "partitioned data key: no message-id segment after partition and generation",
+            ),
+            (
+                KeyError::PartitionedQueue,
+                "partitioned key: no `|`-terminated queue segment",
+            ),
+            (
+                KeyError::PartitionedTrailer,
+                "partitioned key: trailer shorter than partition and generation",
+            ),
+            (
+                KeyError::SideTrailer,
+                "queue segment not followed by a binary trailer",
+            ),
+            (KeyError::EmptyQueue, "empty queue segment"),
+            (
+                KeyError::Segment {
+                    segment: SegmentName::MessageId,
+                    error: SegmentError::NotUtf8,
+                },
+                "message-id segment: segment is not base64url",
+            ),
+        ] {
+            assert_eq!(e.to_string(), text);
+        }
     }
 
     #[test]
@@ -454,12 +604,21 @@ mod tests {
         for (k, p) in keys {
             assert_eq!(parse_side_key(k.strip_prefix(p).unwrap()), Ok(&b"cQ"[..]));
         }
-        assert!(parse_side_key(b"cQ").is_err()); // no trailer
-        assert!(parse_side_key(b"").is_err());
-        assert!(parse_side_key(b"p|cQ|\0\0\0\x01\0\0\0").is_err()); // short trailer
+        assert_eq!(parse_side_key(b"cQ"), Err(KeyError::SideTrailer)); // no trailer
+        assert_eq!(parse_side_key(b""), Err(KeyError::SideTrailer));
+        assert_eq!(
+            parse_side_key(b"p|cQ|\0\0\0\x01\0\0\0"),
+            Err(KeyError::PartitionedTrailer)
+        ); // short trailer
         assert_eq!(parse_seq_key(b"cQ"), Ok(&b"cQ"[..]));
-        assert!(parse_seq_key(b"").is_err());
-        assert!(parse_seq_key(b"c").is_err());
+        assert_eq!(parse_seq_key(b""), Err(KeyError::EmptyQueue));
+        assert!(matches!(
+            parse_seq_key(b"c"),
+            Err(KeyError::Segment {
+                segment: SegmentName::Queue,
+                error: SegmentError::Base64 { .. }
+            })
+        ));
     }
 
     #[test]

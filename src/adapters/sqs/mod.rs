@@ -12,8 +12,9 @@ pub mod keys;
 mod rawjson;
 pub mod values;
 
-pub use decode::{SqsDecoder, SORT_BUDGET};
+pub use decode::{RecordError, SqsDecoder, SORT_BUDGET};
 pub use encode::{MessageError, QueueError, SqsEncoder, SqsFileError};
+pub use rawjson::SyntaxError;
 
 use crate::adapters::{parse_go_bool, AdapterError};
 use crate::dump::manifest::Manifest;

@@ -152,7 +152,27 @@ pub enum ReadError {
     /// Not a stream of objects (at the 1-based line given).
     Syntax {
         line: u64,
-        what: String,
+        what: SyntaxError,
+    },
+}
+
+/// How a stream is not a sequence of JSON objects.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyntaxError {
+    /// The stream ends inside an object.
+    #[error("unexpected end of file inside a JSON object")]
+    UnexpectedEof,
+    /// A value starts with something other than `{`.
+    #[error("expected a JSON object, found {found:?}")]
+    NotObject {
+        /// The byte found (as a Latin-1 character).
+        found: char,
+    },
+    /// An object longer than the reader's limit.
+    #[error("JSON object longer than {max} bytes")]
+    TooLong {
+        /// The limit, in bytes.
+        max: usize,
     },
 }
 
@@ -194,7 +214,7 @@ impl<R: BufRead> ObjectReader<R> {
                 }
                 return Err(ReadError::Syntax {
                     line: start_line,
-                    what: "unexpected end of file inside a JSON object".to_owned(),
+                    what: SyntaxError::UnexpectedEof,
                 });
             }
             let mut used = 0;
@@ -211,7 +231,7 @@ impl<R: BufRead> ObjectReader<R> {
                     if c != b'{' {
                         return Err(ReadError::Syntax {
                             line: self.line,
-                            what: format!("expected a JSON object, found {:?}", char::from(c)),
+                            what: SyntaxError::NotObject { found: char::from(c) },
                         });
                     }
                     start_line = self.line;
@@ -244,7 +264,7 @@ impl<R: BufRead> ObjectReader<R> {
             if self.buf.len() > self.max {
                 return Err(ReadError::Syntax {
                     line: start_line,
-                    what: format!("JSON object longer than {} bytes", self.max),
+                    what: SyntaxError::TooLong { max: self.max },
                 });
             }
             if done {
@@ -307,10 +327,35 @@ mod tests {
         );
         let mut r = ObjectReader::new(&b"{\"a\":1}\n[1]"[..], 1 << 20);
         r.next_object().unwrap();
-        assert!(matches!(r.next_object(), Err(ReadError::Syntax { line: 2, .. })));
+        assert!(matches!(
+            r.next_object(),
+            Err(ReadError::Syntax {
+                line: 2,
+                what: SyntaxError::NotObject { found: '[' }
+            })
+        ));
         let mut r = ObjectReader::new(&b"{\"a\":"[..], 1 << 20);
-        assert!(matches!(r.next_object(), Err(ReadError::Syntax { line: 1, .. })));
+        match r.next_object() {
+            Err(ReadError::Syntax { line: 1, what }) => {
+                assert_eq!(what, SyntaxError::UnexpectedEof);
+                assert_eq!(what.to_string(), "unexpected end of file inside a JSON object");
+            }
+            other => panic!("{other:?}"),
+        }
         let mut r = ObjectReader::new(&b"{\"a\":\"0123456789\"}"[..], 8);
-        assert!(matches!(r.next_object(), Err(ReadError::Syntax { .. })));
+        match r.next_object() {
+            Err(ReadError::Syntax { what, .. }) => {
+                assert_eq!(what, SyntaxError::TooLong { max: 8 });
+                assert_eq!(what.to_string(), "JSON object longer than 8 bytes");
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut r = ObjectReader::new(&b" x"[..], 8);
+        match r.next_object() {
+            Err(ReadError::Syntax { what, .. }) => {
+                assert_eq!(what.to_string(), "expected a JSON object, found 'x'");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

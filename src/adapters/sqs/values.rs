@@ -6,8 +6,8 @@
 //!
 //! Reading follows Go `encoding/json` (names matched exactly or ASCII case-insensitively,
 //! `null` = zero value, a wrong type is an error); writing reproduces Go's bytes (field
-//! order, `omitempty`, HTML escaping per call site). Errors are sentences for the caller
-//! to wrap with the key or the file.
+//! order, `omitempty`, HTML escaping per call site). Errors are [`ValueError`]s for the
+//! caller to wrap with the key or the file.
 
 use base64::Engine;
 use serde::Serialize;
@@ -30,15 +30,160 @@ const INLINE: JsonStyle = JsonStyle {
 // ---------------------------------------------------------------------------------------
 // Lenient field access (Go struct decoding).
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// The type of a JSON value, as an error names what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool,
+    /// A number.
+    Number,
+    /// A string.
+    String,
+    /// An array.
+    Array,
+    /// An object.
+    Object,
+}
+
+impl JsonType {
+    /// The type of `v`.
+    pub fn of(v: &Value) -> JsonType {
+        match v {
+            Value::Null => JsonType::Null,
+            Value::Bool(_) => JsonType::Bool,
+            Value::Number(_) => JsonType::Number,
+            Value::String(_) => JsonType::String,
+            Value::Array(_) => JsonType::Array,
+            Value::Object(_) => JsonType::Object,
+        }
     }
+}
+
+impl std::fmt::Display for JsonType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            JsonType::Null => "null",
+            JsonType::Bool => "a boolean",
+            JsonType::Number => "a number",
+            JsonType::String => "a string",
+            JsonType::Array => "an array",
+            JsonType::Object => "an object",
+        })
+    }
+}
+
+/// What a struct field must hold ([`ValueError::FieldType`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// A Go `string`.
+    String,
+    /// A Go `bool`.
+    Bool,
+    /// A Go `int64`.
+    I64,
+    /// A Go `uint64`.
+    U64,
+    /// A Go `uint32`.
+    U32,
+    /// A Go `[]byte` (standard base64).
+    Bytes,
+}
+
+impl std::fmt::Display for FieldType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FieldType::String => "a string",
+            FieldType::Bool => "a boolean",
+            FieldType::I64 => "a 64-bit integer",
+            FieldType::U64 => "an unsigned 64-bit integer",
+            FieldType::U32 => "an unsigned 32-bit integer",
+            FieldType::Bytes => "a base64 string",
+        })
+    }
+}
+
+/// Why a stored value or a dump file's JSON is not a queue meta or a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// Not one JSON value.
+    #[error("{detail}")]
+    Json {
+        /// The JSON reader's message (`dump::json::parse_one`).
+        detail: String,
+    },
+    /// A JSON value other than an object (or `null` where that is the zero object).
+    #[error("expected a JSON object, found {found}")]
+    NotObject {
+        /// What it is.
+        found: JsonType,
+    },
+    /// A field of the wrong type.
+    #[error("field `{field}`: expected {expected}, found {found}")]
+    FieldType {
+        /// The field's name.
+        field: &'static str,
+        /// What it must hold.
+        expected: FieldType,
+        /// What it holds.
+        found: JsonType,
+    },
+    /// A `[]byte` field that is not standard base64.
+    #[error("field `{field}`: invalid base64: {error}")]
+    FieldBase64 {
+        /// The field's name.
+        field: &'static str,
+        /// The decoder's error.
+        error: base64::DecodeError,
+    },
+    /// The raw scan of the message object failed.
+    #[error("not a JSON object")]
+    RawObject,
+    /// A member name of the message object is not a string.
+    #[error("object key is not a string")]
+    KeyNotString,
+    /// `message_attributes` is neither an object nor `null`.
+    #[error("field `message_attributes`: expected an object")]
+    AttributesType,
+    /// The raw scan of the `message_attributes` object failed.
+    #[error("bad attributes object")]
+    AttributesObject,
+    /// A member name of `message_attributes` is not a string.
+    #[error("attribute name is not a string")]
+    AttributeName,
+    /// A dump body that is neither a string nor an object (nor `null`).
+    #[error("body: expected a string or an object, found {found}")]
+    BodyType {
+        /// What it is.
+        found: JsonType,
+    },
+    /// A body object with a member other than `base64`.
+    #[error("body object has an unknown field `{field}`")]
+    BodyField {
+        /// The member's name.
+        field: String,
+    },
+    /// A body object without `base64` (or with `null`).
+    #[error("body object missing base64 field")]
+    BodyMissingBase64,
+    /// A body object whose `base64` is not a string.
+    #[error("body `base64`: expected a string, found {found}")]
+    BodyBase64Type {
+        /// What it is.
+        found: JsonType,
+    },
+    /// A body object whose `base64` is not base64url.
+    #[error("{detail}")]
+    BodyBase64 {
+        /// The decoder's message (`dump::json::decode_base64url_lenient`).
+        detail: String,
+    },
+}
+
+/// One JSON value, as `dump::json::parse_one` reads it.
+fn parse_json(bytes: &[u8], trailing_close_ok: bool) -> Result<Value, ValueError> {
+    gojson::parse_one(bytes, trailing_close_ok).map_err(|detail| ValueError::Json { detail })
 }
 
 struct Get<'a>(&'a Object);
@@ -47,62 +192,64 @@ impl<'a> Get<'a> {
     fn field(&self, name: &str) -> Option<&'a Value> {
         get_ci(self.0, name).filter(|v| !v.is_null())
     }
-    fn wrong(name: &str, want: &str, v: &Value) -> String {
-        format!("field `{name}`: expected {want}, found {}", kind(v))
+    fn wrong(field: &'static str, expected: FieldType, v: &Value) -> ValueError {
+        ValueError::FieldType {
+            field,
+            expected,
+            found: JsonType::of(v),
+        }
     }
-    fn string(&self, name: &str) -> Result<String, String> {
+    fn string(&self, name: &'static str) -> Result<String, ValueError> {
         match self.field(name) {
             None => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(v) => Err(Self::wrong(name, "a string", v)),
+            Some(v) => Err(Self::wrong(name, FieldType::String, v)),
         }
     }
-    fn bool(&self, name: &str) -> Result<bool, String> {
+    fn bool(&self, name: &'static str) -> Result<bool, ValueError> {
         match self.field(name) {
             None => Ok(false),
             Some(Value::Bool(b)) => Ok(*b),
-            Some(v) => Err(Self::wrong(name, "a boolean", v)),
+            Some(v) => Err(Self::wrong(name, FieldType::Bool, v)),
         }
     }
-    fn i64(&self, name: &str) -> Result<i64, String> {
+    fn i64(&self, name: &'static str) -> Result<i64, ValueError> {
         match self.field(name) {
             None => Ok(0),
-            Some(v) => v.as_i64().ok_or_else(|| Self::wrong(name, "a 64-bit integer", v)),
+            Some(v) => v.as_i64().ok_or_else(|| Self::wrong(name, FieldType::I64, v)),
         }
     }
-    fn u64(&self, name: &str) -> Result<u64, String> {
+    fn u64(&self, name: &'static str) -> Result<u64, ValueError> {
         match self.field(name) {
             None => Ok(0),
-            Some(v) => v
-                .as_u64()
-                .ok_or_else(|| Self::wrong(name, "an unsigned 64-bit integer", v)),
+            Some(v) => v.as_u64().ok_or_else(|| Self::wrong(name, FieldType::U64, v)),
         }
     }
-    fn u32(&self, name: &str) -> Result<Option<u32>, String> {
+    fn u32(&self, name: &'static str) -> Result<Option<u32>, ValueError> {
         match self.field(name) {
             None => Ok(None),
             Some(v) => v
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
                 .map(Some)
-                .ok_or_else(|| Self::wrong(name, "an unsigned 32-bit integer", v)),
+                .ok_or_else(|| Self::wrong(name, FieldType::U32, v)),
         }
     }
     /// A Go `[]byte`: standard base64 with padding (`\r`/`\n` skipped).
-    fn bytes(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
+    fn bytes(&self, name: &'static str) -> Result<Option<Vec<u8>>, ValueError> {
         match self.field(name) {
             None => Ok(None),
             Some(Value::String(s)) => decode_std(s)
                 .map(Some)
-                .map_err(|e| format!("field `{name}`: {e}")),
-            Some(v) => Err(Self::wrong(name, "a base64 string", v)),
+                .map_err(|error| ValueError::FieldBase64 { field: name, error }),
+            Some(v) => Err(Self::wrong(name, FieldType::Bytes, v)),
         }
     }
 }
 
 /// Go `base64.StdEncoding` decoding: padding required, `\r`/`\n` skipped, non-zero
 /// trailing bits accepted.
-pub fn decode_std(text: &str) -> Result<Vec<u8>, String> {
+pub fn decode_std(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     const ENGINE: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
@@ -111,9 +258,7 @@ pub fn decode_std(text: &str) -> Result<Vec<u8>, String> {
             .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
     );
     let cleaned: String = text.chars().filter(|c| *c != '\r' && *c != '\n').collect();
-    ENGINE
-        .decode(cleaned.as_bytes())
-        .map_err(|e| format!("invalid base64: {e}"))
+    ENGINE.decode(cleaned.as_bytes())
 }
 
 fn b64std(raw: &[u8]) -> String {
@@ -122,11 +267,13 @@ fn b64std(raw: &[u8]) -> String {
 
 /// Parse one JSON value as an object (`null` is the zero object, as Go's `Unmarshal` into
 /// a struct).
-fn parse_object(bytes: &[u8], trailing_close_ok: bool) -> Result<Object, String> {
-    match gojson::parse_one(bytes, trailing_close_ok)? {
+fn parse_object(bytes: &[u8], trailing_close_ok: bool) -> Result<Object, ValueError> {
+    match parse_json(bytes, trailing_close_ok)? {
         Value::Object(o) => Ok(o),
         Value::Null => Ok(Object::new()),
-        v => Err(format!("expected a JSON object, found {}", kind(&v))),
+        v => Err(ValueError::NotObject {
+            found: JsonType::of(&v),
+        }),
     }
 }
 
@@ -233,7 +380,7 @@ struct StoredMeta<'a> {
 
 impl QueueMeta {
     /// The live stored JSON (after the magic), live field names (§2.4 HandleQueueMeta).
-    pub fn from_stored(json: &[u8]) -> Result<QueueMeta, String> {
+    pub fn from_stored(json: &[u8]) -> Result<QueueMeta, ValueError> {
         let obj = parse_object(json, false)?;
         let g = Get(&obj);
         Ok(QueueMeta {
@@ -254,7 +401,7 @@ impl QueueMeta {
     }
 
     /// `_queue.json` as Go reads it (`decodeOneJSON`): the attributes and `format_version`.
-    pub fn from_public(bytes: &[u8]) -> Result<(QueueMeta, u32), String> {
+    pub fn from_public(bytes: &[u8]) -> Result<(QueueMeta, u32), ValueError> {
         let obj = parse_object(bytes, true)?;
         let g = Get(&obj);
         let meta = QueueMeta {
@@ -366,12 +513,12 @@ pub struct Message {
 
 /// `message_attributes` as Go decodes a `map[string]json.RawMessage` field: every member
 /// whose name matches merges into the map (later names win), `null` clears it.
-fn raw_attributes(raw_object: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let members = rawjson::object_members(raw_object).ok_or("not a JSON object")?;
+fn raw_attributes(raw_object: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ValueError> {
+    let members = rawjson::object_members(raw_object).ok_or(ValueError::RawObject)?;
     let mut map: std::collections::BTreeMap<String, Vec<u8>> = Default::default();
     for (k, v) in members {
-        let Value::String(name) = gojson::parse_one(k, false)? else {
-            return Err("object key is not a string".to_owned());
+        let Value::String(name) = parse_json(k, false)? else {
+            return Err(ValueError::KeyNotString);
         };
         if !name.eq_ignore_ascii_case("message_attributes") {
             continue;
@@ -379,21 +526,21 @@ fn raw_attributes(raw_object: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
         match v.first() {
             Some(b'n') => map.clear(),
             Some(b'{') => {
-                for (ak, av) in rawjson::object_members(v).ok_or("bad attributes object")? {
-                    let Value::String(an) = gojson::parse_one(ak, false)? else {
-                        return Err("attribute name is not a string".to_owned());
+                for (ak, av) in rawjson::object_members(v).ok_or(ValueError::AttributesObject)? {
+                    let Value::String(an) = parse_json(ak, false)? else {
+                        return Err(ValueError::AttributeName);
                     };
                     map.insert(an, av.to_vec());
                 }
             }
-            _ => return Err("field `message_attributes`: expected an object".to_owned()),
+            _ => return Err(ValueError::AttributesType),
         }
     }
     Ok(map.into_iter().collect())
 }
 
 /// The fields both shapes share.
-fn common(g: &Get<'_>, m: &mut Message) -> Result<(), String> {
+fn common(g: &Get<'_>, m: &mut Message) -> Result<(), ValueError> {
     m.message_id = g.string("message_id")?;
     m.md5_of_body = g.string("md5_of_body")?;
     m.md5_of_message_attributes = g.string("md5_of_message_attributes")?;
@@ -415,30 +562,33 @@ fn common(g: &Get<'_>, m: &mut Message) -> Result<(), String> {
 /// The dump body: a string, or exactly `{"base64": "<b64u>"}` (key matched
 /// case-insensitively, no other key); `null` is an empty body (Go calls the body's
 /// `UnmarshalJSON` with `null`).
-fn dump_body(v: &Value) -> Result<Vec<u8>, String> {
+fn dump_body(v: &Value) -> Result<Vec<u8>, ValueError> {
     match v {
         Value::String(s) => Ok(s.as_bytes().to_vec()),
         Value::Null => Ok(Vec::new()),
         Value::Object(o) => {
             if let Some(k) = o.keys().find(|k| !k.eq_ignore_ascii_case("base64")) {
-                return Err(format!("body object has an unknown field `{k}`"));
+                return Err(ValueError::BodyField { field: k.clone() });
             }
             match get_ci(o, "base64") {
-                Some(Value::String(b)) => gojson::decode_base64url_lenient(b),
-                Some(Value::Null) | None => Err("body object missing base64 field".to_owned()),
-                Some(other) => Err(format!("body `base64`: expected a string, found {}", kind(other))),
+                Some(Value::String(b)) => {
+                    gojson::decode_base64url_lenient(b).map_err(|detail| ValueError::BodyBase64 { detail })
+                }
+                Some(Value::Null) | None => Err(ValueError::BodyMissingBase64),
+                Some(other) => Err(ValueError::BodyBase64Type {
+                    found: JsonType::of(other),
+                }),
             }
         }
-        other => Err(format!(
-            "body: expected a string or an object, found {}",
-            kind(other)
-        )),
+        other => Err(ValueError::BodyType {
+            found: JsonType::of(other),
+        }),
     }
 }
 
 impl Message {
     /// The live stored JSON (after the magic).
-    pub fn from_stored(json: &[u8]) -> Result<Message, String> {
+    pub fn from_stored(json: &[u8]) -> Result<Message, ValueError> {
         let obj = parse_object(json, false)?;
         let g = Get(&obj);
         let mut m = Message::default();
@@ -451,10 +601,14 @@ impl Message {
     }
 
     /// One raw object of `messages.jsonl`.
-    pub fn from_dump(raw: &[u8]) -> Result<Message, String> {
-        let obj = match gojson::parse_one(raw, false)? {
+    pub fn from_dump(raw: &[u8]) -> Result<Message, ValueError> {
+        let obj = match parse_json(raw, false)? {
             Value::Object(o) => o,
-            v => return Err(format!("expected a JSON object, found {}", kind(&v))),
+            v => {
+                return Err(ValueError::NotObject {
+                    found: JsonType::of(&v),
+                })
+            }
         };
         let g = Get(&obj);
         let mut m = Message::default();

@@ -27,46 +27,111 @@ fn msg_value(json: &str) -> Vec<u8> {
 
 #[test]
 fn bad_records_are_typed_errors_naming_the_key() {
+    use crate::adapters::sqs::values::{FieldType, JsonType};
+    use keys::SegmentError;
     let data = keys::msg_data_key("q", Lane::Classic, 1, "m");
+    let record = |e: &AdapterError| e.cause::<RecordError>().cloned();
+    let layout = |e: &AdapterError| e.cause::<KeyError>().cloned();
     let cases: Vec<(Vec<u8>, Vec<u8>, &str)> = vec![
-        (keys::queue_meta_key("q"), b"{\"name\":\"q\"}".to_vec(), "magic"),
+        (
+            keys::queue_meta_key("q"),
+            b"{\"name\":\"q\"}".to_vec(),
+            "queue meta value without the 00 'S' 'Q' 01 magic",
+        ),
         (
             keys::queue_meta_key("q"),
             meta_value("{\"name\":5}"),
-            "queue meta",
+            "queue meta: field `name`: expected a string, found a number",
         ),
-        (b"!sqs|queue|meta|a".to_vec(), meta_value("{}"), "queue segment"),
-        (keys::queue_gen_key("q"), b"x1".to_vec(), "generation counter"),
+        (
+            b"!sqs|queue|meta|a".to_vec(),
+            meta_value("{}"),
+            "queue segment: invalid base64url",
+        ),
+        (
+            keys::queue_gen_key("q"),
+            b"x1".to_vec(),
+            "generation counter \"x1\" is not a decimal u64",
+        ),
         (keys::queue_gen_key("q"), b"-1".to_vec(), "generation counter"),
         (keys::queue_gen_key("q"), b"+1".to_vec(), "generation counter"),
-        (data.clone(), b"{}".to_vec(), "magic"),
-        (data.clone(), msg_value("{\"body\":5}"), "message"),
-        (data, msg_value("not json"), "message"),
-        (b"!sqs|msg|data|cQ".to_vec(), msg_value("{}"), "not found"),
+        (
+            data.clone(),
+            b"{}".to_vec(),
+            "message value without the 00 'S' 'M' 01 magic",
+        ),
+        (
+            data.clone(),
+            msg_value("{\"body\":5}"),
+            "message: field `body`: expected a base64 string, found a number",
+        ),
+        (data, msg_value("not json"), "message: "),
+        (
+            b"!sqs|msg|data|cQ".to_vec(),
+            msg_value("{}"),
+            "queue segment or message-id segment not found",
+        ),
         (
             b"!sqs|msg|data|p|cQ|\0\0\0\x01".to_vec(),
             msg_value("{}"),
-            "partitioned",
+            "partitioned key: trailer shorter than partition and generation",
         ),
     ];
-    for (k, v, what) in cases {
+    let mut errors = Vec::new();
+    for (k, v, text) in cases {
         let err = feed(&mut decoder(false, false), &k, &v).unwrap_err();
         assert!(
-            matches!(&err, AdapterError::BadRecord { adapter: "sqs", source, .. } if source.to_string().contains(what)),
+            matches!(&err, AdapterError::BadRecord { adapter: "sqs", source, .. } if source.to_string().starts_with(text)),
             "{err}"
         );
+        errors.push(err);
     }
+    assert_eq!(record(&errors[0]), Some(RecordError::MetaMagic));
+    assert_eq!(
+        record(&errors[1]),
+        Some(RecordError::QueueMeta(ValueError::FieldType {
+            field: "name",
+            expected: FieldType::String,
+            found: JsonType::Number,
+        }))
+    );
+    assert!(matches!(
+        layout(&errors[2]),
+        Some(KeyError::Segment {
+            segment: SegmentName::Queue,
+            error: SegmentError::Base64 { .. }
+        })
+    ));
+    for (e, text) in errors[3..6].iter().zip(["x1", "-1", "+1"]) {
+        assert_eq!(
+            record(e),
+            Some(RecordError::Generation {
+                text: text.to_owned()
+            })
+        );
+    }
+    assert_eq!(record(&errors[6]), Some(RecordError::MessageMagic));
+    assert!(matches!(
+        record(&errors[7]),
+        Some(RecordError::Message(ValueError::FieldType {
+            field: "body",
+            expected: FieldType::Bytes,
+            found: JsonType::Number,
+        }))
+    ));
+    assert!(matches!(
+        record(&errors[8]),
+        Some(RecordError::Message(ValueError::Json { .. }))
+    ));
+    assert_eq!(layout(&errors[9]), Some(KeyError::DataSegments));
+    assert_eq!(layout(&errors[10]), Some(KeyError::PartitionedTrailer));
     // Side records are parsed only when they are dumped.
     let trailerless = b"!sqs|msg|vis|cQ";
     assert!(feed(&mut decoder(false, false), trailerless, b"m").is_ok());
-    assert!(matches!(
-        feed(&mut decoder(false, true), trailerless, b"m"),
-        Err(AdapterError::BadRecord { .. })
-    ));
-    assert!(matches!(
-        feed(&mut decoder(false, true), b"!sqs|queue|seq|", b"1"),
-        Err(AdapterError::BadRecord { .. })
-    ));
+    let e = feed(&mut decoder(false, true), trailerless, b"m").unwrap_err();
+    assert_eq!(layout(&e), Some(KeyError::SideTrailer));
+    let e = feed(&mut decoder(false, true), b"!sqs|queue|seq|", b"1").unwrap_err();
+    assert_eq!(layout(&e), Some(KeyError::EmptyQueue));
     let rec = Record {
         user_key: b"!sqs|x",
         value: b"",
@@ -75,10 +140,26 @@ fn bad_records_are_typed_errors_naming_the_key() {
         tag: 200,
         prefix_len: 0,
     };
-    assert!(matches!(
-        decoder(false, false).handle(&mut MemTree::new(), &mut Warnings::new(), &rec),
-        Err(AdapterError::BadRecord { .. })
-    ));
+    let e = decoder(false, false)
+        .handle(&mut MemTree::new(), &mut Warnings::new(), &rec)
+        .unwrap_err();
+    assert_eq!(record(&e), Some(RecordError::Tag { tag: 200 }));
+    assert_eq!(e.to_string(), "sqs: key !sqs|x: unknown SQS route tag 200");
+    // A key handed to the wrong kind.
+    let e = decoder(false, false)
+        .handle_kind(Kind::QueueMeta, b"!sqs|msg|data|x", b"")
+        .unwrap_err();
+    assert_eq!(
+        record(&e),
+        Some(RecordError::Prefix {
+            prefix: "!sqs|queue|meta|".to_owned()
+        })
+    );
+    assert!(
+        e.to_string()
+            .ends_with("key does not start with \"!sqs|queue|meta|\""),
+        "{e}"
+    );
 }
 
 #[test]

@@ -489,15 +489,64 @@ fn errors_are_typed_and_keep_their_messages() {
             error: MessageError::MissingId
         }
     ));
-    let (e, _) = cause_of(FIFO, Some("{\"message_id\":\"a\"}\n[]"));
+    let (e, text) = cause_of(FIFO, Some("{\"message_id\":\"a\"}\n[]"));
+    assert_eq!(
+        e,
+        SqsFileError::Message {
+            line: 2,
+            error: MessageError::Syntax(SyntaxError::NotObject { found: '[' })
+        }
+    );
+    assert!(
+        text.ends_with("invalid messages.jsonl: line 2: expected a JSON object, found '['"),
+        "{text}"
+    );
+    let (e, _) = cause_of(FIFO, Some("{\"message_id\":"));
+    assert_eq!(
+        e,
+        SqsFileError::Message {
+            line: 1,
+            error: MessageError::Syntax(SyntaxError::UnexpectedEof)
+        }
+    );
+    let (e, text) = cause_of(FIFO, Some("{\"message_id\":\"a\",\"body\":{}}"));
+    assert_eq!(
+        e,
+        SqsFileError::Message {
+            line: 1,
+            error: MessageError::Parse(ValueError::BodyMissingBase64)
+        }
+    );
+    assert!(
+        text.ends_with("invalid messages.jsonl: line 1: body object missing base64 field"),
+        "{text}"
+    );
+    let (e, _) = cause_of(FIFO, Some("{\"message_id\":x}"));
     assert!(
         matches!(
             e,
             SqsFileError::Message {
-                line: 2,
-                error: MessageError::Parse(_)
+                line: 1,
+                error: MessageError::Parse(ValueError::Json { .. })
             }
         ),
+        "{e:?}"
+    );
+    let (e, text) = cause_of(r#"{"format_version":1,"name":5}"#, None);
+    assert!(
+        matches!(
+            e,
+            SqsFileError::Queue(QueueError::Parse(ValueError::FieldType { field: "name", .. }))
+        ),
+        "{e:?}"
+    );
+    assert!(
+        text.ends_with("invalid _queue.json: field `name`: expected a string, found a number"),
+        "{text}"
+    );
+    let (e, _) = cause_of("", None);
+    assert!(
+        matches!(e, SqsFileError::Queue(QueueError::Parse(ValueError::Json { .. }))),
         "{e:?}"
     );
 

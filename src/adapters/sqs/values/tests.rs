@@ -95,22 +95,97 @@ fn stored_messages_are_read_as_go_reads_them() {
         ]
     );
     assert_eq!(Message::from_stored(b"null").unwrap(), Message::default());
-    for bad in [
-        &b"[]"[..],
-        b"{\"body\":\"aGk\"}",              // std base64 needs padding
-        b"{\"body\":5}",                    // wrong type
-        b"{\"send_timestamp_millis\":1.5}", // not an integer
-        b"{\"queue_generation\":-1}",       // not unsigned
-        b"{\"message_attributes\":[1]}",    // not an object
-        b"{\"message_id\":\"m\"",           // truncated
-        b"{\"message_id\":\"m\"} x",        // trailing data
-    ] {
-        assert!(
-            Message::from_stored(bad).is_err(),
-            "{}",
-            String::from_utf8_lossy(bad)
-        );
+    let field = |field, expected, found| ValueError::FieldType {
+        field,
+        expected,
+        found,
+    };
+    type Check = fn(&ValueError) -> bool;
+    let cases: [(&[u8], Check, &str); 8] = [
+        (
+            b"[]",
+            |e| {
+                *e == ValueError::NotObject {
+                    found: JsonType::Array,
+                }
+            },
+            "expected a JSON object, found an array",
+        ),
+        // std base64 needs padding
+        (
+            b"{\"body\":\"aGk\"}",
+            |e| matches!(e, ValueError::FieldBase64 { field: "body", .. }),
+            "field `body`: invalid base64: ",
+        ),
+        (
+            b"{\"body\":5}",
+            |e| matches!(e, ValueError::FieldType { field: "body", .. }),
+            "field `body`: expected a base64 string, found a number",
+        ),
+        (
+            b"{\"send_timestamp_millis\":1.5}",
+            |e| {
+                matches!(
+                    e,
+                    ValueError::FieldType {
+                        expected: FieldType::I64,
+                        ..
+                    }
+                )
+            },
+            "field `send_timestamp_millis`: expected a 64-bit integer, found a number",
+        ),
+        (
+            b"{\"queue_generation\":-1}",
+            |e| {
+                matches!(
+                    e,
+                    ValueError::FieldType {
+                        expected: FieldType::U64,
+                        ..
+                    }
+                )
+            },
+            "field `queue_generation`: expected an unsigned 64-bit integer, found a number",
+        ),
+        (
+            b"{\"message_attributes\":[1]}",
+            |e| *e == ValueError::AttributesType,
+            "field `message_attributes`: expected an object",
+        ),
+        (
+            b"{\"message_id\":\"m\"",
+            |e| matches!(e, ValueError::Json { .. }),
+            "",
+        ),
+        (
+            b"{\"message_id\":\"m\"} x",
+            |e| matches!(e, ValueError::Json { .. }),
+            "unexpected data after the JSON value at byte 19",
+        ),
+    ];
+    for (bad, is, text) in cases {
+        let e = Message::from_stored(bad).unwrap_err();
+        assert!(is(&e), "{}: {e:?}", String::from_utf8_lossy(bad));
+        assert!(e.to_string().starts_with(text), "{e}");
     }
+    assert_eq!(
+        field("body", FieldType::Bytes, JsonType::Number),
+        Message::from_stored(b"{\"body\":5}").unwrap_err()
+    );
+    // The raw scan of the attributes (after the JSON parser accepted the text).
+    assert_eq!(raw_attributes(b"[1]"), Err(ValueError::RawObject));
+    assert_eq!(ValueError::RawObject.to_string(), "not a JSON object");
+    assert_eq!(
+        raw_attributes(b"{\"message_attributes\":{\"a\"}}"),
+        Err(ValueError::AttributesObject)
+    );
+    assert_eq!(ValueError::AttributesObject.to_string(), "bad attributes object");
+    assert_eq!(ValueError::KeyNotString.to_string(), "object key is not a string");
+    assert_eq!(
+        ValueError::AttributeName.to_string(),
+        "attribute name is not a string"
+    );
 }
 
 #[test]
@@ -124,19 +199,82 @@ fn dump_bodies_follow_gos_envelope_rules() {
         Ok(Some(vec![0xff, 0, 0xfe]))
     );
     assert_eq!(body(r#"{"body":{"BASE64":"_w"}}"#), Ok(Some(vec![0xff])));
-    for bad in [
-        r#"{"body":{}}"#,
-        r#"{"body":{"oops":"x"}}"#,
-        r#"{"body":{"base64":"_w","extra":1}}"#,
-        r#"{"body":{"base64":null}}"#,
-        r#"{"body":{"base64":"_w=="}}"#,
-        r#"{"body":{"base64":5}}"#,
-        r#"{"body":7}"#,
-        r#"{"partition":-1}"#,
-        r#"{"partition":4294967296}"#,
-        r#"[]"#,
+    let u32_field = ValueError::FieldType {
+        field: "partition",
+        expected: FieldType::U32,
+        found: JsonType::Number,
+    };
+    let cases = [
+        (r#"{"body":{}}"#, ValueError::BodyMissingBase64),
+        (
+            r#"{"body":{"oops":"x"}}"#,
+            ValueError::BodyField { field: "oops".into() },
+        ),
+        (
+            r#"{"body":{"base64":"_w","extra":1}}"#,
+            ValueError::BodyField {
+                field: "extra".into(),
+            },
+        ),
+        (r#"{"body":{"base64":null}}"#, ValueError::BodyMissingBase64),
+        (
+            r#"{"body":{"base64":5}}"#,
+            ValueError::BodyBase64Type {
+                found: JsonType::Number,
+            },
+        ),
+        (
+            r#"{"body":7}"#,
+            ValueError::BodyType {
+                found: JsonType::Number,
+            },
+        ),
+        (r#"{"partition":-1}"#, u32_field.clone()),
+        (r#"{"partition":4294967296}"#, u32_field),
+        (
+            r#"[]"#,
+            ValueError::NotObject {
+                found: JsonType::Array,
+            },
+        ),
+    ];
+    for (bad, want) in cases {
+        assert_eq!(Message::from_dump(bad.as_bytes()), Err(want), "{bad}");
+    }
+    let e = Message::from_dump(br#"{"body":{"base64":"_w=="}}"#).unwrap_err();
+    assert!(matches!(e, ValueError::BodyBase64 { .. }), "{e:?}");
+    assert!(
+        e.to_string().starts_with("invalid base64url (no padding): "),
+        "{e}"
+    );
+    for (e, text) in [
+        (ValueError::BodyMissingBase64, "body object missing base64 field"),
+        (
+            ValueError::BodyField { field: "x".into() },
+            "body object has an unknown field `x`",
+        ),
+        (
+            ValueError::BodyBase64Type {
+                found: JsonType::Number,
+            },
+            "body `base64`: expected a string, found a number",
+        ),
+        (
+            ValueError::BodyType {
+                found: JsonType::Bool,
+            },
+            "body: expected a string or an object, found a boolean",
+        ),
+        (
+            ValueError::FieldType {
+                field: "partition",
+                expected: FieldType::U32,
+                found: JsonType::Null,
+            },
+            "field `partition`: expected an unsigned 32-bit integer, found null",
+        ),
     ] {
-        assert!(Message::from_dump(bad.as_bytes()).is_err(), "{bad}");
+        assert_eq!(e.to_string(), text);
     }
     assert_eq!(
         Message::from_dump(br#"{"partition":null}"#).unwrap().partition,
@@ -170,12 +308,46 @@ fn queue_meta_both_ways() {
         String::from_utf8(orders.stored_value()[4..].to_vec()).unwrap(),
         r#"{"name":"orders","generation":1,"visibility_timeout_seconds":30,"message_retention_seconds":345600,"delay_seconds":0,"receive_message_wait_seconds":0,"maximum_message_size":0}"#
     );
-    assert!(QueueMeta::from_stored(br#"{"is_fifo":"yes"}"#).is_err());
-    assert!(QueueMeta::from_stored(br#"{"partition_count":4294967296}"#).is_err());
-    assert!(QueueMeta::from_public(b"").is_err());
+    let e = QueueMeta::from_stored(br#"{"is_fifo":"yes"}"#).unwrap_err();
+    assert_eq!(
+        e,
+        ValueError::FieldType {
+            field: "is_fifo",
+            expected: FieldType::Bool,
+            found: JsonType::String,
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "field `is_fifo`: expected a boolean, found a string"
+    );
+    assert!(matches!(
+        QueueMeta::from_stored(br#"{"partition_count":4294967296}"#),
+        Err(ValueError::FieldType {
+            field: "partition_count",
+            expected: FieldType::U32,
+            found: JsonType::Number,
+        })
+    ));
+    assert!(matches!(
+        QueueMeta::from_stored(br#"{"tags":[]"#),
+        Err(ValueError::Json { .. })
+    ));
+    assert_eq!(
+        QueueMeta::from_stored(b"\"q\""),
+        Err(ValueError::NotObject {
+            found: JsonType::String
+        })
+    );
+    let e = QueueMeta::from_public(b"").unwrap_err();
+    assert!(matches!(e, ValueError::Json { .. }), "{e:?}");
+    assert_eq!(e.to_string(), "no JSON value (empty input)");
     // decodeOneJSON: a trailing `}` after the value is not noticed.
     assert!(QueueMeta::from_public(br#"{"format_version":1}}"#).is_ok());
-    assert!(QueueMeta::from_public(br#"{"format_version":1} x"#).is_err());
+    assert!(matches!(
+        QueueMeta::from_public(br#"{"format_version":1} x"#),
+        Err(ValueError::Json { .. })
+    ));
 }
 
 #[test]
