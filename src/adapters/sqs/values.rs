@@ -593,7 +593,7 @@ impl Message {
     /// The live stored JSON (after the magic): the common shape in one pass (`values/fast.rs`),
     /// anything else (and every error) by the general reader.
     pub fn from_stored(json: &[u8]) -> Result<Message, ValueError> {
-        match fast::message(json) {
+        match fast::message(json, fast::Shape::Stored) {
             Some(m) => Ok(m),
             None => Message::from_stored_general(json),
         }
@@ -612,8 +612,17 @@ impl Message {
         Ok(m)
     }
 
-    /// One raw object of `messages.jsonl`.
+    /// One raw object of `messages.jsonl`: the common shape in one pass
+    /// (`values/fast.rs`), anything else (and every error) by the general reader.
     pub fn from_dump(raw: &[u8]) -> Result<Message, ValueError> {
+        match fast::message(raw, fast::Shape::Dump) {
+            Some(m) => Ok(m),
+            None => Message::from_dump_general(raw),
+        }
+    }
+
+    /// The general reader of a `messages.jsonl` object.
+    pub fn from_dump_general(raw: &[u8]) -> Result<Message, ValueError> {
         let obj = match parse_json(raw, false)? {
             Value::Object(o) => o,
             v => {

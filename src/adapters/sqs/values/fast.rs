@@ -1,18 +1,23 @@
-//! A one-pass reader of the stored SQS message JSON (dynamodb_sqs.md §2.2) for its common,
-//! well-formed shape: the compact object Go's `json.Marshal` writes.
+//! A one-pass reader of the SQS message JSON (dynamodb_sqs.md §2.2, §2.4) for its common,
+//! well-formed shape: the compact object Go writes, stored (`json.Marshal`, the body in
+//! base64) or as a `messages.jsonl` line (the body as text, a `partition`).
 //!
 //! [`message`] reads that shape straight from the bytes, without building a JSON tree. It
-//! answers `None` for anything it does not handle exactly as the general reader
-//! ([`Message::from_stored`](super::Message::from_stored)) does, and the caller then runs
-//! the general reader, so values, lenient cases and errors stay the general reader's:
+//! answers `None` for anything it does not handle exactly as the general readers
+//! ([`Message::from_stored_general`](super::Message::from_stored_general),
+//! [`Message::from_dump_general`](super::Message::from_dump_general)) do, and the caller
+//! then runs the general reader, so values, lenient cases and errors stay the general
+//! reader's:
 //!
 //! * input that is not valid UTF-8, or does not start with `{` and end with its `}`;
 //! * any whitespace, or a backslash or control byte inside a string;
 //! * a member name that is not one of the message's fields spelled exactly, or a field
 //!   given twice;
 //! * a number that is not a plain integer of at most 18 digits (`-0`, fractions and
-//!   exponents included), or negative for an unsigned field; a value of the wrong type;
+//!   exponents included), or negative for an unsigned field (above `u32` for
+//!   `partition`); a value of the wrong type;
 //! * a `[]byte` field that is not valid standard base64;
+//! * a dump line's body that is `null` or an object, or a `partition` in a stored value;
 //! * `message_attributes` other than `null` or an object whose names are plain and
 //!   distinct and whose values are nested objects and strings only.
 
@@ -140,8 +145,18 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// The fields of a stored message, in the order of the bit each takes in the seen-mask.
-const FIELDS: [&str; 17] = [
+/// Which JSON of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// The stored value (after the magic).
+    Stored,
+    /// One `messages.jsonl` object.
+    Dump,
+}
+
+/// The fields of a message, in the order of the bit each takes in the seen-mask
+/// (`partition`: dump lines only).
+const FIELDS: [&str; 18] = [
     "message_id",
     "body",
     "md5_of_body",
@@ -159,11 +174,11 @@ const FIELDS: [&str; 17] = [
     "message_deduplication_id",
     "sequence_number",
     "dead_letter_source_arn",
+    "partition",
 ];
 
-/// Read a stored message (the JSON after the magic) of the common shape; `None`: use the
-/// general reader.
-pub fn message(json: &[u8]) -> Option<Message> {
+/// Read a message of the common shape; `None`: use the general reader.
+pub fn message(json: &[u8], shape: Shape) -> Option<Message> {
     let text = std::str::from_utf8(json).ok()?;
     let mut s = Scan { text, at: 0 };
     let mut m = Message::default();
@@ -180,7 +195,9 @@ pub fn message(json: &[u8]) -> Option<Message> {
             }
             seen |= bit;
             if !s.null() {
-                read_field(&mut s, field, &mut m)?;
+                read_field(&mut s, field, shape, &mut m)?;
+            } else if shape == Shape::Dump && field == 1 {
+                return None; // a `null` dump body is an empty body
             }
             match s.peek()? {
                 b',' => s.at += 1,
@@ -196,13 +213,14 @@ pub fn message(json: &[u8]) -> Option<Message> {
 }
 
 /// Read field number `field` of [`FIELDS`] (not `null`) into `m`.
-fn read_field(s: &mut Scan<'_>, field: usize, m: &mut Message) -> Option<()> {
+fn read_field(s: &mut Scan<'_>, field: usize, shape: Shape, m: &mut Message) -> Option<()> {
     let text = |s: &mut Scan<'_>| s.string().map(str::to_owned);
     let bytes = |s: &mut Scan<'_>| s.string().and_then(|t| decode_std(t).ok());
     let unsigned = |s: &mut Scan<'_>| s.int().and_then(|n| u64::try_from(n).ok());
     match field {
         0 => m.message_id = text(s)?,
-        1 => m.body = Some(bytes(s)?),
+        1 if shape == Shape::Stored => m.body = Some(bytes(s)?),
+        1 => m.body = Some(s.string()?.as_bytes().to_vec()),
         2 => m.md5_of_body = text(s)?,
         3 => m.md5_of_message_attributes = text(s)?,
         4 => m.message_attributes = s.attributes()?,
@@ -218,6 +236,7 @@ fn read_field(s: &mut Scan<'_>, field: usize, m: &mut Message) -> Option<()> {
         14 => m.message_deduplication_id = text(s)?,
         15 => m.sequence_number = unsigned(s)?,
         16 => m.dead_letter_source_arn = text(s)?,
+        17 if shape == Shape::Dump => m.partition = Some(s.int().and_then(|n| u32::try_from(n).ok())?),
         _ => return None,
     }
     Some(())
@@ -226,14 +245,14 @@ fn read_field(s: &mut Scan<'_>, field: usize, m: &mut Message) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::super::Message;
-    use super::message;
+    use super::{message, Shape};
     use proptest::prelude::*;
 
     const COMMON: &str = r#"{"message_id":"3a43d163-0000000000269904","body":"aGk8Pg==","md5_of_body":"5b6ad1414a6a7ed8","message_attributes":{"n":{"DataType":"Number","StringValue":"2"},"kind":{"DataType":"String","StringValue":"bench"}},"send_timestamp_millis":1700000269904,"available_at_millis":1700000269904,"visible_at_millis":-5,"receive_count":0,"current_receipt_token":null,"queue_generation":1,"message_group_id":"group-2","sequence_number":1275}"#;
 
     /// The fast reader either declines or agrees with the general reader.
     fn agrees(json: &[u8]) -> Option<Message> {
-        let fast = message(json);
+        let fast = message(json, Shape::Stored);
         if let Some(m) = &fast {
             assert_eq!(
                 Message::from_stored_general(json).as_ref(),
@@ -268,6 +287,53 @@ mod tests {
         );
         assert_eq!(agrees(b"{}"), Some(Message::default()));
         assert!(agrees(br#"{"body":null,"message_attributes":null}"#).is_some());
+    }
+
+    /// The same for the dump shape.
+    fn agrees_dump(json: &[u8]) -> Option<Message> {
+        let fast = message(json, Shape::Dump);
+        if let Some(m) = &fast {
+            assert_eq!(
+                Message::from_dump_general(json).as_ref(),
+                Ok(m),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
+        assert_eq!(Message::from_dump(json), Message::from_dump_general(json));
+        fast
+    }
+
+    #[test]
+    fn reads_the_common_dump_line_as_the_general_reader() {
+        let line = r#"{"message_id":"m","body":"hello <b> & you","md5_of_body":"x","message_attributes":{"k":{"DataType":"String","StringValue":"v"}},"send_timestamp_millis":1,"available_at_millis":2,"visible_at_millis":0,"receive_count":0,"queue_generation":1,"message_group_id":"g","sequence_number":4,"partition":3}"#;
+        let m = agrees_dump(line.as_bytes()).expect("fast path");
+        assert_eq!(m.body.as_deref(), Some(&b"hello <b> & you"[..]));
+        assert_eq!(m.partition, Some(3));
+        assert_eq!(agrees_dump(br#"{"body":""}"#).and_then(|m| m.body), Some(vec![]));
+        assert_eq!(agrees_dump(b"{}").map(|m| m.body), Some(None));
+        for declined in [
+            &br#"{"body":null}"#[..],
+            br#"{"body":{"base64":"_wD-"}}"#,
+            br#"{"body":"a\u003cb"}"#,
+            br#"{"partition":-1}"#,
+            br#"{"partition":4294967296}"#,
+            br#"{"partition":"1"}"#,
+            b"null",
+        ] {
+            assert_eq!(
+                agrees_dump(declined),
+                None,
+                "{}",
+                String::from_utf8_lossy(declined)
+            );
+        }
+        // A partition is no field of a stored value; a dump body is no base64.
+        assert_eq!(agrees(br#"{"partition":1}"#), None);
+        assert_eq!(
+            agrees_dump(br#"{"body":"aGk="}"#).and_then(|m| m.body),
+            Some(b"aGk=".to_vec())
+        );
     }
 
     #[test]
@@ -361,6 +427,7 @@ mod tests {
         fn fast_equals_general_on_random_values(members in proptest::collection::vec(piece(), 0..8)) {
             let json = format!("{{{}}}", members.join(","));
             agrees(json.as_bytes());
+            agrees_dump(json.as_bytes());
         }
     }
 }
