@@ -267,7 +267,10 @@ impl SqsDecoder {
             return Ok(());
         };
         let (sink, mut batch, outcome) = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        self.sink = Some(sink);
+        // After an error nothing more is rendered or reported: that error was the first.
+        if outcome.is_ok() {
+            self.sink = Some(sink);
+        }
         // The staging buffers are reused.
         batch.clear();
         if self.staging.records.is_empty() {

@@ -377,4 +377,19 @@ fn a_staged_records_error_wins_over_a_later_one() {
     assert!(d.settle().is_err());
     // Finalize after a failed batch neither hangs nor panics.
     assert!(d.finalize(&mut tree, &mut w).is_ok());
+    // A batch's error is reported once: records staged after it are not rendered, so a
+    // later settle does not replace the first error with a later one.
+    let mut d = decoder(false, false).with_batch_bytes(1);
+    let later = keys::msg_data_key("q", Lane::Classic, 1, "later");
+    d.handle(&mut tree, &mut w, &Record::routed(&data, &bad).unwrap())
+        .unwrap();
+    let e = d
+        .handle(&mut tree, &mut w, &Record::routed(&later, &bad).unwrap())
+        .unwrap_err();
+    assert!(
+        e.to_string().contains(&crate::container::display_key(&data)),
+        "{e}"
+    );
+    assert!(d.settle().is_ok());
+    assert!(d.finalize(&mut tree, &mut w).is_ok());
 }
