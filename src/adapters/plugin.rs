@@ -124,6 +124,13 @@ pub trait Decoder {
 
     /// Write whatever waited for the end of the stream.
     fn finalize(&mut self, out: &mut dyn TreeOut, warnings: &mut Warnings) -> Result<(), AdapterError>;
+
+    /// Finish the work on the records taken so far and report its first error. A decoder
+    /// that checks records in batches reports a record's error here at the latest; the
+    /// pipeline asks when the stream stops with an error, as such a record came first.
+    fn settle(&mut self) -> Result<(), AdapterError> {
+        Ok(())
+    }
 }
 
 /// Receives the records an encoder emits; the pipeline stamps, sorts and frames them.

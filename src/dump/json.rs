@@ -261,21 +261,29 @@ impl<F: Formatter> Formatter for GoFormatter<F> {
 
     fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
         // Go escapes U+2028 and U+2029 whatever the HTML setting; `<` `>` `&` only with it.
+        // Bytes are scanned and the runs between escapes copied whole: U+2028 and U+2029
+        // are `E2 80 A8` and `E2 80 A9` in UTF-8.
+        let b = fragment.as_bytes();
         let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            let escape: &[u8] = match c {
-                '<' if self.escape_html => b"\\u003c",
-                '>' if self.escape_html => b"\\u003e",
-                '&' if self.escape_html => b"\\u0026",
-                '\u{2028}' => b"\\u2028",
-                '\u{2029}' => b"\\u2029",
-                _ => continue,
+        let mut i = 0;
+        while i < b.len() {
+            let (escape, len): (&[u8], usize) = match b[i] {
+                b'<' if self.escape_html => (b"\\u003c", 1),
+                b'>' if self.escape_html => (b"\\u003e", 1),
+                b'&' if self.escape_html => (b"\\u0026", 1),
+                0xE2 if b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0xA8) => (b"\\u2028", 3),
+                0xE2 if b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0xA9) => (b"\\u2029", 3),
+                _ => {
+                    i += 1;
+                    continue;
+                }
             };
-            w.write_all(&fragment.as_bytes()[start..i])?;
+            w.write_all(&b[start..i])?;
             w.write_all(escape)?;
-            start = i + c.len_utf8();
+            i += len;
+            start = i;
         }
-        w.write_all(&fragment.as_bytes()[start..])
+        w.write_all(&b[start..])
     }
 
     fn write_char_escape<W: ?Sized + io::Write>(&mut self, w: &mut W, e: CharEscape) -> io::Result<()> {

@@ -153,7 +153,13 @@ pub fn decode_snapshot(
     };
     let mut tree = DumpTree::create_with(&opts.output, &tree_opts)?;
     let mut decoders = build_decoders(opts);
-    let streamed = stream(&mut file, &mut tree, &mut decoders, opts, &mut result, progress);
+    let mut streamed = stream(&mut file, &mut tree, &mut decoders, opts, &mut result, progress);
+    if streamed.is_err() {
+        // A record a decoder took before the failure, and checks later, failed first.
+        if let Some(e) = decoders.iter_mut().find_map(|(_, d)| d.settle().err()) {
+            streamed = Err(e.into());
+        }
+    }
     progress.phase("finalizing: writing collections");
     // Finalize runs whatever happened, in Go's order; the first error wins.
     let mut outcome = streamed;

@@ -10,24 +10,46 @@
 //! queues in byte order of their key segment and writes each queue's files in one pass:
 //! memory does not grow with the messages of a queue.
 //!
+//! Messages and side records are staged as they come (with their arrival number) and
+//! rendered a batch of [`BATCH_BYTES`] at a time on worker threads
+//! ([`map_in_order`]), their results pushed into the sorter in staged order, while the
+//! stream goes on staging the next batch: one batch is rendered in the background at a
+//! time. The first error of a batch is the first in staged order, so it is the sequential
+//! one for any thread count; it is reported when the next batch is handed over, when a
+//! record handled at once fails (the staged records came first), at
+//! [`Decoder::settle`] (the stream stopped with an error) or at finalize.
+//!
 //! Differences from Go, all deliberate: records are the newest live version of each key
 //! (D1), queues are finished in a fixed order (Go: map order), `!sqs|queue|seq|` counters
 //! are dumped as side records instead of failing the decode (D5).
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::ops::Range;
 use std::path::PathBuf;
+use std::thread::JoinHandle;
 
 use super::keys::{self, KeyError, Kind, Lane, SegmentName};
 use super::values::{side_record_line, Message, QueueMeta, ValueError};
 use super::SqsOptions;
+use crate::adapters::batch::default_threads;
 use crate::adapters::{AdapterError, Cause, DecodeContext, Decoder, Event, Record, Warning, Warnings};
 use crate::dump::filename::encode_segment;
 use crate::dump::{OutFile, TreeOut};
+use crate::ordered::map_in_order;
 use crate::spill::ExternalSorter;
 
 /// Memory the message sorter may hold before spilling to scratch.
 pub const SORT_BUDGET: usize = 32 << 20;
+
+/// Staged bytes (keys and values) handed to the workers at once.
+pub const BATCH_BYTES: usize = 4 << 20;
+
+/// Staged records one worker job renders.
+const RENDER_CHUNK: usize = 32;
+
+/// Rendered bytes held back for the consumer at most (about; see [`map_in_order`]).
+const RENDER_WINDOW: usize = 8 << 20;
 
 const ADAPTER: &str = "sqs";
 const SCRATCH: &str = "sqs decoder spill file (scratch)";
@@ -106,13 +128,73 @@ struct Queue {
 /// The SQS decoder.
 pub struct SqsDecoder {
     options: SqsOptions,
+    threads: usize,
+    batch_bytes: usize,
+    queues: BTreeMap<Vec<u8>, Queue>,
+    arrival: u64,
+    /// The records being staged.
+    staging: Batch,
+    /// The sink, when no batch is being rendered (then `rendering` holds it).
+    sink: Option<Sink>,
+    rendering: Option<JoinHandle<Rendering>>,
+}
+
+/// One staged record: its kind, arrival number, and key and value in [`Batch::bytes`].
+#[derive(Debug, Clone, Copy)]
+struct Staged {
+    kind: Kind,
+    arrival: u64,
+    at: usize,
+    key_len: usize,
+    value_len: usize,
+}
+
+/// Staged records, keys and values back to back.
+#[derive(Debug, Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    records: Vec<Staged>,
+}
+
+impl Batch {
+    fn key_value(&self, r: &Staged) -> (&[u8], &[u8]) {
+        let key = self.bytes.get(r.at..r.at + r.key_len).unwrap_or_default();
+        let end = r.at + r.key_len + r.value_len;
+        let value = self.bytes.get(r.at + r.key_len..end).unwrap_or_default();
+        (key, value)
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.records.clear();
+    }
+}
+
+/// A batch rendered in the background: the sink and the batch come back with the outcome.
+type Rendering = (Sink, Batch, Result<(), AdapterError>);
+
+/// Where rendered records go: the sorter, and per key segment the messages and side records
+/// pushed.
+struct Sink {
     scratch_dir: PathBuf,
     budget: usize,
-    queues: BTreeMap<Vec<u8>, Queue>,
     sorter: Option<ExternalSorter>,
-    arrival: u64,
-    key_buf: Vec<u8>,
-    value_buf: Vec<u8>,
+    counts: BTreeMap<Vec<u8>, (u64, u64)>,
+}
+
+/// The rendered records of one job, their parts back to back in `bytes`.
+#[derive(Default)]
+struct Rendered {
+    bytes: Vec<u8>,
+    records: Vec<RenderedRecord>,
+}
+
+/// Where the parts of one rendered record lie in [`Rendered::bytes`].
+struct RenderedRecord {
+    key: Range<usize>,
+    value: Range<usize>,
+    seg: Range<usize>,
+    is_message: bool,
 }
 
 /// `seg` made order-preserving and self-delimiting: `00` → `00 FF`, then `00 01`.
@@ -135,80 +217,158 @@ impl SqsDecoder {
     pub fn new(options: &SqsOptions, cx: &DecodeContext) -> SqsDecoder {
         SqsDecoder {
             options: options.clone(),
-            scratch_dir: cx.scratch_dir.clone(),
-            budget: SORT_BUDGET,
+            threads: default_threads(),
+            batch_bytes: BATCH_BYTES,
             queues: BTreeMap::new(),
-            sorter: None,
             arrival: 0,
-            key_buf: Vec::new(),
-            value_buf: Vec::new(),
+            staging: Batch::default(),
+            sink: Some(Sink {
+                scratch_dir: cx.scratch_dir.clone(),
+                budget: SORT_BUDGET,
+                sorter: None,
+                counts: BTreeMap::new(),
+            }),
+            rendering: None,
         }
     }
 
     /// A smaller sort budget (tests of the spilling path).
     pub fn with_budget(mut self, budget: usize) -> SqsDecoder {
-        self.budget = budget;
+        if let Some(sink) = self.sink.as_mut() {
+            sink.budget = budget;
+        }
         self
     }
 
-    /// Spilled runs so far (for tests of bounded memory).
-    pub fn spilled_runs(&self) -> usize {
-        self.sorter.as_ref().map_or(0, ExternalSorter::spilled_runs)
+    /// Render staged records on `n` worker threads (at least 1): the tree, the warnings
+    /// and the first error are the same for any `n`.
+    pub fn threads(mut self, n: usize) -> SqsDecoder {
+        self.threads = n.max(1);
+        self
     }
 
-    fn push(&mut self) -> Result<(), AdapterError> {
-        let (budget, dir) = (self.budget, &self.scratch_dir);
-        let sorter = self
-            .sorter
-            .get_or_insert_with(|| ExternalSorter::new(budget, dir));
-        sorter
-            .push(&self.key_buf, &self.value_buf)
-            .map_err(|source| AdapterError::Scratch {
-                what: SCRATCH,
+    /// Hand staged records over once they weigh `bytes` (tests of many batches).
+    pub fn with_batch_bytes(mut self, bytes: usize) -> SqsDecoder {
+        self.batch_bytes = bytes;
+        self
+    }
+
+    /// Spilled runs so far (for tests of bounded memory; after [`Decoder::settle`]).
+    pub fn spilled_runs(&self) -> usize {
+        self.sink
+            .as_ref()
+            .and_then(|s| s.sorter.as_ref())
+            .map_or(0, ExternalSorter::spilled_runs)
+    }
+
+    /// Wait for the batch being rendered, if any: its first error.
+    fn join(&mut self) -> Result<(), AdapterError> {
+        let Some(handle) = self.rendering.take() else {
+            return Ok(());
+        };
+        let (sink, mut batch, outcome) = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        // After an error nothing more is rendered or reported: that error was the first.
+        if outcome.is_ok() {
+            self.sink = Some(sink);
+        }
+        // The staging buffers are reused.
+        batch.clear();
+        if self.staging.records.is_empty() {
+            self.staging = batch;
+        }
+        outcome
+    }
+
+    /// Hand the staged records to the background (after the previous batch is done).
+    fn dispatch(&mut self) -> Result<(), AdapterError> {
+        self.join()?;
+        if self.staging.records.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.staging);
+        let Some(mut sink) = self.sink.take() else {
+            return Ok(()); // an earlier batch failed: its error was reported
+        };
+        let (options, threads) = (self.options.clone(), self.threads);
+        let spawned = std::thread::Builder::new()
+            .name("sqs-render".into())
+            .spawn(move || {
+                let outcome = sink.render(&batch, &options, threads);
+                (sink, batch, outcome)
+            });
+        match spawned {
+            Ok(handle) => {
+                self.rendering = Some(handle);
+                Ok(())
+            }
+            Err(source) => Err(AdapterError::Io {
+                path: PathBuf::from("sqs render thread"),
                 source,
-            })
+            }),
+        }
+    }
+
+    /// Render everything staged: the first error of the staged records.
+    fn flush(&mut self) -> Result<(), AdapterError> {
+        self.dispatch()?;
+        self.join()
+    }
+
+    /// `e` of a record handled at once, unless a staged record (which came first) failed.
+    fn fail(&mut self, e: AdapterError) -> AdapterError {
+        self.flush().err().unwrap_or(e)
+    }
+
+    fn stage(&mut self, kind: Kind, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
+        let b = &mut self.staging;
+        b.records.push(Staged {
+            kind,
+            arrival: self.arrival,
+            at: b.bytes.len(),
+            key_len: key.len(),
+            value_len: value.len(),
+        });
+        self.arrival += 1;
+        b.bytes.extend_from_slice(key);
+        b.bytes.extend_from_slice(value);
+        if b.bytes.len() >= self.batch_bytes {
+            self.dispatch()?;
+        }
+        Ok(())
     }
 
     /// Route one live record by its kind.
     pub fn handle_kind(&mut self, kind: Kind, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
-        let rest = key.strip_prefix(kind.prefix()).ok_or_else(|| {
-            bad(
+        let Some(rest) = key.strip_prefix(kind.prefix()) else {
+            let e = bad(
                 key,
                 RecordError::Prefix {
                     prefix: String::from_utf8_lossy(kind.prefix()).into_owned(),
                 },
-            )
-        })?;
+            );
+            return Err(self.fail(e));
+        };
         match kind {
-            Kind::QueueMeta => self.queue_meta(key, rest, value),
+            Kind::QueueMeta => self.queue_meta(key, rest, value).map_err(|e| self.fail(e)),
             Kind::QueueGeneration => {
                 // Go's strconv.ParseUint(TrimSpace(v), 10, 64): digits only (no sign).
                 let text = std::str::from_utf8(value).unwrap_or("\u{FFFD}").trim();
-                let gen: u64 = text
-                    .parse()
-                    .ok()
-                    .filter(|_| !text.starts_with('+'))
-                    .ok_or_else(|| {
-                        bad(
-                            key,
-                            RecordError::Generation {
-                                text: text.to_owned(),
-                            },
-                        )
-                    })?;
+                let gen: Option<u64> = text.parse().ok().filter(|_| !text.starts_with('+'));
+                let Some(gen) = gen else {
+                    let e = bad(
+                        key,
+                        RecordError::Generation {
+                            text: text.to_owned(),
+                        },
+                    );
+                    return Err(self.fail(e));
+                };
                 self.queues.entry(rest.to_vec()).or_default().active_gen = gen;
                 Ok(())
             }
-            Kind::MessageData => self.message(key, rest, value),
-            Kind::QueueSequence if self.options.include_side_records => {
-                let seg = keys::parse_seq_key(rest).map_err(|e| bad(key, e))?;
-                self.side(seg.to_vec(), kind, key, value)
-            }
+            Kind::MessageData => self.stage(kind, key, value),
             _ if !self.options.include_side_records => Ok(()),
-            _ => {
-                let seg = keys::parse_side_key(rest).map_err(|e| bad(key, e))?;
-                self.side(seg.to_vec(), kind, key, value)
-            }
+            _ => self.stage(kind, key, value),
         }
     }
 
@@ -226,76 +386,47 @@ impl SqsDecoder {
         Ok(())
     }
 
-    fn message(&mut self, key: &[u8], rest: &[u8], value: &[u8]) -> Result<(), AdapterError> {
-        let (seg, lane) = keys::parse_data_key(rest).map_err(|e| bad(key, e))?;
-        let json = value
-            .strip_prefix(keys::MSG_MAGIC)
-            .ok_or_else(|| bad(key, RecordError::MessageMagic))?;
-        let mut m = Message::from_stored(json).map_err(|e| bad(key, RecordError::Message(e)))?;
-        if !self.options.preserve_visibility {
-            m.visible_at_millis = 0;
-            m.current_receipt_token = None;
-            m.receive_count = 0;
-            m.first_receive_millis = 0;
-        }
-        if let Lane::Partition(p) = lane {
-            m.partition = Some(p);
-        }
-        self.key_buf.clear();
-        push_escaped(&mut self.key_buf, seg);
-        self.key_buf.push(TAG_MESSAGE);
-        // Signed send time in sortable form.
-        let send = (m.send_timestamp_millis as u64) ^ (1 << 63);
-        self.key_buf.extend_from_slice(&send.to_be_bytes());
-        self.key_buf.extend_from_slice(&m.sequence_number.to_be_bytes());
-        push_escaped(&mut self.key_buf, m.message_id.as_bytes());
-        self.key_buf.extend_from_slice(&self.arrival.to_be_bytes());
-        self.arrival += 1;
-        self.value_buf.clear();
-        self.value_buf
-            .extend_from_slice(&m.queue_generation.to_be_bytes());
-        m.write_dump_line(&mut self.value_buf);
-        self.push()?;
-        self.queues.entry(seg.to_vec()).or_default().messages += 1;
-        Ok(())
-    }
-
-    fn side(&mut self, seg: Vec<u8>, kind: Kind, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
-        self.key_buf.clear();
-        push_escaped(&mut self.key_buf, &seg);
-        self.key_buf.push(TAG_SIDE);
-        self.key_buf.extend_from_slice(&self.arrival.to_be_bytes());
-        self.arrival += 1;
-        self.value_buf.clear();
-        self.value_buf
-            .extend_from_slice(&side_record_line(kind.prefix(), key, value));
-        self.push()?;
-        self.queues.entry(seg).or_default().side_records += 1;
-        Ok(())
-    }
-
     /// Write every queue's files (after the last record).
     pub fn finalize_into(
         &mut self,
         out: &mut dyn TreeOut,
         warnings: &mut Warnings,
     ) -> Result<(), AdapterError> {
-        let sorter = self.sorter.take();
+        self.flush()?;
+        let Some(sink) = self.sink.take() else {
+            return Ok(()); // a batch failed: its error was reported
+        };
+        for (seg, (messages, sides)) in sink.counts {
+            let q = self.queues.entry(seg).or_default();
+            q.messages += messages;
+            q.side_records += sides;
+        }
         let io = |source| AdapterError::Scratch {
             what: SCRATCH,
             source,
         };
-        let mut sorted = match sorter {
+        let mut sorted = match sink.sorter {
             Some(s) => Some(s.finish().map_err(io)?),
             None => None,
         };
-        // The current record of the sorted stream, owned (it outlives one queue).
+        // The current record of the sorted stream, owned (it outlives one queue); its
+        // buffers are reused.
         let mut current: Option<(Vec<u8>, Vec<u8>)> = None;
+        let mut spare: (Vec<u8>, Vec<u8>) = Default::default();
         let mut advance = |cur: &mut Option<(Vec<u8>, Vec<u8>)>| -> Result<(), AdapterError> {
-            *cur = match sorted.as_mut() {
-                Some(s) => s.next().map_err(io)?.map(|(k, v)| (k.to_vec(), v.to_vec())),
+            let (mut k, mut v) = cur.take().unwrap_or_else(|| std::mem::take(&mut spare));
+            if let Some((nk, nv)) = match sorted.as_mut() {
+                Some(s) => s.next().map_err(io)?,
                 None => None,
-            };
+            } {
+                k.clear();
+                k.extend_from_slice(nk);
+                v.clear();
+                v.extend_from_slice(nv);
+                *cur = Some((k, v));
+            } else {
+                spare = (k, v);
+            }
             Ok(())
         };
         advance(&mut current)?;
@@ -341,6 +472,135 @@ impl SqsDecoder {
         }
         Ok(())
     }
+}
+
+impl Sink {
+    /// Render `batch` on `threads` workers and push the results in staged order.
+    fn render(&mut self, batch: &Batch, options: &SqsOptions, threads: usize) -> Result<(), AdapterError> {
+        let jobs: Vec<&[Staged]> = batch.records.chunks(RENDER_CHUNK).collect();
+        map_in_order(
+            &jobs,
+            threads,
+            RENDER_WINDOW,
+            |job| {
+                let mut r = Rendered::default();
+                for s in job.iter() {
+                    let (key, value) = batch.key_value(s);
+                    r.push(s, key, value, options)?;
+                }
+                Ok(r)
+            },
+            |r| r.bytes.len(),
+            |r| self.take(&r),
+        )
+    }
+
+    /// Push one job's rendered records.
+    fn take(&mut self, r: &Rendered) -> Result<(), AdapterError> {
+        let (budget, dir) = (self.budget, &self.scratch_dir);
+        let sorter = self
+            .sorter
+            .get_or_insert_with(|| ExternalSorter::new(budget, dir));
+        for rec in &r.records {
+            let part = |range: &Range<usize>| r.bytes.get(range.clone()).unwrap_or_default();
+            sorter
+                .push(part(&rec.key), part(&rec.value))
+                .map_err(|source| AdapterError::Scratch {
+                    what: SCRATCH,
+                    source,
+                })?;
+            let seg = part(&rec.seg);
+            let counts = match self.counts.get_mut(seg) {
+                Some(c) => c,
+                None => self.counts.entry(seg.to_vec()).or_default(),
+            };
+            if rec.is_message {
+                counts.0 += 1;
+            } else {
+                counts.1 += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Rendered {
+    /// Render one staged record: its sort key, its sorted value and its key segment.
+    fn push(
+        &mut self,
+        s: &Staged,
+        key: &[u8],
+        value: &[u8],
+        options: &SqsOptions,
+    ) -> Result<(), AdapterError> {
+        let rest = key.get(s.kind.prefix().len()..).unwrap_or_default();
+        let start = self.bytes.len();
+        let out = &mut self.bytes;
+        let (seg, key_end) = match s.kind {
+            Kind::MessageData => message(out, s.arrival, key, rest, value, options)?,
+            kind => {
+                let seg = if kind == Kind::QueueSequence {
+                    keys::parse_seq_key(rest)
+                } else {
+                    keys::parse_side_key(rest)
+                }
+                .map_err(|e| bad(key, e))?;
+                push_escaped(out, seg);
+                out.push(TAG_SIDE);
+                out.extend_from_slice(&s.arrival.to_be_bytes());
+                let key_end = out.len();
+                out.extend_from_slice(&side_record_line(kind.prefix(), key, value));
+                (seg, key_end)
+            }
+        };
+        let value_end = self.bytes.len();
+        self.bytes.extend_from_slice(seg);
+        self.records.push(RenderedRecord {
+            key: start..key_end,
+            value: key_end..value_end,
+            seg: value_end..self.bytes.len(),
+            is_message: s.kind == Kind::MessageData,
+        });
+        Ok(())
+    }
+}
+
+/// Append a message's sort key and sorted value (generation ‖ `messages.jsonl` line) to
+/// `out`: its key segment and where the sort key ends.
+fn message<'k>(
+    out: &mut Vec<u8>,
+    arrival: u64,
+    key: &[u8],
+    rest: &'k [u8],
+    value: &[u8],
+    options: &SqsOptions,
+) -> Result<(&'k [u8], usize), AdapterError> {
+    let (seg, lane) = keys::parse_data_key(rest).map_err(|e| bad(key, e))?;
+    let json = value
+        .strip_prefix(keys::MSG_MAGIC)
+        .ok_or_else(|| bad(key, RecordError::MessageMagic))?;
+    let mut m = Message::from_stored(json).map_err(|e| bad(key, RecordError::Message(e)))?;
+    if !options.preserve_visibility {
+        m.visible_at_millis = 0;
+        m.current_receipt_token = None;
+        m.receive_count = 0;
+        m.first_receive_millis = 0;
+    }
+    if let Lane::Partition(p) = lane {
+        m.partition = Some(p);
+    }
+    push_escaped(out, seg);
+    out.push(TAG_MESSAGE);
+    // Signed send time in sortable form.
+    let send = (m.send_timestamp_millis as u64) ^ (1 << 63);
+    out.extend_from_slice(&send.to_be_bytes());
+    out.extend_from_slice(&m.sequence_number.to_be_bytes());
+    push_escaped(out, m.message_id.as_bytes());
+    out.extend_from_slice(&arrival.to_be_bytes());
+    let key_end = out.len();
+    out.extend_from_slice(&m.queue_generation.to_be_bytes());
+    m.write_dump_line(out);
+    Ok((seg, key_end))
 }
 
 /// The files of one queue being written.
@@ -431,13 +691,18 @@ impl Decoder for SqsDecoder {
         _warnings: &mut Warnings,
         record: &Record<'_>,
     ) -> Result<(), AdapterError> {
-        let kind = Kind::from_tag(record.tag)
-            .ok_or_else(|| bad(record.user_key, RecordError::Tag { tag: record.tag }))?;
-        self.handle_kind(kind, record.user_key, record.value)
+        match Kind::from_tag(record.tag) {
+            Some(kind) => self.handle_kind(kind, record.user_key, record.value),
+            None => Err(self.fail(bad(record.user_key, RecordError::Tag { tag: record.tag }))),
+        }
     }
 
     fn finalize(&mut self, out: &mut dyn TreeOut, warnings: &mut Warnings) -> Result<(), AdapterError> {
         self.finalize_into(out, warnings)
+    }
+
+    fn settle(&mut self) -> Result<(), AdapterError> {
+        self.flush()
     }
 }
 

@@ -3,8 +3,9 @@
 //! Every directory under `sqs/` is a queue (its name is not checked; files there are
 //! ignored, links and special files refused, D12). Per queue: `_queue.json` is read and
 //! validated, then its meta and generation counter are emitted; `messages.jsonl` (optional)
-//! is read one JSON object at a time, and each message emits its data, visibility and
-//! send-age records at once. The FIFO dedup candidates (one small entry per message with a
+//! is read one JSON object at a time, a batch of [`BUILD_BATCH`] bytes of objects is parsed
+//! on worker threads ([`map_in_order`]), and each message emits its data, visibility and
+//! send-age records, in file order. The FIFO dedup candidates (one small entry per message with a
 //! dedup id) are spilled through the external sorter keyed by their dedup row's key and
 //! folded to Go's winners at the end of the queue; only the largest sequence number is held
 //! besides, so memory does not grow with the messages. `_internals/` is never read.
@@ -19,6 +20,7 @@
 //! the original send time.
 
 use std::io::BufReader;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -26,9 +28,10 @@ use sha2::{Digest, Sha256};
 use super::keys::{self, Lane, RESTORE_GENERATION};
 use super::rawjson::{ObjectReader, ReadError, SyntaxError};
 use super::values::{dedup_value, Message, QueueMeta, ValueError};
-use crate::adapters::{display_key, AdapterError, EncodeContext, Encoder, RecordSink};
+use crate::adapters::{display_key, AdapterError, EncodeContext, Encoder, RecordBatch, RecordSink};
 use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
 use crate::dump::fs::{list_dir, open_input, EntryKind};
+use crate::ordered::map_in_order;
 use crate::spill::ExternalSorter;
 
 /// Memory budget of one queue's dedup candidates before they spill to the scratch directory.
@@ -37,6 +40,15 @@ pub const DEDUP_SORT_BUDGET: usize = 8 << 20;
 /// The largest `messages.jsonl` object accepted (a message is at most 256 KiB of body in
 /// SQS; base64 and attributes stay far below this).
 pub const MAX_MESSAGE_JSON: usize = 64 << 20;
+
+/// Bytes of `messages.jsonl` objects handed to the workers at once (one object may exceed it).
+const BUILD_BATCH: usize = 4 << 20;
+
+/// Objects one worker job builds.
+const BUILD_CHUNK: usize = 32;
+
+/// Built records held back for the sink at most (about; see [`map_in_order`]).
+const BUILD_WINDOW: usize = 16 << 20;
 
 /// Why a file of an `sqs/` tree cannot be encoded; the `source` of
 /// [`AdapterError::BadFile`] with the path. The messages are the encoder's error text.
@@ -172,6 +184,10 @@ pub struct SqsEncoder {
     scratch_dir: PathBuf,
     /// [`DEDUP_SORT_BUDGET`] (smaller in tests).
     dedup_budget: usize,
+    /// Worker threads building message records.
+    threads: usize,
+    /// [`BUILD_BATCH`] (smaller in tests).
+    build_batch: usize,
 }
 
 fn add(sink: &mut dyn RecordSink, path: &Path, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
@@ -189,6 +205,8 @@ impl SqsEncoder {
             reader: cx.reader.clone(),
             scratch_dir: cx.scratch_dir.clone(),
             dedup_budget: DEDUP_SORT_BUDGET,
+            threads: cx.threads.max(1),
+            build_batch: BUILD_BATCH,
         }
     }
 }
@@ -374,57 +392,63 @@ impl SqsEncoder {
         };
         let mut max_seq = 0u64;
         let mut reader = ObjectReader::new(BufReader::with_capacity(1 << 16, file), MAX_MESSAGE_JSON);
+        let mut staged = Objects::default();
+        // Messages are parsed and their records built on worker threads, a batch of objects
+        // at a time; the results go to the sink and the dedup sorter in file order, so the
+        // records and the first error are the sequential ones for any thread count.
+        let mut flush = |staged: &mut Objects, candidates: &mut ExternalSorter| {
+            let jobs: Vec<&[(u64, Range<usize>)]> = staged.spans.chunks(BUILD_CHUNK).collect();
+            let build = |job: &&[(u64, Range<usize>)]| {
+                let mut built = Built::new(&path);
+                for (line, span) in job.iter() {
+                    let raw = staged.bytes.get(span.clone()).unwrap_or_default();
+                    if let Err(e) = built.message(&meta, &path, *line, raw) {
+                        built.error = Some(e);
+                        break;
+                    }
+                }
+                Ok::<Built, AdapterError>(built)
+            };
+            let outcome = map_in_order(&jobs, self.threads, BUILD_WINDOW, build, Built::weight, |built| {
+                built.records.replay(sink)?;
+                for (key, value) in built
+                    .candidates
+                    .chunks_exact(2)
+                    .map(|kv| (kv[0].as_slice(), kv[1].as_slice()))
+                {
+                    candidates.push(key, value).map_err(spill_err)?;
+                }
+                max_seq = max_seq.max(built.max_seq);
+                built.error.map_or(Ok(()), Err)
+            });
+            staged.bytes.clear();
+            staged.spans.clear();
+            outcome
+        };
         loop {
             let (line, raw) = match reader.next_object() {
                 Ok(Some(x)) => x,
                 Ok(None) => break,
                 Err(ReadError::Io(e)) => {
-                    return Err(AdapterError::Io { path, source: e });
+                    flush(&mut staged, &mut candidates)?;
+                    return Err(AdapterError::Io {
+                        path: path.clone(),
+                        source: e,
+                    });
                 }
                 Err(ReadError::Syntax { line, what }) => {
-                    return Err(invalid(line, MessageError::Syntax(what)))
+                    flush(&mut staged, &mut candidates)?;
+                    return Err(invalid(line, MessageError::Syntax(what)));
                 }
             };
-            let m = Message::from_dump(raw).map_err(|e| invalid(line, MessageError::Parse(e)))?;
-            let lane = lane_of(&meta, &m).map_err(|e| invalid(line, e))?;
-            if m.message_id.is_empty() {
-                return Err(invalid(line, MessageError::MissingId));
+            let at = staged.bytes.len();
+            staged.bytes.extend_from_slice(raw);
+            staged.spans.push((line, at..staged.bytes.len()));
+            if staged.bytes.len() >= self.build_batch {
+                flush(&mut staged, &mut candidates)?;
             }
-            let stored = Message {
-                visible_at_millis: 0,
-                receive_count: 0,
-                first_receive_millis: 0,
-                current_receipt_token: None,
-                queue_generation: RESTORE_GENERATION,
-                partition: None,
-                ..m
-            };
-            let (name, id, gen) = (&meta.name, &stored.message_id, RESTORE_GENERATION);
-            add(
-                sink,
-                &path,
-                &keys::msg_data_key(name, lane, gen, id),
-                &stored.stored_value(),
-            )?;
-            let vis = keys::msg_vis_key(name, lane, gen, stored.available_at_millis, id);
-            add(sink, &path, &vis, id.as_bytes())?;
-            let byage = keys::msg_byage_key(name, lane, gen, stored.send_timestamp_millis, id);
-            add(sink, &path, &byage, id.as_bytes())?;
-            max_seq = max_seq.max(stored.sequence_number);
-            if !meta.fifo {
-                continue;
-            }
-            let Some(d) = dedup_id(&meta, &stored) else {
-                continue;
-            };
-            let key = keys::msg_dedup_key(&meta.name, lane, RESTORE_GENERATION, &stored.message_group_id, &d);
-            let value = candidate(
-                stored.send_timestamp_millis,
-                stored.sequence_number,
-                &stored.message_id,
-            );
-            candidates.push(&key, &value).map_err(spill_err)?;
         }
+        flush(&mut staged, &mut candidates)?;
         // Per dedup row, Go's winner: the strictly latest send; ties keep the first in Go's
         // iteration order (file order, or for partitioned queues (seq, id) order).
         let mut sorted = candidates.finish().map_err(spill_err)?;
@@ -487,6 +511,91 @@ impl Winner {
     fn dedup_value(&self) -> Vec<u8> {
         // Spilled from a `&str` in `candidate`.
         dedup_value(&String::from_utf8_lossy(&self.id), self.send, self.seq)
+    }
+}
+
+/// Staged `messages.jsonl` objects, back to back, with their first line and span.
+#[derive(Default)]
+struct Objects {
+    bytes: Vec<u8>,
+    spans: Vec<(u64, Range<usize>)>,
+}
+
+/// What a worker builds from a run of messages: their records, their dedup candidates
+/// (key, value, key, value, …), the largest sequence number, and the error that stopped
+/// the run (after the records of the messages before it).
+struct Built {
+    records: RecordBatch,
+    candidates: Vec<Vec<u8>>,
+    max_seq: u64,
+    error: Option<AdapterError>,
+}
+
+impl Built {
+    fn new(path: &Path) -> Built {
+        Built {
+            records: RecordBatch::new(path),
+            candidates: Vec::new(),
+            max_seq: 0,
+            error: None,
+        }
+    }
+
+    fn weight(&self) -> usize {
+        self.records.weight() + self.candidates.iter().map(Vec::len).sum::<usize>()
+    }
+
+    /// One message (the object on `line`): its data, visibility and send-age records and
+    /// its dedup candidate.
+    fn message(&mut self, meta: &QueueMeta, path: &Path, line: u64, raw: &[u8]) -> Result<(), AdapterError> {
+        let invalid =
+            |error: MessageError| AdapterError::bad_file(path, SqsFileError::Message { line, error });
+        let m = Message::from_dump(raw).map_err(|e| invalid(MessageError::Parse(e)))?;
+        let lane = lane_of(meta, &m).map_err(invalid)?;
+        if m.message_id.is_empty() {
+            return Err(invalid(MessageError::MissingId));
+        }
+        let stored = Message {
+            visible_at_millis: 0,
+            receive_count: 0,
+            first_receive_millis: 0,
+            current_receipt_token: None,
+            queue_generation: RESTORE_GENERATION,
+            partition: None,
+            ..m
+        };
+        let (name, id, gen) = (&meta.name, &stored.message_id, RESTORE_GENERATION);
+        let sink: &mut dyn RecordSink = &mut self.records;
+        add(
+            sink,
+            path,
+            &keys::msg_data_key(name, lane, gen, id),
+            &stored.stored_value(),
+        )?;
+        let vis = keys::msg_vis_key(name, lane, gen, stored.available_at_millis, id);
+        add(sink, path, &vis, id.as_bytes())?;
+        let byage = keys::msg_byage_key(name, lane, gen, stored.send_timestamp_millis, id);
+        add(sink, path, &byage, id.as_bytes())?;
+        self.max_seq = self.max_seq.max(stored.sequence_number);
+        if !meta.fifo {
+            return Ok(());
+        }
+        let Some(d) = dedup_id(meta, &stored) else {
+            return Ok(());
+        };
+        self.candidates.push(keys::msg_dedup_key(
+            &meta.name,
+            lane,
+            RESTORE_GENERATION,
+            &stored.message_group_id,
+            &d,
+        ));
+        self.candidates.push(candidate(
+            stored.send_timestamp_millis,
+            stored.sequence_number,
+            &stored.message_id,
+        ));
+        Ok(())
     }
 }
 

@@ -201,6 +201,7 @@ impl<R: BufRead> ObjectReader<R> {
     pub fn next_object(&mut self) -> Result<Option<(u64, &[u8])>, ReadError> {
         self.buf.clear();
         let mut start_line = self.line;
+        let mut started = false;
         let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
         loop {
             let chunk = match self.reader.fill_buf() {
@@ -209,7 +210,7 @@ impl<R: BufRead> ObjectReader<R> {
                 Err(e) => return Err(ReadError::Io(e)),
             };
             if chunk.is_empty() {
-                if self.buf.is_empty() {
+                if !started {
                     return Ok(None);
                 }
                 return Err(ReadError::Syntax {
@@ -217,26 +218,35 @@ impl<R: BufRead> ObjectReader<R> {
                     what: SyntaxError::UnexpectedEof,
                 });
             }
-            let mut used = 0;
+            let mut i = 0;
+            if !started {
+                while let Some(&c) = chunk.get(i).filter(|c| is_ws(**c)) {
+                    if c == b'\n' {
+                        self.line += 1;
+                    }
+                    i += 1;
+                }
+                let Some(&c) = chunk.get(i) else {
+                    self.reader.consume(i);
+                    continue;
+                };
+                if c != b'{' {
+                    return Err(ReadError::Syntax {
+                        line: self.line,
+                        what: SyntaxError::NotObject { found: char::from(c) },
+                    });
+                }
+                started = true;
+                start_line = self.line;
+            }
+            // The object's bytes of this chunk are copied at once, after the scan.
+            let begin = i;
             let mut done = false;
-            for &c in chunk {
-                used += 1;
+            while let Some(&c) = chunk.get(i) {
+                i += 1;
                 if c == b'\n' {
                     self.line += 1;
                 }
-                if self.buf.is_empty() {
-                    if is_ws(c) {
-                        continue;
-                    }
-                    if c != b'{' {
-                        return Err(ReadError::Syntax {
-                            line: self.line,
-                            what: SyntaxError::NotObject { found: char::from(c) },
-                        });
-                    }
-                    start_line = self.line;
-                }
-                self.buf.push(c);
                 if in_string {
                     if escaped {
                         escaped = false;
@@ -244,6 +254,12 @@ impl<R: BufRead> ObjectReader<R> {
                         escaped = true;
                     } else if c == b'"' {
                         in_string = false;
+                    }
+                    if in_string && !escaped {
+                        // Skip the plain bytes of the string.
+                        while chunk.get(i).is_some_and(|d| !matches!(d, b'"' | b'\\' | b'\n')) {
+                            i += 1;
+                        }
                     }
                     continue;
                 }
@@ -260,7 +276,9 @@ impl<R: BufRead> ObjectReader<R> {
                     _ => {}
                 }
             }
-            self.reader.consume(used);
+            self.buf
+                .extend_from_slice(chunk.get(begin..i).unwrap_or_default());
+            self.reader.consume(i);
             if self.buf.len() > self.max {
                 return Err(ReadError::Syntax {
                     line: start_line,
@@ -357,5 +375,38 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Objects and lines, read through a buffer of `cap` bytes.
+    fn split(text: &[u8], cap: usize) -> Vec<(u64, Vec<u8>)> {
+        let mut r = ObjectReader::new(io::BufReader::with_capacity(cap, text), 1 << 20);
+        let mut got = Vec::new();
+        while let Some((line, o)) = r.next_object().unwrap() {
+            got.push((line, o.to_vec()));
+        }
+        got
+    }
+
+    #[test]
+    fn object_reader_is_the_same_across_buffer_boundaries() {
+        let text = b"\n {\"a\":\"x\\\"}{\\n\",\n\"b\":[1,\n{\"c\":\"\\\\\"}]}\n\n{\"d\":\"long string value\"}  {}\n";
+        let whole = split(text, 1 << 16);
+        assert_eq!(whole.len(), 3);
+        assert_eq!(whole[0].0, 2);
+        assert_eq!(whole[1], (6, b"{\"d\":\"long string value\"}".to_vec()));
+        assert_eq!(whole[2], (6, b"{}".to_vec()));
+        for cap in [1, 2, 3, 5, 7, 16] {
+            assert_eq!(split(text, cap), whole, "buffer of {cap}");
+        }
+        // The line of a value that is no object, after a whitespace-only buffer.
+        let mut r = ObjectReader::new(io::BufReader::with_capacity(1, &b"{}\n\n  x"[..]), 64);
+        r.next_object().unwrap();
+        assert!(matches!(
+            r.next_object(),
+            Err(ReadError::Syntax {
+                line: 3,
+                what: SyntaxError::NotObject { found: 'x' }
+            })
+        ));
     }
 }

@@ -257,6 +257,9 @@ pub fn decode_std(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
             .with_decode_allow_trailing_bits(true)
             .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
     );
+    if !text.bytes().any(|b| b == b'\r' || b == b'\n') {
+        return ENGINE.decode(text.as_bytes());
+    }
     let cleaned: String = text.chars().filter(|c| *c != '\r' && *c != '\n').collect();
     ENGINE.decode(cleaned.as_bytes())
 }
@@ -587,8 +590,17 @@ fn dump_body(v: &Value) -> Result<Vec<u8>, ValueError> {
 }
 
 impl Message {
-    /// The live stored JSON (after the magic).
+    /// The live stored JSON (after the magic): the common shape in one pass (`values/fast.rs`),
+    /// anything else (and every error) by the general reader.
     pub fn from_stored(json: &[u8]) -> Result<Message, ValueError> {
+        match fast::message(json, fast::Shape::Stored) {
+            Some(m) => Ok(m),
+            None => Message::from_stored_general(json),
+        }
+    }
+
+    /// The general reader of the stored JSON (a JSON tree, Go's lenient field matching).
+    pub fn from_stored_general(json: &[u8]) -> Result<Message, ValueError> {
         let obj = parse_object(json, false)?;
         let g = Get(&obj);
         let mut m = Message::default();
@@ -600,8 +612,17 @@ impl Message {
         Ok(m)
     }
 
-    /// One raw object of `messages.jsonl`.
+    /// One raw object of `messages.jsonl`: the common shape in one pass
+    /// (`values/fast.rs`), anything else (and every error) by the general reader.
     pub fn from_dump(raw: &[u8]) -> Result<Message, ValueError> {
+        match fast::message(raw, fast::Shape::Dump) {
+            Some(m) => Ok(m),
+            None => Message::from_dump_general(raw),
+        }
+    }
+
+    /// The general reader of a `messages.jsonl` object.
+    pub fn from_dump_general(raw: &[u8]) -> Result<Message, ValueError> {
         let obj = match parse_json(raw, false)? {
             Value::Object(o) => o,
             v => {
@@ -740,8 +761,10 @@ impl<'a> ObjWriter<'a> {
         }
     }
     fn num(&mut self, name: &str, v: impl std::fmt::Display) {
+        use std::io::Write as _;
         self.key(name);
-        self.out.extend_from_slice(v.to_string().as_bytes());
+        // Writing into a Vec cannot fail.
+        let _ = write!(self.out, "{v}");
     }
 }
 
@@ -784,6 +807,8 @@ pub fn side_record_line(prefix: &[u8], key: &[u8], value: &[u8]) -> Vec<u8> {
     };
     gojson::to_vec(&r, JsonStyle::JSONL)
 }
+
+mod fast;
 
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,8 @@ fn decoder(preserve: bool, side: bool) -> SqsDecoder {
 
 fn feed(d: &mut SqsDecoder, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
     let rec = Record::routed(key, value).expect("an sqs key");
-    d.handle(&mut MemTree::new(), &mut Warnings::new(), &rec)
+    d.handle(&mut MemTree::new(), &mut Warnings::new(), &rec)?;
+    d.settle()
 }
 
 fn meta_value(json: &str) -> Vec<u8> {
@@ -274,4 +275,121 @@ fn the_queue_directory_is_named_by_the_keys_raw_name_bytes() {
         .unwrap();
     d.finalize(&mut tree, &mut w).unwrap();
     assert!(tree.text("sqs/q%FF/_queue.json").contains("\"name\": \"shown\""));
+}
+
+/// Records of three queues (one FIFO, one partitioned), messages before metas as in a
+/// snapshot; `bad` replaces the value of the message at that index with broken JSON.
+fn many_records(bad: &[usize]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut recs = Vec::new();
+    for i in 0..400usize {
+        let (q, lane) = match i % 3 {
+            0 => ("a", Lane::Classic),
+            1 => ("b.fifo", Lane::Classic),
+            _ => ("c.fifo", Lane::Partition((i % 4) as u32)),
+        };
+        let id = format!("m{i:04}");
+        let json = if bad.contains(&i) {
+            format!("{{\"message_id\":\"{id}\",\"body\":{i}}}")
+        } else {
+            format!(
+                r#"{{"message_id":"{id}","body":"PGI+{}","send_timestamp_millis":{},"sequence_number":{},"queue_generation":1,"message_attributes":{{"n":{{"DataType":"Number","StringValue":"{i}"}}}}}}"#,
+                "QUJD".repeat(i % 7),
+                1000 + (i * 7919) % 97,
+                i % 5
+            )
+        };
+        recs.push((keys::msg_data_key(q, lane, 1, &id), msg_value(&json)));
+        if i % 50 == 0 {
+            recs.push((keys::msg_vis_key(q, lane, 1, i as i64, &id), b"v".to_vec()));
+        }
+    }
+    for q in ["a", "b.fifo", "c.fifo"] {
+        recs.push((keys::queue_meta_key(q), meta_value(r#"{"name":""}"#)));
+    }
+    recs
+}
+
+fn run_many(
+    recs: &[(Vec<u8>, Vec<u8>)],
+    threads: usize,
+    batch: usize,
+    side: bool,
+) -> Result<(MemTree, Vec<String>), AdapterError> {
+    let mut d = decoder(false, side)
+        .threads(threads)
+        .with_batch_bytes(batch)
+        .with_budget(16 << 10);
+    let mut tree = MemTree::new();
+    let mut w = Warnings::new();
+    for (k, v) in recs {
+        d.handle(&mut tree, &mut w, &Record::routed(k, v).unwrap())?;
+    }
+    d.finalize(&mut tree, &mut w)?;
+    Ok((tree, w.iter().map(|w| format!("{w:?}")).collect()))
+}
+
+#[test]
+fn tree_warnings_and_first_error_are_the_same_for_any_thread_count_and_batch() {
+    for side in [false, true] {
+        let recs = many_records(&[]);
+        let (one, w1) = run_many(&recs, 1, 1 << 30, side).unwrap();
+        assert_eq!(one.text("sqs/a/messages.jsonl").lines().count(), 134);
+        assert_eq!(one.file("sqs/a/_internals/side_records.jsonl").is_some(), side);
+        for (threads, batch) in [(1, 1), (2, 700), (3, 4096), (8, 1 << 30), (4, 50_000)] {
+            let (many, wn) = run_many(&recs, threads, batch, side).unwrap();
+            assert_eq!(one.files, many.files, "{threads} threads, batch {batch}");
+            assert_eq!(w1, wn);
+        }
+    }
+    // The first bad message in record order is the error, however the batches fall.
+    let recs = many_records(&[123, 7, 300]);
+    for (threads, batch) in [(1, 1 << 30), (1, 1), (2, 700), (3, 4096), (8, 1 << 30)] {
+        let e = run_many(&recs, threads, batch, false).unwrap_err();
+        assert!(
+            e.to_string().contains("bTAwMDc"),
+            "{threads} threads, batch {batch}: {e}"
+        );
+    }
+}
+
+#[test]
+fn a_staged_records_error_wins_over_a_later_one() {
+    let bad = msg_value(r#"{"body":5}"#);
+    let data = keys::msg_data_key("q", Lane::Classic, 1, "m");
+    // A bad meta after a bad message: the message's error, as in record order.
+    let mut d = decoder(false, false);
+    let mut tree = MemTree::new();
+    let mut w = Warnings::new();
+    d.handle(&mut tree, &mut w, &Record::routed(&data, &bad).unwrap())
+        .unwrap();
+    let meta = keys::queue_meta_key("q");
+    let e = d
+        .handle(&mut tree, &mut w, &Record::routed(&meta, b"x").unwrap())
+        .unwrap_err();
+    assert!(
+        matches!(e.cause::<RecordError>(), Some(RecordError::Message(_))),
+        "{e}"
+    );
+    // Settled (the stream stopped with an error of its own): the staged error.
+    let mut d = decoder(false, false);
+    d.handle(&mut tree, &mut w, &Record::routed(&data, &bad).unwrap())
+        .unwrap();
+    assert!(d.settle().is_err());
+    // Finalize after a failed batch neither hangs nor panics.
+    assert!(d.finalize(&mut tree, &mut w).is_ok());
+    // A batch's error is reported once: records staged after it are not rendered, so a
+    // later settle does not replace the first error with a later one.
+    let mut d = decoder(false, false).with_batch_bytes(1);
+    let later = keys::msg_data_key("q", Lane::Classic, 1, "later");
+    d.handle(&mut tree, &mut w, &Record::routed(&data, &bad).unwrap())
+        .unwrap();
+    let e = d
+        .handle(&mut tree, &mut w, &Record::routed(&later, &bad).unwrap())
+        .unwrap_err();
+    assert!(
+        e.to_string().contains(&crate::container::display_key(&data)),
+        "{e}"
+    );
+    assert!(d.settle().is_ok());
+    assert!(d.finalize(&mut tree, &mut w).is_ok());
 }

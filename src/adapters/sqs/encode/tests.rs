@@ -559,3 +559,60 @@ fn errors_are_typed_and_keep_their_messages() {
         "{e:?}"
     );
 }
+
+/// The records in emission order with `threads` workers and batches of `batch` bytes.
+fn encode_threads(root: &Path, threads: usize, batch: usize) -> Result<Records, String> {
+    let mut sink = Sink::default();
+    let cx = EncodeContext {
+        threads,
+        scratch_dir: root.to_path_buf(),
+        reader: crate::dump::checksums::TreeReader::unverified(root),
+    };
+    let mut enc = SqsEncoder::new(&Default::default(), &cx);
+    enc.build_batch = batch;
+    enc.dedup_budget = 4096;
+    enc.encode(root, &mut sink).map_err(|e| e.to_string())?;
+    Ok(sink.0)
+}
+
+#[test]
+fn records_and_first_error_are_the_same_for_any_thread_count_and_batch() {
+    let line = |i: usize| {
+        format!(
+            r#"{{"message_id":"m{i}","body":"b{}","send_timestamp_millis":{},"available_at_millis":{i},"message_group_id":"g{}","sequence_number":{}}}"#,
+            i % 13,
+            i % 17,
+            i % 3,
+            i + 1
+        )
+    };
+    let good: Vec<String> = (0..300).map(line).collect();
+    let queue = r#"{"format_version":1,"name":"q.fifo","fifo":true,"content_based_deduplication":true,"visibility_timeout_seconds":30,"message_retention_seconds":60,"delay_seconds":0}"#;
+    let (_d, root) = tree(queue, Some(&(good.join("\n") + "\n")));
+    let one = encode_threads(&root, 1, 1 << 30).unwrap();
+    assert_eq!(one.len(), 2 + 300 * 3 + 13 + 1);
+    for (threads, batch) in [(1, 1), (2, 500), (3, 4096), (8, 1 << 30)] {
+        assert_eq!(
+            encode_threads(&root, threads, batch).unwrap(),
+            one,
+            "{threads} threads, batch {batch}"
+        );
+    }
+    // The first bad line wins, a syntax error after it included.
+    let mut bad = good.clone();
+    bad[40] = r#"{"message_id":"x","partition":2}"#.to_owned();
+    bad[200] = r#"{"body":5}"#.to_owned();
+    bad[250] = "{".to_owned();
+    let (_d, root) = tree(queue, Some(&bad.join("\n")));
+    let want = encode_threads(&root, 1, 1 << 30).unwrap_err();
+    assert!(want.contains("line 41"), "{want}");
+    for (threads, batch) in [(1, 1), (2, 500), (3, 4096), (8, 1 << 30)] {
+        assert_eq!(encode_threads(&root, threads, batch).unwrap_err(), want);
+    }
+    // A syntax error after good lines: their records first, then the error.
+    let (_d, root) = tree(queue, Some(&(good[..100].join("\n") + "\n{")));
+    for (threads, batch) in [(1, 1 << 30), (2, 500), (8, 1)] {
+        let e = encode_threads(&root, threads, batch).unwrap_err();
+        assert!(e.contains("line 101"), "{e}");
+    }
+}
