@@ -5,11 +5,12 @@
 //! the hash state moves to a thread of its own and the bytes follow it in pieces of at most
 //! [`PIECE`] bytes through a queue of [`QUEUED_PIECES`], so the writer goes on writing while
 //! the previous megabytes are hashed (SHA-256 runs at about 1.5 GB/s with SHA-NI, slower
-//! than a tmpfs write). The digest is the same either way; memory is bounded by the queue.
+//! than a tmpfs write). Hashed pieces come back for reuse. The digest is the same either
+//! way; memory is bounded by the queue.
 //! If the thread cannot be started, hashing simply stays on the caller's thread.
 
 use std::io;
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::thread::{self, JoinHandle};
 
 use sha2::{Digest, Sha256};
@@ -30,6 +31,8 @@ enum State {
     Inline(Box<Sha256>),
     Thread {
         tx: SyncSender<Msg>,
+        /// Pieces hashed, handed back for reuse (no page faults of fresh buffers).
+        spares: Receiver<Vec<u8>>,
         handle: JoinHandle<Sha256>,
     },
 }
@@ -87,12 +90,17 @@ impl BodyHasher {
             return;
         };
         let (tx, rx) = sync_channel::<Msg>(QUEUED_PIECES);
+        let (back, spares) = channel::<Vec<u8>>();
         let spawned = thread::Builder::new().name("ekv-sha256".into()).spawn(move || {
             let mut h = Sha256::new();
             for msg in rx {
                 match msg {
                     Msg::State(s) => h = *s,
-                    Msg::Data(d) => h.update(&d),
+                    Msg::Data(d) => {
+                        h.update(&d);
+                        // The writer may be gone (it dropped an unfinished file).
+                        let _ = back.send(d);
+                    }
                 }
             }
             h
@@ -101,7 +109,7 @@ impl BodyHasher {
             let state = std::mem::take(h);
             // The thread is alive until its receiver is dropped, so this send succeeds.
             if tx.send(Msg::State(state)).is_ok() {
-                self.state = State::Thread { tx, handle };
+                self.state = State::Thread { tx, spares, handle };
             }
         }
     }
@@ -110,9 +118,12 @@ impl BodyHasher {
     pub fn update(&mut self, data: &[u8]) -> io::Result<()> {
         match &mut self.state {
             State::Inline(h) => h.update(data),
-            State::Thread { tx, .. } => {
+            State::Thread { tx, spares, .. } => {
                 for piece in data.chunks(PIECE) {
-                    tx.send(Msg::Data(piece.to_vec())).map_err(|_| stopped())?;
+                    let mut buf = spares.try_recv().unwrap_or_default();
+                    buf.clear();
+                    buf.extend_from_slice(piece);
+                    tx.send(Msg::Data(buf)).map_err(|_| stopped())?;
                 }
             }
         }
@@ -132,9 +143,11 @@ impl BodyHasher {
                 data.clear();
                 data
             }
-            State::Thread { tx, .. } => {
+            State::Thread { tx, spares, .. } => {
                 tx.send(Msg::Data(data)).map_err(|_| stopped())?;
-                Vec::new()
+                let mut back = spares.try_recv().unwrap_or_default();
+                back.clear();
+                back
             }
         };
         self.bytes += len;
@@ -146,7 +159,7 @@ impl BodyHasher {
     pub fn finalize(self) -> io::Result<[u8; 32]> {
         match self.state {
             State::Inline(h) => Ok(h.finalize().into()),
-            State::Thread { tx, handle } => {
+            State::Thread { tx, handle, .. } => {
                 drop(tx);
                 let h = handle.join().map_err(|_| stopped())?;
                 Ok(h.finalize().into())
