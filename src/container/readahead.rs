@@ -14,12 +14,16 @@
 //! delivered after the bytes read before it; from then on every fetch fails again with the
 //! same kind and message (the input is not read again).
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::sync::mpsc::{sync_channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 
-/// Blocks queued ahead of the reader by the read-ahead thread.
-const QUEUED_BLOCKS: usize = 2;
+/// Blocks queued ahead of the reader by the read-ahead thread. The thread sleeps when the
+/// queue is full and is woken only once it is down to half: a thread switch costs tens of
+/// microseconds on a busy VM, so it should happen once per several blocks, not per block.
+const QUEUED_BLOCKS: usize = 8;
 
 /// One block of the input.
 #[derive(Debug, Default)]
@@ -120,8 +124,94 @@ type Fetched = io::Result<Option<Block>>;
 /// The consumer's end of a read-ahead thread.
 #[derive(Debug)]
 struct ReadAhead {
-    blocks: Receiver<Fetched>,
+    blocks: Arc<Handoff>,
     spares: Sender<Vec<u8>>,
+}
+
+/// The queue from the read-ahead thread to the reader (see [`QUEUED_BLOCKS`]).
+#[derive(Debug, Default)]
+struct Handoff {
+    state: Mutex<Queue>,
+    /// Signalled when the reader may pop (a block arrived, or the queue closed).
+    filled: Condvar,
+    /// Signalled when the thread may push again (the queue is down to half, or closed).
+    drained: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    items: VecDeque<Fetched>,
+    reader_waits: bool,
+    thread_waits: bool,
+    /// The thread ended (its last item is queued) or the reader was dropped.
+    closed: bool,
+}
+
+impl Handoff {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queue `item`, waiting while the queue is full; `false` if the queue is closed.
+    fn push(&self, item: Fetched) -> bool {
+        let mut q = self.lock();
+        while q.items.len() >= QUEUED_BLOCKS && !q.closed {
+            q.thread_waits = true;
+            q = self.drained.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+        if q.closed {
+            return false;
+        }
+        q.items.push_back(item);
+        if q.reader_waits {
+            q.reader_waits = false;
+            self.filled.notify_one();
+        }
+        true
+    }
+
+    /// The next item, waiting while there is none; `None` once the queue is closed and
+    /// empty.
+    fn pop(&self) -> Option<Fetched> {
+        let mut q = self.lock();
+        loop {
+            if let Some(item) = q.items.pop_front() {
+                if q.thread_waits && q.items.len() <= QUEUED_BLOCKS / 2 {
+                    q.thread_waits = false;
+                    self.drained.notify_one();
+                }
+                return Some(item);
+            }
+            if q.closed {
+                return None;
+            }
+            q.reader_waits = true;
+            q = self.filled.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// No more pushes (the thread ended) or pops (the reader is gone): wake whoever waits.
+    fn close(&self) {
+        let mut q = self.lock();
+        q.closed = true;
+        self.filled.notify_all();
+        self.drained.notify_all();
+    }
+}
+
+/// Closes the queue when dropped.
+struct CloseOnDrop(Arc<Handoff>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.blocks.close();
+    }
 }
 
 #[derive(Debug)]
@@ -155,20 +245,25 @@ impl<R: Read> BlockSource<R> {
     where
         R: Send + 'static,
     {
-        let (to_reader, blocks) = sync_channel::<Fetched>(QUEUED_BLOCKS);
-        let (spares, from_reader) = std::sync::mpsc::channel::<Vec<u8>>();
+        let blocks = Arc::new(Handoff::default());
+        let to_reader = Arc::clone(&blocks);
+        let (spares, from_reader) = channel::<Vec<u8>>();
         let mut filler = Filler::new(inner, head, block.max(head), true);
         thread::Builder::new()
             .name("ekv-read-ahead".into())
-            .spawn(move || loop {
-                if filler.spare.is_none() {
-                    filler.spare = from_reader.try_recv().ok();
-                }
-                let fetched = filler.fetch();
-                let last = !matches!(fetched, Ok(Some(_)));
-                // A closed channel means the reader is gone: stop.
-                if to_reader.send(fetched).is_err() || last {
-                    break;
+            .spawn(move || {
+                // Closes the queue when the thread ends, even by a panic.
+                let queue = CloseOnDrop(to_reader);
+                loop {
+                    if filler.spare.is_none() {
+                        filler.spare = from_reader.try_recv().ok();
+                    }
+                    let fetched = filler.fetch();
+                    let last = !matches!(fetched, Ok(Some(_)));
+                    // A closed queue means the reader is gone: stop.
+                    if !queue.0.push(fetched) || last {
+                        break;
+                    }
                 }
             })?;
         Ok(BlockSource {
@@ -202,8 +297,8 @@ impl<R: Read> BlockSource<R> {
             Kind::Inline(f) => f.fetch(),
             Kind::Ahead(a) => a
                 .blocks
-                .recv()
-                .unwrap_or_else(|_| Err(io::Error::other("the read-ahead thread stopped unexpectedly"))),
+                .pop()
+                .unwrap_or_else(|| Err(io::Error::other("the read-ahead thread stopped unexpectedly"))),
         };
         if let Err(e) = &fetched {
             self.failed = Some((e.kind(), e.to_string()));
@@ -337,5 +432,35 @@ mod tests {
         let (blocks, _) = drain(&mut src, 8);
         assert!(blocks.iter().all(|(_, crc, _)| *crc == 0));
         assert_eq!(src.into_inner().map(|c| c.at), Some(100));
+    }
+    /// Sets a flag when dropped (the read-ahead thread drops its reader when it ends).
+    struct Flagged(Chunky, Arc<std::sync::atomic::AtomicBool>);
+
+    impl Read for Flagged {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.0.read(out)
+        }
+    }
+
+    impl Drop for Flagged {
+        fn drop(&mut self) {
+            self.1.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn dropping_the_reader_ends_a_thread_waiting_on_a_full_queue() {
+        let ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut src =
+            BlockSource::read_ahead(Flagged(chunky(100_000, 64, false), Arc::clone(&ended)), 8, 64).unwrap();
+        assert!(src.fetch().unwrap().is_some());
+        // Let the thread fill the queue and wait on it.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(src);
+        let start = std::time::Instant::now();
+        while !ended.load(std::sync::atomic::Ordering::SeqCst) {
+            assert!(start.elapsed().as_secs() < 10, "the thread did not end");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }
