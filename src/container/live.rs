@@ -194,7 +194,9 @@ impl SnapshotFile<File> {
         let size = file.metadata().map_err(open_err(&path))?.len();
         // A second handle for reads by position (EKVSSTI1 table footers and indexes).
         let positional = file.try_clone().map_err(open_err(&path))?;
-        Self::sniff(file, &path, Some(size), Some(positional)).map_err(|e| e.in_file(&path))
+        // The file is read and checksummed ahead by a thread of its own.
+        let input = PeekReader::read_ahead(file).map_err(open_err(&path))?;
+        Self::sniff(input, &path, Some(size), Some(positional)).map_err(|e| e.in_file(&path))
     }
 }
 
@@ -202,16 +204,15 @@ impl<R: Read> SnapshotFile<R> {
     /// Sniff the layers of `reader` (named `path` in errors and in the info). An
     /// `EKVSSTI1` bundle read this way spools one table at a time to a temporary file.
     pub fn from_reader(reader: R, path: &Path, file_size: Option<u64>) -> Result<Self, ContainerError> {
-        Self::sniff(reader, path, file_size, None).map_err(|e| e.in_file(path))
+        Self::sniff(PeekReader::new(reader), path, file_size, None).map_err(|e| e.in_file(path))
     }
 
     fn sniff(
-        reader: R,
+        mut input: PeekReader<R>,
         path: &Path,
         file_size: Option<u64>,
         positional: Option<File>,
     ) -> Result<Self, ContainerError> {
-        let mut input = PeekReader::new(reader);
         let header = FsmHeader::read(&mut input)?;
         let trailer = if header.is_some() {
             Trailer::Footer

@@ -2,7 +2,8 @@
 //! live-file CRC32C footer, and format sniffing.
 //!
 //! * [`PeekReader`]: the buffered reader every layer of one file is read through (peek without
-//!   consuming, running CRC32C of consumed bytes, file offsets).
+//!   consuming, running CRC32C of consumed bytes, file offsets), fed block by block on the
+//!   caller's thread or by a read-ahead thread (`readahead`).
 //! * [`FsmHeader`], [`HeaderLatch`]: the `EKVTHLC1`/`EKVTHLC2` FSM header and the no-downgrade latch (§1).
 //! * [`PayloadFormat`]: the payload magics and sniffing (§2.1, D10).
 //! * [`PebbleStreamReader`], [`PebbleStreamWriter`]: the `EKVPBBL1` stream reader and writer, MVCC key/value codec (§2.2, §2.3).
@@ -17,6 +18,7 @@ pub(crate) mod header;
 pub(crate) mod live;
 pub(crate) mod pebble;
 pub(crate) mod peek;
+pub(crate) mod readahead;
 pub mod sst;
 
 pub use entry::{MvccEntry, RawEntry, StreamEntry};

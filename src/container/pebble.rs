@@ -25,7 +25,7 @@ use std::io::{Read, Write};
 use super::entry::{MvccEntry, RawEntry, StreamEntry};
 use super::format::check_pebble_magic;
 pub use super::format::MAGIC_PEBBLE as PEBBLE_MAGIC;
-use super::peek::PeekReader;
+use super::peek::{PeekReader, Taken};
 use super::{display_key, ContainerError};
 
 /// Largest accepted encoded key (`keyLen`): 1 MiB + 8.
@@ -79,6 +79,12 @@ pub fn decode_key(encoded: &[u8]) -> Option<(&[u8], u64)> {
     let (user, suffix) = encoded.split_at(split);
     let suffix: [u8; 8] = suffix.try_into().ok()?;
     Some((user, !u64::from_be_bytes(suffix)))
+}
+
+/// The u64le at the start of `b`, if it holds 8 bytes.
+#[inline]
+fn le_u64(b: &[u8]) -> Option<u64> {
+    b.first_chunk::<8>().map(|b| u64::from_le_bytes(*b))
 }
 
 /// What may follow the last entry of the stream.
@@ -136,6 +142,7 @@ pub struct FooterSeen {
 /// Classify one entry of the store (the same for every payload format): a raw operational
 /// row by exact key match (D3), else an MVCC entry checked in the order of §2.2: short key,
 /// short value, reserved bits, encrypted. `offset` is what errors name.
+#[inline]
 pub(crate) fn classify(key: &[u8], value: &[u8], offset: u64) -> Result<Decoded, ContainerError> {
     if is_raw_operational_key(key) {
         return Ok(Decoded::Raw);
@@ -233,6 +240,9 @@ pub struct PebbleStreamReader<R> {
     entries: u64,
     entry_offset: u64,
     current: Option<Decoded>,
+    /// Where the current entry sits in the input's buffer, with its key length, when it
+    /// is lent from there (`None`: it was copied into `key` and `value`).
+    lent: Option<(Taken, usize)>,
 }
 
 impl<R: Read> PebbleStreamReader<R> {
@@ -280,6 +290,7 @@ impl<R: Read> PebbleStreamReader<R> {
             entries: 0,
             entry_offset: offset + 16,
             current: None,
+            lent: None,
         })
     }
 
@@ -362,7 +373,43 @@ impl<R: Read> PebbleStreamReader<R> {
 
     /// The entry read by the last successful [`Self::advance`].
     pub fn current(&self) -> Option<StreamEntry<'_>> {
-        Some(self.current?.entry(&self.key, &self.value, self.entry_offset))
+        let decoded = self.current?;
+        let (key, value) = match self.lent {
+            Some((taken, klen)) => {
+                let whole = self.input.taken(taken);
+                (whole.get(8..8 + klen)?, whole.get(16 + klen..)?)
+            }
+            None => (&self.key[..], &self.value[..]),
+        };
+        Some(decoded.entry(key, value, self.entry_offset))
+    }
+
+    /// The total size and key length of the next entry when it is well framed (both
+    /// lengths within their caps) and fits the input's peek capacity: it can then be read
+    /// in place. `None` otherwise, and on any read error or short input: the copying path
+    /// reads the entry again and reports what is wrong at the same offset. Consumes
+    /// nothing.
+    #[inline]
+    fn whole_entry(&mut self) -> Option<(usize, usize)> {
+        let cap = self.input.capacity();
+        let klen = le_u64(self.input.peek(8).ok()?)?;
+        if klen > MAX_ENCODED_KEY_LEN {
+            return None;
+        }
+        let v_at = 8 + klen as usize;
+        if v_at + 8 > cap {
+            return None;
+        }
+        let head = self.input.peek(v_at + 8).ok()?;
+        let vlen = le_u64(head.get(v_at..)?)?;
+        if vlen > MAX_ENCODED_VALUE_LEN {
+            return None;
+        }
+        let total = v_at + 8 + vlen as usize;
+        if total > cap || self.input.peek(total).ok()?.len() < total {
+            return None;
+        }
+        Some((total, v_at - 8))
     }
 
     fn io_err(&self, what: &'static str) -> impl FnOnce(std::io::Error) -> ContainerError {
@@ -388,6 +435,15 @@ impl<R: Read> PebbleStreamReader<R> {
     fn read_entry(&mut self) -> Result<Option<Decoded>, ContainerError> {
         let offset = self.input.offset();
         self.entry_offset = offset;
+        self.lent = None;
+        if let Some((total, klen)) = self.whole_entry() {
+            let taken = self.input.take(total);
+            self.lent = Some((taken, klen));
+            let whole = self.input.taken(taken);
+            let key = whole.get(8..8 + klen).unwrap_or_default();
+            let value = whole.get(16 + klen..).unwrap_or_default();
+            return classify(key, value, offset).map(Some);
+        }
         let klen = match self.read_len("key length")? {
             Ok(n) => n,
             Err(found) => return self.at_end(offset, found).map(|()| None),

@@ -4,7 +4,8 @@
 //! * [`json`]: the one Go-compatible JSON writer and its styles; `gofields` reads fields of
 //!   parsed JSON leniently, as Go's `encoding/json` does;
 //! * safe file I/O (atomic write, no-follow opens, path and link checks), crate-internal;
-//! * [`DumpTree`]: a tree being written in a staging directory, hashed as written,
+//! * [`DumpTree`]: a tree being written in a staging directory, hashed as written (large
+//!   files on a thread of their own, `hasher`),
 //!   published atomically with MANIFEST.json and CHECKSUMS; [`TreeOut`] is the seam the
 //!   adapter decoders write through ([`MemTree`] in memory);
 //! * the tree's metadata files: [`KeyMap`] (`KEYMAP.jsonl`), [`Manifest`] (`MANIFEST.json`),
@@ -16,6 +17,7 @@ pub(crate) mod encode_info;
 pub(crate) mod filename;
 pub(crate) mod fs;
 pub(crate) mod gofields;
+pub(crate) mod hasher;
 pub mod json;
 pub(crate) mod keymap;
 mod lines;

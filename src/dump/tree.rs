@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 
 use super::checksums;
 use super::fs::{check_relative, fsync_dir, parent_of, random_hex16, remove_stale_staging, OutputLock};
+use super::hasher::BodyHasher;
 use super::manifest::Manifest;
 use super::DumpError;
 use crate::spill::ExternalSorter;
@@ -127,9 +128,9 @@ impl Staged {
 pub struct TreeFile {
     rel: String,
     file: File,
-    /// Bytes accepted but not yet written (at most [`FILE_BUFFER`]).
+    /// Bytes accepted but not yet written (at most [`FILE_BUFFER`]), hashed when written.
     buf: Vec<u8>,
-    hasher: Sha256,
+    hasher: BodyHasher,
     bytes: u64,
 }
 
@@ -152,7 +153,8 @@ impl TreeFile {
     fn write_buffered(&mut self) -> io::Result<()> {
         if !self.buf.is_empty() {
             self.file.write_all(&self.buf)?;
-            self.buf.clear();
+            let written = std::mem::take(&mut self.buf);
+            self.buf = self.hasher.update_owned(written)?;
         }
         Ok(())
     }
@@ -164,13 +166,12 @@ impl Write for TreeFile {
             self.write_buffered()?;
             if buf.len() >= FILE_BUFFER {
                 let n = self.file.write(buf)?;
-                self.hasher.update(buf.get(..n).unwrap_or(buf));
+                self.hasher.update(buf.get(..n).unwrap_or(buf))?;
                 self.bytes += n as u64;
                 return Ok(n);
             }
         }
         self.buf.extend_from_slice(buf);
-        self.hasher.update(buf);
         self.bytes += buf.len() as u64;
         Ok(buf.len())
     }
@@ -439,7 +440,7 @@ impl DumpTree {
             rel: rel.to_owned(),
             file,
             buf: Vec::new(),
-            hasher: Sha256::new(),
+            hasher: BodyHasher::new(),
             bytes: 0,
         })
     }
@@ -458,7 +459,10 @@ impl DumpTree {
             ..
         } = file;
         drop(f);
-        self.record(&rel, hasher.finalize().into(), bytes)
+        let digest = hasher
+            .finalize()
+            .map_err(|e| DumpError::io(self.staging.join(&rel), e))?;
+        self.record(&rel, digest, bytes)
     }
 
     /// Open a staged file: written like any file of the tree, under `STAGED_DIR`, and
@@ -474,10 +478,14 @@ impl DumpTree {
     pub fn close_staged(&mut self, mut file: TreeFile) -> Result<Staged, DumpError> {
         file.write_buffered()
             .map_err(|e| DumpError::io(self.staging.join(&file.rel), e))?;
+        let digest = file
+            .hasher
+            .finalize()
+            .map_err(|e| DumpError::io(self.staging.join(&file.rel), e))?;
         Ok(Staged {
             rel: file.rel,
             len: file.bytes,
-            digest: file.hasher.finalize().into(),
+            digest,
         })
     }
 

@@ -350,3 +350,103 @@ fn crc_writer_counts_bytes() {
     let out = w.finish_with_footer().unwrap();
     assert_eq!(&out[9..], &[0xE3, 0x06, 0x92, 0x83]);
 }
+
+/// Everything a reader yields for `bytes`: each entry (offset, encoded length), then the
+/// footer report or the error, as text.
+fn outcome<R: Read>(opened: Result<SnapshotFile<R>, ContainerError>) -> (Vec<(u64, u64)>, String) {
+    let mut f = match opened {
+        Ok(f) => f,
+        Err(e) => return (Vec::new(), format!("{e} / {e:?}")),
+    };
+    let mut seen = Vec::new();
+    loop {
+        match f.next() {
+            Ok(Some(e)) => seen.push((e.offset(), e.encoded_len())),
+            Ok(None) => break,
+            Err(e) => return (seen, format!("{e} / {e:?}")),
+        }
+    }
+    let end = match f.finish() {
+        Ok(r) => format!("{r:?}"),
+        Err(e) => format!("{e} / {e:?}"),
+    };
+    (seen, end)
+}
+
+fn read_ahead_file(bytes: &[u8], block: usize) -> Result<SnapshotFile<io::Cursor<Vec<u8>>>, ContainerError> {
+    let path = Path::new("0000000000000001.fsm");
+    let input =
+        PeekReader::read_ahead_with(io::Cursor::new(bytes.to_vec()), block, block).map_err(|source| {
+            ContainerError::Open {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+    SnapshotFile::sniff(input, path, Some(bytes.len() as u64), None).map_err(|e| e.in_file(path))
+}
+
+/// A live file whose entries span 64-byte blocks, some in place, some larger than a block.
+fn block_spanning_file() -> Vec<u8> {
+    let mut w = PebbleStreamWriter::new(Vec::new(), 77).unwrap();
+    for (i, size) in [0usize, 3, 20, 40, 90, 5, 200, 31, 1].into_iter().enumerate() {
+        let key = format!("!redis|str|k{i}");
+        w.write_mvcc(key.as_bytes(), 5, (i % 2) as u8, 0, &vec![i as u8; size])
+            .unwrap();
+    }
+    w.write_entry(b"_meta_applied_index", &5u64.to_le_bytes())
+        .unwrap();
+    live(Some(FsmHeader::v2(9, 3)), &w.finish().unwrap())
+}
+
+#[test]
+fn read_ahead_reports_every_corruption_as_the_inline_reader_does() {
+    let good = block_spanning_file();
+    let inline = |b: &[u8]| {
+        outcome(SnapshotFile::from_reader(
+            io::Cursor::new(b.to_vec()),
+            Path::new("0000000000000001.fsm"),
+            Some(b.len() as u64),
+        ))
+    };
+    let small = |b: &[u8]| {
+        outcome(
+            SnapshotFile::sniff(
+                PeekReader::with_capacity(64, io::Cursor::new(b.to_vec())),
+                Path::new("0000000000000001.fsm"),
+                Some(b.len() as u64),
+                None,
+            )
+            .map_err(|e| e.in_file("0000000000000001.fsm")),
+        )
+    };
+    let (entries, end) = inline(&good);
+    assert_eq!(entries.len(), 10);
+    assert!(end.starts_with("FooterReport"), "{end}");
+    let mut mismatches = 0;
+    let mut variants = vec![good.clone()];
+    for at in 0..good.len() {
+        let mut flipped = good.clone();
+        flipped[at] ^= 0x5A;
+        variants.push(flipped);
+        variants.push(good[..at].to_vec());
+    }
+    for bytes in &variants {
+        let want = inline(bytes);
+        if want.1.contains("FooterMismatch") {
+            mismatches += 1;
+        }
+        for block in [64, 80, 4096] {
+            assert_eq!(
+                outcome(read_ahead_file(bytes, block)),
+                want,
+                "block {block}, {} bytes",
+                bytes.len()
+            );
+        }
+        assert_eq!(small(bytes), want);
+    }
+    assert!(
+        mismatches > 100,
+        "flips inside values are caught by the footer: {mismatches}"
+    );
+}

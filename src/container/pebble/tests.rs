@@ -454,20 +454,38 @@ fn writer_io_errors_are_usage_errors() {
 }
 
 #[test]
-fn buffers_are_reused_across_entries() {
+fn entries_are_lent_in_place_and_large_ones_through_reused_buffers() {
     let mut w = PebbleStreamWriter::new(Vec::new(), 1).unwrap();
     for i in 0u32..1000 {
         w.write_mvcc(format!("key-{i:06}").as_bytes(), 9, 0, 0, &[7u8; 100])
             .unwrap();
     }
-    let bytes = w.finish().unwrap();
-    let mut r = PebbleStreamReader::new(&bytes[..]).unwrap();
-    let mut ptrs = std::collections::HashSet::new();
-    while let Some(StreamEntry::Mvcc(m)) = r.next().unwrap() {
-        ptrs.insert((m.encoded_key.as_ptr() as usize, m.body.as_ptr() as usize));
+    for i in 0u32..3 {
+        w.write_mvcc(format!("large-{i}").as_bytes(), 9, 0, 0, &[8u8; 300])
+            .unwrap();
     }
-    assert_eq!(r.entries(), 1000);
-    assert_eq!(ptrs.len(), 1, "the same two buffers are lent for every entry");
+    let bytes = w.finish().unwrap();
+    let mut r = PebbleStreamReader::from_peek_reader(
+        PeekReader::with_capacity(256, &bytes[..]).without_crc(),
+        Trailer::None,
+    )
+    .unwrap();
+    let mut large = std::collections::HashSet::new();
+    while let Some(StreamEntry::Mvcc(m)) = r.next().unwrap() {
+        let (k, b) = (m.encoded_key.as_ptr() as usize, m.body.as_ptr() as usize);
+        if m.body.len() == 100 {
+            // key ‖ u64le value length ‖ 9-byte value header ‖ body, as in the input
+            assert_eq!(b, k + m.encoded_key.len() + 8 + 9, "lent from the input buffer");
+        } else {
+            large.insert((k, b));
+        }
+    }
+    assert_eq!(r.entries(), 1003);
+    assert_eq!(
+        large.len(),
+        1,
+        "the same two buffers are lent for every large entry"
+    );
 }
 
 /// A reader that returns one byte per call.
