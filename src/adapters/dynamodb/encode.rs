@@ -12,7 +12,9 @@
 //! from the content); a deeper directory is an error; other regular files are skipped as Go
 //! skips them; symlinks and special files are refused (D12). One check beyond Go (A27): the
 //! directory an item file sits in must be the one the decoder writes it to. With the jsonl
-//! layout (D7) the `items/*.jsonl` parts are read too, one `{"Item":{…}}` per line.
+//! layout (D7) the `items/*.jsonl` parts are read too, one `{"Item":{…}}` per line, in any
+//! line order; a part is streamed in pieces ([`DynamoDbEncoder::encode_bundle`]), never read
+//! whole.
 //!
 //! Memory does not grow with the number of items: directories are listed through
 //! `dump::walk::SortedEntries`, the whole listing of `items/` is checked first and the
