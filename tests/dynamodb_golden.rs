@@ -105,8 +105,8 @@ fn jsonl_layout_round_trips_to_the_same_snapshot() {
                 .all(|k| k.starts_with("data-") && k.ends_with(".jsonl"))
     );
     let first = parts.values().next().cloned().flatten().unwrap();
-    // Items in the per-item layout's path order (`7.json` sorts before `customer-…/`), one
-    // compact AWS export line each.
+    // Items in key order (DECISIONS.md A26: the empty hash string sorts first), one compact
+    // AWS export line each.
     let first_line = String::from_utf8(first)
         .unwrap()
         .lines()
@@ -119,6 +119,35 @@ fn jsonl_layout_round_trips_to_the_same_snapshot() {
     );
     let ours = d.path().join("from-jsonl.fsm");
     encode(&tree, &ours, &[]);
+    assert!(std::fs::read(&ours).unwrap() == std::fs::read(fixtures().join("go.fsm")).unwrap());
+}
+
+#[test]
+fn jsonl_parts_in_either_line_order_encode_to_the_same_bytes() {
+    // The line order changed (path order before session 6, key order now, A26): encode must
+    // take any order. Reversing every part's lines gives Go's bytes all the same.
+    let d = tempfile::tempdir().unwrap();
+    let tree = d.path().join("jsonl");
+    decode(
+        &fixtures().join("go.fsm"),
+        &tree,
+        &["--dynamodb-bundle-mode", "jsonl"],
+    );
+    let mut reversed_any = false;
+    for table in std::fs::read_dir(tree.join("dynamodb")).unwrap() {
+        let items = table.unwrap().path().join("items");
+        for part in std::fs::read_dir(&items).unwrap() {
+            let part = part.unwrap().path();
+            let text = std::fs::read_to_string(&part).unwrap();
+            let mut lines: Vec<&str> = text.lines().collect();
+            reversed_any |= lines.len() > 1;
+            lines.reverse();
+            std::fs::write(&part, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+        }
+    }
+    assert!(reversed_any);
+    let ours = d.path().join("reversed.fsm");
+    encode(&tree, &ours, &["--no-verify"]);
     assert!(std::fs::read(&ours).unwrap() == std::fs::read(fixtures().join("go.fsm")).unwrap());
 }
 
@@ -136,19 +165,25 @@ fn live_snapshot_decodes_to_the_final_state() {
         );
     }
     let d = tempfile::tempdir().unwrap();
-    let out = d.path().join("dump");
-    // DynamoDB alone: the S3 part of this snapshot needs --rename-collisions (S3's own test).
-    decode(&fsm, &out, &["-adapter", "dynamodb"]);
-    let check = Command::new("python3")
-        .arg(&checker)
-        .arg(&summary)
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "check_dynamodb.py failed:\n{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
+    for (name, layout) in [("dump", "per-item"), ("dump-jsonl", "jsonl")] {
+        let out = d.path().join(name);
+        // DynamoDB alone: the S3 part of this snapshot needs --rename-collisions (S3's own test).
+        decode(
+            &fsm,
+            &out,
+            &["-adapter", "dynamodb", "--dynamodb-bundle-mode", layout],
+        );
+        let check = Command::new("python3")
+            .arg(&checker)
+            .arg(&summary)
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "check_dynamodb.py failed ({layout}):\n{}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
 }

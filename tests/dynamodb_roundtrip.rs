@@ -130,6 +130,9 @@ fn table() -> impl Strategy<Value = Table> {
             prop::collection::btree_map("[a-z]{1,3}", value(), 0..4),
         )
             .prop_map(|(h, r, g, mut attrs)| {
+                // A random attribute named like the index key would give the item an
+                // unusable index key (an encode error, not a round trip to test here).
+                attrs.remove("gk");
                 attrs.insert("pk".into(), AttributeValue::new(h));
                 if let Some(r) = r {
                     attrs.insert("sk".into(), AttributeValue::new(r));

@@ -6,10 +6,12 @@
 //! a deliberate hand edit (`verify --update-checksums`).
 
 use std::ffi::OsStr;
-use std::io::{self, BufReader, Read};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -18,6 +20,7 @@ use super::fs::{self as dfs, open_regular_nofollow, EntryKind};
 use super::lines::{LineError, Lines};
 use super::tree::CHECKSUMS_NAME;
 use super::DumpError;
+use crate::spill::ExternalSorter;
 
 /// One line of CHECKSUMS for a path and its SHA-256.
 pub fn line(rel: &str, digest: &[u8; 32]) -> Vec<u8> {
@@ -225,13 +228,112 @@ fn hash_file(path: &Path) -> Result<[u8; 32], DumpError> {
     Ok(hasher.finalize().into())
 }
 
-/// The digests CHECKSUMS lists, keyed by a 16-byte hash of the relative path (48 bytes per
-/// file, sorted for binary search), with a flag per file set when the file is read.
+/// The digests CHECKSUMS lists, keyed by a 16-byte hash of the relative path: 48-byte
+/// entries sorted by key in an anonymous scratch file (sorted through the external sorter),
+/// found through an in-memory index of each [`BLOCK`]-entry block's first key and one
+/// positioned read of that block; a bit per entry is set when the file is read. Memory:
+/// 16 bytes per block and a bit per file (under 1 MiB for 2.6 million files), where the
+/// entries themselves (49 bytes per file in memory) grew with the tree.
 #[derive(Debug)]
 struct Expected {
     list_path: PathBuf,
-    entries: Vec<([u8; 16], [u8; 32])>,
-    seen: Vec<AtomicBool>,
+    table: File,
+    count: usize,
+    index: Vec<[u8; 16]>,
+    seen: Vec<AtomicU64>,
+}
+
+/// Entries per block of [`Expected`]'s table (3 KiB read per lookup).
+const BLOCK: usize = 64;
+/// Bytes per entry: the path key and the digest.
+const ENTRY: usize = 48;
+/// Memory budget of the sort of CHECKSUMS entries.
+const EXPECTED_SORT_BUDGET: usize = 8 << 20;
+
+impl Expected {
+    /// Sort the `(key, digest)` entries into a table in `scratch`.
+    fn build(
+        list_path: PathBuf,
+        scratch: &Path,
+        each: impl FnOnce(&mut dyn FnMut([u8; 16], [u8; 32]) -> io::Result<()>) -> Result<(), DumpError>,
+    ) -> Result<Expected, DumpError> {
+        let scratch_err = |e| DumpError::io(scratch, e);
+        let mut sorter = ExternalSorter::new(EXPECTED_SORT_BUDGET, scratch);
+        each(&mut |key, digest| sorter.push(&key, &digest))?;
+        let mut sorted = sorter.finish().map_err(scratch_err)?;
+        let table = tempfile::tempfile_in(scratch).map_err(scratch_err)?;
+        let mut out = BufWriter::with_capacity(64 * 1024, &table);
+        let (mut count, mut index) = (0usize, Vec::new());
+        while let Some((key, digest)) = sorted.next().map_err(scratch_err)? {
+            let key: [u8; 16] = key.try_into().map_err(|_| scratch_err(corrupt()))?;
+            if count % BLOCK == 0 {
+                index.push(key);
+            }
+            out.write_all(&key).map_err(scratch_err)?;
+            out.write_all(digest).map_err(scratch_err)?;
+            count += 1;
+        }
+        out.flush().map_err(scratch_err)?;
+        drop(out);
+        let seen = (0..count.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
+        Ok(Expected {
+            list_path,
+            table,
+            count,
+            index,
+            seen,
+        })
+    }
+
+    /// The entry of `key`: its number and digest.
+    fn find(&self, key: &[u8; 16]) -> Result<Option<(usize, [u8; 32])>, DumpError> {
+        let Some(block) = self.index.partition_point(|k| k <= key).checked_sub(1) else {
+            return Ok(None);
+        };
+        let first = block * BLOCK;
+        let n = BLOCK.min(self.count - first);
+        let mut buf = [0u8; BLOCK * ENTRY];
+        let bytes = buf.get_mut(..n * ENTRY).unwrap_or_default();
+        self.table
+            .read_exact_at(bytes, (first * ENTRY) as u64)
+            .map_err(|e| DumpError::io(&self.list_path, e))?;
+        let entry = |i: usize| bytes.get(i * ENTRY..(i + 1) * ENTRY).unwrap_or_default();
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match entry(mid).get(..16).unwrap_or_default().cmp(key.as_slice()) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    let digest = entry(mid)
+                        .get(16..)
+                        .and_then(|d| d.try_into().ok())
+                        .unwrap_or_default();
+                    return Ok(Some((first + mid, digest)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn mark_seen(&self, i: usize) {
+        if let Some(word) = self.seen.get(i / 64) {
+            word.fetch_or(1 << (i % 64), Ordering::Relaxed);
+        }
+    }
+
+    fn was_seen(&self, i: usize) -> bool {
+        self.seen
+            .get(i / 64)
+            .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (i % 64)) != 0)
+    }
+}
+
+fn corrupt() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "the CHECKSUMS sort returned a record that was never pushed",
+    )
 }
 
 fn path_key(rel: &[u8]) -> [u8; 16] {
@@ -283,6 +385,47 @@ pub struct TreeReader {
     expected: Option<Arc<Expected>>,
 }
 
+/// A file of the tree being read in pieces ([`TreeReader::open`]): hashed as it is read,
+/// refused past its size limit.
+#[derive(Debug)]
+pub struct StreamedInput {
+    path: PathBuf,
+    file: File,
+    hasher: Option<Sha256>,
+    read: u64,
+    max: u64,
+}
+
+impl StreamedInput {
+    /// Read up to `buf.len()` bytes (0 at the end of the file).
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, DumpError> {
+        let n = loop {
+            match self.file.read(buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(DumpError::io(&self.path, e)),
+            }
+        };
+        self.read += n as u64;
+        if self.read > self.max {
+            return Err(DumpError::TooLarge {
+                path: self.path.clone(),
+                len: self.read,
+                max: self.max,
+            });
+        }
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(buf.get(..n).unwrap_or_default());
+        }
+        Ok(n)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// Whether an encode checked the tree's files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verification {
@@ -303,8 +446,9 @@ impl TreeReader {
         }
     }
 
-    /// A reader for the tree at `root`: with `verify`, loads `<root>/CHECKSUMS` when present.
-    pub fn new(root: &Path, verify: bool) -> Result<(TreeReader, Verification), DumpError> {
+    /// A reader for the tree at `root`: with `verify`, loads `<root>/CHECKSUMS` when present
+    /// (sorted into a table in `scratch`).
+    pub fn new(root: &Path, verify: bool, scratch: &Path) -> Result<(TreeReader, Verification), DumpError> {
         if !verify {
             return Ok((TreeReader::unverified(root), Verification::Skipped));
         }
@@ -316,21 +460,15 @@ impl TreeReader {
             Err(e) => return Err(DumpError::io(&list_path, e)),
             Ok(_) => {}
         }
-        let mut entries = Vec::new();
-        for_each_line(&list_path, |_, digest, rel| {
-            entries.push((path_key(&rel), digest));
-            Ok(())
+        let lines = list_path.clone();
+        let expected = Expected::build(list_path.clone(), scratch, |push| {
+            for_each_line(&lines, |_, digest, rel| {
+                push(path_key(&rel), digest).map_err(|e| DumpError::io(scratch, e))
+            })
         })?;
-        if entries.is_empty() {
+        if expected.count == 0 {
             return Err(DumpError::invalid(&list_path, "lists no files"));
         }
-        entries.sort_unstable();
-        let seen = entries.iter().map(|_| AtomicBool::new(false)).collect();
-        let expected = Expected {
-            list_path,
-            entries,
-            seen,
-        };
         Ok((
             TreeReader {
                 root: root.to_path_buf(),
@@ -350,6 +488,43 @@ impl TreeReader {
         Ok(bytes)
     }
 
+    /// Open a file of the tree to read in pieces (the checks of [`TreeReader::read`]: at
+    /// most `max` bytes by `fstat` and as read); hand it back to [`TreeReader::finish`],
+    /// which checks what was read against CHECKSUMS.
+    pub fn open(&self, path: &Path, max: u64) -> Result<StreamedInput, DumpError> {
+        let (file, len) = dfs::open_input_with_len(path)?;
+        if len > max {
+            return Err(DumpError::TooLarge {
+                path: path.to_path_buf(),
+                len,
+                max,
+            });
+        }
+        Ok(StreamedInput {
+            path: path.to_path_buf(),
+            file,
+            hasher: self.expected.is_some().then(Sha256::new),
+            read: 0,
+            max,
+        })
+    }
+
+    /// Read the rest of a file opened with [`TreeReader::open`] and check all its bytes
+    /// against CHECKSUMS.
+    pub fn finish(&self, mut input: StreamedInput) -> Result<(), DumpError> {
+        if input.hasher.is_none() {
+            return Ok(());
+        }
+        let mut buf = vec![0u8; 256 * 1024];
+        while input.read(&mut buf)? > 0 {}
+        let digest = input
+            .hasher
+            .take()
+            .map(|h| h.finalize().into())
+            .unwrap_or_default();
+        self.check(&input.path, digest)
+    }
+
     /// Check a file the caller reads by other means (streamed) against CHECKSUMS.
     pub fn check_file(&self, path: &Path) -> Result<(), DumpError> {
         if self.expected.is_some() {
@@ -364,22 +539,19 @@ impl TreeReader {
         };
         let rel = path.strip_prefix(&self.root).unwrap_or(path);
         let key = path_key(rel.as_os_str().as_bytes());
-        let Ok(i) = exp.entries.binary_search_by(|(k, _)| k.cmp(&key)) else {
+        let Some((i, want)) = exp.find(&key)? else {
             return Err(DumpError::Checksum {
                 path: path.to_path_buf(),
                 what: "the file is not listed in CHECKSUMS (after a deliberate edit, run `ekv-snapshot verify --update-checksums`)".into(),
             });
         };
-        let (_, want) = exp.entries.get(i).copied().unwrap_or_default();
         if want != actual {
             return Err(DumpError::Checksum {
                 path: path.to_path_buf(),
                 what: format!("expected {}, got {}", hex::encode(want), hex::encode(actual)),
             });
         }
-        if let Some(flag) = exp.seen.get(i) {
-            flag.store(true, Ordering::Relaxed);
-        }
+        exp.mark_seen(i);
         Ok(())
     }
 
@@ -395,12 +567,7 @@ impl TreeReader {
                 return Ok(());
             }
             let key = path_key(&rel);
-            let read = exp
-                .entries
-                .binary_search_by(|(k, _)| k.cmp(&key))
-                .ok()
-                .and_then(|i| exp.seen.get(i))
-                .is_some_and(|f| f.load(Ordering::Relaxed));
+            let read = exp.find(&key)?.is_some_and(|(i, _)| exp.was_seen(i));
             if read {
                 return Ok(());
             }

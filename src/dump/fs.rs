@@ -418,7 +418,7 @@ pub fn read_input_max(path: &Path, max: u64) -> Result<Vec<u8>, DumpError> {
 }
 
 /// [`open_input`], also returning the file's length from the same `fstat`.
-fn open_input_with_len(path: &Path) -> Result<(File, u64), DumpError> {
+pub(crate) fn open_input_with_len(path: &Path) -> Result<(File, u64), DumpError> {
     let (file, meta) = open_regular_nofollow_meta(path)?;
     check_single_link(path, &meta)?;
     Ok((file, meta.len()))

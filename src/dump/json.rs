@@ -389,6 +389,13 @@ pub(crate) fn parse_one(bytes: &[u8], trailing_close_ok: bool) -> Result<serde_j
 /// line and column are positions in the repaired text, so a column after an invalid byte
 /// may be off by two per replaced byte).
 pub(crate) fn parse_seq(bytes: &[u8]) -> JsonSeq<'_> {
+    parse_seq_at(bytes, 0, 0)
+}
+
+/// [`parse_seq`] of a piece of a longer sequence that starts at a line start after
+/// `values_before` values and `lines_before` lines: errors count values and lines as in the
+/// whole sequence.
+pub(crate) fn parse_seq_at(bytes: &[u8], values_before: usize, lines_before: usize) -> JsonSeq<'_> {
     let lossy = go_lossy_utf8(bytes);
     let fixed = match fix_lone_surrogates(&lossy) {
         Cow::Owned(fixed) => Some(fixed),
@@ -401,9 +408,9 @@ pub(crate) fn parse_seq(bytes: &[u8]) -> JsonSeq<'_> {
     JsonSeq {
         text,
         offset: 0,
-        line: 1,
+        line: lines_before + 1,
         line_start: 0,
-        index: 0,
+        index: values_before,
         done: false,
     }
 }

@@ -48,6 +48,10 @@ const FILE_BUFFER: usize = 64 * 1024;
 /// Default memory budget of the CHECKSUMS sort (about 150k paths of 40 bytes).
 pub const CHECKSUM_SORT_BUDGET: usize = 16 << 20;
 
+/// The most directories [`DumpTree`] remembers as made (a per-item DynamoDB tree of 1 GiB
+/// has 322 000 hash directories: remembering them all cost 30 MiB).
+pub const KNOWN_DIRS_CAP: usize = 4096;
+
 /// How a [`DumpTree`] is set up; `Default` is what [`DumpTree::create`] uses.
 #[derive(Debug, Clone)]
 pub struct TreeOptions {
@@ -78,7 +82,10 @@ pub struct DumpTree {
     staging: PathBuf,
     /// The staging directory, open.
     root_fd: OwnedFd,
-    /// Relative directories known to exist in the staging tree (created by us).
+    /// Relative directories known to exist in the staging tree (created by us): a cache
+    /// that saves a `mkdirat` per component, emptied when it reaches [`KNOWN_DIRS_CAP`] so
+    /// that memory does not grow with the number of directories (a directory made before
+    /// is then met as `EEXIST`, which [`mkdir_at`] accepts).
     dirs: HashSet<String>,
     /// The directory of the last file created: its relative path and an open descriptor.
     last_dir: Option<(String, OwnedFd)>,
@@ -361,6 +368,9 @@ impl DumpTree {
                 _ => io_error(e),
             })?;
             if !known {
+                if self.dirs.len() >= KNOWN_DIRS_CAP {
+                    self.dirs.clear();
+                }
                 self.dirs.insert(prefix.to_owned());
             }
             current = Some(fd);

@@ -179,7 +179,7 @@ pub fn encode_snapshot_with_progress(
 ) -> Result<EncodeResult, Error> {
     validate(opts)?;
     let scratch = scratch_dir(opts)?;
-    let (reader, verification) = TreeReader::new(&opts.input_root, opts.verify)?;
+    let (reader, verification) = TreeReader::new(&opts.input_root, opts.verify, &scratch)?;
     let cx = EncodeContext {
         threads: match opts.threads {
             0 => adapters::default_threads(),
@@ -235,13 +235,14 @@ pub fn parse_tree(opts: &EncodeOptions) -> Result<u64, Error> {
         }
     }
     validate(opts)?;
-    let (reader, _) = TreeReader::new(&opts.input_root, opts.verify)?;
+    let scratch = scratch_dir(opts)?;
+    let (reader, _) = TreeReader::new(&opts.input_root, opts.verify, &scratch)?;
     let cx = EncodeContext {
         threads: match opts.threads {
             0 => adapters::default_threads(),
             n => n.min(MAX_THREADS),
         },
-        scratch_dir: scratch_dir(opts)?,
+        scratch_dir: scratch,
         reader,
     };
     let mut sink = Count(0);

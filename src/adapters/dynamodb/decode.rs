@@ -1,24 +1,23 @@
 //! Live DynamoDB records → `dynamodb/<table>/` (dynamodb_sqs.md §1.5–1.8, D1, D7).
 //!
-//! Items reach the stream before their table's schema (`!ddb|item|` sorts before
-//! `!ddb|meta|`), so every item is staged in an external sort ([`ExternalSorter`]) keyed by
-//! (table segment, generation, arrival); schemas (one small message per table) are kept in
-//! memory. At the end each table's items are replayed, parsed and rendered on worker threads
-//! a batch at a time and consumed in staged order (the first garbled item in that order is
-//! the error, for any thread count):
-//! the migration-source generation and the active generation are rendered (items of other
-//! generations are counted for `ddb_stale_generation_items`, those of schema-less tables
-//! for `ddb_orphan_items`). In the per-item layout, a table that is not being migrated
-//! renders one generation, whose items name distinct files: they are written as they come.
-//! Jsonl lines and a migrating table's items are staged again keyed by (output path,
-//! generation rank, arrival), so that of two items landing on one path the active
-//! generation's wins without writing a path twice. Two items of one generation naming one
-//! file are an error (A29; Go keeps the last silently). Memory does not grow with a
-//! table's items.
+//! Per-item layout: items reach the stream before their table's schema (`!ddb|item|` sorts
+//! before `!ddb|meta|`), so every item is staged in an external sort ([`ExternalSorter`])
+//! keyed by (table segment, generation, arrival); schemas (one small message per table) are
+//! kept in memory. At the end each table's items are replayed, parsed and rendered on worker
+//! threads a batch at a time and consumed in staged order (the first garbled item in that
+//! order is the error, for any thread count): the migration-source generation and the
+//! active generation are rendered (items of other generations are counted for
+//! `ddb_stale_generation_items`, those of schema-less tables for `ddb_orphan_items`). A
+//! table that is not being migrated renders one generation, whose items name distinct
+//! files: they are written as they come. A migrating table's items are staged again keyed
+//! by (output path, generation rank, arrival), so that of two items landing on one path the
+//! active generation's wins without writing a path twice. Two items of one generation
+//! naming one file are an error (A29; Go keeps the last silently). Memory does not grow
+//! with a table's items.
 //!
-//! Layouts: per item (`items/<hash>[/<range>].json`) or, with `--dynamodb-bundle-mode
-//! jsonl` (D7), `items/data-<part>.jsonl` parts of at most `--dynamodb-bundle-size` bytes
-//! (a single larger line gets a part of its own), items in the per-item layout's path order.
+//! Jsonl layout (`--dynamodb-bundle-mode jsonl`, D7): a line needs no schema, so lines are
+//! rendered as items arrive into staged `items/data-<part>.jsonl` parts, in key order, and
+//! published (or discarded) at finalize; see [`jsonl`].
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -27,7 +26,7 @@ use std::path::PathBuf;
 use super::keys::{parse_item_key, parse_table_meta_key, ItemKeyError, KeyRole, Kind};
 use super::number::canonical;
 use super::proto::{self, AttributeValue, Item, TableSchema, Value};
-use super::public::{bundle_line, item_file, schema_file};
+use super::public::{item_file, schema_file};
 use super::{DynamoDbLayout, DynamoDbOptions};
 use crate::adapters::batch::default_threads;
 use crate::adapters::{AdapterError, Cause, DecodeContext, Decoder, Event, Record, Warning, Warnings};
@@ -35,6 +34,9 @@ use crate::dump::filename::{encode_binary_segment, encode_segment};
 use crate::dump::{DumpError, OutFile, TreeOut};
 use crate::ordered::map_in_order;
 use crate::spill::{ExternalSorter, SortedRecords};
+
+mod jsonl;
+use jsonl::JsonlStage;
 
 /// Memory budget of each of the two item sorts.
 pub const DEFAULT_SORT_BUDGET: usize = 16 << 20;
@@ -75,6 +77,8 @@ pub struct DynamoDbDecoder {
     arrivals: u64,
     /// Worker threads that parse and render staged items at finalize.
     threads: usize,
+    /// The jsonl layout's staged parts (`None` in the per-item layout).
+    jsonl: Option<JsonlStage>,
 }
 
 impl DynamoDbDecoder {
@@ -93,6 +97,8 @@ impl DynamoDbDecoder {
             items: None,
             arrivals: 0,
             threads: default_threads(),
+            jsonl: (options.layout == DynamoDbLayout::Jsonl)
+                .then(|| JsonlStage::new(default_threads(), options.bundle_size)),
         }
     }
 
@@ -100,6 +106,9 @@ impl DynamoDbDecoder {
     /// the first error are the same for any `n`.
     pub fn threads(mut self, n: usize) -> DynamoDbDecoder {
         self.threads = n.max(1);
+        if let Some(j) = self.jsonl.as_mut() {
+            j.set_threads(self.threads);
+        }
         self
     }
 
@@ -162,7 +171,6 @@ const RENDER_WINDOW: usize = 4 << 20;
 struct RenderContext<'a> {
     tables: &'a BTreeMap<Vec<u8>, TableMeta>,
     dirs: &'a BTreeMap<&'a [u8], String>,
-    layout: DynamoDbLayout,
 }
 
 /// A staged item after rendering: its table segment and where it goes.
@@ -185,8 +193,8 @@ enum Placement {
         user_key: Vec<u8>,
         body: Vec<u8>,
     },
-    /// Through the path sort: jsonl parts (in path order) and a migrating table's items
-    /// (of one path, the active generation's, then the latest, wins).
+    /// Through the path sort: a migrating table's items (of one path, the active
+    /// generation's wins).
     Sorted { path_key: Vec<u8>, body: Vec<u8> },
 }
 
@@ -228,7 +236,7 @@ impl RenderContext<'_> {
         };
         let rel = item_rel_path(&t.schema, &item).map_err(|e| bad(user_key, e))?;
         let dir = self.dirs.get(seg).map_or("", String::as_str);
-        if self.layout == DynamoDbLayout::PerItem && source == 0 {
+        if source == 0 {
             return Ok(rendered(Placement::File {
                 path: format!("{dir}/items/{rel}"),
                 user_key: user_key.to_vec(),
@@ -243,11 +251,10 @@ impl RenderContext<'_> {
         pk.push(0);
         pk.push(rank);
         pk.extend_from_slice(&arrival.to_be_bytes());
-        let body = match self.layout {
-            DynamoDbLayout::PerItem => item_file(&item),
-            DynamoDbLayout::Jsonl => bundle_line(&item),
-        };
-        Ok(rendered(Placement::Sorted { path_key: pk, body }))
+        Ok(rendered(Placement::Sorted {
+            path_key: pk,
+            body: item_file(&item),
+        }))
     }
 }
 
@@ -296,7 +303,7 @@ pub fn item_rel_path(schema: &TableSchema, item: &Item) -> Result<String, ItemKe
 impl Decoder for DynamoDbDecoder {
     fn handle(
         &mut self,
-        _out: &mut dyn TreeOut,
+        out: &mut dyn TreeOut,
         _w: &mut Warnings,
         record: &Record<'_>,
     ) -> Result<(), AdapterError> {
@@ -310,6 +317,9 @@ impl Decoder for DynamoDbDecoder {
             Some(Kind::Item) => {
                 // The item's proto is checked when it is rendered (every staged item is).
                 let (seg, generation) = parse_item_key(key).map_err(|e| bad(key, e))?;
+                if let Some(j) = self.jsonl.as_mut() {
+                    return j.push(out, seg, generation, key, record.value);
+                }
                 let k = stage_key(seg, generation, self.arrivals);
                 self.arrivals += 1;
                 let v = stage_value(key, record.value);
@@ -352,33 +362,19 @@ impl Decoder for DynamoDbDecoder {
             out.ensure_dir(&format!("{dir}/items"))?;
             dirs.insert(seg, dir);
         }
+        let mut paths = ExternalSorter::new(self.budget, &self.scratch_dir);
+        if let Some(stage) = self.jsonl.take() {
+            stage.finish(out, &tables, &dirs, warnings, &mut paths)?;
+            return self.write_sorted(out, paths);
+        }
         let Some(items) = self.items.take() else {
             return Ok(());
         };
         let mut staged = items.finish().map_err(|e| self.scratch_err(e))?;
-        let mut paths = ExternalSorter::new(self.budget, &self.scratch_dir);
         let mut current: Option<(Vec<u8>, u64)> = None; // (segment, items counted for warnings)
         let flush = |seg: &[u8], count: u64, warnings: &mut Warnings| match tables.get(seg) {
-            None => warnings.push(Warning::new(
-                DdbEvent::OrphanItems,
-                vec![
-                    ("encoded_table", String::from_utf8_lossy(seg).into_owned()),
-                    ("buffered_items", count.to_string()),
-                ],
-            )),
-            Some(t) if count > 0 => warnings.push(Warning::new(
-                DdbEvent::StaleGenerationItems,
-                vec![
-                    ("table", String::from_utf8_lossy(&t.name).into_owned()),
-                    ("active_generation", t.schema.generation.to_string()),
-                    (
-                        "migration_source_generation",
-                        t.schema.migrating_from_generation.to_string(),
-                    ),
-                    ("stale_count", count.to_string()),
-                    ("hint", STALE_HINT.to_owned()),
-                ],
-            )),
+            None => warnings.push(orphan_warning(seg, count)),
+            Some(t) if count > 0 => warnings.push(stale_warning(t, count)),
             Some(_) => {}
         };
         // Staged items are parsed and rendered on worker threads, a batch at a time, and
@@ -386,7 +382,6 @@ impl Decoder for DynamoDbDecoder {
         let cx = RenderContext {
             tables: &tables,
             dirs: &dirs,
-            layout: self.options.layout,
         };
         // A batch: the staged keys and values back to back, and their (start, key length,
         // value length); jobs are runs of RENDER_CHUNK of them.
@@ -469,6 +464,13 @@ impl Decoder for DynamoDbDecoder {
             flush(&s, n, warnings);
         }
         drop(staged);
+        self.write_sorted(out, paths)
+    }
+}
+
+impl DynamoDbDecoder {
+    /// Write the items that went through the path sort.
+    fn write_sorted(&self, out: &mut dyn TreeOut, paths: ExternalSorter) -> Result<(), AdapterError> {
         let sorted = paths.finish().map_err(|e| self.scratch_err(e))?;
         write_items(out, sorted, &self.options).map_err(|e| match e {
             WriteError::Out(e) => AdapterError::Dump(e),
@@ -478,6 +480,34 @@ impl Decoder for DynamoDbDecoder {
             }
         })
     }
+}
+
+/// `ddb_orphan_items`: `count` items of segment `seg`, which has no schema.
+fn orphan_warning(seg: &[u8], count: u64) -> Warning {
+    Warning::new(
+        DdbEvent::OrphanItems,
+        vec![
+            ("encoded_table", String::from_utf8_lossy(seg).into_owned()),
+            ("buffered_items", count.to_string()),
+        ],
+    )
+}
+
+/// `ddb_stale_generation_items`: `count` items of `t` in neither emitted generation.
+fn stale_warning(t: &TableMeta, count: u64) -> Warning {
+    Warning::new(
+        DdbEvent::StaleGenerationItems,
+        vec![
+            ("table", String::from_utf8_lossy(&t.name).into_owned()),
+            ("active_generation", t.schema.generation.to_string()),
+            (
+                "migration_source_generation",
+                t.schema.migrating_from_generation.to_string(),
+            ),
+            ("stale_count", count.to_string()),
+            ("hint", STALE_HINT.to_owned()),
+        ],
+    )
 }
 
 enum WriteError {

@@ -12,7 +12,9 @@
 //! from the content); a deeper directory is an error; other regular files are skipped as Go
 //! skips them; symlinks and special files are refused (D12). One check beyond Go (A27): the
 //! directory an item file sits in must be the one the decoder writes it to. With the jsonl
-//! layout (D7) the `items/*.jsonl` parts are read too, one `{"Item":{…}}` per line.
+//! layout (D7) the `items/*.jsonl` parts are read too, one `{"Item":{…}}` per line, in any
+//! line order; a part is streamed in pieces ([`DynamoDbEncoder::encode_bundle`]), never read
+//! whole.
 //!
 //! Memory does not grow with the number of items: directories are listed through
 //! `dump::walk::SortedEntries`, the whole listing of `items/` is checked first and the
@@ -28,14 +30,16 @@ use super::keys::{
 use super::proto::{item_value, schema_value, Item, TableSchema};
 use super::public::{item_from_bundle_line, item_from_json, schema_from_json, ItemJsonError};
 use super::{DynamoDbLayout, DynamoDbOptions};
+use crate::adapters::batch::ENCODE_WINDOW;
 use crate::adapters::{
     display_key, encode_files, AdapterError, Cause, EncodeContext, Encoder, RecordBatch, RecordSink,
 };
-use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
+use crate::dump::checksums::{StreamedInput, TreeReader, MAX_JSON_FILE};
 use crate::dump::filename::encode_segment;
 use crate::dump::fs::{list_dir, DirEntry, EntryKind};
-use crate::dump::json::{parse_one, parse_seq};
+use crate::dump::json::{parse_one, parse_seq_at};
 use crate::dump::walk::{SortedEntries, FILES_PER_ROUND, LISTING_SORT_BUDGET};
+use crate::ordered::map_in_order;
 use crate::spill::{ExternalSorter, SortedRecords};
 
 /// Tree → records for the DynamoDB adapter.
@@ -272,14 +276,130 @@ impl DynamoDbEncoder {
             if round.is_empty() {
                 return Ok(());
             }
-            encode_files(
-                &round,
-                self.threads,
-                |job| encode_job(&self.reader, &table, job),
-                sink,
-            )?;
+            // Runs of item files go through `encode_files`; a jsonl part is streamed.
+            let mut rest = round.as_slice();
+            while !rest.is_empty() {
+                let files = rest.iter().take_while(|j| matches!(j, Job::Item { .. })).count();
+                let (items, tail) = rest.split_at(files);
+                encode_files(
+                    items,
+                    self.threads,
+                    |job| encode_job(&self.reader, &table, job),
+                    sink,
+                )?;
+                if let Some((Job::Bundle { path }, tail)) = tail.split_first() {
+                    self.encode_bundle(&table, path, sink)?;
+                    rest = tail;
+                } else {
+                    rest = tail;
+                }
+            }
         }
     }
+
+    /// A jsonl part, read in pieces of about [`BUNDLE_PIECE`] bytes cut between two items
+    /// (at a `}` `\n` `{`, which no single JSON value holds: a raw newline cannot be in a
+    /// string, and values inside a container are separated by `,` or `:`), parsed on the
+    /// worker threads and replayed in order. Memory does not grow with the part. A part
+    /// that does not match CHECKSUMS is reported as such whatever else is wrong with it.
+    fn encode_bundle(
+        &self,
+        table: &Table,
+        path: &Path,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), AdapterError> {
+        let mut input = self.reader.open(path, MAX_JSON_FILE)?;
+        let result = self.encode_bundle_pieces(table, &mut input, sink);
+        self.reader.finish(input)?;
+        result
+    }
+
+    fn encode_bundle_pieces(
+        &self,
+        table: &Table,
+        input: &mut StreamedInput,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), AdapterError> {
+        let path = input.path().to_path_buf();
+        // Parse a piece after `values` values and `lines` lines of the part: its records and
+        // how many values and lines it holds.
+        let run = |piece: &[u8],
+                   values: usize,
+                   lines: usize|
+         -> Result<(RecordBatch, usize, usize), AdapterError> {
+            let mut batch = RecordBatch::new(&path);
+            let mut n = 0;
+            for value in parse_seq_at(piece, values, lines) {
+                n += 1;
+                let item = values + n;
+                let parsed = item_from_bundle_line(&value.map_err(|e| bad_file(&path, e))?)
+                    .map_err(|error| bad_file(&path, BundleItemError::Json { item, error }))?;
+                add_item(table, &parsed, &mut batch)
+                    .map_err(|error| bad_file(&path, BundleItemError::Key { item, error }))?;
+            }
+            Ok((batch, n, piece.iter().filter(|&&b| b == b'\n').count()))
+        };
+        let mut pending: Vec<u8> = Vec::new();
+        let mut block = vec![0u8; BUNDLE_PIECE];
+        let (mut values, mut lines) = (0usize, 0usize);
+        let mut eof = false;
+        while !eof {
+            let mut pieces: Vec<Vec<u8>> = Vec::new();
+            let mut batch_bytes = 0;
+            while batch_bytes < BUNDLE_BATCH && !eof {
+                let n = input.read(&mut block)?;
+                eof = n == 0;
+                pending.extend_from_slice(block.get(..n).unwrap_or_default());
+                let cut = if eof {
+                    pending.len()
+                } else {
+                    last_item_boundary(&pending)
+                };
+                if cut == 0 {
+                    continue;
+                }
+                let rest = pending.split_off(cut);
+                let piece = std::mem::replace(&mut pending, rest);
+                batch_bytes += piece.len();
+                pieces.push(piece);
+            }
+            let jobs: Vec<(usize, &[u8])> = pieces.iter().map(Vec::as_slice).enumerate().collect();
+            // Workers number values and lines from the piece's start; the piece whose parse
+            // fails is parsed again in order with the part's numbers, for the error.
+            map_in_order(
+                &jobs,
+                self.threads,
+                ENCODE_WINDOW,
+                |&(i, piece)| Ok::<_, AdapterError>((i, run(piece, 0, 0).ok())),
+                |(_, done)| done.as_ref().map_or(0, |(b, _, _)| b.weight()),
+                |(i, done)| match done {
+                    Some((batch, n, l)) => {
+                        values += n;
+                        lines += l;
+                        batch.replay(sink)
+                    }
+                    None => {
+                        let piece = jobs.get(i).map_or(&[][..], |(_, p)| *p);
+                        match run(piece, values, lines) {
+                            Err(e) => Err(e),
+                            Ok(_) => Err(bad_file(&path, "a jsonl piece parsed differently twice")),
+                        }
+                    }
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes read from a jsonl part at a time, and the size a piece is cut at.
+const BUNDLE_PIECE: usize = 1 << 20;
+/// Bytes of a part parsed per batch of pieces.
+const BUNDLE_BATCH: usize = 8 << 20;
+
+/// Where the last `}` `\n` `{` of `bytes` ends its newline (0 when there is none).
+fn last_item_boundary(bytes: &[u8]) -> usize {
+    bytes.windows(3).rposition(|w| w == b"}\n{").map_or(0, |i| i + 2)
 }
 
 /// The records of one item: the item and its GSI rows.
@@ -317,18 +437,8 @@ fn encode_job(reader: &TreeReader, table: &Table, job: &Job) -> Result<RecordBat
             }
             Ok(batch)
         }
-        Job::Bundle { path } => {
-            let bytes = reader.read(path, MAX_JSON_FILE)?;
-            let mut batch = RecordBatch::new(path);
-            for (n, value) in parse_seq(&bytes).enumerate() {
-                let item = n + 1;
-                let parsed = item_from_bundle_line(&value.map_err(|e| bad_file(path, e))?)
-                    .map_err(|error| bad_file(path, BundleItemError::Json { item, error }))?;
-                add_item(table, &parsed, &mut batch)
-                    .map_err(|error| bad_file(path, BundleItemError::Key { item, error }))?;
-            }
-            Ok(batch)
-        }
+        // Streamed by `encode_bundle`, never a job of `encode_files`.
+        Job::Bundle { path } => Err(bad_file(path, "a jsonl part is not read whole")),
     }
 }
 

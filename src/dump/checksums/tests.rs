@@ -182,3 +182,40 @@ fn dot_and_empty_paths_are_malformed() {
         assert!(parse_line(l.as_bytes()).is_err(), "{p:?}");
     }
 }
+
+#[test]
+fn tree_reader_finds_every_listed_file_across_blocks_and_flags_the_rest() {
+    // 3 blocks and a bit of entries: every file is found (first, last, block edges), an
+    // unlisted one is refused, a wrong one mismatches, and an unread listed file that is
+    // gone is reported missing.
+    let n = 3 * BLOCK + 5;
+    let files: Vec<(String, Vec<u8>)> = (0..n).map(|i| (format!("a/f{i}"), vec![i as u8; 3])).collect();
+    let list: String = files
+        .iter()
+        .map(|(rel, b)| format!("{}  {rel}\n", digest(b)))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(r, b)| (r.as_str(), b.as_slice())).collect();
+    let d = root_with(&refs, &list);
+    let scratch = tempfile::tempdir().unwrap();
+    let (reader, v) = TreeReader::new(d.path(), true, scratch.path()).unwrap();
+    assert_eq!(v, Verification::Verified);
+    for (rel, b) in files.iter().skip(1) {
+        assert_eq!(&reader.read(&d.path().join(rel), 100).unwrap(), b);
+    }
+    std::fs::write(d.path().join("a/extra"), b"x").unwrap();
+    assert!(matches!(
+        reader.read(&d.path().join("a/extra"), 100),
+        Err(DumpError::Checksum { what, .. }) if what.contains("not listed")
+    ));
+    std::fs::write(d.path().join("a/f7"), b"changed").unwrap();
+    assert!(matches!(
+        reader.read(&d.path().join("a/f7"), 100),
+        Err(DumpError::Checksum { what, .. }) if what.contains("expected")
+    ));
+    reader.check_none_missing(&["a"]).unwrap();
+    std::fs::remove_file(d.path().join("a/f0")).unwrap();
+    assert!(matches!(
+        reader.check_none_missing(&["a"]),
+        Err(DumpError::Checksum { path, .. }) if path.ends_with("a/f0")
+    ));
+}

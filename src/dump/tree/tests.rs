@@ -347,3 +347,24 @@ fn directory_cache_follows_changes_and_refuses_swapped_ancestors() {
     assert!(out.join("p/q/empty").is_dir());
     assert_eq!(std::fs::read(out.join("p/q/3")).unwrap(), b"p/q/3");
 }
+
+#[test]
+fn the_known_directory_cache_is_bounded_and_a_forgotten_directory_is_reused() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("dump");
+    let mut tree = DumpTree::create(&out).unwrap();
+    for i in 0..KNOWN_DIRS_CAP + 10 {
+        tree.write_file(&format!("t/items/h{i}/0.json"), b"{}").unwrap();
+        assert!(tree.dirs.len() <= KNOWN_DIRS_CAP);
+    }
+    // `t/items/h0` was forgotten: it is met again (EEXIST) and a second file lands in it.
+    tree.write_file("t/items/h0/1.json", b"{}").unwrap();
+    assert!(tree.write_file("t/items/h0/1.json", b"{}").is_err());
+    tree.publish(None).unwrap();
+    assert!(out.join("t/items/h0/0.json").is_file() && out.join("t/items/h0/1.json").is_file());
+    let listed = std::fs::read_to_string(out.join("CHECKSUMS"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(listed, KNOWN_DIRS_CAP + 11);
+}

@@ -4,6 +4,7 @@ use crate::adapters::dynamodb::keys::{item_key, primary_key_segments, table_meta
 use crate::adapters::dynamodb::proto::ValueError;
 use crate::adapters::dynamodb::proto::{item_value, schema_value, KeySchema};
 use crate::dump::MemTree;
+use std::collections::BTreeMap;
 
 fn schema(name: &str, range: &str, generation: u64, migrating: u64) -> TableSchema {
     TableSchema {
@@ -221,18 +222,165 @@ fn items_that_cannot_be_named_fail_at_finalize_naming_the_key() {
                 .collect(),
         };
         let key = b"!ddb|item|dA|1|k\x00\x01".to_vec();
-        let s = tempfile::tempdir().unwrap();
-        let recs = vec![
-            (table_meta_key("t"), schema_value(&schema("t", "", 1, 0))),
-            (key.clone(), item_value(&it)),
-        ];
-        let e = run(&mut per_item(s.path()), recs).unwrap_err();
-        assert!(
-            matches!(&e, AdapterError::BadRecord { key: k, .. } if *k == display_key(&key)),
-            "{e:?}"
-        );
-        assert_eq!(e.cause::<ItemKeyError>(), Some(&want), "{e:?}");
+        // Between two good items (key order a < k < z), in both layouts.
+        for layout in [DynamoDbLayout::PerItem, DynamoDbLayout::Jsonl] {
+            let s = tempfile::tempdir().unwrap();
+            let recs = vec![
+                (table_meta_key("t"), schema_value(&schema("t", "", 1, 0))),
+                item_rec("t", 1, &item("a", "good")),
+                (key.clone(), item_value(&it)),
+                item_rec("t", 1, &item("z", "good")),
+            ];
+            let e = run(&mut decoder(layout, DEFAULT_SORT_BUDGET, s.path()), recs).unwrap_err();
+            assert!(
+                matches!(&e, AdapterError::BadRecord { key: k, .. } if *k == display_key(&key)),
+                "{layout:?}: {e:?}"
+            );
+            assert_eq!(e.cause::<ItemKeyError>(), Some(&want), "{layout:?}: {e:?}");
+        }
     }
+}
+
+/// A composite table (`id` S, `r` N) and an item record of it at generation 1.
+fn composite_rec(id: &str, r: &str, v: &str) -> (Vec<u8>, Vec<u8>) {
+    let mut sc = schema("c", "r", 1, 0);
+    sc.attribute_definitions.insert("r".into(), "N".into());
+    let it = Item {
+        attributes: [
+            ("id".to_owned(), AttributeValue::new(Value::S(id.into()))),
+            ("r".to_owned(), AttributeValue::new(Value::N(r.into()))),
+            ("v".to_owned(), AttributeValue::new(Value::S(v.into()))),
+        ]
+        .into(),
+    };
+    let pk = primary_key_segments(&sc, &it).unwrap();
+    (item_key("c", 1, &pk), item_value(&it))
+}
+
+#[test]
+fn jsonl_key_check_names_the_first_faulty_item_hash_before_range() {
+    let meta = {
+        let mut sc = schema("c", "r", 1, 0);
+        sc.attribute_definitions.insert("r".into(), "N".into());
+        (table_meta_key("c"), schema_value(&sc))
+    };
+    let odd = |id: Option<Value>, r: Option<Value>| {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("v".to_owned(), AttributeValue::new(Value::S("odd".into())));
+        if let Some(id) = id {
+            attributes.insert("id".to_owned(), AttributeValue::new(id));
+        }
+        if let Some(r) = r {
+            attributes.insert("r".to_owned(), AttributeValue::new(r));
+        }
+        item_value(&Item { attributes })
+    };
+    let k = |n: u8| format!("!ddb|item|Yw|1|k{n}\x00\x01").into_bytes();
+    type Records = Vec<(Vec<u8>, Vec<u8>)>;
+    let cases: Vec<(Records, Vec<u8>, KeyRole)> = vec![
+        // Range fault (item 2) before a hash fault (item 3): the range one.
+        (
+            vec![
+                composite_rec("a", "1", "x"),
+                (k(2), odd(Some(Value::S("b".into())), Some(Value::Bool(true)))),
+                (k(3), odd(None, Some(Value::N("1".into())))),
+            ],
+            k(2),
+            KeyRole::Range,
+        ),
+        // Both in one item: the hash one.
+        (
+            vec![composite_rec("a", "1", "x"), (k(2), odd(None, None))],
+            k(2),
+            KeyRole::Hash,
+        ),
+        // The first item lacks the range attribute altogether.
+        (
+            vec![
+                (k(1), odd(Some(Value::S("a".into())), None)),
+                composite_rec("b", "1", "x"),
+            ],
+            k(1),
+            KeyRole::Range,
+        ),
+    ];
+    for (items, want_key, role) in cases {
+        let mut recs = items;
+        recs.push(meta.clone());
+        for n in [1, 3] {
+            let s = tempfile::tempdir().unwrap();
+            let e = run(
+                &mut decoder(DynamoDbLayout::Jsonl, DEFAULT_SORT_BUDGET, s.path()).threads(n),
+                recs.clone(),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(&e, AdapterError::BadRecord { key, .. } if *key == display_key(&want_key)),
+                "{e:?}"
+            );
+            let got = match e.cause::<ItemKeyError>() {
+                Some(ItemKeyError::Missing { role, .. } | ItemKeyError::SegmentKind { role }) => *role,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(got, role);
+        }
+    }
+}
+
+#[test]
+fn jsonl_lines_are_in_key_order_and_a_migrating_table_in_path_order() {
+    // N range keys 9 < 10 in key order; their files sort `10.json` < `9.json`.
+    let s = tempfile::tempdir().unwrap();
+    let mut sc = schema("c", "r", 1, 0);
+    sc.attribute_definitions.insert("r".into(), "N".into());
+    let recs = vec![
+        (table_meta_key("c"), schema_value(&sc)),
+        composite_rec("h", "9", "nine"),
+        composite_rec("h", "10", "ten"),
+    ];
+    let (t, _) = run(
+        &mut decoder(DynamoDbLayout::Jsonl, DEFAULT_SORT_BUDGET, s.path()),
+        recs,
+    )
+    .unwrap();
+    let part = t.text(&format!("dynamodb/c/items/{}", part_name(0)));
+    assert_eq!(
+        part,
+        concat!(
+            "{\"Item\":{\"id\":{\"S\":\"h\"},\"r\":{\"N\":\"9\"},\"v\":{\"S\":\"nine\"}}}\n",
+            "{\"Item\":{\"id\":{\"S\":\"h\"},\"r\":{\"N\":\"10\"},\"v\":{\"S\":\"ten\"}}}\n",
+        )
+    );
+    assert!(t.staged.is_empty(), "{:?}", t.staged.keys());
+    // Migrating (source 1 and active 2 both hold items): path order, the active line wins.
+    let mut sc2 = sc.clone();
+    sc2.generation = 2;
+    sc2.migrating_from_generation = 1;
+    let at = |rec: (Vec<u8>, Vec<u8>), generation: &str| {
+        let tail = rec.0.strip_prefix(b"!ddb|item|Yw|1|".as_slice()).unwrap();
+        (
+            [format!("!ddb|item|Yw|{generation}|").as_bytes(), tail].concat(),
+            rec.1,
+        )
+    };
+    let recs = vec![
+        (table_meta_key("c"), schema_value(&sc2)),
+        at(composite_rec("h", "9", "old nine"), "1"),
+        at(composite_rec("h", "10", "old ten"), "1"),
+        at(composite_rec("h", "9", "new nine"), "2"),
+        at(composite_rec("h", "8", "stale"), "3"),
+    ];
+    let (t, w) = run(
+        &mut decoder(DynamoDbLayout::Jsonl, DEFAULT_SORT_BUDGET, s.path()),
+        recs,
+    )
+    .unwrap();
+    let part = t.text(&format!("dynamodb/c/items/{}", part_name(0)));
+    assert!(part.contains("old ten") && part.contains("new nine"), "{part}");
+    assert!(part.find("old ten") < part.find("new nine"), "{part}");
+    assert!(!part.contains("old nine") && !part.contains("stale"), "{part}");
+    assert_eq!(w.len(), 1);
+    assert!(t.staged.is_empty(), "{:?}", t.staged.keys());
 }
 
 #[test]
@@ -343,15 +491,15 @@ fn any_thread_count_gives_the_same_tree_warnings_and_first_error() {
         bad.retain(|(rk, _)| *rk != k);
         bad.push((k, b"\x00DI\x01\xff".to_vec()));
     }
-    for n in [1, 2, 4] {
-        let e = run(
-            &mut decoder(DynamoDbLayout::PerItem, 4096, s.path()).threads(n),
-            bad.clone(),
-        )
-        .unwrap_err();
+    for (layout, n) in [1, 2, 4]
+        .map(|n| (DynamoDbLayout::PerItem, n))
+        .into_iter()
+        .chain([1, 2, 4].map(|n| (DynamoDbLayout::Jsonl, n)))
+    {
+        let e = run(&mut decoder(layout, 4096, s.path()).threads(n), bad.clone()).unwrap_err();
         assert!(
             matches!(&e, AdapterError::BadRecord { key, .. } if *key == display_key(&k1)),
-            "{n} threads: {e:?}"
+            "{layout:?}, {n} threads: {e:?}"
         );
     }
 }
@@ -376,13 +524,26 @@ fn two_items_of_one_generation_naming_one_file_are_an_error_in_both_paths() {
             if *key == display_key(b"!ddb|item|dA|1|x2") && source.to_string().contains("dynamodb/t/items/a.json")),
         "{e:?}"
     );
-    // Through the path sort (jsonl; a migrating table): the file is named.
+    // The jsonl layout of a table not being migrated names no file: both lines are kept
+    // (nothing is lost), in key order.
+    let (t, _) = run(
+        &mut decoder(DynamoDbLayout::Jsonl, DEFAULT_SORT_BUDGET, s.path()),
+        direct,
+    )
+    .unwrap();
+    assert_eq!(
+        t.text(&format!("dynamodb/t/items/{}", part_name(0))),
+        "{\"Item\":{\"id\":{\"S\":\"a\"},\"v\":{\"S\":\"x\"}}}\n".repeat(2)
+    );
+    // Through the path sort (a migrating table, either layout): the file is named.
     let mut migrating = recs(2);
     migrating.push((table_meta_key("t"), schema_value(&schema("t", "", 2, 1))));
+    let mut both = migrating.clone();
+    both.push(item_rec("t", 1, &item("b", "old")));
     for (d, input) in [
         (
             decoder(DynamoDbLayout::Jsonl, DEFAULT_SORT_BUDGET, s.path()),
-            direct,
+            both,
         ),
         (per_item(s.path()), migrating.clone()),
     ] {

@@ -465,3 +465,93 @@ fn the_whole_listing_is_checked_before_any_item_is_read() {
         );
     }
 }
+
+#[test]
+fn a_jsonl_part_of_many_pieces_gives_every_record_and_numbers_errors_in_the_part() {
+    // About 5 MiB of items: several pieces (cut at `}\n{`) on the worker threads; one
+    // item spread over three lines (as `jq` would write it) in the middle.
+    let line = |i: usize| {
+        format!(
+            "{{\"Item\":{{\"h\":{{\"S\":\"k{i:06}\"}},\"r\":{{\"N\":\"1\"}},\"pad\":{{\"S\":\"{}\"}}}}}}\n",
+            "p".repeat(1000)
+        )
+    };
+    let n = 5000;
+    let mut text: String = (0..n).map(line).collect();
+    text.push_str("{\"Item\":\n{\"h\":{\"S\":\"spread\"},\n\"r\":{\"N\":\"2\"}}}\n");
+    text.extend((n..2 * n).map(line));
+    let d = tree();
+    put(d.path(), "dynamodb/t/items/data-00000.jsonl", &text);
+    let records = run_with(d.path(), DynamoDbLayout::Jsonl).unwrap();
+    // Item records and their generation/meta: one item record per item.
+    let items = records
+        .iter()
+        .filter(|(k, _)| k.starts_with(b"!ddb|item|"))
+        .count();
+    assert_eq!(items, 2 * n + 1);
+    // A malformed value and an item without its key, far into the part: numbered in it.
+    let broken = |at: usize, bad: &str| {
+        let mut lines: Vec<String> = (0..2 * n).map(line).collect();
+        lines[at - 1] = bad.to_owned();
+        put(d.path(), "dynamodb/t/items/data-00000.jsonl", &lines.concat());
+        run_with(d.path(), DynamoDbLayout::Jsonl).unwrap_err()
+    };
+    let e = broken(7777, "{\"Item\":{\"h\":{\"S\":\"x\"}} oops}\n");
+    assert!(
+        e.to_string().contains("value 7777: ") && e.to_string().contains("at line 7777 "),
+        "{e}"
+    );
+    let e = broken(9001, "{\"Item\":{\"r\":{\"N\":\"1\"}}}\n");
+    assert!(
+        matches!(
+            e.cause::<BundleItemError>(),
+            Some(BundleItemError::Key { item: 9001, .. })
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_jsonl_part_that_does_not_match_checksums_is_reported_as_such_even_when_it_is_garbled() {
+    let d = tree();
+    let good = "{\"Item\":{\"h\":{\"S\":\"a\"},\"r\":{\"N\":\"1\"}}}\n";
+    put(d.path(), "dynamodb/t/items/data-00000.jsonl", good);
+    let sha = |t: &str| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(t.as_bytes()))
+    };
+    let list = format!(
+        "{}  dynamodb/t/_schema.json\n{}  dynamodb/t/items/data-00000.jsonl\n",
+        sha(SCHEMA),
+        sha(good)
+    );
+    put(d.path(), "CHECKSUMS", &list);
+    let scratch = tempfile::tempdir().unwrap();
+    let encode = |root: &Path| {
+        let (reader, _) = TreeReader::new(root, true, scratch.path()).unwrap();
+        let cx = EncodeContext {
+            threads: 2,
+            scratch_dir: scratch.path().to_path_buf(),
+            reader,
+        };
+        let options = DynamoDbOptions {
+            layout: DynamoDbLayout::Jsonl,
+            ..DynamoDbOptions::default()
+        };
+        let mut sink = Sink::default();
+        DynamoDbEncoder::new(&options, &cx)
+            .encode(root, &mut sink)
+            .map(|_| sink.0.len())
+    };
+    assert_eq!(encode(d.path()).unwrap(), 3);
+    put(
+        d.path(),
+        "dynamodb/t/items/data-00000.jsonl",
+        "{\"Item\": garbled\n",
+    );
+    let e = encode(d.path()).unwrap_err();
+    assert!(
+        matches!(&e, AdapterError::Dump(DumpError::Checksum { path, .. }) if path.ends_with("data-00000.jsonl")),
+        "{e:?}"
+    );
+}
