@@ -20,6 +20,8 @@ pub(crate) mod pebble;
 pub(crate) mod peek;
 pub(crate) mod readahead;
 pub mod sst;
+#[cfg(test)]
+mod test_io;
 
 pub use entry::{MvccEntry, RawEntry, StreamEntry};
 pub use format::PayloadFormat;

@@ -270,37 +270,14 @@ impl<R: Read> PeekReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Yields its data in chunks of `step` bytes, then an error or EOF.
-    struct Chunky {
-        data: Vec<u8>,
-        at: usize,
-        step: usize,
-        fail: bool,
-    }
-
-    impl Read for Chunky {
-        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            if self.at == self.data.len() {
-                if self.fail {
-                    return Err(io::Error::other("boom"));
-                }
-                return Ok(0);
-            }
-            let n = self.step.min(out.len()).min(self.data.len() - self.at);
-            out[..n].copy_from_slice(&self.data[self.at..self.at + n]);
-            self.at += n;
-            Ok(n)
-        }
-    }
+    use crate::container::test_io::Chunky;
 
     fn chunky(data: &[u8], step: usize, fail: bool) -> Chunky {
-        Chunky {
-            data: data.to_vec(),
-            at: 0,
+        Chunky::new(
+            data.to_vec(),
             step,
-            fail,
-        }
+            fail.then_some((io::ErrorKind::Other, "boom")),
+        )
     }
 
     #[test]

@@ -329,37 +329,14 @@ impl<R: Read> BlockSource<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Yields its data `step` bytes per read, then EOF or an error.
-    struct Chunky {
-        data: Vec<u8>,
-        at: usize,
-        step: usize,
-        fail: bool,
-    }
-
-    impl Read for Chunky {
-        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            if self.at == self.data.len() {
-                if self.fail {
-                    return Err(io::Error::new(io::ErrorKind::ConnectionReset, "disk gone"));
-                }
-                return Ok(0);
-            }
-            let n = self.step.min(out.len()).min(self.data.len() - self.at);
-            out[..n].copy_from_slice(&self.data[self.at..self.at + n]);
-            self.at += n;
-            Ok(n)
-        }
-    }
+    use crate::container::test_io::Chunky;
 
     fn chunky(len: usize, step: usize, fail: bool) -> Chunky {
-        Chunky {
-            data: (0..len).map(|i| (i * 31 + 7) as u8).collect(),
-            at: 0,
+        Chunky::new(
+            (0..len).map(|i| (i * 31 + 7) as u8).collect(),
             step,
-            fail,
-        }
+            fail.then_some((io::ErrorKind::ConnectionReset, "disk gone")),
+        )
     }
 
     /// Every block (offset, crc before, data) up to the end, then the error if any.
