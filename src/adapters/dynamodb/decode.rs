@@ -243,19 +243,25 @@ impl RenderContext<'_> {
                 body: item_file(&item),
             }));
         }
-        // Path key: `<table dir> 00 <item path> 00 rank BE64(arrival)`.
-        let mut pk = Vec::with_capacity(dir.len() + rel.len() + 11);
-        pk.extend_from_slice(dir.as_bytes());
-        pk.push(0);
-        pk.extend_from_slice(rel.as_bytes());
-        pk.push(0);
-        pk.push(rank);
-        pk.extend_from_slice(&arrival.to_be_bytes());
         Ok(rendered(Placement::Sorted {
-            path_key: pk,
+            path_key: path_key(dir, &rel, rank, arrival),
             body: item_file(&item),
         }))
     }
+}
+
+/// The sort key of an item in the path sort: `<table dir> 00 <item path> 00 rank
+/// BE64(arrival)`: the items landing on one path come out together, by generation rank,
+/// then arrival.
+fn path_key(dir: &str, rel: &str, rank: u8, arrival: u64) -> Vec<u8> {
+    let mut pk = Vec::with_capacity(dir.len() + rel.len() + 11);
+    pk.extend_from_slice(dir.as_bytes());
+    pk.push(0);
+    pk.extend_from_slice(rel.as_bytes());
+    pk.push(0);
+    pk.push(rank);
+    pk.extend_from_slice(&arrival.to_be_bytes());
+    pk
 }
 
 /// The file-name segment of a key attribute (§1.7).

@@ -380,13 +380,7 @@ impl JsonlStage {
                         let item = item_from_bundle_line(&value).map_err(|e| staged_error(&part, e))?;
                         let rel =
                             super::item_rel_path(&t.schema, &item).map_err(|e| staged_error(&part, e))?;
-                        let mut pk = Vec::with_capacity(dir.len() + rel.len() + 11);
-                        pk.extend_from_slice(dir.as_bytes());
-                        pk.push(0);
-                        pk.extend_from_slice(rel.as_bytes());
-                        pk.push(0);
-                        pk.push(r);
-                        pk.extend_from_slice(&arrival.to_be_bytes());
+                        let pk = super::path_key(dir, &rel, r, arrival);
                         arrival += 1;
                         paths.push(&pk, line).map_err(|e| staged_error(&part, e))
                     })?;
