@@ -330,13 +330,8 @@ mod tests {
     #[test]
     fn object_reader_splits_a_stream() {
         let text = b"{\"a\":\"}\\\"{\"}\n\n  {\"b\":[{}]}{\"c\":1}\n";
-        let mut r = ObjectReader::new(&text[..], 1 << 20);
-        let mut got = Vec::new();
-        while let Some((line, o)) = r.next_object().unwrap() {
-            got.push((line, o.to_vec()));
-        }
         assert_eq!(
-            got,
+            split(text, 1 << 16),
             vec![
                 (1, b"{\"a\":\"}\\\"{\"}".to_vec()),
                 (3, b"{\"b\":[{}]}".to_vec()),
