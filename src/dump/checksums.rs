@@ -228,12 +228,15 @@ fn hash_file(path: &Path) -> Result<[u8; 32], DumpError> {
     Ok(hasher.finalize().into())
 }
 
-/// The digests CHECKSUMS lists, keyed by a 16-byte hash of the relative path: 48-byte
-/// entries sorted by key in an anonymous scratch file (sorted through the external sorter),
-/// found through an in-memory index of each [`BLOCK`]-entry block's first key and one
-/// positioned read of that block; a bit per entry is set when the file is read. Memory:
-/// 16 bytes per block and a bit per file (under 1 MiB for 2.6 million files), where the
-/// entries themselves (49 bytes per file in memory) grew with the tree.
+/// The digests CHECKSUMS lists, keyed by a 16-byte path key ([`Tops::key`]: the number of
+/// the path's top directory, then 15 bytes of the SHA-256 of the path): 48-byte entries
+/// sorted by key in an anonymous scratch file (sorted through the external sorter), found
+/// through an in-memory index of each [`BLOCK`]-entry block's first key and one positioned
+/// read of that block; a bit per entry is set when the file is read. Memory: 16 bytes per
+/// block and a bit per file (under 1 MiB for 2.6 million files), where the entries
+/// themselves (49 bytes per file in memory) grew with the tree. Keyed by top directory
+/// first, each top directory's entries are one range of the table, so "was every file of
+/// `redis/` read?" is a scan of its bits, not of CHECKSUMS.
 #[derive(Debug)]
 struct Expected {
     list_path: PathBuf,
@@ -241,6 +244,53 @@ struct Expected {
     count: usize,
     index: Vec<[u8; 16]>,
     seen: Vec<AtomicU64>,
+    tops: Tops,
+    /// `starts[t]..starts[t + 1]`: the entries of top directory number `t`.
+    starts: Vec<usize>,
+}
+
+/// The top directories CHECKSUMS names, numbered in order of first appearance; the 255th
+/// and later share [`Tops::OTHERS`] (a dump has one per adapter plus the root's files).
+#[derive(Debug, Default)]
+struct Tops(Vec<Vec<u8>>);
+
+impl Tops {
+    /// The number shared by every top directory past the 254th.
+    const OTHERS: u8 = u8::MAX;
+
+    /// The first `/`-separated component of a cleaned relative path.
+    fn top(rel: &[u8]) -> &[u8] {
+        rel.split(|&b| b == b'/').next().unwrap_or_default()
+    }
+
+    /// The number of `rel`'s top directory, if CHECKSUMS named it.
+    fn number(&self, rel: &[u8]) -> Option<u8> {
+        let top = Tops::top(rel);
+        match self.0.iter().position(|t| t.as_slice() == top) {
+            Some(i) => Some(u8::try_from(i).unwrap_or(Tops::OTHERS)),
+            None if self.0.len() >= usize::from(Tops::OTHERS) => Some(Tops::OTHERS),
+            None => None,
+        }
+    }
+
+    /// The number of `rel`'s top directory, numbering it if it is new.
+    fn add(&mut self, rel: &[u8]) -> u8 {
+        if let Some(n) = self.number(rel) {
+            return n;
+        }
+        self.0.push(Tops::top(rel).to_vec());
+        u8::try_from(self.0.len() - 1).unwrap_or(Tops::OTHERS)
+    }
+
+    /// The table key of `rel` under top directory number `top`.
+    fn key(top: u8, rel: &[u8]) -> [u8; 16] {
+        let d: [u8; 32] = Sha256::digest(rel).into();
+        let mut k = [top; 16];
+        if let (Some(tail), Some(hash)) = (k.get_mut(1..), d.get(..15)) {
+            tail.copy_from_slice(hash);
+        }
+        k
+    }
 }
 
 /// Entries per block of [`Expected`]'s table (3 KiB read per lookup).
@@ -255,19 +305,23 @@ impl Expected {
     fn build(
         list_path: PathBuf,
         scratch: &Path,
-        each: impl FnOnce(&mut dyn FnMut([u8; 16], [u8; 32]) -> io::Result<()>) -> Result<(), DumpError>,
+        each: impl FnOnce(&mut dyn FnMut(&[u8], [u8; 32]) -> io::Result<()>) -> Result<(), DumpError>,
     ) -> Result<Expected, DumpError> {
         let scratch_err = |e| DumpError::io(scratch, e);
         let mut sorter = ExternalSorter::new(EXPECTED_SORT_BUDGET, scratch);
-        each(&mut |key, digest| sorter.push(&key, &digest))?;
+        let mut tops = Tops::default();
+        each(&mut |rel, digest| sorter.push(&Tops::key(tops.add(rel), rel), &digest))?;
         let mut sorted = sorter.finish().map_err(scratch_err)?;
         let table = tempfile::tempfile_in(scratch).map_err(scratch_err)?;
         let mut out = BufWriter::with_capacity(64 * 1024, &table);
-        let (mut count, mut index) = (0usize, Vec::new());
+        let (mut count, mut index, mut starts) = (0usize, Vec::new(), Vec::new());
         while let Some((key, digest)) = sorted.next().map_err(scratch_err)? {
             let key: [u8; 16] = key.try_into().map_err(|_| scratch_err(corrupt()))?;
             if count % BLOCK == 0 {
                 index.push(key);
+            }
+            while starts.len() <= usize::from(key[0]) {
+                starts.push(count);
             }
             out.write_all(&key).map_err(scratch_err)?;
             out.write_all(digest).map_err(scratch_err)?;
@@ -275,6 +329,7 @@ impl Expected {
         }
         out.flush().map_err(scratch_err)?;
         drop(out);
+        starts.push(count);
         let seen = (0..count.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
         Ok(Expected {
             list_path,
@@ -282,6 +337,8 @@ impl Expected {
             count,
             index,
             seen,
+            tops,
+            starts,
         })
     }
 
@@ -327,6 +384,20 @@ impl Expected {
             .get(i / 64)
             .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (i % 64)) != 0)
     }
+
+    /// Whether every file CHECKSUMS lists under top directory number `top` was read.
+    fn all_seen(&self, top: u8) -> bool {
+        let t = usize::from(top);
+        let (Some(&start), Some(&end)) = (self.starts.get(t), self.starts.get(t + 1)) else {
+            return true; // no entry sorts at or after this number
+        };
+        (start..end).all(|i| self.was_seen(i))
+    }
+
+    /// The table key of a cleaned relative path (`None`: its top directory is not listed).
+    fn lookup_key(&self, rel: &[u8]) -> Option<[u8; 16]> {
+        self.tops.number(rel).map(|top| Tops::key(top, rel))
+    }
 }
 
 fn corrupt() -> io::Error {
@@ -334,13 +405,6 @@ fn corrupt() -> io::Error {
         io::ErrorKind::InvalidData,
         "the CHECKSUMS sort returned a record that was never pushed",
     )
-}
-
-fn path_key(rel: &[u8]) -> [u8; 16] {
-    let d: [u8; 32] = Sha256::digest(rel).into();
-    let mut k = [0u8; 16];
-    k.copy_from_slice(d.get(..16).unwrap_or_default());
-    k
 }
 
 /// Each non-blank CHECKSUMS line as its digest and cleaned `/`-joined relative path.
@@ -463,7 +527,7 @@ impl TreeReader {
         let lines = list_path.clone();
         let expected = Expected::build(list_path.clone(), scratch, |push| {
             for_each_line(&lines, |_, digest, rel| {
-                push(path_key(&rel), digest).map_err(|e| DumpError::io(scratch, e))
+                push(&rel, digest).map_err(|e| DumpError::io(scratch, e))
             })
         })?;
         if expected.count == 0 {
@@ -538,8 +602,11 @@ impl TreeReader {
             return Ok(());
         };
         let rel = path.strip_prefix(&self.root).unwrap_or(path);
-        let key = path_key(rel.as_os_str().as_bytes());
-        let Some((i, want)) = exp.find(&key)? else {
+        let found = match exp.lookup_key(rel.as_os_str().as_bytes()) {
+            Some(key) => exp.find(&key)?,
+            None => None,
+        };
+        let Some((i, want)) = found else {
             return Err(DumpError::Checksum {
                 path: path.to_path_buf(),
                 what: "the file is not listed in CHECKSUMS (after a deliberate edit, run `ekv-snapshot verify --update-checksums`)".into(),
@@ -561,13 +628,23 @@ impl TreeReader {
         let Some(exp) = &self.expected else {
             return Ok(());
         };
+        // Fast path: every listed file of these subtrees was read (the common case).
+        let unread: Vec<&str> = subtrees
+            .iter()
+            .copied()
+            .filter(|s| exp.tops.number(s.as_bytes()).is_some_and(|t| !exp.all_seen(t)))
+            .collect();
+        if unread.is_empty() {
+            return Ok(());
+        }
         for_each_line(&exp.list_path, |_, _, rel| {
-            let top = rel.split(|&b| b == b'/').next().unwrap_or_default();
-            if !subtrees.iter().any(|s| s.as_bytes() == top) {
+            if !unread.iter().any(|s| s.as_bytes() == Tops::top(&rel)) {
                 return Ok(());
             }
-            let key = path_key(&rel);
-            let read = exp.find(&key)?.is_some_and(|(i, _)| exp.was_seen(i));
+            let read = match exp.lookup_key(&rel) {
+                Some(key) => exp.find(&key)?.is_some_and(|(i, _)| exp.was_seen(i)),
+                None => false,
+            };
             if read {
                 return Ok(());
             }

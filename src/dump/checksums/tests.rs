@@ -219,3 +219,64 @@ fn tree_reader_finds_every_listed_file_across_blocks_and_flags_the_rest() {
         Err(DumpError::Checksum { path, .. }) if path.ends_with("a/f0")
     ));
 }
+
+/// A verified reader over `files` (with their CHECKSUMS) and the tempdirs holding them.
+fn reader_over(files: &[(String, Vec<u8>)]) -> (tempfile::TempDir, tempfile::TempDir, TreeReader) {
+    let list: String = files
+        .iter()
+        .map(|(rel, b)| format!("{}  {rel}\n", digest(b)))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(r, b)| (r.as_str(), b.as_slice())).collect();
+    let d = root_with(&refs, &list);
+    let scratch = tempfile::tempdir().unwrap();
+    let (reader, _) = TreeReader::new(d.path(), true, scratch.path()).unwrap();
+    (d, scratch, reader)
+}
+
+#[test]
+fn each_top_directory_is_one_range_and_a_fully_read_one_needs_no_rescan() {
+    // Interleaved in CHECKSUMS, the tops' entries still form one range each.
+    let files: Vec<(String, Vec<u8>)> = (0..200)
+        .map(|i| (format!("{}/f{i}", ["a", "b", "c"][i % 3]), vec![i as u8]))
+        .collect();
+    let (d, _s, reader) = reader_over(&files);
+    let exp = reader.expected.as_ref().unwrap();
+    assert_eq!(exp.starts, vec![0, 67, 134, 200]);
+    for (rel, b) in files.iter().filter(|(r, _)| !r.starts_with('b')) {
+        assert_eq!(&reader.read(&d.path().join(rel), 10).unwrap(), b);
+    }
+    assert!(exp.all_seen(0) && !exp.all_seen(1) && exp.all_seen(2));
+    // Every file of a/ and c/ was read: no rescan of CHECKSUMS (it is gone, and not missed).
+    std::fs::remove_file(d.path().join("CHECKSUMS")).unwrap();
+    reader.check_none_missing(&["a", "c", "never-listed"]).unwrap();
+    // b/ was not read: the rescan runs (and here cannot open CHECKSUMS).
+    assert!(matches!(
+        reader.check_none_missing(&["a", "b"]),
+        Err(DumpError::Io { path, .. }) if path.ends_with("CHECKSUMS")
+    ));
+}
+
+#[test]
+fn more_than_255_top_directories_share_the_last_number() {
+    let files: Vec<(String, Vec<u8>)> = (0..300).map(|i| (format!("t{i}/f"), vec![i as u8])).collect();
+    let (d, _s, reader) = reader_over(&files);
+    let exp = reader.expected.as_ref().unwrap();
+    assert_eq!(exp.tops.number(b"t254/f"), Some(254));
+    assert_eq!(exp.tops.number(b"t299/f"), Some(Tops::OTHERS));
+    assert_eq!(exp.tops.number(b"t300/f"), Some(Tops::OTHERS));
+    for (rel, b) in files.iter().filter(|(r, _)| r != "t3/f" && r != "t280/f") {
+        assert_eq!(&reader.read(&d.path().join(rel), 10).unwrap(), b);
+    }
+    reader.check_none_missing(&["t3", "t280", "t290"]).unwrap();
+    std::fs::remove_file(d.path().join("t280/f")).unwrap();
+    assert!(matches!(
+        reader.check_none_missing(&["t290", "t280"]),
+        Err(DumpError::Checksum { path, .. }) if path.ends_with("t280/f")
+    ));
+    std::fs::create_dir(d.path().join("t300")).unwrap();
+    std::fs::write(d.path().join("t300/f"), b"x").unwrap();
+    assert!(matches!(
+        reader.read(&d.path().join("t300/f"), 10),
+        Err(DumpError::Checksum { what, .. }) if what.contains("not listed")
+    ));
+}
