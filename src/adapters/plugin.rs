@@ -137,6 +137,31 @@ pub trait Decoder {
 pub trait RecordSink {
     /// Add one `(user key, user value)` record.
     fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError>;
+
+    /// Add a record whose value was just read from `source` (an input file of the tree,
+    /// already checked): the sink may keep the reference instead of the bytes and read them
+    /// again when it writes the record. By default the bytes are added as they are.
+    fn add_from_file(
+        &mut self,
+        user_key: &[u8],
+        user_value: &[u8],
+        source: &FileRange<'_>,
+    ) -> Result<(), SinkError> {
+        let _ = source;
+        self.add(user_key, user_value)
+    }
+}
+
+/// Where the value of [`RecordSink::add_from_file`] lies: it starts at byte `offset` of
+/// the file at `path`, whose stamp was `stamp` when it was read.
+#[derive(Debug, Clone, Copy)]
+pub struct FileRange<'a> {
+    /// The input file.
+    pub path: &'a Path,
+    /// Offset of the value's first byte.
+    pub offset: u64,
+    /// The file's stamp when the value was read.
+    pub stamp: crate::dump::FileStamp,
 }
 
 /// Tree → records, for one adapter. `root` is the dump root (the folder holding MANIFEST.json).

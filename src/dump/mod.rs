@@ -29,6 +29,7 @@ pub(crate) mod walk;
 pub use checksums::{verify as verify_checksums, StreamedInput, TreeReader, Verification};
 pub use encode_info::{EncodeInfo, SelfTest};
 pub use filename::{decode_segment, encode_segment, Segment};
+pub use fs::FileStamp;
 pub use keymap::{load as load_keymap, KeyMap, KeyMapRecordError, KIND_SHA_FALLBACK};
 pub use manifest::{AdapterScope, Adapters, Exclusions, Live, Manifest};
 pub use out::{MemTree, OutFile, TreeOut};

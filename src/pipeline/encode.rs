@@ -3,7 +3,9 @@
 //! Adapters run in the fixed order redis → dynamodb → s3 → sqs and emit `(user key, user
 //! value)` records into a sink that stamps each with the one effective commit ts, frames it
 //! (`user_key ‖ u64be(!ts)`, `00 ‖ u64le(0) ‖ value`) and hands it to an external sorter with
-//! a memory budget. The sorted records are then written with the stream writer through a
+//! a memory budget; a large value read from an input file is sorted as a reference to its
+//! byte range and read again when written (`stored`: no body byte goes through the sort's
+//! scratch files). The sorted records are then written with the stream writer through a
 //! SHA-256 computed beside the write on a second thread; adjacent equal encoded keys are a
 //! duplicate-key error.
 //!
@@ -19,7 +21,7 @@ use std::sync::mpsc;
 
 use sha2::{Digest, Sha256};
 
-use crate::adapters::{self, Adapter, AdapterOptions, EncodeContext, RecordSink, SinkError};
+use crate::adapters::{self, Adapter, AdapterOptions, EncodeContext, FileRange, RecordSink, SinkError};
 use crate::container::pebble::{self, PebbleStreamWriter};
 use crate::dump::checksums::{TreeReader, Verification};
 use crate::dump::encode_info::{self, EncodeInfo, SelfTest};
@@ -218,18 +220,7 @@ pub fn parse_tree(opts: &EncodeOptions) -> Result<u64, Error> {
     struct Count(u64);
     impl RecordSink for Count {
         fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError> {
-            if user_key.len() + 8 > MAX_KEY {
-                return Err(SinkError::KeyTooLarge {
-                    len: user_key.len() + 8,
-                    max: MAX_KEY,
-                });
-            }
-            if user_value.len() + 9 > MAX_VALUE {
-                return Err(SinkError::ValueTooLarge {
-                    len: user_value.len() + 9,
-                    max: MAX_VALUE,
-                });
-            }
+            check_lengths(user_key.len(), user_value.len())?;
             self.0 += 1;
             Ok(())
         }
@@ -310,11 +301,30 @@ fn first_file(dir: &Path) -> Result<Option<PathBuf>, Error> {
 const MAX_KEY: usize = pebble::MAX_ENCODED_KEY_LEN as usize;
 const MAX_VALUE: usize = pebble::MAX_ENCODED_VALUE_LEN as usize;
 
-/// Stamps, frames and sorts records.
+/// Refuse a record whose encoded key or value would exceed the container's limits.
+fn check_lengths(user_key: usize, user_value: usize) -> Result<(), SinkError> {
+    if user_key + 8 > MAX_KEY {
+        return Err(SinkError::KeyTooLarge {
+            len: user_key + 8,
+            max: MAX_KEY,
+        });
+    }
+    if user_value + 9 > MAX_VALUE {
+        return Err(SinkError::ValueTooLarge {
+            len: user_value + 9,
+            max: MAX_VALUE,
+        });
+    }
+    Ok(())
+}
+
+/// Stamps and sorts records, their values in the [`stored`] form.
 struct SortingSink<'p> {
     commit_ts: u64,
     sorter: ExternalSorter,
     key: Vec<u8>,
+    /// The stored form of the last reference.
+    reference: Vec<u8>,
     records: u64,
     bytes: u64,
     progress: &'p mut dyn Progress,
@@ -331,6 +341,7 @@ impl<'p> SortingSink<'p> {
             commit_ts,
             sorter: ExternalSorter::new(budget, scratch),
             key: Vec::new(),
+            reference: Vec::new(),
             records: 0,
             bytes: 0,
             progress,
@@ -338,29 +349,46 @@ impl<'p> SortingSink<'p> {
     }
 }
 
-impl RecordSink for SortingSink<'_> {
-    fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError> {
-        if user_key.len() + 8 > MAX_KEY {
-            return Err(SinkError::KeyTooLarge {
-                len: user_key.len() + 8,
-                max: MAX_KEY,
-            });
-        }
-        if user_value.len() + 9 > MAX_VALUE {
-            return Err(SinkError::ValueTooLarge {
-                len: user_value.len() + 9,
-                max: MAX_VALUE,
-            });
-        }
+impl SortingSink<'_> {
+    /// Push a record whose value (of `value_len` bytes) is stored as `stored`.
+    fn push(&mut self, user_key: &[u8], stored: &[&[u8]], value_len: usize) -> Result<(), SinkError> {
+        check_lengths(user_key.len(), value_len)?;
         self.key.clear();
         pebble::encode_key(user_key, self.commit_ts, &mut self.key);
-        self.sorter.push(&self.key, user_value)?;
+        self.sorter.push_parts(&self.key, stored)?;
         self.records += 1;
-        self.bytes += (self.key.len() + user_value.len() + 25) as u64;
+        self.bytes += (self.key.len() + value_len + 25) as u64;
         if self.records % (1 << 14) == 0 {
             self.progress.update(self.bytes, self.records);
         }
         Ok(())
+    }
+}
+
+impl RecordSink for SortingSink<'_> {
+    fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError> {
+        self.push(
+            user_key,
+            &[&stored::INLINE_HEADER[..], user_value],
+            user_value.len(),
+        )
+    }
+
+    fn add_from_file(
+        &mut self,
+        user_key: &[u8],
+        user_value: &[u8],
+        source: &FileRange<'_>,
+    ) -> Result<(), SinkError> {
+        if user_value.len() < stored::REFERENCE_MIN {
+            return self.add(user_key, user_value);
+        }
+        let mut reference = std::mem::take(&mut self.reference);
+        reference.clear();
+        stored::reference(source, user_value.len(), &mut reference);
+        let pushed = self.push(user_key, &[&reference], user_value.len());
+        self.reference = reference;
+        pushed
     }
 }
 
@@ -369,10 +397,10 @@ fn write_sorted(sink: SortingSink<'_>, out: &mut dyn Write) -> Result<(), Error>
     let mut sorted = sink.sorter.finish().map_err(spill_err)?;
     // The writer rejects duplicate and out-of-order encoded keys.
     let mut writer = PebbleStreamWriter::new(out, sink.commit_ts)?;
+    let mut resolver = stored::Resolver::default();
     let mut value = Vec::new();
-    while let Some((key, body)) = sorted.next().map_err(spill_err)? {
-        value.clear();
-        pebble::encode_value(0, 0, body, &mut value);
+    while let Some((key, stored)) = sorted.next().map_err(spill_err)? {
+        resolver.frame(stored, &mut value)?;
         writer.write_entry(key, &value)?;
     }
     writer.finish()?;
@@ -639,5 +667,6 @@ fn encode_info(opts: &EncodeFileOptions, r: &EncodeResult, st: SelfTest) -> Enco
     }
 }
 
+mod stored;
 #[cfg(test)]
 mod tests;

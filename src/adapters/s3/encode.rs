@@ -7,8 +7,9 @@
 //! first error reported can differ). Object directories are listed through
 //! `dump::walk::SortedEntries` (sorted through the external sorter), so memory does not grow
 //! with the number of objects in one directory; the top-level listing of buckets stays a
-//! `list_dir`. Bodies are streamed from the file to the sink one chunk
-//! at a time: memory holds one 1 MiB buffer whatever the body's size.
+//! `list_dir`. Bodies are read once, hashed for CHECKSUMS as they are read, and handed to
+//! the sink one chunk at a time with where each chunk lies in the file
+//! (`RecordSink::add_from_file`): memory holds one 1 MiB buffer whatever the body's size.
 //!
 //! Input checks, each an error naming the file: `_bucket.json`, KEYMAP.jsonl and sidecars
 //! must be one JSON value of the expected shape (§4.2–§4.4); every file read must be a
@@ -16,16 +17,17 @@
 //! sidecar needs its body; symlinks and special files anywhere are refused (D12).
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::keys::{self, GoObj, JsonError, LiveManifest, LivePart, RestoreBucketMeta};
 use super::{hlc, KEYMAP_NAME, LEAF_DATA_SUFFIX, META_SUFFIX};
-use crate::adapters::{display_key, AdapterError, Cause, EncodeContext, Encoder, RecordSink};
+use crate::adapters::{
+    display_key, AdapterError, Cause, EncodeContext, Encoder, FileRange, RecordSink, SinkError,
+};
 use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
 use crate::dump::filename::encode_segment;
-use crate::dump::fs::{list_dir, open_input, EntryKind};
+use crate::dump::fs::{list_dir, EntryKind};
 use crate::dump::json::{self, JsonStyle};
 use crate::dump::keymap::{self, KIND_META_SUFFIX_RENAME, KIND_S3_LEAF_DATA, KIND_SHA_FALLBACK};
 use crate::dump::walk::{SortedEntries, LISTING_SORT_BUDGET};
@@ -139,11 +141,16 @@ fn invalid(path: &Path, file: &'static str, error: JsonError) -> AdapterError {
 }
 
 fn add(sink: &mut dyn RecordSink, path: &Path, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
-    sink.add(key, value).map_err(|source| AdapterError::Sink {
+    sink.add(key, value).map_err(sink_error(path, key))
+}
+
+/// The sink refused the record `key` of the file at `path`.
+fn sink_error<'a>(path: &'a Path, key: &'a [u8]) -> impl FnOnce(SinkError) -> AdapterError + 'a {
+    move |source| AdapterError::Sink {
         path: path.to_path_buf(),
         key: display_key(key),
         source,
-    })
+    }
 }
 
 /// Refuse what is neither a directory nor a regular file (D12).
@@ -498,31 +505,15 @@ fn encode_object(
         return Err(bad_file(path, "object body without its sidecar"));
     }
     let Sidecar { mut manifest } = read_sidecar(reader, &sidecar_path)?;
-    reader.check_file(path)?;
-    let mut file = open_input(path)?;
-    let len = file
-        .metadata()
-        .map_err(|source| AdapterError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .len();
-    if i64::try_from(len).ok() != Some(manifest.size_bytes) {
-        return Err(bad_file(
-            path,
-            format!(
-                "invalid object sidecar: size_bytes {} != body length {len}",
-                manifest.size_bytes
-            ),
-        ));
-    }
+    // One read of the body: hashed for CHECKSUMS as it goes, each chunk handed to the sink
+    // with where it lies in the file (the sink may read it again rather than keep it).
+    let mut input = reader.open(path, u64::MAX)?;
+    let stamp = input.stamp();
     buf.resize(keys::CHUNK_SIZE, 0);
     let mut sizes = Vec::new();
+    let mut offset = 0u64;
     loop {
-        let n = read_full(&mut file, buf).map_err(|source| AdapterError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let n = input.read_full(buf)?;
         if n == 0 {
             break;
         }
@@ -536,11 +527,24 @@ fn encode_object(
             chunk_no,
             0,
         );
-        add(sink, path, &k, buf.get(..n).unwrap_or_default())?;
+        let source = FileRange { path, offset, stamp };
+        sink.add_from_file(&k, buf.get(..n).unwrap_or_default(), &source)
+            .map_err(sink_error(path, &k))?;
         sizes.push(n as u64);
+        offset += n as u64;
         if n < buf.len() {
             break;
         }
+    }
+    reader.finish(input)?;
+    if i64::try_from(offset).ok() != Some(manifest.size_bytes) {
+        return Err(bad_file(
+            path,
+            format!(
+                "invalid object sidecar: size_bytes {} != body length {offset}",
+                manifest.size_bytes
+            ),
+        ));
     }
     if !sizes.is_empty() {
         manifest.parts = Some(vec![LivePart {
@@ -556,24 +560,9 @@ fn encode_object(
     add(sink, path, &k, &json::to_vec(&manifest, JsonStyle::MARSHAL))
 }
 
-/// Read until `buf` is full or the file ends (Go `io.ReadFull`); returns the bytes read.
-fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(buf.get_mut(n..).unwrap_or_default()) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::SinkError;
 
     #[derive(Default)]
     struct Collect(Vec<(Vec<u8>, Vec<u8>)>);
