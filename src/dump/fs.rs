@@ -430,6 +430,41 @@ pub(crate) fn open_input_stamped(path: &Path) -> Result<(File, FileStamp), DumpE
     Ok((file, FileStamp::of(&meta)))
 }
 
+/// [`open_input`] of a file read earlier, refused as [`DumpError::Changed`] unless its
+/// stamp is still `stamp`.
+pub(crate) fn open_unchanged(path: &Path, stamp: &FileStamp) -> Result<File, DumpError> {
+    let (file, now) = open_input_stamped(path)?;
+    if now != *stamp {
+        return Err(DumpError::Changed {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(file)
+}
+
+/// The `len` bytes at `offset` of a file read earlier ([`open_unchanged`]); a range past
+/// the end of the file as stamped is refused before anything is allocated.
+pub(crate) fn read_unchanged(
+    path: &Path,
+    stamp: &FileStamp,
+    offset: u64,
+    len: u64,
+) -> Result<Vec<u8>, DumpError> {
+    let file = open_unchanged(path, stamp)?;
+    let past_end = || {
+        DumpError::io(
+            path,
+            io::Error::new(io::ErrorKind::InvalidInput, "range past the end of the file"),
+        )
+    };
+    if offset.checked_add(len).is_none_or(|end| end > stamp.len) {
+        return Err(past_end());
+    }
+    let mut buf = vec![0u8; usize::try_from(len).map_err(|_| past_end())?];
+    std::os::unix::fs::FileExt::read_exact_at(&file, &mut buf, offset).map_err(|e| DumpError::io(path, e))?;
+    Ok(buf)
+}
+
 /// What tells, without reading it, whether an input file is still the one read earlier:
 /// device, inode, size, and modification and change times from `fstat`. A write changes
 /// the change time (which no user can set back), a replacement the inode.

@@ -130,6 +130,13 @@ pub enum DumpError {
         /// The limit.
         max: u64,
     },
+    /// An input file changed after it was read and checked, before it was read again
+    /// (the tree was modified during the run).
+    #[error("{}: changed while the tree was being read (size, times or inode differ from when it was read and checked); run again", path.display())]
+    Changed {
+        /// The file concerned.
+        path: PathBuf,
+    },
     /// I/O on a named file.
     #[error("{}: {source}", path.display())]
     Io {
@@ -144,7 +151,10 @@ impl DumpError {
     /// Usage or data (exit code 1 or 2).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            DumpError::Io { .. } | DumpError::Output { .. } | DumpError::Locked { .. } => ErrorKind::Usage,
+            DumpError::Io { .. }
+            | DumpError::Output { .. }
+            | DumpError::Locked { .. }
+            | DumpError::Changed { .. } => ErrorKind::Usage,
             _ => ErrorKind::Data,
         }
     }

@@ -82,13 +82,6 @@ pub enum PipelineError {
         /// What was being handled, or what is wrong.
         what: String,
     },
-    /// An input file changed after it was read and checked, before the encoder read its
-    /// bytes again to write them (the tree was modified during the encode).
-    #[error("{}: changed while the tree was being encoded (size, times or inode differ from when it was read and checked); encode again", path.display())]
-    InputChanged {
-        /// The file concerned.
-        path: PathBuf,
-    },
     /// I/O on our own output or scratch (usage/environment).
     #[error("{}: {source}", path.display())]
     Io {
@@ -106,7 +99,6 @@ impl PipelineError {
             PipelineError::InvalidOptions(_)
             | PipelineError::Input { .. }
             | PipelineError::UnsafeOutput { .. }
-            | PipelineError::InputChanged { .. }
             | PipelineError::Io { .. } => ErrorKind::Usage,
             PipelineError::LastCommitTsRegression { .. }
             | PipelineError::Unsupported(_)

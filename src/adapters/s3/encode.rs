@@ -9,7 +9,11 @@
 //! with the number of objects in one directory; the top-level listing of buckets stays a
 //! `list_dir`. Bodies are read once, hashed for CHECKSUMS as they are read, and handed to
 //! the sink one chunk at a time with where each chunk lies in the file
-//! (`RecordSink::add_from_file`): memory holds one 1 MiB buffer whatever the body's size.
+//! (`RecordSink::add_from_file`, so the chunk travels as a reference, not as bytes). The
+//! walk queues the objects it meets and encodes them a round at a time on the context's
+//! worker threads (`adapters::encode_files`: records replayed in walk order), so the
+//! records, and the first error, are those of a sequential walk. Memory: a 1 MiB buffer per
+//! worker whatever the body's size, and the queue of paths.
 //!
 //! Input checks, each an error naming the file: `_bucket.json`, KEYMAP.jsonl and sidecars
 //! must be one JSON value of the expected shape (§4.2–§4.4); every file read must be a
@@ -23,7 +27,8 @@ use std::path::{Path, PathBuf};
 use super::keys::{self, GoObj, JsonError, LiveManifest, LivePart, RestoreBucketMeta};
 use super::{hlc, KEYMAP_NAME, LEAF_DATA_SUFFIX, META_SUFFIX};
 use crate::adapters::{
-    display_key, AdapterError, Cause, EncodeContext, Encoder, FileRange, RecordSink, SinkError,
+    display_key, encode_files, AdapterError, Cause, EncodeContext, Encoder, FileRange, RecordBatch,
+    RecordSink, SinkError,
 };
 use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
 use crate::dump::filename::encode_segment;
@@ -39,6 +44,8 @@ pub struct S3Encoder {
     /// Reads the tree's files, checked against CHECKSUMS (D15).
     reader: TreeReader,
     lister: Lister,
+    /// Workers reading (and hashing) object bodies.
+    threads: usize,
 }
 
 impl S3Encoder {
@@ -50,6 +57,7 @@ impl S3Encoder {
                 scratch_dir: cx.scratch_dir.clone(),
                 budget: LISTING_SORT_BUDGET,
             },
+            threads: cx.threads,
         }
     }
 }
@@ -195,7 +203,15 @@ impl Encoder for S3Encoder {
             refuse_special(&e.path, &e.kind)?;
             match e.kind {
                 EntryKind::Dir => {
-                    encode_bucket(&self.reader, &self.lister, &e.path, e.name.as_bytes(), sink)?
+                    let walk = Walk {
+                        reader: &self.reader,
+                        lister: &self.lister,
+                        threads: self.threads,
+                        dir: &e.path,
+                        bucket: &[],
+                        keymap: None,
+                    };
+                    encode_bucket(walk, e.name.as_bytes(), sink)?
                 }
                 _ if e.name.as_bytes().starts_with(b"_") => {}
                 _ => {
@@ -213,15 +229,11 @@ impl Encoder for S3Encoder {
 /// A bucket's KEYMAP.jsonl, when it is the collision tracker: encoded path → original key.
 type Keymap = HashMap<String, Vec<u8>>;
 
-fn encode_bucket(
-    reader: &TreeReader,
-    lister: &Lister,
-    dir: &Path,
-    dir_name: &[u8],
-    sink: &mut dyn RecordSink,
-) -> Result<(), AdapterError> {
+/// Encode the bucket at `walk.dir` (`walk.bucket` and `walk.keymap` are set from its files).
+fn encode_bucket(walk: Walk<'_>, dir_name: &[u8], sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+    let dir = walk.dir;
     let meta_path = dir.join("_bucket.json");
-    let value = one_json(reader, &meta_path, "_bucket.json")?;
+    let value = one_json(walk.reader, &meta_path, "_bucket.json")?;
     let o = GoObj::new(&value, "_bucket.json").map_err(|e| bad_file(&meta_path, e))?;
     format_version(&o, &meta_path, "_bucket.json")?;
     let field = |name: &'static str| o.string(name).map_err(|e| invalid(&meta_path, "_bucket.json", e));
@@ -264,15 +276,15 @@ fn encode_bucket(
         &keys::RESTORE_GENERATION.to_be_bytes(),
     )?;
     let keymap = load_tracker(dir)?;
-    let mut buf = Vec::new();
     let walk = Walk {
-        reader,
-        lister,
-        dir,
         bucket,
         keymap: keymap.as_ref(),
+        ..walk
     };
-    walk.walk(&[], &mut buf, sink)
+    let mut pending = Vec::new();
+    let walked = walk.walk(&[], &mut pending, sink);
+    // The objects met before the walk stopped come first, and so does their error.
+    walk.encode_pending(&mut pending, sink).and(walked)
 }
 
 fn lstat_regular(path: &Path) -> Result<Option<bool>, AdapterError> {
@@ -383,10 +395,18 @@ fn join_rel(rel: &[u8], name: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Objects the walk collects before encoding them together on the workers.
+const OBJECTS_PER_ROUND: usize = 1024;
+
+/// An object met by the walk, not yet encoded: its body's path and its `/`-joined path
+/// below the bucket directory.
+type PendingObject = (PathBuf, Vec<u8>);
+
 /// What the walk of one bucket shares.
 struct Walk<'a> {
     reader: &'a TreeReader,
     lister: &'a Lister,
+    threads: usize,
     /// The bucket's directory.
     dir: &'a Path,
     bucket: &'a [u8],
@@ -395,8 +415,15 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     /// Encode the objects under `rel` (a `/`-separated path below the bucket directory), in
-    /// name order.
-    fn walk(&self, rel: &[u8], buf: &mut Vec<u8>, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+    /// name order. Objects are queued in `pending` and encoded a round at a time
+    /// ([`Walk::encode_pending`]); the caller encodes what is left, also after an error of
+    /// the walk, which comes after theirs.
+    fn walk(
+        &self,
+        rel: &[u8],
+        pending: &mut Vec<PendingObject>,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), AdapterError> {
         let here = if rel.is_empty() {
             self.dir.to_path_buf()
         } else {
@@ -419,7 +446,7 @@ impl Walk<'_> {
                     }
                     continue;
                 }
-                self.walk(&child, buf, sink)?;
+                self.walk(&child, pending, sink)?;
                 continue;
             }
             if rel.is_empty()
@@ -434,9 +461,34 @@ impl Walk<'_> {
                 }
                 continue;
             }
-            encode_object(self.reader, &e.path, &child, self.bucket, self.keymap, buf, sink)?;
+            pending.push((e.path, child));
+            if pending.len() >= OBJECTS_PER_ROUND {
+                self.encode_pending(pending, sink)?;
+            }
         }
         Ok(())
+    }
+
+    /// Encode the queued objects on the workers (each body read and hashed on one), their
+    /// records reaching `sink` in queue order, so the records and the first error are those
+    /// of encoding them one by one.
+    fn encode_pending(
+        &self,
+        pending: &mut Vec<PendingObject>,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), AdapterError> {
+        let encoded = encode_files(
+            pending,
+            self.threads,
+            |(path, rel)| {
+                let mut batch = RecordBatch::new(path);
+                encode_object(self.reader, path, rel, self.bucket, self.keymap, &mut batch)?;
+                Ok(batch)
+            },
+            sink,
+        );
+        pending.clear();
+        encoded
     }
 }
 
@@ -491,7 +543,6 @@ fn encode_object(
     rel: &[u8],
     bucket: &[u8],
     keymap: Option<&Keymap>,
-    buf: &mut Vec<u8>,
     sink: &mut dyn RecordSink,
 ) -> Result<(), AdapterError> {
     let key = std::str::from_utf8(rel)
@@ -509,11 +560,13 @@ fn encode_object(
     // with where it lies in the file (the sink may read it again rather than keep it).
     let mut input = reader.open(path, u64::MAX)?;
     let stamp = input.stamp();
-    buf.resize(keys::CHUNK_SIZE, 0);
+    // A short body needs no 1 MiB buffer; one spare byte lets its end read land.
+    let len = usize::try_from(stamp.len).unwrap_or(usize::MAX);
+    let mut buf = vec![0u8; keys::CHUNK_SIZE.min(len.saturating_add(1))];
     let mut sizes = Vec::new();
     let mut offset = 0u64;
     loop {
-        let n = input.read_full(buf)?;
+        let n = input.read_full(&mut buf)?;
         if n == 0 {
             break;
         }
@@ -593,8 +646,12 @@ mod tests {
     type Records = Vec<(Vec<u8>, Vec<u8>)>;
 
     fn encode(root: &Path, budget: usize) -> Result<Records, AdapterError> {
+        encode_with(root, budget, 1)
+    }
+
+    fn encode_with(root: &Path, budget: usize, threads: usize) -> Result<Records, AdapterError> {
         let cx = EncodeContext {
-            threads: 1,
+            threads,
             scratch_dir: root.to_path_buf(),
             reader: TreeReader::unverified(root),
         };
@@ -641,10 +698,11 @@ mod tests {
         for budget in [0, 200] {
             assert_eq!(encode(root, budget).unwrap(), want, "budget {budget}");
         }
+        assert_eq!(encode_with(root, 200, 3).unwrap(), want, "3 threads");
         // The first error is the same too: a sidecar without a body after many objects.
         put(root, &format!("s3/b/dir/k99{META_SUFFIX}"), b"{}");
-        for budget in [0, LISTING_SORT_BUDGET] {
-            match encode(root, budget) {
+        for (budget, threads) in [(0, 1), (LISTING_SORT_BUDGET, 1), (LISTING_SORT_BUDGET, 2)] {
+            match encode_with(root, budget, threads) {
                 Err(AdapterError::BadFile { path, source }) => {
                     assert!(
                         path.ends_with(format!("dir/k99{META_SUFFIX}")),
@@ -655,6 +713,43 @@ mod tests {
                 }
                 other => panic!("expected BadFile, got {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn with_workers_an_object_error_before_a_walk_error_is_the_one_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        put(
+            root,
+            "s3/b/_bucket.json",
+            br#"{"format_version":1,"name":"b","owner":"","region":"","acl":"","creation_time_iso":"","versioning":"","policy_json":""}"#,
+        );
+        for i in 0..20 {
+            object(root, &format!("s3/b/k{i:02}"), &vec![i as u8; 70_000]);
+        }
+        // k05's sidecar lies about the size (found by a worker); a sidecar without a body
+        // (found by the walk) comes later.
+        object(root, "s3/b/k05", &[5u8; 69_999]);
+        put(
+            root,
+            &format!("s3/b/k05{META_SUFFIX}"),
+            &std::fs::read(root.join(format!("s3/b/k06{META_SUFFIX}"))).unwrap(),
+        );
+        put(root, &format!("s3/b/k10x{META_SUFFIX}"), b"{}");
+        for threads in [1, 2, 4] {
+            let err = encode_with(root, LISTING_SORT_BUDGET, threads).unwrap_err();
+            assert!(err.to_string().contains("k05"), "{threads} threads: {err}");
+            assert!(
+                err.to_string().contains("size_bytes 70000 != body length 69999"),
+                "{err}"
+            );
+        }
+        std::fs::remove_file(root.join("s3/b/k05")).unwrap();
+        object(root, "s3/b/k05", &[5u8; 70_000]);
+        for threads in [1, 2] {
+            let err = encode_with(root, LISTING_SORT_BUDGET, threads).unwrap_err();
+            assert!(err.to_string().contains("k10x"), "{err}");
         }
     }
 }

@@ -14,6 +14,7 @@
 //! a reference is checked against the file's current stamp before its length sizes a buffer.
 //!
 //! [`RecordSink::add_from_file`]: crate::adapters::RecordSink::add_from_file
+//! [`REFERENCE_MIN`]: crate::adapters::REFERENCE_MIN
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -24,15 +25,11 @@ use std::path::{Path, PathBuf};
 
 use crate::adapters::FileRange;
 use crate::container::pebble;
-use crate::dump::fs::open_input_stamped;
+use crate::dump::fs::open_unchanged;
 use crate::dump::{DumpError, FileStamp};
 use crate::Error;
 
 use super::super::PipelineError;
-
-/// The shortest value stored as a reference: below it, copying the bytes costs less than
-/// opening the file again.
-pub const REFERENCE_MIN: usize = 64 * 1024;
 
 const INLINE: u8 = 0;
 const REFERENCE: u8 = 1;
@@ -44,10 +41,10 @@ pub const INLINE_HEADER: [u8; 1] = [INLINE];
 const REFERENCE_HEAD: usize = 1 + 8 + 8 + FileStamp::LEN;
 
 /// Append the stored form of a reference to the `len` bytes at `source` to `out`.
-pub fn reference(source: &FileRange<'_>, len: usize, out: &mut Vec<u8>) {
+pub fn reference(source: &FileRange<'_>, len: u64, out: &mut Vec<u8>) {
     out.push(REFERENCE);
     out.extend_from_slice(&source.offset.to_le_bytes());
-    out.extend_from_slice(&(len as u64).to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&source.stamp.to_bytes());
     out.extend_from_slice(source.path.as_os_str().as_bytes());
 }
@@ -120,13 +117,7 @@ impl Resolver {
         let cached = matches!(&self.open, Some((p, s, _)) if p == path && *s == stamp);
         if !cached {
             self.open = None;
-            let (file, now) = open_input_stamped(path)?;
-            if now != stamp {
-                return Err(PipelineError::InputChanged {
-                    path: path.to_path_buf(),
-                }
-                .into());
-            }
+            let file = open_unchanged(path, &stamp)?;
             self.open = Some((path.to_path_buf(), stamp, file));
         }
         match &self.open {
@@ -139,6 +130,7 @@ impl Resolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dump::fs::open_input_stamped;
 
     fn framed(body: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();
@@ -146,7 +138,7 @@ mod tests {
         v
     }
 
-    fn stored_reference(path: &Path, offset: u64, len: usize) -> Vec<u8> {
+    fn stored_reference(path: &Path, offset: u64, len: u64) -> Vec<u8> {
         let (_, stamp) = open_input_stamped(path).unwrap();
         let mut s = Vec::new();
         reference(&FileRange { path, offset, stamp }, len, &mut s);
@@ -181,8 +173,8 @@ mod tests {
         std::fs::write(&path, b"abcdefghij").unwrap();
         let err = Resolver::default().frame(&stored, &mut Vec::new()).unwrap_err();
         match err {
-            Error::Pipeline(PipelineError::InputChanged { path: p }) => assert_eq!(p, path),
-            other => panic!("expected InputChanged, got {other:?}"),
+            Error::Dump(DumpError::Changed { path: p }) => assert_eq!(p, path),
+            other => panic!("expected Changed, got {other:?}"),
         }
         std::fs::remove_file(&path).unwrap();
         let err = Resolver::default().frame(&stored, &mut Vec::new()).unwrap_err();
