@@ -156,7 +156,7 @@ pub trait RecordSink {
     /// [`RecordSink::add_from_file`] kept as a reference). By default they are read again,
     /// refused if the file changed since.
     fn add_file_range(&mut self, user_key: &[u8], source: &FileRange<'_>, len: u64) -> Result<(), SinkError> {
-        let value = source.read(len)?;
+        let value = source.read(len).map_err(|e| SinkError::Input(Box::new(e)))?;
         self.add(user_key, &value)
     }
 }
@@ -215,7 +215,7 @@ pub enum SinkError {
     Io(#[from] std::io::Error),
     /// A value kept as a reference could not be read again.
     #[error("reading the value again: {0}")]
-    Input(#[from] DumpError),
+    Input(Box<DumpError>),
 }
 
 /// What is wrong with a record or a file: an adapter's own typed parse error (match it

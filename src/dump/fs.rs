@@ -457,7 +457,7 @@ pub(crate) fn read_unchanged(
             io::Error::new(io::ErrorKind::InvalidInput, "range past the end of the file"),
         )
     };
-    if offset.checked_add(len).is_none_or(|end| end > stamp.len) {
+    if !offset.checked_add(len).is_some_and(|end| end <= stamp.len) {
         return Err(past_end());
     }
     let mut buf = vec![0u8; usize::try_from(len).map_err(|_| past_end())?];
