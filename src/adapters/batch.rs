@@ -1,12 +1,14 @@
 //! Parallel reading of a tree's files for an encoder: [`encode_files`] runs the per-file
 //! work (read, parse, build records) on worker threads and replays each file's
 //! [`RecordBatch`] into the real sink in file order, so the records and the first error are
-//! those of a sequential walk.
+//! those of a sequential walk. A value of at least [`REFERENCE_MIN`] bytes read from the
+//! batch's own file is kept as a reference ([`RecordSink::add_from_file`]), not as bytes.
 
 use std::path::{Path, PathBuf};
 
-use super::{AdapterError, RecordSink, SinkError};
+use super::{AdapterError, FileRange, RecordSink, SinkError, REFERENCE_MIN};
 use crate::container::display_key;
+use crate::dump::FileStamp;
 
 /// The records of one input file, collected away from the real sink so that files can be
 /// read and parsed on worker threads (see [`encode_files`]). Adding never fails; the real
@@ -14,10 +16,19 @@ use crate::container::display_key;
 #[derive(Debug)]
 pub struct RecordBatch {
     path: PathBuf,
-    /// Keys and values back to back.
+    /// Keys and the values held as bytes, back to back.
     bytes: Vec<u8>,
-    /// `(key length, value length)` per record, in the order added.
-    lens: Vec<(usize, usize)>,
+    /// The records, in the order added.
+    records: Vec<Entry>,
+}
+
+/// One record of a [`RecordBatch`]: its key's length, its value's length, and where the
+/// value lies in the batch's file when it is not held as bytes.
+#[derive(Debug)]
+struct Entry {
+    key: usize,
+    value: usize,
+    at: Option<(u64, FileStamp)>,
 }
 
 impl RecordBatch {
@@ -26,23 +37,36 @@ impl RecordBatch {
         RecordBatch {
             path: path.to_path_buf(),
             bytes: Vec::new(),
-            lens: Vec::new(),
+            records: Vec::new(),
         }
     }
 
     /// Bytes held (what the window of [`encode_files`] counts).
     pub fn weight(&self) -> usize {
-        self.bytes.len() + self.lens.len() * std::mem::size_of::<(usize, usize)>() + 64
+        self.bytes.len() + self.records.len() * std::mem::size_of::<Entry>() + 64
     }
 
     /// Add every record, in order, to `sink`.
     pub fn replay(&self, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
         let mut at = 0;
-        for &(k, v) in &self.lens {
-            let key = &self.bytes[at..at + k];
-            let value = &self.bytes[at + k..at + k + v];
-            at += k + v;
-            sink.add(key, value).map_err(|source| AdapterError::Sink {
+        for r in &self.records {
+            let key = &self.bytes[at..at + r.key];
+            at += r.key;
+            let added = match r.at {
+                Some((offset, stamp)) => {
+                    let source = FileRange {
+                        path: &self.path,
+                        offset,
+                        stamp,
+                    };
+                    sink.add_file_range(key, &source, r.value as u64)
+                }
+                None => {
+                    at += r.value;
+                    sink.add(key, &self.bytes[at - r.value..at])
+                }
+            };
+            added.map_err(|source| AdapterError::Sink {
                 path: self.path.clone(),
                 key: display_key(key),
                 source,
@@ -56,7 +80,29 @@ impl RecordSink for RecordBatch {
     fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError> {
         self.bytes.extend_from_slice(user_key);
         self.bytes.extend_from_slice(user_value);
-        self.lens.push((user_key.len(), user_value.len()));
+        self.records.push(Entry {
+            key: user_key.len(),
+            value: user_value.len(),
+            at: None,
+        });
+        Ok(())
+    }
+
+    fn add_from_file(
+        &mut self,
+        user_key: &[u8],
+        user_value: &[u8],
+        source: &FileRange<'_>,
+    ) -> Result<(), SinkError> {
+        if user_value.len() < REFERENCE_MIN || source.path != self.path {
+            return self.add(user_key, user_value);
+        }
+        self.bytes.extend_from_slice(user_key);
+        self.records.push(Entry {
+            key: user_key.len(),
+            value: user_value.len(),
+            at: Some((source.offset, source.stamp)),
+        });
         Ok(())
     }
 }
@@ -124,5 +170,52 @@ mod tests {
         assert!(text.starts_with("redis/db_0/hashes/h.json: key "), "{text}");
         assert!(text.contains("exceeds the limit"), "{text}");
         assert_eq!(err.kind(), ErrorKind::Data);
+    }
+
+    #[test]
+    fn large_values_of_the_batch_file_are_kept_as_references_and_read_again_on_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("body");
+        let body: Vec<u8> = (0..REFERENCE_MIN * 2 + 5).map(|i| i as u8).collect();
+        std::fs::write(&path, &body).unwrap();
+        let (_, stamp) = crate::dump::fs::open_input_stamped(&path).unwrap();
+        let mut batch = RecordBatch::new(&path);
+        let (big, small) = (
+            &body[..REFERENCE_MIN],
+            &body[REFERENCE_MIN..REFERENCE_MIN * 2 - 1],
+        );
+        let at = |offset| FileRange {
+            path: &path,
+            offset,
+            stamp,
+        };
+        batch.add_from_file(b"k0", big, &at(0)).unwrap();
+        batch
+            .add_from_file(b"k1", small, &at(REFERENCE_MIN as u64))
+            .unwrap();
+        let other = FileRange {
+            path: Path::new("elsewhere"),
+            ..at(0)
+        };
+        batch.add_from_file(b"k2", big, &other).unwrap();
+        // The first value is held as a reference, the others as bytes.
+        assert!(batch.weight() < 3 * REFERENCE_MIN, "{}", batch.weight());
+        let mut all = RefuseAt(usize::MAX, Vec::new());
+        batch.replay(&mut all).unwrap();
+        let want = vec![
+            (b"k0".to_vec(), big.to_vec()),
+            (b"k1".to_vec(), small.to_vec()),
+            (b"k2".to_vec(), big.to_vec()),
+        ];
+        assert_eq!(all.1, want);
+        // A file changed before the replay is refused, naming it.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&path, &body).unwrap();
+        let err = batch.replay(&mut RefuseAt(usize::MAX, Vec::new())).unwrap_err();
+        assert!(
+            err.to_string().contains("changed while the tree was being read"),
+            "{err}"
+        );
+        assert_eq!(err.kind(), ErrorKind::Usage);
     }
 }

@@ -22,8 +22,8 @@ pub mod sqs;
 
 pub(crate) use batch::{default_threads, encode_files, RecordBatch};
 pub use plugin::{
-    AdapterError, Cause, CompareRule, DecodeContext, Decoder, EncodeContext, Encoder, Event, Record,
-    RecordSink, SinkError, Warning, Warnings,
+    AdapterError, Cause, CompareRule, DecodeContext, Decoder, EncodeContext, Encoder, Event, FileRange,
+    Record, RecordSink, SinkError, Warning, Warnings, REFERENCE_MIN,
 };
 pub use route::Route;
 pub(crate) use route::{families, family_index, route, RouteEntry, Router, INTERNAL};

@@ -137,6 +137,52 @@ pub trait Decoder {
 pub trait RecordSink {
     /// Add one `(user key, user value)` record.
     fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError>;
+
+    /// Add a record whose value was just read from `source` (an input file of the tree,
+    /// already checked): a value of at least [`REFERENCE_MIN`] bytes may be kept as the
+    /// reference instead of the bytes, and read again when the record is written. By
+    /// default the bytes are added as they are.
+    fn add_from_file(
+        &mut self,
+        user_key: &[u8],
+        user_value: &[u8],
+        source: &FileRange<'_>,
+    ) -> Result<(), SinkError> {
+        let _ = source;
+        self.add(user_key, user_value)
+    }
+
+    /// Add a record whose value is the `len` bytes at `source`, not in memory (a value
+    /// [`RecordSink::add_from_file`] kept as a reference). By default they are read again,
+    /// refused if the file changed since.
+    fn add_file_range(&mut self, user_key: &[u8], source: &FileRange<'_>, len: u64) -> Result<(), SinkError> {
+        let value = source.read(len).map_err(|e| SinkError::Input(Box::new(e)))?;
+        self.add(user_key, &value)
+    }
+}
+
+/// The shortest value a sink may keep as a reference to its input file
+/// ([`RecordSink::add_from_file`]): below it, copying the bytes costs less than opening
+/// the file again.
+pub const REFERENCE_MIN: usize = 64 * 1024;
+
+/// Where a value read from an input file lies: it starts at byte `offset` of the file at
+/// `path`, whose stamp was `stamp` when it was read.
+#[derive(Debug, Clone, Copy)]
+pub struct FileRange<'a> {
+    /// The input file.
+    pub path: &'a Path,
+    /// Offset of the value's first byte.
+    pub offset: u64,
+    /// The file's stamp when the value was read.
+    pub stamp: crate::dump::FileStamp,
+}
+
+impl FileRange<'_> {
+    /// Read the `len` bytes again ([`DumpError::Changed`] if the file changed since).
+    pub fn read(&self, len: u64) -> Result<Vec<u8>, DumpError> {
+        crate::dump::fs::read_unchanged(self.path, &self.stamp, self.offset, len)
+    }
 }
 
 /// Tree → records, for one adapter. `root` is the dump root (the folder holding MANIFEST.json).
@@ -167,6 +213,9 @@ pub enum SinkError {
     /// The sink could not spill or write.
     #[error("record sink: {0}")]
     Io(#[from] std::io::Error),
+    /// A value kept as a reference could not be read again.
+    #[error("reading the value again: {0}")]
+    Input(Box<DumpError>),
 }
 
 /// What is wrong with a record or a file: an adapter's own typed parse error (match it
@@ -270,6 +319,10 @@ impl AdapterError {
                 source: SinkError::Io(_),
                 ..
             } => ErrorKind::Usage,
+            AdapterError::Sink {
+                source: SinkError::Input(e),
+                ..
+            } => e.kind(),
             AdapterError::Sink { .. } => ErrorKind::Data,
             AdapterError::Dump(e) => e.kind(),
             AdapterError::Io { .. } | AdapterError::Scratch { .. } => ErrorKind::Usage,

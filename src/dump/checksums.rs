@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::fs::{self as dfs, open_regular_nofollow, EntryKind};
+use super::fs::{self as dfs, open_regular_nofollow, EntryKind, FileStamp};
 use super::lines::{LineError, Lines};
 use super::tree::CHECKSUMS_NAME;
 use super::DumpError;
@@ -455,9 +455,12 @@ pub struct TreeReader {
 pub struct StreamedInput {
     path: PathBuf,
     file: File,
+    stamp: FileStamp,
     hasher: Option<Sha256>,
     read: u64,
     max: u64,
+    /// A read returned 0: the whole file was read.
+    at_end: bool,
 }
 
 impl StreamedInput {
@@ -471,6 +474,7 @@ impl StreamedInput {
             }
         };
         self.read += n as u64;
+        self.at_end |= n == 0 && !buf.is_empty();
         if self.read > self.max {
             return Err(DumpError::TooLarge {
                 path: self.path.clone(),
@@ -484,9 +488,26 @@ impl StreamedInput {
         Ok(n)
     }
 
+    /// Read until `buf` is full or the file ends (Go `io.ReadFull`); returns the bytes read.
+    pub fn read_full(&mut self, buf: &mut [u8]) -> Result<usize, DumpError> {
+        let mut n = 0;
+        while let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) {
+            match self.read(rest)? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        Ok(n)
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file's stamp when it was opened.
+    pub fn stamp(&self) -> FileStamp {
+        self.stamp
     }
 }
 
@@ -556,20 +577,22 @@ impl TreeReader {
     /// most `max` bytes by `fstat` and as read); hand it back to [`TreeReader::finish`],
     /// which checks what was read against CHECKSUMS.
     pub fn open(&self, path: &Path, max: u64) -> Result<StreamedInput, DumpError> {
-        let (file, len) = dfs::open_input_with_len(path)?;
-        if len > max {
+        let (file, stamp) = dfs::open_input_stamped(path)?;
+        if stamp.len > max {
             return Err(DumpError::TooLarge {
                 path: path.to_path_buf(),
-                len,
+                len: stamp.len,
                 max,
             });
         }
         Ok(StreamedInput {
             path: path.to_path_buf(),
             file,
+            stamp,
             hasher: self.expected.is_some().then(Sha256::new),
             read: 0,
             max,
+            at_end: false,
         })
     }
 
@@ -579,8 +602,10 @@ impl TreeReader {
         if input.hasher.is_none() {
             return Ok(());
         }
-        let mut buf = vec![0u8; 256 * 1024];
-        while input.read(&mut buf)? > 0 {}
+        if !input.at_end {
+            let mut buf = vec![0u8; 256 * 1024];
+            while input.read(&mut buf)? > 0 {}
+        }
         let digest = input
             .hasher
             .take()

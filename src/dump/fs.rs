@@ -419,9 +419,115 @@ pub fn read_input_max(path: &Path, max: u64) -> Result<Vec<u8>, DumpError> {
 
 /// [`open_input`], also returning the file's length from the same `fstat`.
 pub(crate) fn open_input_with_len(path: &Path) -> Result<(File, u64), DumpError> {
+    let (file, stamp) = open_input_stamped(path)?;
+    Ok((file, stamp.len))
+}
+
+/// [`open_input`], also returning the file's [`FileStamp`] from the same `fstat`.
+pub(crate) fn open_input_stamped(path: &Path) -> Result<(File, FileStamp), DumpError> {
     let (file, meta) = open_regular_nofollow_meta(path)?;
     check_single_link(path, &meta)?;
-    Ok((file, meta.len()))
+    Ok((file, FileStamp::of(&meta)))
+}
+
+/// [`open_input`] of a file read earlier, refused as [`DumpError::Changed`] unless its
+/// stamp is still `stamp`.
+pub(crate) fn open_unchanged(path: &Path, stamp: &FileStamp) -> Result<File, DumpError> {
+    let (file, now) = open_input_stamped(path)?;
+    if now != *stamp {
+        return Err(DumpError::Changed {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(file)
+}
+
+/// The `len` bytes at `offset` of a file read earlier ([`open_unchanged`]); a range past
+/// the end of the file as stamped is refused before anything is allocated.
+pub(crate) fn read_unchanged(
+    path: &Path,
+    stamp: &FileStamp,
+    offset: u64,
+    len: u64,
+) -> Result<Vec<u8>, DumpError> {
+    let file = open_unchanged(path, stamp)?;
+    let past_end = || {
+        DumpError::io(
+            path,
+            io::Error::new(io::ErrorKind::InvalidInput, "range past the end of the file"),
+        )
+    };
+    if !offset.checked_add(len).is_some_and(|end| end <= stamp.len) {
+        return Err(past_end());
+    }
+    let mut buf = vec![0u8; usize::try_from(len).map_err(|_| past_end())?];
+    std::os::unix::fs::FileExt::read_exact_at(&file, &mut buf, offset).map_err(|e| DumpError::io(path, e))?;
+    Ok(buf)
+}
+
+/// What tells, without reading it, whether an input file is still the one read earlier:
+/// device, inode, size, and modification and change times from `fstat`. A write changes
+/// the change time (which no user can set back), a replacement the inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    /// Size in bytes.
+    pub len: u64,
+    dev: u64,
+    ino: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileStamp {
+    /// Bytes of [`FileStamp::to_bytes`].
+    pub const LEN: usize = 56;
+
+    /// The stamp of a file's metadata.
+    pub fn of(meta: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            len: meta.len(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// Fixed-size little-endian form.
+    pub fn to_bytes(&self) -> [u8; FileStamp::LEN] {
+        let fields = [
+            self.len,
+            self.dev,
+            self.ino,
+            self.mtime.0 as u64,
+            self.mtime.1 as u64,
+            self.ctime.0 as u64,
+            self.ctime.1 as u64,
+        ];
+        let mut out = [0u8; FileStamp::LEN];
+        for (chunk, f) in out.chunks_exact_mut(8).zip(fields) {
+            chunk.copy_from_slice(&f.to_le_bytes());
+        }
+        out
+    }
+
+    /// The stamp [`FileStamp::to_bytes`] wrote.
+    pub fn from_bytes(b: &[u8; FileStamp::LEN]) -> FileStamp {
+        let mut f = b.chunks_exact(8).map(|c| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            u64::from_le_bytes(a)
+        });
+        let mut next = || f.next().unwrap_or_default();
+        FileStamp {
+            len: next(),
+            dev: next(),
+            ino: next(),
+            mtime: (next() as i64, next() as i64),
+            ctime: (next() as i64, next() as i64),
+        }
+    }
 }
 
 /// Open for reading with `O_NOFOLLOW|O_NONBLOCK` and require a regular file (any link

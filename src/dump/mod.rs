@@ -29,6 +29,7 @@ pub(crate) mod walk;
 pub use checksums::{verify as verify_checksums, StreamedInput, TreeReader, Verification};
 pub use encode_info::{EncodeInfo, SelfTest};
 pub use filename::{decode_segment, encode_segment, Segment};
+pub use fs::FileStamp;
 pub use keymap::{load as load_keymap, KeyMap, KeyMapRecordError, KIND_SHA_FALLBACK};
 pub use manifest::{AdapterScope, Adapters, Exclusions, Live, Manifest};
 pub use out::{MemTree, OutFile, TreeOut};
@@ -129,6 +130,13 @@ pub enum DumpError {
         /// The limit.
         max: u64,
     },
+    /// An input file changed after it was read and checked, before it was read again
+    /// (the tree was modified during the run).
+    #[error("{}: changed while the tree was being read (size, times or inode differ from when it was read and checked); run again", path.display())]
+    Changed {
+        /// The file concerned.
+        path: PathBuf,
+    },
     /// I/O on a named file.
     #[error("{}: {source}", path.display())]
     Io {
@@ -143,7 +151,10 @@ impl DumpError {
     /// Usage or data (exit code 1 or 2).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            DumpError::Io { .. } | DumpError::Output { .. } | DumpError::Locked { .. } => ErrorKind::Usage,
+            DumpError::Io { .. }
+            | DumpError::Output { .. }
+            | DumpError::Locked { .. }
+            | DumpError::Changed { .. } => ErrorKind::Usage,
             _ => ErrorKind::Data,
         }
     }

@@ -3,9 +3,11 @@
 //! Adapters run in the fixed order redis → dynamodb → s3 → sqs and emit `(user key, user
 //! value)` records into a sink that stamps each with the one effective commit ts, frames it
 //! (`user_key ‖ u64be(!ts)`, `00 ‖ u64le(0) ‖ value`) and hands it to an external sorter with
-//! a memory budget. The sorted records are then written with the stream writer through a
-//! SHA-256 computed beside the write on a second thread; adjacent equal encoded keys are a
-//! duplicate-key error.
+//! a memory budget; a large value read from an input file is sorted as a reference to its
+//! byte range and read again when written (`stored`: no body byte goes through the sort's
+//! scratch files). The sorted records are then written with the stream writer, hashed
+//! (SHA-256) as they are produced and written to the output on a second thread; adjacent
+//! equal encoded keys are a duplicate-key error.
 //!
 //! [`encode_to_file`] adds the CLI contract around it: validation before any byte is written,
 //! an exclusive lock on the output (`<output>.lock`), the `.fsm` and its
@@ -13,13 +15,15 @@
 //! self-test, then one publish renaming the `.fsm` and the sidecar last.
 
 use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use sha2::{Digest, Sha256};
 
-use crate::adapters::{self, Adapter, AdapterOptions, EncodeContext, RecordSink, SinkError};
+use crate::adapters::{
+    self, Adapter, AdapterOptions, EncodeContext, FileRange, RecordSink, SinkError, REFERENCE_MIN,
+};
 use crate::container::pebble::{self, PebbleStreamWriter};
 use crate::dump::checksums::{TreeReader, Verification};
 use crate::dump::encode_info::{self, EncodeInfo, SelfTest};
@@ -218,18 +222,12 @@ pub fn parse_tree(opts: &EncodeOptions) -> Result<u64, Error> {
     struct Count(u64);
     impl RecordSink for Count {
         fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError> {
-            if user_key.len() + 8 > MAX_KEY {
-                return Err(SinkError::KeyTooLarge {
-                    len: user_key.len() + 8,
-                    max: MAX_KEY,
-                });
-            }
-            if user_value.len() + 9 > MAX_VALUE {
-                return Err(SinkError::ValueTooLarge {
-                    len: user_value.len() + 9,
-                    max: MAX_VALUE,
-                });
-            }
+            check_lengths(user_key.len(), user_value.len())?;
+            self.0 += 1;
+            Ok(())
+        }
+        fn add_file_range(&mut self, user_key: &[u8], _: &FileRange<'_>, len: u64) -> Result<(), SinkError> {
+            check_lengths(user_key.len(), usize::try_from(len).unwrap_or(usize::MAX))?;
             self.0 += 1;
             Ok(())
         }
@@ -310,11 +308,30 @@ fn first_file(dir: &Path) -> Result<Option<PathBuf>, Error> {
 const MAX_KEY: usize = pebble::MAX_ENCODED_KEY_LEN as usize;
 const MAX_VALUE: usize = pebble::MAX_ENCODED_VALUE_LEN as usize;
 
-/// Stamps, frames and sorts records.
+/// Refuse a record whose encoded key or value would exceed the container's limits.
+fn check_lengths(user_key: usize, user_value: usize) -> Result<(), SinkError> {
+    if user_key.saturating_add(8) > MAX_KEY {
+        return Err(SinkError::KeyTooLarge {
+            len: user_key.saturating_add(8),
+            max: MAX_KEY,
+        });
+    }
+    if user_value.saturating_add(9) > MAX_VALUE {
+        return Err(SinkError::ValueTooLarge {
+            len: user_value.saturating_add(9),
+            max: MAX_VALUE,
+        });
+    }
+    Ok(())
+}
+
+/// Stamps and sorts records, their values in the [`stored`] form.
 struct SortingSink<'p> {
     commit_ts: u64,
     sorter: ExternalSorter,
     key: Vec<u8>,
+    /// The stored form of the last reference.
+    reference: Vec<u8>,
     records: u64,
     bytes: u64,
     progress: &'p mut dyn Progress,
@@ -331,6 +348,7 @@ impl<'p> SortingSink<'p> {
             commit_ts,
             sorter: ExternalSorter::new(budget, scratch),
             key: Vec::new(),
+            reference: Vec::new(),
             records: 0,
             bytes: 0,
             progress,
@@ -338,29 +356,51 @@ impl<'p> SortingSink<'p> {
     }
 }
 
-impl RecordSink for SortingSink<'_> {
-    fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError> {
-        if user_key.len() + 8 > MAX_KEY {
-            return Err(SinkError::KeyTooLarge {
-                len: user_key.len() + 8,
-                max: MAX_KEY,
-            });
-        }
-        if user_value.len() + 9 > MAX_VALUE {
-            return Err(SinkError::ValueTooLarge {
-                len: user_value.len() + 9,
-                max: MAX_VALUE,
-            });
-        }
+impl SortingSink<'_> {
+    /// Push a record whose value (of `value_len` bytes) is stored as `stored`.
+    fn push(&mut self, user_key: &[u8], stored: &[&[u8]], value_len: usize) -> Result<(), SinkError> {
+        check_lengths(user_key.len(), value_len)?;
         self.key.clear();
         pebble::encode_key(user_key, self.commit_ts, &mut self.key);
-        self.sorter.push(&self.key, user_value)?;
+        self.sorter.push_parts(&self.key, stored)?;
         self.records += 1;
-        self.bytes += (self.key.len() + user_value.len() + 25) as u64;
+        self.bytes += (self.key.len() + value_len + 25) as u64;
         if self.records % (1 << 14) == 0 {
             self.progress.update(self.bytes, self.records);
         }
         Ok(())
+    }
+}
+
+impl RecordSink for SortingSink<'_> {
+    fn add(&mut self, user_key: &[u8], user_value: &[u8]) -> Result<(), SinkError> {
+        self.push(
+            user_key,
+            &[&stored::INLINE_HEADER[..], user_value],
+            user_value.len(),
+        )
+    }
+
+    fn add_from_file(
+        &mut self,
+        user_key: &[u8],
+        user_value: &[u8],
+        source: &FileRange<'_>,
+    ) -> Result<(), SinkError> {
+        if user_value.len() < REFERENCE_MIN {
+            return self.add(user_key, user_value);
+        }
+        self.add_file_range(user_key, source, user_value.len() as u64)
+    }
+
+    fn add_file_range(&mut self, user_key: &[u8], source: &FileRange<'_>, len: u64) -> Result<(), SinkError> {
+        let mut reference = std::mem::take(&mut self.reference);
+        reference.clear();
+        stored::reference(source, len, &mut reference);
+        let value_len = usize::try_from(len).unwrap_or(usize::MAX);
+        let pushed = self.push(user_key, &[&reference], value_len);
+        self.reference = reference;
+        pushed
     }
 }
 
@@ -369,10 +409,10 @@ fn write_sorted(sink: SortingSink<'_>, out: &mut dyn Write) -> Result<(), Error>
     let mut sorted = sink.sorter.finish().map_err(spill_err)?;
     // The writer rejects duplicate and out-of-order encoded keys.
     let mut writer = PebbleStreamWriter::new(out, sink.commit_ts)?;
+    let mut resolver = stored::Resolver::default();
     let mut value = Vec::new();
-    while let Some((key, body)) = sorted.next().map_err(spill_err)? {
-        value.clear();
-        pebble::encode_value(0, 0, body, &mut value);
+    while let Some((key, stored)) = sorted.next().map_err(spill_err)? {
+        resolver.frame(stored, &mut value)?;
         writer.write_entry(key, &value)?;
     }
     writer.finish()?;
@@ -382,10 +422,11 @@ fn write_sorted(sink: SortingSink<'_>, out: &mut dyn Write) -> Result<(), Error>
 /// Bytes handed from the merge to the hashing writer at a time.
 const PIPE_CHUNK: usize = 256 * 1024;
 
-/// Run `produce` with a writer whose bytes go to `out` and into a SHA-256, both on a second
-/// thread, so the merge never waits for the hash or the write. Returns the digest and the
-/// byte count. An error of `out` is reported as itself, not as the broken pipe the producer
-/// sees after it.
+/// Run `produce` with a writer whose bytes go into a SHA-256, chunk by chunk while the chunk
+/// is in cache, and to `out` on a second thread, so the hash and the write (each about as
+/// costly as producing the bytes) run side by side. Returns the digest and the byte count.
+/// An error of `out` is reported as itself, not as the broken pipe the producer sees after
+/// it.
 fn write_hashed(
     out: &mut (dyn Write + Send),
     produce: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
@@ -393,23 +434,22 @@ fn write_hashed(
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(4);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> io::Result<([u8; 32], u64)> {
-            let mut hasher = Sha256::new();
+        let writer = scope.spawn(move || -> io::Result<u64> {
             let mut bytes = 0u64;
             for chunk in full_rx {
                 out.write_all(&chunk)?;
-                hasher.update(&chunk);
                 bytes += chunk.len() as u64;
                 // The producer may be gone already; the chunk is then simply dropped.
                 let _ = empty_tx.send(chunk);
             }
             out.flush()?;
-            Ok((hasher.finalize().into(), bytes))
+            Ok(bytes)
         });
         let mut pipe = Pipe {
             full: Some(full_tx),
             empty: empty_rx,
             buf: Vec::with_capacity(PIPE_CHUNK),
+            hasher: Sha256::new(),
         };
         let produced = produce(&mut pipe).and_then(|()| {
             pipe.send()
@@ -421,17 +461,19 @@ fn write_hashed(
             Err(payload) => std::panic::resume_unwind(payload),
         };
         // The writer's own error explains a broken pipe on the producer's side.
-        let digest = written?;
+        let bytes = written?;
         produced?;
-        Ok(digest)
+        Ok((pipe.hasher.finalize().into(), bytes))
     })
 }
 
-/// The producer's end of [`write_hashed`]: fills a chunk, sends it, reuses returned ones.
+/// The producer's end of [`write_hashed`]: fills a chunk, hashes and sends it, reuses
+/// returned ones.
 struct Pipe {
     full: Option<mpsc::SyncSender<Vec<u8>>>,
     empty: mpsc::Receiver<Vec<u8>>,
     buf: Vec<u8>,
+    hasher: Sha256,
 }
 
 impl Pipe {
@@ -439,6 +481,7 @@ impl Pipe {
         if self.buf.is_empty() {
             return Ok(());
         }
+        self.hasher.update(&self.buf);
         let next = self
             .empty
             .try_recv()
@@ -559,12 +602,9 @@ pub fn encode_to_file(opts: &EncodeFileOptions, progress: &mut dyn Progress) -> 
         dfs::check_replaceable(target).map_err(unsafe_out)?;
     }
     let tmp = dfs::StagedFile::create(output, 0o600).map_err(unsafe_out)?;
-    let result = {
-        let mut w = BufWriter::with_capacity(1 << 20, dfs::WritebackWriter::new(tmp.file()));
-        let r = encode_snapshot_with_progress(&opts.encode, &mut w, progress)?;
-        w.flush().map_err(|e| PipelineError::io(tmp.temp_path(), e))?;
-        r
-    };
+    // Unbuffered: the bytes arrive in `PIPE_CHUNK` pieces.
+    let result =
+        encode_snapshot_with_progress(&opts.encode, &mut dfs::WritebackWriter::new(tmp.file()), progress)?;
     tmp.sync()?;
     #[cfg(test)]
     if let Some(hook) = opts.corrupt_for_test {
@@ -639,5 +679,6 @@ fn encode_info(opts: &EncodeFileOptions, r: &EncodeResult, st: SelfTest) -> Enco
     }
 }
 
+mod stored;
 #[cfg(test)]
 mod tests;

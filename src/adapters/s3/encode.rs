@@ -7,8 +7,13 @@
 //! first error reported can differ). Object directories are listed through
 //! `dump::walk::SortedEntries` (sorted through the external sorter), so memory does not grow
 //! with the number of objects in one directory; the top-level listing of buckets stays a
-//! `list_dir`. Bodies are streamed from the file to the sink one chunk
-//! at a time: memory holds one 1 MiB buffer whatever the body's size.
+//! `list_dir`. Bodies are read once, hashed for CHECKSUMS as they are read, and handed to
+//! the sink one chunk at a time with where each chunk lies in the file
+//! (`RecordSink::add_from_file`, so the chunk travels as a reference, not as bytes). The
+//! walk queues the objects it meets and encodes them a round at a time on the context's
+//! worker threads (`adapters::encode_files`: records replayed in walk order), so the
+//! records, and the first error, are those of a sequential walk. Memory: a 1 MiB buffer per
+//! worker whatever the body's size, and the queue of paths.
 //!
 //! Input checks, each an error naming the file: `_bucket.json`, KEYMAP.jsonl and sidecars
 //! must be one JSON value of the expected shape (§4.2–§4.4); every file read must be a
@@ -16,16 +21,18 @@
 //! sidecar needs its body; symlinks and special files anywhere are refused (D12).
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::keys::{self, GoObj, JsonError, LiveManifest, LivePart, RestoreBucketMeta};
 use super::{hlc, KEYMAP_NAME, LEAF_DATA_SUFFIX, META_SUFFIX};
-use crate::adapters::{display_key, AdapterError, Cause, EncodeContext, Encoder, RecordSink};
+use crate::adapters::{
+    display_key, encode_files, AdapterError, Cause, EncodeContext, Encoder, FileRange, RecordBatch,
+    RecordSink, SinkError,
+};
 use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
 use crate::dump::filename::encode_segment;
-use crate::dump::fs::{list_dir, open_input, EntryKind};
+use crate::dump::fs::{list_dir, EntryKind};
 use crate::dump::json::{self, JsonStyle};
 use crate::dump::keymap::{self, KIND_META_SUFFIX_RENAME, KIND_S3_LEAF_DATA, KIND_SHA_FALLBACK};
 use crate::dump::walk::{SortedEntries, LISTING_SORT_BUDGET};
@@ -37,6 +44,8 @@ pub struct S3Encoder {
     /// Reads the tree's files, checked against CHECKSUMS (D15).
     reader: TreeReader,
     lister: Lister,
+    /// Workers reading (and hashing) object bodies.
+    threads: usize,
 }
 
 impl S3Encoder {
@@ -48,6 +57,7 @@ impl S3Encoder {
                 scratch_dir: cx.scratch_dir.clone(),
                 budget: LISTING_SORT_BUDGET,
             },
+            threads: cx.threads,
         }
     }
 }
@@ -139,11 +149,16 @@ fn invalid(path: &Path, file: &'static str, error: JsonError) -> AdapterError {
 }
 
 fn add(sink: &mut dyn RecordSink, path: &Path, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
-    sink.add(key, value).map_err(|source| AdapterError::Sink {
+    sink.add(key, value).map_err(sink_error(path, key))
+}
+
+/// The sink refused the record `key` of the file at `path`.
+fn sink_error<'a>(path: &'a Path, key: &'a [u8]) -> impl FnOnce(SinkError) -> AdapterError + 'a {
+    move |source| AdapterError::Sink {
         path: path.to_path_buf(),
         key: display_key(key),
         source,
-    })
+    }
 }
 
 /// Refuse what is neither a directory nor a regular file (D12).
@@ -188,7 +203,15 @@ impl Encoder for S3Encoder {
             refuse_special(&e.path, &e.kind)?;
             match e.kind {
                 EntryKind::Dir => {
-                    encode_bucket(&self.reader, &self.lister, &e.path, e.name.as_bytes(), sink)?
+                    let walk = Walk {
+                        reader: &self.reader,
+                        lister: &self.lister,
+                        threads: self.threads,
+                        dir: &e.path,
+                        bucket: &[],
+                        keymap: None,
+                    };
+                    encode_bucket(walk, e.name.as_bytes(), sink)?
                 }
                 _ if e.name.as_bytes().starts_with(b"_") => {}
                 _ => {
@@ -206,15 +229,11 @@ impl Encoder for S3Encoder {
 /// A bucket's KEYMAP.jsonl, when it is the collision tracker: encoded path → original key.
 type Keymap = HashMap<String, Vec<u8>>;
 
-fn encode_bucket(
-    reader: &TreeReader,
-    lister: &Lister,
-    dir: &Path,
-    dir_name: &[u8],
-    sink: &mut dyn RecordSink,
-) -> Result<(), AdapterError> {
+/// Encode the bucket at `walk.dir` (`walk.bucket` and `walk.keymap` are set from its files).
+fn encode_bucket(walk: Walk<'_>, dir_name: &[u8], sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+    let dir = walk.dir;
     let meta_path = dir.join("_bucket.json");
-    let value = one_json(reader, &meta_path, "_bucket.json")?;
+    let value = one_json(walk.reader, &meta_path, "_bucket.json")?;
     let o = GoObj::new(&value, "_bucket.json").map_err(|e| bad_file(&meta_path, e))?;
     format_version(&o, &meta_path, "_bucket.json")?;
     let field = |name: &'static str| o.string(name).map_err(|e| invalid(&meta_path, "_bucket.json", e));
@@ -257,15 +276,15 @@ fn encode_bucket(
         &keys::RESTORE_GENERATION.to_be_bytes(),
     )?;
     let keymap = load_tracker(dir)?;
-    let mut buf = Vec::new();
     let walk = Walk {
-        reader,
-        lister,
-        dir,
         bucket,
         keymap: keymap.as_ref(),
+        ..walk
     };
-    walk.walk(&[], &mut buf, sink)
+    let mut pending = Vec::new();
+    let walked = walk.walk(&[], &mut pending, sink);
+    // The objects met before the walk stopped come first, and so does their error.
+    walk.encode_pending(&mut pending, sink).and(walked)
 }
 
 fn lstat_regular(path: &Path) -> Result<Option<bool>, AdapterError> {
@@ -376,10 +395,18 @@ fn join_rel(rel: &[u8], name: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Objects the walk collects before encoding them together on the workers.
+const OBJECTS_PER_ROUND: usize = 1024;
+
+/// An object met by the walk, not yet encoded: its body's path and its `/`-joined path
+/// below the bucket directory.
+type PendingObject = (PathBuf, Vec<u8>);
+
 /// What the walk of one bucket shares.
 struct Walk<'a> {
     reader: &'a TreeReader,
     lister: &'a Lister,
+    threads: usize,
     /// The bucket's directory.
     dir: &'a Path,
     bucket: &'a [u8],
@@ -388,8 +415,15 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     /// Encode the objects under `rel` (a `/`-separated path below the bucket directory), in
-    /// name order.
-    fn walk(&self, rel: &[u8], buf: &mut Vec<u8>, sink: &mut dyn RecordSink) -> Result<(), AdapterError> {
+    /// name order. Objects are queued in `pending` and encoded a round at a time
+    /// ([`Walk::encode_pending`]); the caller encodes what is left, also after an error of
+    /// the walk, which comes after theirs.
+    fn walk(
+        &self,
+        rel: &[u8],
+        pending: &mut Vec<PendingObject>,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), AdapterError> {
         let here = if rel.is_empty() {
             self.dir.to_path_buf()
         } else {
@@ -412,7 +446,7 @@ impl Walk<'_> {
                     }
                     continue;
                 }
-                self.walk(&child, buf, sink)?;
+                self.walk(&child, pending, sink)?;
                 continue;
             }
             if rel.is_empty()
@@ -427,9 +461,34 @@ impl Walk<'_> {
                 }
                 continue;
             }
-            encode_object(self.reader, &e.path, &child, self.bucket, self.keymap, buf, sink)?;
+            pending.push((e.path, child));
+            if pending.len() >= OBJECTS_PER_ROUND {
+                self.encode_pending(pending, sink)?;
+            }
         }
         Ok(())
+    }
+
+    /// Encode the queued objects on the workers (each body read and hashed on one), their
+    /// records reaching `sink` in queue order, so the records and the first error are those
+    /// of encoding them one by one.
+    fn encode_pending(
+        &self,
+        pending: &mut Vec<PendingObject>,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), AdapterError> {
+        let encoded = encode_files(
+            pending,
+            self.threads,
+            |(path, rel)| {
+                let mut batch = RecordBatch::new(path);
+                encode_object(self.reader, path, rel, self.bucket, self.keymap, &mut batch)?;
+                Ok(batch)
+            },
+            sink,
+        );
+        pending.clear();
+        encoded
     }
 }
 
@@ -484,7 +543,6 @@ fn encode_object(
     rel: &[u8],
     bucket: &[u8],
     keymap: Option<&Keymap>,
-    buf: &mut Vec<u8>,
     sink: &mut dyn RecordSink,
 ) -> Result<(), AdapterError> {
     let key = std::str::from_utf8(rel)
@@ -498,31 +556,17 @@ fn encode_object(
         return Err(bad_file(path, "object body without its sidecar"));
     }
     let Sidecar { mut manifest } = read_sidecar(reader, &sidecar_path)?;
-    reader.check_file(path)?;
-    let mut file = open_input(path)?;
-    let len = file
-        .metadata()
-        .map_err(|source| AdapterError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .len();
-    if i64::try_from(len).ok() != Some(manifest.size_bytes) {
-        return Err(bad_file(
-            path,
-            format!(
-                "invalid object sidecar: size_bytes {} != body length {len}",
-                manifest.size_bytes
-            ),
-        ));
-    }
-    buf.resize(keys::CHUNK_SIZE, 0);
+    // One read of the body: hashed for CHECKSUMS as it goes, each chunk handed to the sink
+    // with where it lies in the file (the sink may read it again rather than keep it).
+    let mut input = reader.open(path, u64::MAX)?;
+    let stamp = input.stamp();
+    // A short body needs no 1 MiB buffer; one spare byte lets its end read land.
+    let len = usize::try_from(stamp.len).unwrap_or(usize::MAX);
+    let mut buf = vec![0u8; keys::CHUNK_SIZE.min(len.saturating_add(1))];
     let mut sizes = Vec::new();
+    let mut offset = 0u64;
     loop {
-        let n = read_full(&mut file, buf).map_err(|source| AdapterError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let n = input.read_full(&mut buf)?;
         if n == 0 {
             break;
         }
@@ -536,11 +580,24 @@ fn encode_object(
             chunk_no,
             0,
         );
-        add(sink, path, &k, buf.get(..n).unwrap_or_default())?;
+        let source = FileRange { path, offset, stamp };
+        sink.add_from_file(&k, buf.get(..n).unwrap_or_default(), &source)
+            .map_err(sink_error(path, &k))?;
         sizes.push(n as u64);
+        offset += n as u64;
         if n < buf.len() {
             break;
         }
+    }
+    reader.finish(input)?;
+    if i64::try_from(offset).ok() != Some(manifest.size_bytes) {
+        return Err(bad_file(
+            path,
+            format!(
+                "invalid object sidecar: size_bytes {} != body length {offset}",
+                manifest.size_bytes
+            ),
+        ));
     }
     if !sizes.is_empty() {
         manifest.parts = Some(vec![LivePart {
@@ -556,24 +613,9 @@ fn encode_object(
     add(sink, path, &k, &json::to_vec(&manifest, JsonStyle::MARSHAL))
 }
 
-/// Read until `buf` is full or the file ends (Go `io.ReadFull`); returns the bytes read.
-fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(buf.get_mut(n..).unwrap_or_default()) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::SinkError;
 
     #[derive(Default)]
     struct Collect(Vec<(Vec<u8>, Vec<u8>)>);
@@ -604,8 +646,12 @@ mod tests {
     type Records = Vec<(Vec<u8>, Vec<u8>)>;
 
     fn encode(root: &Path, budget: usize) -> Result<Records, AdapterError> {
+        encode_with(root, budget, 1)
+    }
+
+    fn encode_with(root: &Path, budget: usize, threads: usize) -> Result<Records, AdapterError> {
         let cx = EncodeContext {
-            threads: 1,
+            threads,
             scratch_dir: root.to_path_buf(),
             reader: TreeReader::unverified(root),
         };
@@ -652,10 +698,11 @@ mod tests {
         for budget in [0, 200] {
             assert_eq!(encode(root, budget).unwrap(), want, "budget {budget}");
         }
+        assert_eq!(encode_with(root, 200, 3).unwrap(), want, "3 threads");
         // The first error is the same too: a sidecar without a body after many objects.
         put(root, &format!("s3/b/dir/k99{META_SUFFIX}"), b"{}");
-        for budget in [0, LISTING_SORT_BUDGET] {
-            match encode(root, budget) {
+        for (budget, threads) in [(0, 1), (LISTING_SORT_BUDGET, 1), (LISTING_SORT_BUDGET, 2)] {
+            match encode_with(root, budget, threads) {
                 Err(AdapterError::BadFile { path, source }) => {
                     assert!(
                         path.ends_with(format!("dir/k99{META_SUFFIX}")),
@@ -666,6 +713,43 @@ mod tests {
                 }
                 other => panic!("expected BadFile, got {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn with_workers_an_object_error_before_a_walk_error_is_the_one_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        put(
+            root,
+            "s3/b/_bucket.json",
+            br#"{"format_version":1,"name":"b","owner":"","region":"","acl":"","creation_time_iso":"","versioning":"","policy_json":""}"#,
+        );
+        for i in 0..20 {
+            object(root, &format!("s3/b/k{i:02}"), &vec![i as u8; 70_000]);
+        }
+        // k05's sidecar lies about the size (found by a worker); a sidecar without a body
+        // (found by the walk) comes later.
+        object(root, "s3/b/k05", &[5u8; 69_999]);
+        put(
+            root,
+            &format!("s3/b/k05{META_SUFFIX}"),
+            &std::fs::read(root.join(format!("s3/b/k06{META_SUFFIX}"))).unwrap(),
+        );
+        put(root, &format!("s3/b/k10x{META_SUFFIX}"), b"{}");
+        for threads in [1, 2, 4] {
+            let err = encode_with(root, LISTING_SORT_BUDGET, threads).unwrap_err();
+            assert!(err.to_string().contains("k05"), "{threads} threads: {err}");
+            assert!(
+                err.to_string().contains("size_bytes 70000 != body length 69999"),
+                "{err}"
+            );
+        }
+        std::fs::remove_file(root.join("s3/b/k05")).unwrap();
+        object(root, "s3/b/k05", &[5u8; 70_000]);
+        for threads in [1, 2] {
+            let err = encode_with(root, LISTING_SORT_BUDGET, threads).unwrap_err();
+            assert!(err.to_string().contains("k10x"), "{err}");
         }
     }
 }
