@@ -337,6 +337,7 @@ impl<R: Read> SnapshotFile<R> {
     /// The next entry (borrowed until the next call), `Ok(None)` at the end. Errors name
     /// the file and the offset.
     #[allow(clippy::should_implement_trait)]
+    #[inline]
     pub fn next(&mut self) -> Result<Option<StreamEntry<'_>>, ContainerError> {
         let SnapshotFile { info, body } = self;
         let advanced = match body {
@@ -365,6 +366,7 @@ impl<R: Read> SnapshotFile<R> {
 
     /// The entry the last [`Self::next`] returned (None before the first, after the end
     /// or after an error): lends it again without reading (for `mvcc::CurrentEntry`).
+    #[inline]
     pub fn current(&self) -> Option<StreamEntry<'_>> {
         match &self.body {
             Body::Pebble(r) => r.current(),

@@ -114,6 +114,7 @@ impl<S: EntrySource> MvccView<S> {
     /// the previous MVCC entry's (a stream that is not sorted could otherwise emit a key
     /// twice).
     #[allow(clippy::should_implement_trait)] // a lending iterator cannot be an Iterator
+    #[inline]
     pub fn next(&mut self) -> Result<Option<MvccItem<'_>>, MvccError> {
         let MvccView {
             source,
