@@ -91,9 +91,10 @@ fn le_u64(b: &[u8]) -> Option<u64> {
 }
 
 /// The total size and key length of the entry framed at the start of `buf`, when both
-/// length prefixes are within their caps and `buf` holds all of the entry.
+/// length prefixes are within their caps and `buf` holds all of the entry, which is at most
+/// `cap` bytes (a larger one is read through the reader's own buffers).
 #[inline]
-fn frame(buf: &[u8]) -> Option<(usize, usize)> {
+fn frame(buf: &[u8], cap: usize) -> Option<(usize, usize)> {
     let klen = le_u64(buf)?;
     if klen > MAX_ENCODED_KEY_LEN {
         return None;
@@ -104,7 +105,7 @@ fn frame(buf: &[u8]) -> Option<(usize, usize)> {
         return None;
     }
     let total = v_at + 8 + vlen as usize;
-    (total <= buf.len()).then_some((total, v_at - 8))
+    (total <= buf.len().min(cap)).then_some((total, v_at - 8))
 }
 
 /// What may follow the last entry of the stream.
@@ -164,22 +165,28 @@ pub struct FooterSeen {
 /// [`refused`], which names what is wrong. `offset` is what errors name.
 #[inline]
 pub(crate) fn classify(key: &[u8], value: &[u8], offset: u64) -> Result<Decoded, ContainerError> {
+    decode(key, value).ok_or_else(|| refused(key, value, offset))
+}
+
+/// [`classify`] without the error: `None` for an entry [`refused`] describes.
+#[inline]
+fn decode(key: &[u8], value: &[u8]) -> Option<Decoded> {
     if is_raw_operational_key(key) {
-        return Ok(Decoded::Raw);
+        return Some(Decoded::Raw);
     }
     match (decode_key(key), value.first_chunk::<9>()) {
         // Only the tombstone bit may be set: encryption state 00 and no reserved bits.
         (Some((user, ts)), Some(&[flags, e0, e1, e2, e3, e4, e5, e6, e7]))
             if flags & (ENC_STATE_MASK | RESERVED_MASK) == 0 =>
         {
-            Ok(Decoded::Mvcc {
+            Some(Decoded::Mvcc {
                 split: user.len(),
                 ts,
                 flags,
                 expire_at: u64::from_le_bytes([e0, e1, e2, e3, e4, e5, e6, e7]),
             })
         }
-        _ => Err(refused(key, value, offset)),
+        _ => None,
     }
 }
 
@@ -428,7 +435,7 @@ impl<R: Read> PebbleStreamReader<R> {
     /// what is wrong at the same offset. Consumes nothing.
     #[inline]
     fn whole_entry(&mut self) -> Option<(usize, usize)> {
-        match frame(self.input.buffered()) {
+        match frame(self.input.buffered(), self.input.capacity()) {
             Some(found) => Some(found),
             None => self.whole_entry_peeked(),
         }
@@ -454,7 +461,7 @@ impl<R: Read> PebbleStreamReader<R> {
         if total > cap {
             return None;
         }
-        frame(self.input.peek(total).ok()?)
+        frame(self.input.peek(total).ok()?, cap)
     }
 
     fn io_err(&self, what: &'static str) -> impl FnOnce(std::io::Error) -> ContainerError {
@@ -490,7 +497,10 @@ impl<R: Read> PebbleStreamReader<R> {
         let whole = self.input.taken(taken);
         let key = whole.get(8..8 + klen).unwrap_or_default();
         let value = whole.get(16 + klen..).unwrap_or_default();
-        classify(key, value, offset).map(Some)
+        match decode(key, value) {
+            Some(d) => Ok(Some(d)),
+            None => Err(refused(key, value, offset)),
+        }
     }
 
     /// [`Self::read_entry`] for an entry that cannot be lent in place (larger than the
