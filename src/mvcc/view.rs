@@ -121,7 +121,7 @@ impl<S: EntrySource> MvccView<S> {
             tracker,
             counters,
         } = self;
-        // Explicit matches, not `?`: the entry is then built in place, not copied per step.
+        // A match, not `?`, on the source: the entry is then not copied once per step.
         let m = match source.next_entry() {
             Ok(Some(StreamEntry::Mvcc(m))) => m,
             Ok(Some(StreamEntry::Raw(r))) => {
@@ -132,10 +132,7 @@ impl<S: EntrySource> MvccView<S> {
             Ok(None) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let version = match tracker.classify(&m) {
-            Ok(v) => v,
-            Err(e) => return Err(e),
-        };
+        let version = tracker.classify(&m)?;
         counters.entries += 1;
         Ok(Some(match version {
             Version::Live => {
