@@ -190,8 +190,8 @@ fn decode(key: &[u8], value: &[u8]) -> Option<Decoded> {
     }
 }
 
-/// Why [`classify`] refused an MVCC entry, checked in the order of §2.2: short key, short
-/// value, reserved bits, encrypted.
+/// Why [`decode`] refused an MVCC entry, checked in the order of §2.2: short key, short
+/// value, reserved bits, encrypted (what is left once the other three are ruled out).
 #[cold]
 #[inline(never)]
 fn refused(key: &[u8], value: &[u8], offset: u64) -> ContainerError {
@@ -497,6 +497,7 @@ impl<R: Read> PebbleStreamReader<R> {
         let whole = self.input.taken(taken);
         let key = whole.get(8..8 + klen).unwrap_or_default();
         let value = whole.get(16 + klen..).unwrap_or_default();
+        // `classify` unrolled: the hot path then carries no 88-byte `Result` through.
         match decode(key, value) {
             Some(d) => Ok(Some(d)),
             None => Err(refused(key, value, offset)),
