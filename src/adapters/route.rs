@@ -151,28 +151,32 @@ pub fn route(user_key: &[u8]) -> Option<&'static RouteEntry> {
 
 /// Route lookups over a sorted stream: consecutive keys nearly always share their route, so
 /// the previous route is tried first. A hit is conclusive only for a route that no longer
-/// prefix extends (e.g. `!hs|meta|` is extended by `!hs|meta|d|`); otherwise, and on a miss,
-/// the table is searched.
+/// prefix extends (e.g. `!hs|meta|` is extended by `!hs|meta|d|`): only such a route is kept
+/// for the next key; otherwise, and on a miss, the table is searched.
 #[derive(Debug, Default)]
 pub struct Router {
-    last: Option<usize>,
+    last: Option<&'static RouteEntry>,
 }
 
 impl Router {
     /// The route of `user_key` (as [`route`]).
+    #[inline]
     pub fn route(&mut self, user_key: &[u8]) -> Option<&'static RouteEntry> {
-        let t = table();
-        if let Some(i) = self.last {
-            if !t.extended[i] && user_key.starts_with(t.entries[i].route.prefix) {
-                return Some(&t.entries[i]);
-            }
+        match self.last {
+            Some(last) if user_key.starts_with(last.route.prefix) => Some(last),
+            _ => self.search(user_key),
         }
+    }
+
+    fn search(&mut self, user_key: &[u8]) -> Option<&'static RouteEntry> {
+        let t = table();
         let i = lookup(user_key)?;
-        self.last = Some(i);
+        self.last = (!t.extended[i]).then(|| &t.entries[i]);
         Some(&t.entries[i])
     }
 
     /// The family index of a user key ([`families`]; `unknown` when no prefix matches).
+    #[inline]
     pub fn family(&mut self, user_key: &[u8]) -> usize {
         match self.route(user_key) {
             Some(e) => e.family,

@@ -337,25 +337,23 @@ impl<R: Read> SnapshotFile<R> {
     /// The next entry (borrowed until the next call), `Ok(None)` at the end. Errors name
     /// the file and the offset.
     #[allow(clippy::should_implement_trait)]
+    #[inline]
     pub fn next(&mut self) -> Result<Option<StreamEntry<'_>>, ContainerError> {
         let SnapshotFile { info, body } = self;
-        let advanced = match body {
-            Body::Pebble(r) => r.advance(),
-            Body::Sst(r) => r.advance(),
+        // One dispatch: an entry is lent at once; the end or an error is looked at below.
+        let (advanced, footer) = match body {
+            Body::Pebble(r) => match r.advance() {
+                Ok(true) => return Ok(r.current()),
+                other => (other, r.footer()),
+            },
+            Body::Sst(r) => match r.advance() {
+                Ok(true) => return Ok(r.current()),
+                other => (other, r.footer()),
+            },
             Body::Empty { .. } => return Ok(None),
         };
         match advanced {
-            Ok(true) => Ok(match body {
-                Body::Pebble(r) => r.current(),
-                Body::Sst(r) => r.current(),
-                Body::Empty { .. } => None,
-            }),
-            Ok(false) => {
-                let footer = match body {
-                    Body::Pebble(r) => r.footer(),
-                    Body::Sst(r) => r.footer(),
-                    Body::Empty { footer, .. } => *footer,
-                };
+            Ok(_) => {
                 info.footer_present = Some(footer.is_some());
                 Ok(None)
             }
@@ -365,6 +363,7 @@ impl<R: Read> SnapshotFile<R> {
 
     /// The entry the last [`Self::next`] returned (None before the first, after the end
     /// or after an error): lends it again without reading (for `mvcc::CurrentEntry`).
+    #[inline]
     pub fn current(&self) -> Option<StreamEntry<'_>> {
         match &self.body {
             Body::Pebble(r) => r.current(),

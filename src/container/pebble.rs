@@ -55,9 +55,12 @@ pub const ENCRYPTION_WRITERS_PREFIX: &[u8] = b"!encryption|writers|";
 pub const ENCRYPTION_WRITERS_KEY_LEN: usize = 27;
 
 /// Whether `key` is a raw (non-MVCC) operational row of a live store.
+#[inline]
 pub fn is_raw_operational_key(key: &[u8]) -> bool {
-    (key.len() == ENCRYPTION_WRITERS_KEY_LEN && key.starts_with(ENCRYPTION_WRITERS_PREFIX))
-        || RAW_META_KEYS.contains(&key)
+    match key.first() {
+        Some(b'_') => RAW_META_KEYS.contains(&key),
+        _ => key.len() == ENCRYPTION_WRITERS_KEY_LEN && key.starts_with(ENCRYPTION_WRITERS_PREFIX),
+    }
 }
 
 /// Append `user_key || u64be(!ts)` to `out`.
@@ -85,6 +88,24 @@ pub fn decode_key(encoded: &[u8]) -> Option<(&[u8], u64)> {
 #[inline]
 fn le_u64(b: &[u8]) -> Option<u64> {
     b.first_chunk::<8>().map(|b| u64::from_le_bytes(*b))
+}
+
+/// The total size and key length of the entry framed at the start of `buf`, when both
+/// length prefixes are within their caps and `buf` holds all of the entry, which is at most
+/// `cap` bytes (a larger one is read through the reader's own buffers).
+#[inline]
+fn frame(buf: &[u8], cap: usize) -> Option<(usize, usize)> {
+    let klen = le_u64(buf)?;
+    if klen > MAX_ENCODED_KEY_LEN {
+        return None;
+    }
+    let v_at = 8 + klen as usize;
+    let vlen = le_u64(buf.get(v_at..)?)?;
+    if vlen > MAX_ENCODED_VALUE_LEN {
+        return None;
+    }
+    let total = v_at + 8 + vlen as usize;
+    (total <= buf.len().min(cap)).then_some((total, v_at - 8))
 }
 
 /// What may follow the last entry of the stream.
@@ -140,52 +161,73 @@ pub struct FooterSeen {
 }
 
 /// Classify one entry of the store (the same for every payload format): a raw operational
-/// row by exact key match (D3), else an MVCC entry checked in the order of §2.2: short key,
-/// short value, reserved bits, encrypted. `offset` is what errors name.
+/// row by exact key match (D3), else an MVCC entry. An entry that is neither is refused by
+/// [`refused`], which names what is wrong. `offset` is what errors name.
 #[inline]
 pub(crate) fn classify(key: &[u8], value: &[u8], offset: u64) -> Result<Decoded, ContainerError> {
+    decode(key, value).ok_or_else(|| refused(key, value, offset))
+}
+
+/// [`classify`] without the error: `None` for an entry [`refused`] describes.
+#[inline]
+fn decode(key: &[u8], value: &[u8]) -> Option<Decoded> {
     if is_raw_operational_key(key) {
-        return Ok(Decoded::Raw);
+        return Some(Decoded::Raw);
     }
-    let Some((user, ts)) = decode_key(key) else {
-        return Err(ContainerError::ShortKey {
+    match (decode_key(key), value.first_chunk::<9>()) {
+        // Only the tombstone bit may be set: encryption state 00 and no reserved bits.
+        (Some((user, ts)), Some(&[flags, e0, e1, e2, e3, e4, e5, e6, e7]))
+            if flags & (ENC_STATE_MASK | RESERVED_MASK) == 0 =>
+        {
+            Some(Decoded::Mvcc {
+                split: user.len(),
+                ts,
+                flags,
+                expire_at: u64::from_le_bytes([e0, e1, e2, e3, e4, e5, e6, e7]),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Why [`decode`] refused an MVCC entry, checked in the order of §2.2: short key, short
+/// value, reserved bits, encrypted (what is left once the other three are ruled out).
+#[cold]
+#[inline(never)]
+fn refused(key: &[u8], value: &[u8], offset: u64) -> ContainerError {
+    let key_shown = display_key(key);
+    if key.len() < TS_SUFFIX_LEN {
+        return ContainerError::ShortKey {
             offset,
             len: key.len() as u64,
-            key: display_key(key),
-        });
-    };
-    let Some(&[flags, e0, e1, e2, e3, e4, e5, e6, e7]) = value.first_chunk::<9>() else {
-        return Err(ContainerError::ShortValue {
+            key: key_shown,
+        };
+    }
+    let Some(&flags) = value.first().filter(|_| value.len() >= VALUE_HEADER_LEN) else {
+        return ContainerError::ShortValue {
             offset,
             len: value.len() as u64,
-            key: display_key(key),
-        });
+            key: key_shown,
+        };
     };
     let enc_state = (flags & ENC_STATE_MASK) >> 1;
     if flags & RESERVED_MASK != 0 || enc_state >= 2 {
-        return Err(ContainerError::ReservedBits {
+        return ContainerError::ReservedBits {
             offset,
             flags,
-            key: display_key(key),
-        });
+            key: key_shown,
+        };
     }
-    if enc_state == 1 {
-        return Err(ContainerError::EncryptedEntry {
-            offset,
-            flags,
-            key: display_key(key),
-        });
-    }
-    Ok(Decoded::Mvcc {
-        split: user.len(),
-        ts,
+    ContainerError::EncryptedEntry {
+        offset,
         flags,
-        expire_at: u64::from_le_bytes([e0, e1, e2, e3, e4, e5, e6, e7]),
-    })
+        key: key_shown,
+    }
 }
 
 impl Decoded {
     /// The entry this classification describes, borrowing `key` and `value`.
+    #[inline]
     pub(crate) fn entry<'a>(self, key: &'a [u8], value: &'a [u8], offset: u64) -> StreamEntry<'a> {
         match self {
             Decoded::Raw => StreamEntry::Raw(RawEntry { key, value, offset }),
@@ -343,6 +385,7 @@ impl<R: Read> PebbleStreamReader<R> {
     /// Read the next entry into the reader's buffers: `Ok(true)` if there is one (see
     /// [`Self::current`]), `Ok(false)` at the clean end. The two-step form of [`Self::next`]
     /// for callers that must look at the reader after the end.
+    #[inline]
     pub fn advance(&mut self) -> Result<bool, ContainerError> {
         self.current = None;
         match self.state {
@@ -372,6 +415,7 @@ impl<R: Read> PebbleStreamReader<R> {
     }
 
     /// The entry read by the last successful [`Self::advance`].
+    #[inline]
     pub fn current(&self) -> Option<StreamEntry<'_>> {
         let decoded = self.current?;
         let (key, value) = match self.lent {
@@ -385,12 +429,21 @@ impl<R: Read> PebbleStreamReader<R> {
     }
 
     /// The total size and key length of the next entry when it is well framed (both
-    /// lengths within their caps) and fits the input's peek capacity: it can then be read
-    /// in place. `None` otherwise, and on any read error or short input: the copying path
-    /// reads the entry again and reports what is wrong at the same offset. Consumes
-    /// nothing.
+    /// lengths within their caps) and all of it is buffered, or can be with a peek of at
+    /// most the input's capacity: it can then be read in place. `None` otherwise, and on
+    /// any read error or short input: the copying path reads the entry again and reports
+    /// what is wrong at the same offset. Consumes nothing.
     #[inline]
     fn whole_entry(&mut self) -> Option<(usize, usize)> {
+        match frame(self.input.buffered(), self.input.capacity()) {
+            Some(found) => Some(found),
+            None => self.whole_entry_peeked(),
+        }
+    }
+
+    /// [`Self::whole_entry`] for an entry not yet all buffered (once per block).
+    #[cold]
+    fn whole_entry_peeked(&mut self) -> Option<(usize, usize)> {
         let cap = self.input.capacity();
         let klen = le_u64(self.input.peek(8).ok()?)?;
         if klen > MAX_ENCODED_KEY_LEN {
@@ -400,16 +453,15 @@ impl<R: Read> PebbleStreamReader<R> {
         if v_at + 8 > cap {
             return None;
         }
-        let head = self.input.peek(v_at + 8).ok()?;
-        let vlen = le_u64(head.get(v_at..)?)?;
+        let vlen = le_u64(self.input.peek(v_at + 8).ok()?.get(v_at..)?)?;
         if vlen > MAX_ENCODED_VALUE_LEN {
             return None;
         }
         let total = v_at + 8 + vlen as usize;
-        if total > cap || self.input.peek(total).ok()?.len() < total {
+        if total > cap {
             return None;
         }
-        Some((total, v_at - 8))
+        frame(self.input.peek(total).ok()?, cap)
     }
 
     fn io_err(&self, what: &'static str) -> impl FnOnce(std::io::Error) -> ContainerError {
@@ -432,18 +484,32 @@ impl<R: Read> PebbleStreamReader<R> {
         }
     }
 
+    #[inline]
     fn read_entry(&mut self) -> Result<Option<Decoded>, ContainerError> {
         let offset = self.input.offset();
         self.entry_offset = offset;
-        self.lent = None;
-        if let Some((total, klen)) = self.whole_entry() {
-            let taken = self.input.take(total);
-            self.lent = Some((taken, klen));
-            let whole = self.input.taken(taken);
-            let key = whole.get(8..8 + klen).unwrap_or_default();
-            let value = whole.get(16 + klen..).unwrap_or_default();
-            return classify(key, value, offset).map(Some);
+        let Some((total, klen)) = self.whole_entry() else {
+            self.lent = None;
+            return self.read_entry_copied(offset);
+        };
+        let taken = self.input.take(total);
+        self.lent = Some((taken, klen));
+        let whole = self.input.taken(taken);
+        let key = whole.get(8..8 + klen).unwrap_or_default();
+        let value = whole.get(16 + klen..).unwrap_or_default();
+        // `classify` unrolled: the hot path then carries no 88-byte `Result` through.
+        match decode(key, value) {
+            Some(d) => Ok(Some(d)),
+            None => Err(refused(key, value, offset)),
         }
+    }
+
+    /// [`Self::read_entry`] for an entry that cannot be lent in place (larger than the
+    /// input's capacity, or ill-framed, or at the end): read into the reader's own buffers,
+    /// with every framing error reported.
+    #[cold]
+    #[inline(never)]
+    fn read_entry_copied(&mut self, offset: u64) -> Result<Option<Decoded>, ContainerError> {
         let klen = match self.read_len("key length")? {
             Ok(n) => n,
             Err(found) => return self.at_end(offset, found).map(|()| None),

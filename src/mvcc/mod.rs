@@ -43,24 +43,28 @@ pub trait CurrentEntry: EntrySource {
 }
 
 impl<S: EntrySource + ?Sized> EntrySource for &mut S {
+    #[inline]
     fn next_entry(&mut self) -> Result<Option<StreamEntry<'_>>, ContainerError> {
         (**self).next_entry()
     }
 }
 
 impl<S: CurrentEntry + ?Sized> CurrentEntry for &mut S {
+    #[inline]
     fn current_entry(&self) -> Option<StreamEntry<'_>> {
         (**self).current_entry()
     }
 }
 
 impl<S: EntrySource + ?Sized> EntrySource for Box<S> {
+    #[inline]
     fn next_entry(&mut self) -> Result<Option<StreamEntry<'_>>, ContainerError> {
         (**self).next_entry()
     }
 }
 
 impl<S: CurrentEntry + ?Sized> CurrentEntry for Box<S> {
+    #[inline]
     fn current_entry(&self) -> Option<StreamEntry<'_>> {
         (**self).current_entry()
     }
@@ -136,6 +140,7 @@ pub(crate) fn show_key(key: &[u8]) -> String {
 
 /// The file reader is a source of entries.
 impl<R: std::io::Read> EntrySource for crate::container::SnapshotFile<R> {
+    #[inline]
     fn next_entry(&mut self) -> Result<Option<StreamEntry<'_>>, ContainerError> {
         self.next()
     }

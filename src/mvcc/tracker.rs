@@ -21,8 +21,6 @@
 //! The tracker also checks the premise: each MVCC encoded key must be strictly greater than
 //! the previous one. Raw rows (§2.6) have no suffix and are not passed to the tracker.
 
-use std::cmp::Ordering;
-
 use crate::container::MvccEntry;
 
 use super::{show_key, MvccError};
@@ -62,6 +60,7 @@ impl VersionTracker {
     /// Fails if the entry's encoded key is not strictly above the previous one (the stream
     /// is not sorted, or repeats a key), or if the entry's user key is not its encoded key
     /// minus the 8-byte suffix. After an error the tracker is unchanged.
+    #[inline]
     pub fn classify(&mut self, entry: &MvccEntry<'_>) -> Result<Version, MvccError> {
         let enc = entry.encoded_key;
         let user_len = enc.len().checked_sub(8).filter(|&n| {
@@ -69,41 +68,23 @@ impl VersionTracker {
             // The container lends the user key as a slice of the encoded key: no compare.
             (user.as_ptr() == enc.as_ptr() && user.len() == n) || enc.get(..n) == Some(user)
         });
-        let user_len = user_len.ok_or_else(|| MvccError::Malformed {
-            offset: entry.offset,
-            what: format!(
-                "user key {} is not the encoded key {} without its 8-byte ts suffix",
-                show_key(entry.user_key),
-                show_key(enc)
-            ),
-        })?;
+        let Some(user_len) = user_len else {
+            return Err(malformed(entry));
+        };
 
         // One pass gives both the order against the previous key and the common prefix. An
         // open key (a prefix of prev_key) is a prefix of `enc` iff it is no longer than the
         // common prefix of the two keys.
         let common = common_prefix_len(&self.prev_key, enc);
         if let Some(prev_offset) = self.prev_offset {
-            let order = match (enc.get(common), self.prev_key.get(common)) {
-                (Some(a), Some(b)) => a.cmp(b),
-                (a, b) => a.is_some().cmp(&b.is_some()),
+            // Strictly above: `enc` goes on after the common prefix, and the previous key
+            // ends there or goes on with a lower byte.
+            let above = match (enc.get(common), self.prev_key.get(common)) {
+                (Some(a), Some(b)) => a > b,
+                (a, _) => a.is_some(),
             };
-            match order {
-                Ordering::Greater => {}
-                Ordering::Less => {
-                    return Err(MvccError::NotSorted {
-                        offset: entry.offset,
-                        prev_offset,
-                        key: show_key(enc),
-                        prev: show_key(&self.prev_key),
-                    })
-                }
-                Ordering::Equal => {
-                    return Err(MvccError::DuplicateKey {
-                        offset: entry.offset,
-                        prev_offset,
-                        key: show_key(enc),
-                    })
-                }
+            if !above {
+                return Err(self.not_above(entry, prev_offset));
             }
         }
 
@@ -131,6 +112,27 @@ impl VersionTracker {
         Ok(version)
     }
 
+    /// The error of an entry whose encoded key is not strictly above the previous one.
+    #[cold]
+    #[inline(never)]
+    fn not_above(&self, entry: &MvccEntry<'_>, prev_offset: u64) -> MvccError {
+        let enc = entry.encoded_key;
+        if enc == self.prev_key.as_slice() {
+            MvccError::DuplicateKey {
+                offset: entry.offset,
+                prev_offset,
+                key: show_key(enc),
+            }
+        } else {
+            MvccError::NotSorted {
+                offset: entry.offset,
+                prev_offset,
+                key: show_key(enc),
+                prev: show_key(&self.prev_key),
+            }
+        }
+    }
+
     /// How many user keys are open now (the nesting depth at the current key).
     pub fn open_keys(&self) -> usize {
         self.open.len()
@@ -142,8 +144,23 @@ impl VersionTracker {
     }
 }
 
+/// The error of an entry whose user key is not its encoded key without the ts suffix.
+#[cold]
+#[inline(never)]
+fn malformed(entry: &MvccEntry<'_>) -> MvccError {
+    MvccError::Malformed {
+        offset: entry.offset,
+        what: format!(
+            "user key {} is not the encoded key {} without its 8-byte ts suffix",
+            show_key(entry.user_key),
+            show_key(entry.encoded_key)
+        ),
+    }
+}
+
 /// Length of the longest common prefix of `a` and `b`, eight bytes at a time (the keys of a
 /// stream share long prefixes; this runs once per entry).
+#[inline]
 fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
     let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));

@@ -564,3 +564,22 @@ proptest! {
         prop_assert_eq!(got, entries);
     }
 }
+
+#[test]
+fn an_entry_is_framed_only_when_all_of_it_is_there_within_the_caps() {
+    let e = entry(b"key-and-ts", b"123456789v");
+    let total = e.len();
+    assert_eq!(total, 8 + 10 + 8 + 10);
+    assert_eq!(frame(&e, total), Some((total, 10)));
+    assert_eq!(frame(&[&e[..], b"next"].concat(), 64), Some((total, 10)));
+    assert_eq!(frame(&e, total - 1), None, "larger than the capacity");
+    for cut in 0..total {
+        assert_eq!(frame(&e[..cut], 64), None, "{cut} of {total} bytes");
+    }
+    let mut long_key = e.clone();
+    long_key[..8].copy_from_slice(&(MAX_ENCODED_KEY_LEN + 1).to_le_bytes());
+    assert_eq!(frame(&long_key, usize::MAX), None);
+    let mut long_value = e.clone();
+    long_value[18..26].copy_from_slice(&(MAX_ENCODED_VALUE_LEN + 1).to_le_bytes());
+    assert_eq!(frame(&long_value, usize::MAX), None);
+}

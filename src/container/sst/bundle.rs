@@ -368,6 +368,8 @@ impl<R: Read> SstBundleReader<R> {
         Some(self.current?.entry(t.user_key(), t.value(), self.entry_offset))
     }
 
+    // Kept out of line: inlined into `SnapshotFile::next` it would bloat the EKVPBBL1 path.
+    #[inline(never)]
     fn step(&mut self) -> Result<bool, ContainerError> {
         loop {
             let Some(open) = self.cur.as_mut() else {
