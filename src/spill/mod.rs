@@ -47,8 +47,8 @@ use run::{RunMeta, RunReader, RunWriter};
 /// (its slot in the index).
 pub const RECORD_OVERHEAD: usize = std::mem::size_of::<Slot>();
 
-/// The most runs merged at once: with the encoder's 64 MiB budget (32 MiB runs) one pass
-/// merges up to 8 GiB of records; each run's read buffer is then 64 KiB (16 MiB in all).
+/// The most runs merged at once: with the encoder's 32 MiB budget (16 MiB runs) one pass
+/// merges up to 4 GiB of records; each run's read buffer is then 64 KiB (16 MiB in all).
 pub const MAX_FAN_IN: usize = 256;
 
 /// Smallest and largest read buffer per run during a merge.
