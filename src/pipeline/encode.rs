@@ -37,8 +37,8 @@ use super::{NoProgress, PipelineError, Progress};
 /// to scratch), and one merge pass takes `spill::MAX_FAN_IN` runs: 4 GiB of records. The
 /// buffers, reused run after run, keep the pages of their largest fill (the string files' few
 /// long records in the arena, the collections' many short ones in the index), so 64 MiB cost
-/// 125 MiB of peak RSS on a 1 GiB Redis tree and 32 MiB costs 68 MiB, at the same CPU time
-/// (issue #13: encode under 128 MiB).
+/// 135–141 MiB of peak RSS on a 1 GiB Redis tree and 32 MiB costs 70–83 MiB (70 MiB at
+/// 2 GiB), at the same CPU time (issue #13: encode under 128 MiB).
 pub const DEFAULT_SORT_BUDGET: usize = 32 << 20;
 
 /// What to encode and how.
