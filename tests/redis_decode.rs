@@ -1125,7 +1125,7 @@ fn decode_budget(recs: &[Rec], budget: usize) -> (Decoded, usize) {
 
 #[test]
 fn tiny_sort_budget_spills_and_gives_a_byte_identical_tree() {
-    assert_eq!(DEFAULT_SORT_BUDGET, 32 << 20);
+    assert_eq!(DEFAULT_SORT_BUDGET, 16 << 20);
     let recs = mixed_records(2_500);
     let (big, big_runs) = decode_budget(&recs, DEFAULT_SORT_BUDGET);
     let (small, small_runs) = decode_budget(&recs, 4 << 10);

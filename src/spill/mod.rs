@@ -12,9 +12,10 @@
 //!   nothing was spilled, otherwise a k-way merge (a binary heap) of the runs, the last
 //!   buffer being spilled as a final run first so that the merge holds only read buffers.
 //!
-//! Order: ascending bytewise by key; equal keys keep their insertion order (the sort is
-//! stable, runs hold consecutive insertions and are written one after the other, and the
-//! merge breaks ties by run number), so a caller finds duplicates as adjacent equal keys.
+//! Order: ascending bytewise by key; equal keys keep their insertion order (a buffer's sort
+//! breaks ties by arena offset, runs hold consecutive insertions and are written one after
+//! the other, and the merge breaks ties by run number), so a caller finds duplicates as
+//! adjacent equal keys.
 //!
 //! Memory: two buffers (the one being filled, and the one being written), each counting
 //! under half the budget (a single record larger than that is buffered alone). A buffer's
@@ -46,30 +47,32 @@ use run::{RunMeta, RunReader, RunWriter};
 /// (its slot in the index).
 pub const RECORD_OVERHEAD: usize = std::mem::size_of::<Slot>();
 
-/// The most runs merged at once: with the encoder's 64 MiB budget (32 MiB runs) one pass
-/// merges up to 8 GiB of records; each run's read buffer is then 64 KiB (16 MiB in all).
+/// The most runs merged at once: with the encoder's 32 MiB budget (16 MiB runs) one pass
+/// merges up to 4 GiB of records; each run's read buffer is then 64 KiB (16 MiB in all).
 pub const MAX_FAN_IN: usize = 256;
 
 /// Smallest and largest read buffer per run during a merge.
 const MIN_READ_BUF: usize = 4 * 1024;
 const MAX_READ_BUF: usize = 64 * 1024;
 
-/// Where a buffered record lives in the arena.
+/// Where a buffered record lives in the arena: 16 bytes (lengths of 32 bits; [`ExternalSorter::push`]
+/// refuses longer keys and values), so that the index of a run of many short records (the
+/// encoder's hash fields and set members) takes a third less memory than three `usize`s.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     start: usize,
-    key_len: usize,
-    value_len: usize,
+    key_len: u32,
+    value_len: u32,
 }
 
 impl Slot {
     fn key<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
-        &arena[self.start..self.start + self.key_len]
+        &arena[self.start..self.start + self.key_len as usize]
     }
 
     fn value<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
-        let from = self.start + self.key_len;
-        &arena[from..from + self.value_len]
+        let from = self.start + self.key_len as usize;
+        &arena[from..from + self.value_len as usize]
     }
 }
 
@@ -152,8 +155,8 @@ impl ExternalSorter {
         }
     }
 
-    /// Add a record. Fails only if spilling to the scratch directory fails; the sorter
-    /// must then be dropped.
+    /// Add a record. Fails if spilling to the scratch directory fails (the sorter must then
+    /// be dropped), or with `InvalidInput` for a key or value of 4 GiB or more.
     pub fn push(&mut self, key: &[u8], value: &[u8]) -> io::Result<()> {
         self.push_parts(key, &[value])
     }
@@ -162,7 +165,16 @@ impl ExternalSorter {
     /// without first copying them together).
     pub fn push_parts(&mut self, key: &[u8], parts: &[&[u8]]) -> io::Result<()> {
         let value_len: usize = parts.iter().map(|p| p.len()).sum();
-        let data = key.len() + value_len;
+        let (Ok(key_len), Ok(value_len)) = (u32::try_from(key.len()), u32::try_from(value_len)) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a record of a {}-byte key and a {value_len}-byte value is too large to sort (at most 4 GiB - 1 each)",
+                    key.len(),
+                ),
+            ));
+        };
+        let data = key.len() + value_len as usize;
         let need = data + RECORD_OVERHEAD;
         if !self.slots.is_empty() && self.used + need > self.limit {
             self.spill()?;
@@ -186,7 +198,7 @@ impl ExternalSorter {
         }
         self.slots.push(Slot {
             start: len,
-            key_len: key.len(),
+            key_len,
             value_len,
         });
         self.used += need;
@@ -289,9 +301,18 @@ impl ExternalSorter {
     }
 }
 
-/// Stable sort of the buffered records by key.
+/// Sort the buffered records by key, equal keys in insertion order. Records are appended to
+/// the arena in insertion order, so `(start, value_len)` breaks ties the way a stable sort
+/// would (two records of one key share a `start` only if the earlier one is empty: empty key,
+/// empty value). The unstable sort needs no scratch buffer (a stable sort allocates half the
+/// slots again: 8 MiB for the encoder's runs).
 fn sort_slots(slots: &mut [Slot], arena: &[u8]) {
-    slots.sort_by(|a, b| a.key(arena).cmp(b.key(arena)));
+    slots.sort_unstable_by(|a, b| {
+        a.key(arena)
+            .cmp(b.key(arena))
+            .then(a.start.cmp(&b.start))
+            .then(a.value_len.cmp(&b.value_len))
+    });
 }
 
 /// A new anonymous scratch file in `dir`.
@@ -536,6 +557,20 @@ mod tests {
     }
 
     #[test]
+    fn equal_keys_keep_insertion_order_in_a_large_buffer() {
+        // Empty records share their successor's arena offset: ("", "") then ("", "x") must
+        // stay in that order, as must many equal keys (a sort large enough to be a real
+        // unstable sort, not an insertion sort of a few elements).
+        let mut recs: Vec<Record> = vec![(vec![], vec![]), (vec![], b"x".to_vec()), (vec![], vec![])];
+        recs.extend((0u32..5000).map(|i| (vec![(i % 7) as u8], i.to_be_bytes().to_vec())));
+        recs.push((vec![], vec![]));
+        for budget in [1 << 20, 4096] {
+            let (out, _) = sort(&recs, budget);
+            assert_eq!(out, stable_sorted(&recs), "budget {budget}");
+        }
+    }
+
+    #[test]
     fn zero_budget_spills_every_record_and_merges_in_passes() {
         let recs = records(1000);
         let (out, runs) = sort(&recs, 0);
@@ -559,6 +594,23 @@ mod tests {
                 .collect();
             assert_eq!(out, want, "budget {budget}");
         }
+    }
+
+    #[test]
+    fn a_value_of_4_gib_is_refused_before_anything_is_copied() {
+        // Zeroed pages from the allocator: reserved, never touched.
+        let huge = vec![0u8; 1 << 32];
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ExternalSorter::new(1 << 20, dir.path());
+        s.push(b"a", b"1").unwrap();
+        let err = s.push(b"k", &huge).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("4294967296-byte value"), "{err}");
+        assert_eq!((s.len(), s.arena.len()), (1, 2));
+        assert_eq!(
+            collect(&mut s.finish().unwrap()),
+            [(b"a".to_vec(), b"1".to_vec())]
+        );
     }
 
     #[test]
