@@ -3,6 +3,7 @@
 
 use crate::s3_util::*;
 use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
 
 #[test]
 fn encode_of_the_small_tree_is_gos_bytes() {
@@ -39,16 +40,22 @@ fn decode_of_gos_small_fsm_is_the_tree() {
     assert!(!out.join(".staged").exists());
 }
 
-#[test]
-fn decode_of_the_big_fsm_is_the_tree_and_a_fixed_point() {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("tree");
+/// The big tree under `dir/tree`, with the small fixture's MANIFEST.json.
+fn big_tree_with_manifest(dir: &Path) -> PathBuf {
+    let tree = dir.join("tree");
     big_tree(&tree);
     std::fs::write(
         tree.join("MANIFEST.json"),
         std::fs::read(fixtures().join("small/MANIFEST.json")).unwrap(),
     )
     .unwrap();
+    tree
+}
+
+#[test]
+fn decode_of_the_big_fsm_is_the_tree_and_a_fixed_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = big_tree_with_manifest(dir.path());
     let fsm = dir.path().join("big.fsm");
     let bytes = encode_s3(&tree);
     let want = std::fs::read_to_string(fixtures().join("big.fsm.sha256")).unwrap();
@@ -68,13 +75,7 @@ fn pipeline_encode_of_the_big_tree_is_gos_bytes_whatever_the_budget_and_threads(
     use ekv_snapshot::dump::Manifest;
     use ekv_snapshot::pipeline::{encode_snapshot, EncodeOptions, DEFAULT_SORT_BUDGET};
     let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("tree");
-    big_tree(&tree);
-    std::fs::write(
-        tree.join("MANIFEST.json"),
-        std::fs::read(fixtures().join("small/MANIFEST.json")).unwrap(),
-    )
-    .unwrap();
+    let tree = big_tree_with_manifest(dir.path());
     let m = Manifest::read(&tree).unwrap();
     let want = std::fs::read_to_string(fixtures().join("big.fsm.sha256")).unwrap();
     // The body chunks travel through the sort as references to the tree's files, spilled

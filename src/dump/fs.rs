@@ -457,7 +457,7 @@ pub(crate) fn read_unchanged(
             io::Error::new(io::ErrorKind::InvalidInput, "range past the end of the file"),
         )
     };
-    if !offset.checked_add(len).is_some_and(|end| end <= stamp.len) {
+    if !stamp.holds(offset, len) {
         return Err(past_end());
     }
     let mut buf = vec![0u8; usize::try_from(len).map_err(|_| past_end())?];
@@ -492,6 +492,11 @@ impl FileStamp {
             mtime: (meta.mtime(), meta.mtime_nsec()),
             ctime: (meta.ctime(), meta.ctime_nsec()),
         }
+    }
+
+    /// Whether the `len` bytes at `offset` lie within the file as stamped.
+    pub fn holds(&self, offset: u64, len: u64) -> bool {
+        offset.checked_add(len).is_some_and(|end| end <= self.len)
     }
 
     /// Fixed-size little-endian form.

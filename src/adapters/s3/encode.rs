@@ -642,6 +642,15 @@ mod tests {
         put(root, &format!("{rel}{META_SUFFIX}"), sidecar.as_bytes());
     }
 
+    /// Bucket `b`'s `_bucket.json`.
+    fn bucket_b(root: &Path) {
+        put(
+            root,
+            "s3/b/_bucket.json",
+            br#"{"format_version":1,"name":"b","owner":"","region":"","acl":"","creation_time_iso":"","versioning":"","policy_json":""}"#,
+        );
+    }
+
     /// The records in emission order, listing directories with `budget`.
     type Records = Vec<(Vec<u8>, Vec<u8>)>;
 
@@ -666,11 +675,7 @@ mod tests {
     fn object_directories_larger_than_the_budget_spill_and_give_the_same_records() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
-        put(
-            root,
-            "s3/b/_bucket.json",
-            br#"{"format_version":1,"name":"b","owner":"","region":"","acl":"","creation_time_iso":"","versioning":"","policy_json":""}"#,
-        );
+        bucket_b(root);
         for i in 0..60 {
             object(
                 root,
@@ -720,11 +725,7 @@ mod tests {
     fn with_workers_an_object_error_before_a_walk_error_is_the_one_reported() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
-        put(
-            root,
-            "s3/b/_bucket.json",
-            br#"{"format_version":1,"name":"b","owner":"","region":"","acl":"","creation_time_iso":"","versioning":"","policy_json":""}"#,
-        );
+        bucket_b(root);
         for i in 0..20 {
             object(root, &format!("s3/b/k{i:02}"), &vec![i as u8; 70_000]);
         }

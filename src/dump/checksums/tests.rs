@@ -190,15 +190,7 @@ fn tree_reader_finds_every_listed_file_across_blocks_and_flags_the_rest() {
     // gone is reported missing.
     let n = 3 * BLOCK + 5;
     let files: Vec<(String, Vec<u8>)> = (0..n).map(|i| (format!("a/f{i}"), vec![i as u8; 3])).collect();
-    let list: String = files
-        .iter()
-        .map(|(rel, b)| format!("{}  {rel}\n", digest(b)))
-        .collect();
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(r, b)| (r.as_str(), b.as_slice())).collect();
-    let d = root_with(&refs, &list);
-    let scratch = tempfile::tempdir().unwrap();
-    let (reader, v) = TreeReader::new(d.path(), true, scratch.path()).unwrap();
-    assert_eq!(v, Verification::Verified);
+    let (d, _scratch, reader) = reader_over(&files);
     for (rel, b) in files.iter().skip(1) {
         assert_eq!(&reader.read(&d.path().join(rel), 100).unwrap(), b);
     }
@@ -229,7 +221,8 @@ fn reader_over(files: &[(String, Vec<u8>)]) -> (tempfile::TempDir, tempfile::Tem
     let refs: Vec<(&str, &[u8])> = files.iter().map(|(r, b)| (r.as_str(), b.as_slice())).collect();
     let d = root_with(&refs, &list);
     let scratch = tempfile::tempdir().unwrap();
-    let (reader, _) = TreeReader::new(d.path(), true, scratch.path()).unwrap();
+    let (reader, v) = TreeReader::new(d.path(), true, scratch.path()).unwrap();
+    assert_eq!(v, Verification::Verified);
     (d, scratch, reader)
 }
 

@@ -95,8 +95,7 @@ impl Resolver {
         let path = Path::new(OsStr::from_bytes(&stored[REFERENCE_HEAD..]));
         let file = self.file(path, stamp)?;
         // The file is the one read (same stamp, so same size): the range bounds the buffer.
-        let end = offset.checked_add(len).ok_or_else(corrupt)?;
-        if end > stamp.len || len + 9 > pebble::MAX_ENCODED_VALUE_LEN {
+        if !stamp.holds(offset, len) || len + 9 > pebble::MAX_ENCODED_VALUE_LEN {
             return Err(corrupt());
         }
         let total = usize::try_from(len + 9).map_err(|_| corrupt())?;
