@@ -345,12 +345,22 @@ impl Serialize for Binary<'_> {
     }
 }
 
+/// `bytes` as the text Go's decoder reads: invalid UTF-8 becomes U+FFFD (one per byte) and a
+/// lone `\uD800`-style surrogate escape becomes U+FFFD. Borrowed when nothing needs repair.
+pub(crate) fn go_text(bytes: &[u8]) -> Cow<'_, str> {
+    let lossy = go_lossy_utf8(bytes);
+    let fixed = match fix_lone_surrogates(&lossy) {
+        Cow::Owned(fixed) => Some(fixed),
+        Cow::Borrowed(_) => None,
+    };
+    fixed.map_or(lossy, Cow::Owned)
+}
+
 /// Parse exactly one JSON value from `bytes`, Go `json.Decoder` style: the value may be
 /// followed only by whitespace (`trailing_close_ok` also accepts trailing `]`/`}` as Go's
 /// `dec.More()` check does). Invalid UTF-8 inside strings becomes U+FFFD.
 pub(crate) fn parse_one(bytes: &[u8], trailing_close_ok: bool) -> Result<serde_json::Value, String> {
-    let text = go_lossy_utf8(bytes);
-    let text = fix_lone_surrogates(&text);
+    let text = go_text(bytes);
     let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
     let value = match stream.next() {
         Some(Ok(v)) => v,
@@ -396,15 +406,7 @@ pub(crate) fn parse_seq(bytes: &[u8]) -> JsonSeq<'_> {
 /// `values_before` values and `lines_before` lines: errors count values and lines as in the
 /// whole sequence.
 pub(crate) fn parse_seq_at(bytes: &[u8], values_before: usize, lines_before: usize) -> JsonSeq<'_> {
-    let lossy = go_lossy_utf8(bytes);
-    let fixed = match fix_lone_surrogates(&lossy) {
-        Cow::Owned(fixed) => Some(fixed),
-        Cow::Borrowed(_) => None,
-    };
-    let text = match fixed {
-        Some(fixed) => Cow::Owned(fixed),
-        None => lossy,
-    };
+    let text = go_text(bytes);
     JsonSeq {
         text,
         offset: 0,

@@ -28,7 +28,7 @@ use super::keys::{
     gsi_rows, item_key, primary_key_segments, table_gen_key, table_meta_key, ItemKeyError, RESTORE_GENERATION,
 };
 use super::proto::{item_value, schema_value, Item, TableSchema};
-use super::public::{item_from_bundle_line, item_from_json, schema_from_json, ItemJsonError};
+use super::public::{item_from_bundle_line, item_from_json, plain_item, schema_from_json, ItemJsonError};
 use super::{DynamoDbLayout, DynamoDbOptions};
 use crate::adapters::batch::ENCODE_WINDOW;
 use crate::adapters::{
@@ -419,8 +419,13 @@ fn encode_job(reader: &TreeReader, table: &Table, job: &Job) -> Result<RecordBat
     match job {
         Job::Item { path, dir } => {
             let bytes = reader.read(path, MAX_JSON_FILE)?;
-            let value = parse_one(&bytes, true).map_err(|e| bad_file(path, e))?;
-            let item = item_from_json(&value).map_err(|e| bad_file(path, e))?;
+            let item = match plain_item(&bytes) {
+                Some(item) => item,
+                None => {
+                    let value = parse_one(&bytes, true).map_err(|e| bad_file(path, e))?;
+                    item_from_json(&value).map_err(|e| bad_file(path, e))?
+                }
+            };
             let mut batch = RecordBatch::new(path);
             add_item(table, &item, &mut batch).map_err(|e| bad_file(path, e))?;
             let rel = item_rel_path(&table.schema, &item).map_err(|e| bad_file(path, e))?;

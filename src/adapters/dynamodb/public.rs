@@ -23,7 +23,9 @@ use super::proto::{
     Item, KeySchema, StringSet, TableSchema, Value as Av,
 };
 use crate::dump::gofields::{type_name, Fields};
-use crate::dump::json::{to_vec, JsonStyle};
+#[cfg(doc)]
+use crate::dump::json::parse_one;
+use crate::dump::json::{go_text, to_vec, JsonStyle};
 use crate::dump::DumpError;
 
 /// The only `_schema.json` `format_version`.
@@ -234,6 +236,13 @@ fn decode_b64_std(text: &str) -> Result<Vec<u8>, ItemJsonError> {
     );
     let cleaned: String = text.chars().filter(|c| *c != '\r' && *c != '\n').collect();
     ENGINE.decode(cleaned.as_bytes()).map_err(ItemJsonError::Base64)
+}
+
+/// The item of an item file's bytes when they are in the plain form the decoder writes, read
+/// in one typed pass (see `typed`); `None` leaves the file to [`parse_one`] and
+/// [`item_from_json`], which read every form the Go encoder reads and name the error.
+pub fn plain_item(bytes: &[u8]) -> Option<Item> {
+    typed::item(&go_text(bytes))
 }
 
 /// An item from its public JSON (`publicToItem`): `null` is the empty item (Go's nil map).
@@ -626,6 +635,8 @@ pub fn schema_from_json(bytes: &[u8], path: &Path) -> Result<TableSchema, Schema
     }
     Ok(schema)
 }
+
+mod typed;
 
 #[cfg(test)]
 mod tests;

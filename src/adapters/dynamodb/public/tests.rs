@@ -288,3 +288,133 @@ fn schema_json_errors_are_typed() {
     );
     assert_eq!(e.to_string(), "duplicate GSI name \"g\"");
 }
+
+/// The general reader's item for `bytes`, or `None` where it refuses them.
+fn general_item(bytes: &[u8]) -> Option<Item> {
+    let value = crate::dump::json::parse_one(bytes, true).ok()?;
+    item_from_json(&value).ok()
+}
+
+#[test]
+fn plain_item_reads_the_decoders_form_and_leaves_the_rest_to_the_general_reader() {
+    let s = |v: &str| AttributeValue::new(Av::S(v.to_owned()));
+    let one = |name: &str, av: AttributeValue| Item {
+        attributes: [(name.to_owned(), av)].into(),
+    };
+    // Read by the typed pass, as the general reader reads them.
+    for (text, want) in [
+        (&b"{\"a\":{\"S\":\"x\"}}"[..], one("a", s("x"))),
+        (b" {\"a\" : {\"S\" : \"\\u00e9\"}}\n\t", one("a", s("\u{e9}"))),
+        (b"{\"a\":{\"S\":\"\xff\"}}", one("a", s("\u{fffd}"))),
+        (b"{\"a\":{\"S\":\"\\ud800\"}}", one("a", s("\u{fffd}"))),
+        (b"{}", Item::default()),
+    ] {
+        assert_eq!(plain_item(text), Some(want.clone()), "{text:?}");
+        assert_eq!(general_item(text), Some(want), "{text:?}");
+    }
+    // Accepted by the general reader's leniency only: the typed pass steps aside.
+    for (text, want) in [
+        (
+            &b"{\"a\":{\"S\":\"1\"},\"a\":{\"S\":\"2\"}}"[..],
+            one("a", s("2")),
+        ),
+        (b"{\"a\":{\"S\":\"1\",\"S\":\"2\"}}", one("a", s("2"))),
+        (b"{\"a\":{\"\\u0053\":\"x\"}}", one("a", s("x"))),
+        (b"{\"a\":{\"M\":{\"b\":{\"S\":\"1\"},\"b\":{\"S\":\"2\"}}}}", {
+            let m = AttributeValueMap {
+                values: [("b".to_owned(), s("2"))].into(),
+            };
+            one("a", AttributeValue::new(Av::M(m)))
+        }),
+        (b"null", Item::default()),
+        (b"{\"a\":{\"S\":\"x\"}}}", one("a", s("x"))),
+    ] {
+        assert_eq!(plain_item(text), None, "{text:?}");
+        assert_eq!(general_item(text), Some(want), "{text:?}");
+    }
+    // Refused by both.
+    for text in [
+        &b"{\"a\":{\"S\":1}}"[..],
+        b"{\"a\":{\"X\":\"1\"}}",
+        b"{\"a\":{\"S\":\"1\",\"N\":\"1\"}}",
+        b"{\"a\":{}}",
+        b"{\"a\":{\"B\":\"abc\"}}",
+        b"{\"a\":{\"L\":[1]}}",
+        b"{\"a\":{\"SS\":[\"x\",2]}}",
+        b"{\"a\":{\"S\":\"x\"}} {}",
+        b"[]",
+        b"",
+    ] {
+        assert_eq!(plain_item(text), None, "{text:?}");
+        assert_eq!(general_item(text), None, "{text:?}");
+    }
+}
+
+mod plain_item_props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn av() -> impl Strategy<Value = AttributeValue> {
+        let text = "[a-z<&\"\\\\é\u{2028}\n]{0,5}";
+        let bytes = proptest::collection::vec(any::<u8>(), 0..5);
+        let leaf = prop_oneof![
+            text.prop_map(Av::S),
+            "-?[0-9]{1,4}(\\.[0-9]{1,2})?".prop_map(Av::N),
+            bytes.clone().prop_map(Av::B),
+            any::<bool>().prop_map(Av::Bool),
+            any::<bool>().prop_map(Av::Null),
+            proptest::collection::vec(text, 0..3).prop_map(|values| Av::Ss(StringSet { values })),
+            proptest::collection::vec("[0-9]{1,3}", 0..3).prop_map(|values| Av::Ns(StringSet { values })),
+            proptest::collection::vec(bytes, 0..3).prop_map(|values| Av::Bs(BinarySet { values })),
+        ]
+        .prop_map(AttributeValue::new);
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|values| AttributeValue::new(Av::L(AttributeValueList { values }))),
+                proptest::collection::btree_map("[a-c]{0,2}", inner, 0..4)
+                    .prop_map(|values| AttributeValue::new(Av::M(AttributeValueMap { values }))),
+            ]
+        })
+    }
+
+    fn item() -> impl Strategy<Value = Item> {
+        proptest::collection::btree_map("[a-z ]{0,3}", av(), 0..5).prop_map(|attributes| Item { attributes })
+    }
+
+    proptest! {
+        /// Every item file the decoder writes is read by the typed pass, to the item written.
+        #[test]
+        fn written_items_read_back(item in item()) {
+            let bytes = item_file(&item);
+            prop_assert_eq!(plain_item(&bytes), Some(item.clone()));
+            prop_assert_eq!(general_item(&bytes), Some(item));
+        }
+
+        /// Whatever the typed pass accepts, even from a damaged file, the general reader
+        /// reads to the same item.
+        #[test]
+        fn accepted_means_same_as_general(
+            item in item(),
+            edits in proptest::collection::vec(
+                (any::<prop::sample::Index>(), 0..3u8, prop::sample::select(&b"{}[]\":,\\SNMLB01 \xff"[..])),
+                1..4,
+            ),
+        ) {
+            let mut bytes = item_file(&item);
+            for (at, op, byte) in edits {
+                let i = at.index(bytes.len() + 1);
+                match op {
+                    0 => bytes.insert(i, byte),
+                    1 if i < bytes.len() => { bytes.remove(i); }
+                    _ if i < bytes.len() => bytes[i] = byte,
+                    _ => bytes.push(byte),
+                }
+            }
+            if let Some(got) = plain_item(&bytes) {
+                prop_assert_eq!(Some(got), general_item(&bytes), "{:?}", String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+}
