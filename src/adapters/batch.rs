@@ -23,12 +23,13 @@ pub struct RecordBatch {
 }
 
 /// One record of a [`RecordBatch`]: its key's length, its value's length, and where the
-/// value lies in the batch's file when it is not held as bytes.
+/// value lies in the batch's file when it is not held as bytes (offset, stamp,
+/// [`FileRange::check_file`]).
 #[derive(Debug)]
 struct Entry {
     key: usize,
     value: usize,
-    at: Option<(u64, FileStamp)>,
+    at: Option<(u64, FileStamp, bool)>,
 }
 
 impl RecordBatch {
@@ -53,11 +54,12 @@ impl RecordBatch {
             let key = &self.bytes[at..at + r.key];
             at += r.key;
             let added = match r.at {
-                Some((offset, stamp)) => {
+                Some((offset, stamp, check_file)) => {
                     let source = FileRange {
                         path: &self.path,
                         offset,
                         stamp,
+                        check_file,
                     };
                     sink.add_file_range(key, &source, r.value as u64)
                 }
@@ -97,11 +99,21 @@ impl RecordSink for RecordBatch {
         if user_value.len() < REFERENCE_MIN || source.path != self.path {
             return self.add(user_key, user_value);
         }
+        self.add_file_range(user_key, source, user_value.len() as u64)
+    }
+
+    /// A range of the batch's own file is kept as it is; of another file, read.
+    fn add_file_range(&mut self, user_key: &[u8], source: &FileRange<'_>, len: u64) -> Result<(), SinkError> {
+        if source.path != self.path {
+            let value = source.read(len).map_err(|e| SinkError::Input(Box::new(e)))?;
+            return self.add(user_key, &value);
+        }
         self.bytes.extend_from_slice(user_key);
         self.records.push(Entry {
             key: user_key.len(),
-            value: user_value.len(),
-            at: Some((source.offset, source.stamp)),
+            // Too long a length is refused by the real sink on replay.
+            value: usize::try_from(len).unwrap_or(usize::MAX),
+            at: Some((source.offset, source.stamp, source.check_file)),
         });
         Ok(())
     }
@@ -188,6 +200,7 @@ mod tests {
             path: &path,
             offset,
             stamp,
+            check_file: false,
         };
         batch.add_from_file(b"k0", big, &at(0)).unwrap();
         batch
