@@ -213,12 +213,30 @@ mod tests {
         batch.add_from_file(b"k2", big, &other).unwrap();
         // The first value is held as a reference, the others as bytes.
         assert!(batch.weight() < 3 * REFERENCE_MIN, "{}", batch.weight());
+        // Ranges handed over unread: of the batch's file, kept as a reference whatever
+        // their length; of another file, read now.
+        let before = batch.weight();
+        let tail = REFERENCE_MIN as u64 * 2;
+        batch.add_file_range(b"k3", &at(tail), 5).unwrap();
+        assert_eq!(batch.weight(), before + 2 + std::mem::size_of::<Entry>());
+        let other_path = dir.path().join("other");
+        std::fs::write(&other_path, b"xyz").unwrap();
+        let (_, other_stamp) = crate::dump::fs::open_input_stamped(&other_path).unwrap();
+        let in_other = FileRange {
+            path: &other_path,
+            offset: 1,
+            stamp: other_stamp,
+            check_file: false,
+        };
+        batch.add_file_range(b"k4", &in_other, 2).unwrap();
         let mut all = RefuseAt(usize::MAX, Vec::new());
         batch.replay(&mut all).unwrap();
         let want = vec![
             (b"k0".to_vec(), big.to_vec()),
             (b"k1".to_vec(), small.to_vec()),
             (b"k2".to_vec(), big.to_vec()),
+            (b"k3".to_vec(), body[tail as usize..].to_vec()),
+            (b"k4".to_vec(), b"yz".to_vec()),
         ];
         assert_eq!(all.1, want);
         // A file changed before the replay is refused, naming it.
