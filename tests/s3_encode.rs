@@ -1,11 +1,13 @@
-//! S3 encoder input checks: every malformed or unsafe input is a typed error naming the file.
+//! S3 encoder input checks: every malformed or unsafe input is a typed error naming the file;
+//! bodies the pipeline reads only as it writes are checked against CHECKSUMS then.
 
 use std::path::{Path, PathBuf};
 
-use crate::s3_util::{put, Collect};
+use crate::s3_util::{big_tree, decode_s3, encode_s3, put, Collect};
 use ekv_snapshot::adapters::s3::S3Encoder;
 use ekv_snapshot::adapters::{AdapterError, Encoder};
 use ekv_snapshot::dump::DumpError;
+use sha2::Digest;
 
 const BUCKET: &[u8] = b"{\"format_version\":1,\"name\":\"b\"}";
 const SIDECAR: &[u8] = b"{\"format_version\":1,\"size_bytes\":2}";
@@ -148,4 +150,118 @@ fn keymap_restores_exact_keys_and_a_user_keymap_object_is_a_body() {
         1,
         b"KEYMAP.jsonl"
     )));
+}
+
+// ---- Bodies checked against CHECKSUMS as their records are written (D15, A30) ----
+
+/// Our decode of the README's big tree (bodies of 1 MiB, 2.5 MiB and 1 byte): a tree with
+/// CHECKSUMS and MANIFEST.json, under `dir/dump`; and its encode.
+fn checked_tree(dir: &Path) -> (PathBuf, Vec<u8>) {
+    let tree = dir.join("tree");
+    big_tree(&tree);
+    std::fs::write(
+        tree.join("MANIFEST.json"),
+        std::fs::read(crate::s3_util::fixtures().join("small/MANIFEST.json")).unwrap(),
+    )
+    .unwrap();
+    let fsm = dir.join("big.fsm");
+    let bytes = encode_s3(&tree);
+    std::fs::write(&fsm, &bytes).unwrap();
+    (decode_s3(&fsm, dir, true), bytes)
+}
+
+fn encode_pipeline(
+    root: &Path,
+    budget: usize,
+    threads: usize,
+    verify: bool,
+) -> Result<Vec<u8>, ekv_snapshot::Error> {
+    use ekv_snapshot::adapters::Adapter;
+    use ekv_snapshot::dump::Manifest;
+    use ekv_snapshot::pipeline::{encode_snapshot, EncodeOptions};
+    let m = Manifest::read(root).unwrap();
+    let mut o = EncodeOptions::from_manifest(root.to_path_buf(), &m, Some(vec![Adapter::S3]), None).unwrap();
+    o.sort_budget = budget;
+    o.threads = threads;
+    o.verify = verify;
+    o.scratch_root = Some(root.parent().unwrap().to_path_buf());
+    let mut out = Vec::new();
+    encode_snapshot(&o, &mut out).map(|_| out)
+}
+
+/// The checksum error's file and text.
+fn checksum_error(e: ekv_snapshot::Error) -> (PathBuf, String) {
+    assert_eq!(e.kind(), ekv_snapshot::ErrorKind::Data, "{e}");
+    match e {
+        ekv_snapshot::Error::Dump(DumpError::Checksum { path, what })
+        | ekv_snapshot::Error::Adapter(AdapterError::Dump(DumpError::Checksum { path, what })) => {
+            (path, what)
+        }
+        e => panic!("expected a checksum error, got {e:?}"),
+    }
+}
+
+/// Overwrite byte `at` of `path` (same size).
+fn rot(path: &Path, at: usize) {
+    let mut b = std::fs::read(path).unwrap();
+    b[at] ^= 1;
+    std::fs::write(path, b).unwrap();
+}
+
+const BUDGETS_AND_THREADS: [(usize, usize); 4] = [(0, 1), (0, 4), (1 << 10, 2), (32 << 20, 3)];
+
+#[test]
+fn bit_rot_in_a_body_is_found_as_it_is_written_the_first_in_key_order_whatever_the_threads() {
+    let d = tempfile::tempdir().unwrap();
+    let (root, want) = checked_tree(d.path());
+    for (budget, threads) in BUDGETS_AND_THREADS {
+        assert_eq!(encode_pipeline(&root, budget, threads, true).unwrap(), want);
+    }
+    // The last byte of each large body: `nested/…` sorts before `one-mib.bin`.
+    rot(&root.join("s3/big/one-mib.bin"), (1 << 20) - 1);
+    let (path, what) = checksum_error(encode_pipeline(&root, 0, 2, true).unwrap_err());
+    assert!(path.ends_with("s3/big/one-mib.bin"), "{}", path.display());
+    assert!(what.starts_with("expected "), "{what}");
+    rot(&root.join("s3/big/nested/two-and-half.bin"), (5 << 19) - 1);
+    for (budget, threads) in BUDGETS_AND_THREADS {
+        let (path, _) = checksum_error(encode_pipeline(&root, budget, threads, true).unwrap_err());
+        assert!(
+            path.ends_with("s3/big/nested/two-and-half.bin"),
+            "{}",
+            path.display()
+        );
+    }
+    // --no-verify reads no byte twice and checks none.
+    assert!(encode_pipeline(&root, 0, 2, false).is_ok());
+}
+
+#[test]
+fn a_large_body_not_listed_in_checksums_or_missing_from_the_tree_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let (root, _) = checked_tree(d.path());
+    // A copy of a large body under a new name, its small sidecar listed, the body not.
+    let dir = root.join("s3/big");
+    std::fs::copy(dir.join("one-mib.bin"), dir.join("extra.bin")).unwrap();
+    let sidecar = std::fs::read(dir.join("one-mib.bin.elastickv-meta.json")).unwrap();
+    std::fs::write(dir.join("extra.bin.elastickv-meta.json"), &sidecar).unwrap();
+    let line = format!(
+        "{}  s3/big/extra.bin.elastickv-meta.json\n",
+        hex::encode(sha2::Sha256::digest(&sidecar))
+    );
+    let mut list = std::fs::read(root.join("CHECKSUMS")).unwrap();
+    list.extend_from_slice(line.as_bytes());
+    std::fs::write(root.join("CHECKSUMS"), list).unwrap();
+    for threads in [1, 3] {
+        let (path, what) = checksum_error(encode_pipeline(&root, 0, threads, true).unwrap_err());
+        assert!(path.ends_with("s3/big/extra.bin"), "{}", path.display());
+        assert!(what.contains("not listed in CHECKSUMS"), "{what}");
+    }
+    // A listed large body gone (with its sidecar): every listed file was read, or missing.
+    std::fs::remove_file(dir.join("extra.bin")).unwrap();
+    std::fs::remove_file(dir.join("extra.bin.elastickv-meta.json")).unwrap();
+    std::fs::remove_file(dir.join("one-mib.bin")).unwrap();
+    std::fs::remove_file(dir.join("one-mib.bin.elastickv-meta.json")).unwrap();
+    let (path, what) = checksum_error(encode_pipeline(&root, 0, 2, true).unwrap_err());
+    assert!(path.ends_with("s3/big/one-mib.bin"), "{}", path.display());
+    assert!(what.contains("missing"), "{what}");
 }

@@ -23,12 +23,13 @@ pub struct RecordBatch {
 }
 
 /// One record of a [`RecordBatch`]: its key's length, its value's length, and where the
-/// value lies in the batch's file when it is not held as bytes.
+/// value lies in the batch's file when it is not held as bytes (offset, stamp,
+/// [`FileRange::check_file`]).
 #[derive(Debug)]
 struct Entry {
     key: usize,
     value: usize,
-    at: Option<(u64, FileStamp)>,
+    at: Option<(u64, FileStamp, bool)>,
 }
 
 impl RecordBatch {
@@ -53,11 +54,12 @@ impl RecordBatch {
             let key = &self.bytes[at..at + r.key];
             at += r.key;
             let added = match r.at {
-                Some((offset, stamp)) => {
+                Some((offset, stamp, check_file)) => {
                     let source = FileRange {
                         path: &self.path,
                         offset,
                         stamp,
+                        check_file,
                     };
                     sink.add_file_range(key, &source, r.value as u64)
                 }
@@ -97,11 +99,21 @@ impl RecordSink for RecordBatch {
         if user_value.len() < REFERENCE_MIN || source.path != self.path {
             return self.add(user_key, user_value);
         }
+        self.add_file_range(user_key, source, user_value.len() as u64)
+    }
+
+    /// A range of the batch's own file is kept as it is; of another file, read.
+    fn add_file_range(&mut self, user_key: &[u8], source: &FileRange<'_>, len: u64) -> Result<(), SinkError> {
+        if source.path != self.path {
+            let value = source.read(len).map_err(|e| SinkError::Input(Box::new(e)))?;
+            return self.add(user_key, &value);
+        }
         self.bytes.extend_from_slice(user_key);
         self.records.push(Entry {
             key: user_key.len(),
-            value: user_value.len(),
-            at: Some((source.offset, source.stamp)),
+            // Too long a length is refused by the real sink on replay.
+            value: usize::try_from(len).unwrap_or(usize::MAX),
+            at: Some((source.offset, source.stamp, source.check_file)),
         });
         Ok(())
     }
@@ -188,6 +200,7 @@ mod tests {
             path: &path,
             offset,
             stamp,
+            check_file: false,
         };
         batch.add_from_file(b"k0", big, &at(0)).unwrap();
         batch
@@ -200,12 +213,30 @@ mod tests {
         batch.add_from_file(b"k2", big, &other).unwrap();
         // The first value is held as a reference, the others as bytes.
         assert!(batch.weight() < 3 * REFERENCE_MIN, "{}", batch.weight());
+        // Ranges handed over unread: of the batch's file, kept as a reference whatever
+        // their length; of another file, read now.
+        let before = batch.weight();
+        let tail = REFERENCE_MIN as u64 * 2;
+        batch.add_file_range(b"k3", &at(tail), 5).unwrap();
+        assert_eq!(batch.weight(), before + 2 + std::mem::size_of::<Entry>());
+        let other_path = dir.path().join("other");
+        std::fs::write(&other_path, b"xyz").unwrap();
+        let (_, other_stamp) = crate::dump::fs::open_input_stamped(&other_path).unwrap();
+        let in_other = FileRange {
+            path: &other_path,
+            offset: 1,
+            stamp: other_stamp,
+            check_file: false,
+        };
+        batch.add_file_range(b"k4", &in_other, 2).unwrap();
         let mut all = RefuseAt(usize::MAX, Vec::new());
         batch.replay(&mut all).unwrap();
         let want = vec![
             (b"k0".to_vec(), big.to_vec()),
             (b"k1".to_vec(), small.to_vec()),
             (b"k2".to_vec(), big.to_vec()),
+            (b"k3".to_vec(), body[tail as usize..].to_vec()),
+            (b"k4".to_vec(), b"yz".to_vec()),
         ];
         assert_eq!(all.1, want);
         // A file changed before the replay is refused, naming it.

@@ -159,6 +159,15 @@ pub trait RecordSink {
         let value = source.read(len).map_err(|e| SinkError::Input(Box::new(e)))?;
         self.add(user_key, &value)
     }
+
+    /// Whether the sink reads every range given to [`RecordSink::add_file_range`] before
+    /// the encode ends, checking each file whose ranges are marked
+    /// [`FileRange::check_file`] against CHECKSUMS as it reads them (the encode's sorting
+    /// sink). An encoder may then hand over the ranges of a large file without reading it;
+    /// to any other sink it hands the bytes, read and checked. By default, no.
+    fn checks_ranges(&self) -> bool {
+        false
+    }
 }
 
 /// The shortest value a sink may keep as a reference to its input file
@@ -167,7 +176,7 @@ pub trait RecordSink {
 pub const REFERENCE_MIN: usize = 64 * 1024;
 
 /// Where a value read from an input file lies: it starts at byte `offset` of the file at
-/// `path`, whose stamp was `stamp` when it was read.
+/// `path`, whose stamp was `stamp` when it was read (or opened, for a file not read).
 #[derive(Debug, Clone, Copy)]
 pub struct FileRange<'a> {
     /// The input file.
@@ -176,6 +185,10 @@ pub struct FileRange<'a> {
     pub offset: u64,
     /// The file's stamp when the value was read.
     pub stamp: crate::dump::FileStamp,
+    /// The file was not read nor checked: its ranges, handed over in offset order, cover it
+    /// whole, and the sink that reads them checks it against CHECKSUMS
+    /// ([`RecordSink::checks_ranges`]).
+    pub check_file: bool,
 }
 
 impl FileRange<'_> {

@@ -2,8 +2,9 @@
 //! byte-sorted relative paths, GNU escaping of `\n` `\r` `\\` in names; written last.
 //!
 //! Also the encoder's verified reads (DECISIONS.md D15): [`TreeReader`] checks every file of
-//! the tree against CHECKSUMS as it is read, and [`write_for_tree`] rewrites CHECKSUMS after
-//! a deliberate hand edit (`verify --update-checksums`).
+//! the tree against CHECKSUMS as it is read ([`RangeCheck`]: a file the encoder reads only
+//! as it writes), and [`write_for_tree`] rewrites CHECKSUMS after a deliberate hand edit
+//! (`verify --update-checksums`).
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -21,6 +22,8 @@ use super::lines::{LineError, Lines};
 use super::tree::CHECKSUMS_NAME;
 use super::DumpError;
 use crate::spill::ExternalSorter;
+
+pub use ranges::RangeCheck;
 
 /// One line of CHECKSUMS for a path and its SHA-256.
 pub fn line(rel: &str, digest: &[u8; 32]) -> Vec<u8> {
@@ -213,7 +216,11 @@ fn check_no_symlink(root: &Path, components: &[&[u8]]) -> Result<PathBuf, DumpEr
 
 /// SHA-256 of a regular file, streamed.
 fn hash_file(path: &Path) -> Result<[u8; 32], DumpError> {
-    let mut file = open_regular_nofollow(path)?;
+    hash_open(&mut open_regular_nofollow(path)?, path)
+}
+
+/// SHA-256 of the rest of the open file at `path`, streamed.
+fn hash_open(file: &mut File, path: &Path) -> Result<[u8; 32], DumpError> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -563,6 +570,11 @@ impl TreeReader {
         ))
     }
 
+    /// Whether the files read are checked against CHECKSUMS.
+    pub fn verifies(&self) -> bool {
+        self.expected.is_some()
+    }
+
     /// Read a whole file of the tree (`dump::fs::read_input_max`: no-follow, regular, one
     /// link, at most `max` bytes by `fstat`) and check it against CHECKSUMS.
     pub fn read(&self, path: &Path, max: u64) -> Result<Vec<u8>, DumpError> {
@@ -728,5 +740,6 @@ pub fn collect_files(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<
     Ok(())
 }
 
+mod ranges;
 #[cfg(test)]
 mod tests;

@@ -26,7 +26,7 @@ mod out;
 pub(crate) mod tree;
 pub(crate) mod walk;
 
-pub use checksums::{verify as verify_checksums, StreamedInput, TreeReader, Verification};
+pub use checksums::{verify as verify_checksums, RangeCheck, StreamedInput, TreeReader, Verification};
 pub use encode_info::{EncodeInfo, SelfTest};
 pub use filename::{decode_segment, encode_segment, Segment};
 pub use fs::FileStamp;

@@ -3,11 +3,12 @@
 //! Adapters run in the fixed order redis → dynamodb → s3 → sqs and emit `(user key, user
 //! value)` records into a sink that stamps each with the one effective commit ts, frames it
 //! (`user_key ‖ u64be(!ts)`, `00 ‖ u64le(0) ‖ value`) and hands it to an external sorter with
-//! a memory budget; a large value read from an input file is sorted as a reference to its
-//! byte range and read again when written (`stored`: no body byte goes through the sort's
-//! scratch files). The sorted records are then written with the stream writer, hashed
-//! (SHA-256) as they are produced and written to the output on a second thread; adjacent
-//! equal encoded keys are a duplicate-key error.
+//! a memory budget; a large value from an input file is sorted as a reference to its byte
+//! range and read when written (`stored`: no body byte goes through the sort's scratch
+//! files; a large file the encoder did not read at all is checked against CHECKSUMS then,
+//! so an encode reports such a mismatch only after its walk). The sorted records are then
+//! written with the stream writer, hashed (SHA-256) and written to the output, the write
+//! on a second thread; adjacent equal encoded keys are a duplicate-key error.
 //!
 //! [`encode_to_file`] adds the CLI contract around it: validation before any byte is written,
 //! an exclusive lock on the output (`<output>.lock`), the `.fsm` and its
@@ -210,12 +211,19 @@ pub fn encode_snapshot_with_progress(
         result.per_adapter.push((adapter, sink.records - before));
         result.adapters_enabled.push(adapter);
     }
-    let selected: Vec<&str> = result.adapters_enabled.iter().map(|a| a.name()).collect();
-    reader.check_none_missing(&selected)?;
     result.verification = Some(verification);
     result.records = sink.records;
     result.spilled_runs = sink.sorter.spilled_runs();
-    let (sha256, bytes) = write_hashed(out, |w| write_sorted(sink, w))?;
+    // The producer hashes the output, unless it hashes input files as it reads them.
+    let hash_on = if sink.checks_files {
+        HashOn::Writer
+    } else {
+        HashOn::Producer
+    };
+    let (sha256, bytes) = write_hashed(out, hash_on, |w| write_sorted(sink, &reader, w))?;
+    // Large files are read, and checked, as their records are written.
+    let selected: Vec<&str> = result.adapters_enabled.iter().map(|a| a.name()).collect();
+    reader.check_none_missing(&selected)?;
     result.bytes_written = bytes;
     result.sha256 = sha256;
     Ok(result)
@@ -339,6 +347,8 @@ struct SortingSink<'p> {
     key: Vec<u8>,
     /// The stored form of the last reference.
     reference: Vec<u8>,
+    /// A reference to a file to check was pushed ([`FileRange::check_file`]).
+    checks_files: bool,
     records: u64,
     bytes: u64,
     progress: &'p mut dyn Progress,
@@ -356,6 +366,7 @@ impl<'p> SortingSink<'p> {
             sorter: ExternalSorter::new(budget, scratch),
             key: Vec::new(),
             reference: Vec::new(),
+            checks_files: false,
             records: 0,
             bytes: 0,
             progress,
@@ -407,56 +418,79 @@ impl RecordSink for SortingSink<'_> {
         let value_len = usize::try_from(len).unwrap_or(usize::MAX);
         let pushed = self.push(user_key, &[&reference], value_len);
         self.reference = reference;
+        self.checks_files |= source.check_file;
         pushed
+    }
+
+    /// Every range is read when its record is written ([`stored::Resolver`]).
+    fn checks_ranges(&self) -> bool {
+        true
     }
 }
 
-fn write_sorted(sink: SortingSink<'_>, out: &mut dyn Write) -> Result<(), Error> {
+/// Write the sorted records to `out`, reading the referenced ranges again and checking the
+/// files not read before against `reader`'s CHECKSUMS.
+fn write_sorted(sink: SortingSink<'_>, reader: &TreeReader, out: &mut dyn Write) -> Result<(), Error> {
     let spill_err = |e: io::Error| Error::from(PipelineError::io("sort spill file", e));
     let mut sorted = sink.sorter.finish().map_err(spill_err)?;
     // The writer rejects duplicate and out-of-order encoded keys.
     let mut writer = PebbleStreamWriter::new(out, sink.commit_ts)?;
-    let mut resolver = stored::Resolver::default();
+    let mut resolver = stored::Resolver::new(reader.clone());
     let mut value = Vec::new();
     while let Some((key, stored)) = sorted.next().map_err(spill_err)? {
         resolver.frame(stored, &mut value)?;
         writer.write_entry(key, &value)?;
     }
     writer.finish()?;
-    Ok(())
+    resolver.finish()
 }
 
 /// Bytes handed from the merge to the hashing writer at a time.
 const PIPE_CHUNK: usize = 256 * 1024;
 
+/// Which thread of [`write_hashed`] hashes the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HashOn {
+    /// The one producing the bytes.
+    Producer,
+    /// The one writing them (the producer has hashing of its own to do).
+    Writer,
+}
+
 /// Run `produce` with a writer whose bytes go into a SHA-256, chunk by chunk while the chunk
-/// is in cache, and to `out` on a second thread, so the hash and the write (each about as
-/// costly as producing the bytes) run side by side. Returns the digest and the byte count.
-/// An error of `out` is reported as itself, not as the broken pipe the producer sees after
-/// it.
+/// is in cache, on the thread `hash_on` says, and to `out` on a second thread: the work is
+/// split in two about equal halves (producing and hashing, writing; or, when the producer
+/// hashes the input files it reads, producing, hashing and writing the output). Returns the
+/// digest and the byte count. An error of `out` is reported as itself, not as the broken
+/// pipe the producer sees after it.
 fn write_hashed(
     out: &mut (dyn Write + Send),
+    hash_on: HashOn,
     produce: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
 ) -> Result<([u8; 32], u64), Error> {
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(4);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> io::Result<u64> {
+        let writer = scope.spawn(move || -> io::Result<(Option<Sha256>, u64)> {
+            let mut hasher = (hash_on == HashOn::Writer).then(Sha256::new);
             let mut bytes = 0u64;
             for chunk in full_rx {
+                if let Some(h) = hasher.as_mut() {
+                    h.update(&chunk);
+                }
                 out.write_all(&chunk)?;
                 bytes += chunk.len() as u64;
                 // The producer may be gone already; the chunk is then simply dropped.
                 let _ = empty_tx.send(chunk);
             }
             out.flush()?;
-            Ok(bytes)
+            Ok((hasher, bytes))
         });
         let mut pipe = Pipe {
             full: Some(full_tx),
             empty: empty_rx,
             buf: Vec::with_capacity(PIPE_CHUNK),
-            hasher: Sha256::new(),
+            hasher: (hash_on == HashOn::Producer).then(Sha256::new),
         };
         let produced = produce(&mut pipe).and_then(|()| {
             pipe.send()
@@ -468,19 +502,20 @@ fn write_hashed(
             Err(payload) => std::panic::resume_unwind(payload),
         };
         // The writer's own error explains a broken pipe on the producer's side.
-        let bytes = written?;
+        let (hashed, bytes) = written?;
         produced?;
-        Ok((pipe.hasher.finalize().into(), bytes))
+        let hasher = hashed.or(pipe.hasher.take()).unwrap_or_default();
+        Ok((hasher.finalize().into(), bytes))
     })
 }
 
-/// The producer's end of [`write_hashed`]: fills a chunk, hashes and sends it, reuses
-/// returned ones.
+/// The producer's end of [`write_hashed`]: fills a chunk, hashes it if the producer hashes
+/// the output, sends it, reuses returned ones.
 struct Pipe {
     full: Option<mpsc::SyncSender<Vec<u8>>>,
     empty: mpsc::Receiver<Vec<u8>>,
     buf: Vec<u8>,
-    hasher: Sha256,
+    hasher: Option<Sha256>,
 }
 
 impl Pipe {
@@ -488,7 +523,9 @@ impl Pipe {
         if self.buf.is_empty() {
             return Ok(());
         }
-        self.hasher.update(&self.buf);
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(&self.buf);
+        }
         let next = self
             .empty
             .try_recv()

@@ -7,13 +7,16 @@
 //! first error reported can differ). Object directories are listed through
 //! `dump::walk::SortedEntries` (sorted through the external sorter), so memory does not grow
 //! with the number of objects in one directory; the top-level listing of buckets stays a
-//! `list_dir`. Bodies are read once, hashed for CHECKSUMS as they are read, and handed to
-//! the sink one chunk at a time with where each chunk lies in the file
-//! (`RecordSink::add_from_file`, so the chunk travels as a reference, not as bytes). The
+//! `list_dir`. A body is read once: a sink that reads file ranges when it writes them
+//! (`RecordSink::checks_ranges`, the encode's) gets a body of at least `REFERENCE_MIN`
+//! bytes as the ranges of its chunks, sized from its `fstat` length and not read here,
+//! the sink checking it against CHECKSUMS as it reads them (`FileRange::check_file`);
+//! otherwise the body is read here, hashed for CHECKSUMS as it is read, and handed over one
+//! chunk at a time with where it lies in the file (`RecordSink::add_from_file`). The
 //! walk queues the objects it meets and encodes them a round at a time on the context's
 //! worker threads (`adapters::encode_files`: records replayed in walk order), so the
-//! records, and the first error, are those of a sequential walk. Memory: a 1 MiB buffer per
-//! worker whatever the body's size, and the queue of paths.
+//! records, and the first error, are those of a sequential walk. Memory: at most a 1 MiB
+//! buffer per worker whatever the body's size, and the queue of paths.
 //!
 //! Input checks, each an error naming the file: `_bucket.json`, KEYMAP.jsonl and sidecars
 //! must be one JSON value of the expected shape (§4.2–§4.4); every file read must be a
@@ -28,9 +31,9 @@ use super::keys::{self, GoObj, JsonError, LiveManifest, LivePart, RestoreBucketM
 use super::{hlc, KEYMAP_NAME, LEAF_DATA_SUFFIX, META_SUFFIX};
 use crate::adapters::{
     display_key, encode_files, AdapterError, Cause, EncodeContext, Encoder, FileRange, RecordBatch,
-    RecordSink, SinkError,
+    RecordSink, SinkError, REFERENCE_MIN,
 };
-use crate::dump::checksums::{TreeReader, MAX_JSON_FILE};
+use crate::dump::checksums::{StreamedInput, TreeReader, MAX_JSON_FILE};
 use crate::dump::filename::encode_segment;
 use crate::dump::fs::{list_dir, EntryKind};
 use crate::dump::json::{self, JsonStyle};
@@ -469,20 +472,28 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// Encode the queued objects on the workers (each body read and hashed on one), their
-    /// records reaching `sink` in queue order, so the records and the first error are those
-    /// of encoding them one by one.
+    /// Encode the queued objects on the workers (each body read and hashed on one, or
+    /// handed over unread when `sink` checks ranges), their records reaching `sink` in
+    /// queue order, so the records and the first error are those of encoding them one by
+    /// one.
     fn encode_pending(
         &self,
         pending: &mut Vec<PendingObject>,
         sink: &mut dyn RecordSink,
     ) -> Result<(), AdapterError> {
+        let unread = sink.checks_ranges();
         let encoded = encode_files(
             pending,
             self.threads,
             |(path, rel)| {
                 let mut batch = RecordBatch::new(path);
-                encode_object(self.reader, path, rel, self.bucket, self.keymap, &mut batch)?;
+                let object = Object {
+                    path,
+                    rel,
+                    bucket: self.bucket,
+                    keymap: self.keymap,
+                };
+                encode_object(self.reader, &object, unread, &mut batch)?;
                 Ok(batch)
             },
             sink,
@@ -537,14 +548,31 @@ fn read_sidecar(reader: &TreeReader, path: &Path) -> Result<Sidecar, AdapterErro
     })
 }
 
+/// An object body met by the walk.
+struct Object<'a> {
+    /// The body's path.
+    path: &'a Path,
+    /// Its `/`-joined path below the bucket directory.
+    rel: &'a [u8],
+    bucket: &'a [u8],
+    keymap: Option<&'a Keymap>,
+}
+
+/// Emit the chunks and manifest of one object. With `unread` (the sink reads and checks
+/// ranges), a body of at least [`REFERENCE_MIN`] bytes is not read: its chunks are the
+/// ranges its `fstat` length gives.
 fn encode_object(
     reader: &TreeReader,
-    path: &Path,
-    rel: &[u8],
-    bucket: &[u8],
-    keymap: Option<&Keymap>,
+    object: &Object<'_>,
+    unread: bool,
     sink: &mut dyn RecordSink,
 ) -> Result<(), AdapterError> {
+    let Object {
+        path,
+        rel,
+        bucket,
+        keymap,
+    } = *object;
     let key = std::str::from_utf8(rel)
         .ok()
         .and_then(|r| keymap.and_then(|k| k.get(r)))
@@ -556,40 +584,42 @@ fn encode_object(
         return Err(bad_file(path, "object body without its sidecar"));
     }
     let Sidecar { mut manifest } = read_sidecar(reader, &sidecar_path)?;
-    // One read of the body: hashed for CHECKSUMS as it goes, each chunk handed to the sink
-    // with where it lies in the file (the sink may read it again rather than keep it).
-    let mut input = reader.open(path, u64::MAX)?;
+    let input = reader.open(path, u64::MAX)?;
     let stamp = input.stamp();
-    // A short body needs no 1 MiB buffer; one spare byte lets its end read land.
-    let len = usize::try_from(stamp.len).unwrap_or(usize::MAX);
-    let mut buf = vec![0u8; keys::CHUNK_SIZE.min(len.saturating_add(1))];
-    let mut sizes = Vec::new();
-    let mut offset = 0u64;
-    loop {
-        let n = input.read_full(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        let chunk_no = sizes.len() as u64;
-        let k = keys::blob_key(
+    let blob_key = |chunk_no: usize| {
+        keys::blob_key(
             bucket,
             keys::RESTORE_GENERATION,
             key,
             keys::RESTORE_UPLOAD_ID,
             keys::RESTORE_PART_NO,
-            chunk_no,
+            chunk_no as u64,
             0,
-        );
-        let source = FileRange { path, offset, stamp };
-        sink.add_from_file(&k, buf.get(..n).unwrap_or_default(), &source)
-            .map_err(sink_error(path, &k))?;
-        sizes.push(n as u64);
-        offset += n as u64;
-        if n < buf.len() {
-            break;
+        )
+    };
+    let mut sizes = Vec::new();
+    let mut offset = 0u64;
+    if unread && stamp.len >= REFERENCE_MIN as u64 {
+        // The sink reads each chunk, and checks the file, as it writes the records.
+        let check_file = reader.verifies();
+        while offset < stamp.len {
+            let n = (stamp.len - offset).min(keys::CHUNK_SIZE as u64);
+            let k = blob_key(sizes.len());
+            let source = FileRange {
+                path,
+                offset,
+                stamp,
+                check_file,
+            };
+            sink.add_file_range(&k, &source, n)
+                .map_err(sink_error(path, &k))?;
+            sizes.push(n);
+            offset += n;
         }
+    } else {
+        read_chunks(reader, input, sink, &mut sizes, &blob_key)?;
+        offset = sizes.iter().sum();
     }
-    reader.finish(input)?;
     if i64::try_from(offset).ok() != Some(manifest.size_bytes) {
         return Err(bad_file(
             path,
@@ -611,6 +641,45 @@ fn encode_object(
     }
     let k = keys::manifest_key(bucket, keys::RESTORE_GENERATION, key);
     add(sink, path, &k, &json::to_vec(&manifest, JsonStyle::MARSHAL))
+}
+
+/// Read a body, hashed for CHECKSUMS as it goes, and hand each chunk to the sink with where
+/// it lies in the file (the sink may read it again rather than keep it); the chunks' sizes
+/// go to `sizes`.
+fn read_chunks(
+    reader: &TreeReader,
+    mut input: StreamedInput,
+    sink: &mut dyn RecordSink,
+    sizes: &mut Vec<u64>,
+    blob_key: &dyn Fn(usize) -> Vec<u8>,
+) -> Result<(), AdapterError> {
+    let stamp = input.stamp();
+    let path = input.path().to_path_buf();
+    // A short body needs no 1 MiB buffer; one spare byte lets its end read land.
+    let len = usize::try_from(stamp.len).unwrap_or(usize::MAX);
+    let mut buf = vec![0u8; keys::CHUNK_SIZE.min(len.saturating_add(1))];
+    let mut offset = 0u64;
+    loop {
+        let n = input.read_full(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let k = blob_key(sizes.len());
+        let source = FileRange {
+            path: &path,
+            offset,
+            stamp,
+            check_file: false,
+        };
+        sink.add_from_file(&k, buf.get(..n).unwrap_or_default(), &source)
+            .map_err(sink_error(&path, &k))?;
+        sizes.push(n as u64);
+        offset += n as u64;
+        if n < buf.len() {
+            break;
+        }
+    }
+    Ok(reader.finish(input)?)
 }
 
 #[cfg(test)]
