@@ -41,6 +41,15 @@ impl RecordBatch {
         }
     }
 
+    /// An empty batch for the records of `path`, with room for `bytes` of keys and values.
+    pub fn with_capacity(path: &Path, bytes: usize) -> RecordBatch {
+        RecordBatch {
+            path: path.to_path_buf(),
+            bytes: Vec::with_capacity(bytes),
+            records: Vec::new(),
+        }
+    }
+
     /// Bytes held (what the window of [`encode_files`] counts).
     pub fn weight(&self) -> usize {
         self.bytes.len() + self.records.len() * std::mem::size_of::<Entry>() + 64

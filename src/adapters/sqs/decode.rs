@@ -137,6 +137,8 @@ pub struct SqsDecoder {
     /// The sink, when no batch is being rendered (then `rendering` holds it).
     sink: Option<Sink>,
     rendering: Option<JoinHandle<Rendering>>,
+    /// The buffers of the batch rendered last, cleared: the next staging buffers.
+    spare: Batch,
 }
 
 /// One staged record: its kind, arrival number, and key and value in [`Batch::bytes`].
@@ -229,6 +231,7 @@ impl SqsDecoder {
                 counts: BTreeMap::new(),
             }),
             rendering: None,
+            spare: Batch::default(),
         }
     }
 
@@ -271,11 +274,9 @@ impl SqsDecoder {
         if outcome.is_ok() {
             self.sink = Some(sink);
         }
-        // The staging buffers are reused.
+        // Its buffers stage the batch after the one being staged.
         batch.clear();
-        if self.staging.records.is_empty() {
-            self.staging = batch;
-        }
+        self.spare = batch;
         outcome
     }
 
@@ -285,7 +286,7 @@ impl SqsDecoder {
         if self.staging.records.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(&mut self.staging);
+        let batch = std::mem::replace(&mut self.staging, std::mem::take(&mut self.spare));
         let Some(mut sink) = self.sink.take() else {
             return Ok(()); // an earlier batch failed: its error was reported
         };
@@ -319,8 +320,19 @@ impl SqsDecoder {
         self.flush().err().unwrap_or(e)
     }
 
+    /// Stage one record; hand the batch over once it holds `batch_bytes`, or before a record
+    /// that would take it past them (a longer record is a batch of its own), so that its
+    /// byte buffer, reserved once at that size and reused batch after batch, never grows.
     fn stage(&mut self, kind: Kind, key: &[u8], value: &[u8]) -> Result<(), AdapterError> {
+        let len = key.len() + value.len();
+        if !self.staging.records.is_empty() && self.staging.bytes.len() + len > self.batch_bytes {
+            self.dispatch()?;
+        }
         let b = &mut self.staging;
+        if b.bytes.capacity() < self.batch_bytes.max(len) {
+            b.bytes
+                .reserve_exact(self.batch_bytes.max(len).saturating_sub(b.bytes.len()));
+        }
         b.records.push(Staged {
             kind,
             arrival: self.arrival,
