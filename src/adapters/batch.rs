@@ -41,12 +41,13 @@ impl RecordBatch {
         }
     }
 
-    /// An empty batch for the records of `path`, with room for `bytes` of keys and values.
-    pub fn with_capacity(path: &Path, bytes: usize) -> RecordBatch {
+    /// An empty batch for the records of `path`, with room for `records` records of `bytes`
+    /// bytes of keys and values in all.
+    pub fn with_capacity(path: &Path, records: usize, bytes: usize) -> RecordBatch {
         RecordBatch {
             path: path.to_path_buf(),
             bytes: Vec::with_capacity(bytes),
-            records: Vec::new(),
+            records: Vec::with_capacity(records),
         }
     }
 

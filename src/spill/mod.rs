@@ -339,6 +339,10 @@ const SMALL_GROUP: usize = 16;
 /// smaller count.
 fn chunk_at(key: &[u8], depth: usize) -> u64 {
     let rest = key.get(depth..).unwrap_or_default();
+    if let Some(head) = rest.first_chunk::<8>() {
+        // One load: the key goes on past the chunk.
+        return (u64::from_be_bytes(*head) & !0xFF) | (CHUNK as u64 + 1);
+    }
     let mut bytes = [0u8; 8];
     let n = rest.len().min(CHUNK);
     bytes[..n].copy_from_slice(&rest[..n]);

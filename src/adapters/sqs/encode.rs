@@ -403,7 +403,7 @@ impl SqsEncoder {
                     (Some((_, first)), Some((_, last))) => last.end - first.start,
                     _ => 0,
                 };
-                let mut built = Built::new(&path, raw_len);
+                let mut built = Built::new(&path, job.len(), raw_len);
                 for (line, span) in job.iter() {
                     let raw = staged.bytes.get(span.clone()).unwrap_or_default();
                     if let Err(e) = built.message(&meta, &path, *line, raw) {
@@ -538,11 +538,12 @@ struct Built {
 }
 
 impl Built {
-    /// For the messages of `raw_len` bytes of `path`: their records take about three times
-    /// that (data, visibility and send-age; base64 bodies), reserved at once.
-    fn new(path: &Path, raw_len: usize) -> Built {
+    /// For `messages` messages of `raw_len` bytes of `path`: their three records each (data,
+    /// visibility and send-age) take about three times their bytes (base64 bodies, keys),
+    /// reserved at once.
+    fn new(path: &Path, messages: usize, raw_len: usize) -> Built {
         Built {
-            records: RecordBatch::with_capacity(path, 3 * raw_len),
+            records: RecordBatch::with_capacity(path, 3 * messages, 3 * raw_len),
             candidates: Vec::new(),
             max_seq: 0,
             error: None,
