@@ -42,6 +42,16 @@ impl RecordBatch {
         }
     }
 
+    /// An empty batch for the records of `path`, with room for `records` records of `bytes`
+    /// bytes of keys and values in all.
+    pub fn with_capacity(path: &Path, records: usize, bytes: usize) -> RecordBatch {
+        RecordBatch {
+            path: path.to_path_buf(),
+            bytes: Vec::with_capacity(bytes),
+            records: Vec::with_capacity(records),
+        }
+    }
+
     /// Bytes held (what the window of [`encode_files`] counts).
     pub fn weight(&self) -> usize {
         self.bytes.len() + self.records.len() * std::mem::size_of::<Entry>() + 64

@@ -112,6 +112,27 @@ pub fn try_write_to<T: Serialize + ?Sized>(
     }
 }
 
+/// [`write_to`] of a string. A string of printable ASCII that `style` does not escape (no
+/// `"`, `\`, nor `<` `>` `&` under HTML escaping) is copied between quotes as it is: the
+/// bytes the serializer writes for it, without its per-fragment calls.
+pub fn write_str(out: &mut Vec<u8>, s: &str, style: JsonStyle) {
+    let plain = s.bytes().all(|b| match b {
+        b'"' | b'\\' => false,
+        b'<' | b'>' | b'&' => !style.escape_html,
+        _ => (0x20..0x7f).contains(&b),
+    });
+    if !plain {
+        return write_to(out, s, style);
+    }
+    out.reserve(s.len() + 3);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+    if style.newline {
+        out.push(b'\n');
+    }
+}
+
 /// Serialize `value` in `style` into a new buffer.
 pub fn to_vec<T: Serialize + ?Sized>(value: &T, style: JsonStyle) -> Vec<u8> {
     let mut out = Vec::new();

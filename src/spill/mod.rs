@@ -55,14 +55,15 @@ pub const MAX_FAN_IN: usize = 256;
 const MIN_READ_BUF: usize = 4 * 1024;
 const MAX_READ_BUF: usize = 64 * 1024;
 
-/// Where a buffered record lives in the arena: 16 bytes (lengths of 32 bits; [`ExternalSorter::push`]
-/// refuses longer keys and values), so that the index of a run of many short records (the
-/// encoder's hash fields and set members) takes a third less memory than three `usize`s.
+/// Where a buffered record lives in the arena (lengths of 32 bits; [`ExternalSorter::push`]
+/// refuses longer keys and values), and the chunk of its key the sort compares at its
+/// current depth ([`sort_slots`]): 24 bytes.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     start: usize,
     key_len: u32,
     value_len: u32,
+    chunk: u64,
 }
 
 impl Slot {
@@ -200,6 +201,7 @@ impl ExternalSorter {
             start: len,
             key_len,
             value_len,
+            chunk: 0,
         });
         self.used += need;
         self.pushed += 1;
@@ -306,13 +308,98 @@ impl ExternalSorter {
 /// would (two records of one key share a `start` only if the earlier one is empty: empty key,
 /// empty value). The unstable sort needs no scratch buffer (a stable sort allocates half the
 /// slots again: 8 MiB for the encoder's runs).
+///
+/// Keys are compared [`CHUNK`] bytes at a time, most significant first (a radix sort whose
+/// digits are chunks): the slots are sorted by the chunk of their key at depth 0, cached in
+/// the slot, then each group of keys equal so far and not yet ended is sorted by its chunk
+/// at the next depth, and so on. The records of one run share long prefixes (an SQS family
+/// prefix, queue name and generation: 35 bytes and more), which a whole-key comparison
+/// reads again, from the arena, on every comparison; here each depth reads each key once
+/// and compares integers. A depth every key of a group shares is skipped without sorting.
+/// Groups of at most [`SMALL_GROUP`] keys, and groups past [`MAX_CHUNK_DEPTH`] bytes (which
+/// bounds the recursion), are sorted by comparing the rest of their keys.
 fn sort_slots(slots: &mut [Slot], arena: &[u8]) {
-    slots.sort_unstable_by(|a, b| {
-        a.key(arena)
-            .cmp(b.key(arena))
-            .then(a.start.cmp(&b.start))
-            .then(a.value_len.cmp(&b.value_len))
-    });
+    sort_group(slots, arena, 0);
+}
+
+/// Key bytes per chunk; the chunk's low byte holds how many key bytes are left.
+const CHUNK: usize = 7;
+
+/// The depth from which a group's keys are compared whole (bounds the recursion).
+const MAX_CHUNK_DEPTH: usize = 32 * CHUNK;
+
+/// Groups this small are sorted by comparing keys.
+const SMALL_GROUP: usize = 16;
+
+/// The chunk of `key` at byte `depth`: its [`CHUNK`] bytes there (zero past its end), most
+/// significant first, then the number of bytes left, capped at `CHUNK + 1` ("more"). Two
+/// keys equal before `depth` compare by chunk as by their bytes from `depth` on, except
+/// that equal chunks of `CHUNK + 1` say only "equal so far": a key ending inside the chunk
+/// is a prefix of any key whose padding-covered bytes are zero, and sorts first by its
+/// smaller count.
+fn chunk_at(key: &[u8], depth: usize) -> u64 {
+    let rest = key.get(depth..).unwrap_or_default();
+    if let Some(head) = rest.first_chunk::<8>() {
+        // One load: the key goes on past the chunk.
+        return (u64::from_be_bytes(*head) & !0xFF) | (CHUNK as u64 + 1);
+    }
+    let mut bytes = [0u8; 8];
+    let n = rest.len().min(CHUNK);
+    bytes[..n].copy_from_slice(&rest[..n]);
+    bytes[CHUNK] = rest.len().min(CHUNK + 1) as u8;
+    u64::from_be_bytes(bytes)
+}
+
+/// Whether a chunk's key goes on past it.
+fn continues(chunk: u64) -> bool {
+    chunk & 0xFF == CHUNK as u64 + 1
+}
+
+/// Sort `slots`, whose keys are equal before `depth`.
+fn sort_group(slots: &mut [Slot], arena: &[u8], mut depth: usize) {
+    let by_insertion = |a: &Slot, b: &Slot| a.start.cmp(&b.start).then(a.value_len.cmp(&b.value_len));
+    loop {
+        if slots.len() < 2 {
+            return;
+        }
+        if slots.len() <= SMALL_GROUP || depth >= MAX_CHUNK_DEPTH {
+            slots.sort_unstable_by(|a, b| {
+                let (ka, kb) = (a.key(arena), b.key(arena));
+                ka.get(depth..)
+                    .cmp(&kb.get(depth..))
+                    .then_with(|| by_insertion(a, b))
+            });
+            return;
+        }
+        let first = chunk_at(slots[0].key(arena), depth);
+        let mut same = true;
+        for slot in slots.iter_mut() {
+            slot.chunk = chunk_at(slot.key(arena), depth);
+            same &= slot.chunk == first;
+        }
+        if !same {
+            break;
+        }
+        if !continues(first) {
+            // Every key ends here: all equal.
+            slots.sort_unstable_by(by_insertion);
+            return;
+        }
+        depth += CHUNK;
+    }
+    slots.sort_unstable_by_key(|s| s.chunk);
+    let mut rest = slots;
+    while let Some(head) = rest.first() {
+        let chunk = head.chunk;
+        let n = rest.iter().position(|s| s.chunk != chunk).unwrap_or(rest.len());
+        let (group, tail) = rest.split_at_mut(n);
+        if continues(chunk) {
+            sort_group(group, arena, depth + CHUNK);
+        } else {
+            group.sort_unstable_by(by_insertion);
+        }
+        rest = tail;
+    }
 }
 
 /// A new anonymous scratch file in `dir`.
@@ -532,6 +619,65 @@ mod tests {
                 (k, i.to_le_bytes().to_vec())
             })
             .collect()
+    }
+
+    /// Keys over a three-letter alphabet (shared prefixes, keys that are prefixes of others,
+    /// zero bytes where the chunk pads, many equal keys), behind no common prefix, one of
+    /// 10 bytes (skipped depths), or one past `MAX_CHUNK_DEPTH` (whole-key comparison).
+    fn key_strategy() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let tail = proptest::collection::vec(prop_oneof![Just(0u8), Just(1u8), Just(0xFF)], 0..20);
+        (0..3usize, tail).prop_map(|(prefix, tail)| {
+            let mut key = vec![7u8; [0, 10, MAX_CHUNK_DEPTH + 3][prefix]];
+            key.extend(tail);
+            key
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_keys_sort_as_a_stable_sort_by_bytes(
+            keys in proptest::collection::vec(key_strategy(), 0..300),
+            budget in proptest::prop_oneof![proptest::strategy::Just(1usize << 20), proptest::strategy::Just(2048)],
+        ) {
+            // Every third value empty: ties of empty records rest on the arena offsets.
+            let recs: Vec<Record> = keys
+                .into_iter()
+                .enumerate()
+                .map(|(i, k)| (k, if i % 3 == 0 { vec![] } else { (i as u32).to_be_bytes().to_vec() }))
+                .collect();
+            let (out, _) = sort(&recs, budget);
+            proptest::prop_assert_eq!(out, stable_sorted(&recs));
+        }
+    }
+
+    #[test]
+    fn chunks_order_like_the_bytes_they_cover() {
+        // Pairs equal before the depth: a key ending inside the chunk, padding against zero
+        // bytes, the length code against a byte of 0xFF.
+        let keys: [&[u8]; 9] = [
+            b"",
+            b"\0",
+            b"\0\0",
+            b"a",
+            b"a\0",
+            b"abcdefg",
+            b"abcdefg\0",
+            b"abcdefh",
+            b"\xFF\xFF\xFF\xFF\xFF\xFF\xFF",
+        ];
+        for a in keys {
+            for b in keys {
+                let (ca, cb) = (chunk_at(a, 0), chunk_at(b, 0));
+                if a.len() > CHUNK && b.len() > CHUNK && a[..CHUNK] == b[..CHUNK] {
+                    assert_eq!(ca, cb, "{a:?} {b:?}");
+                } else {
+                    assert_eq!(ca.cmp(&cb), a.cmp(b), "{a:?} {b:?}");
+                }
+            }
+        }
+        assert_eq!(chunk_at(b"xyabc", 2), chunk_at(b"abc", 0));
+        assert!(continues(chunk_at(b"abcdefgh", 0)) && !continues(chunk_at(b"abcdefg", 0)));
     }
 
     #[test]

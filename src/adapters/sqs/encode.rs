@@ -399,7 +399,11 @@ impl SqsEncoder {
         let mut flush = |staged: &mut Objects, candidates: &mut ExternalSorter| {
             let jobs: Vec<&[(u64, Range<usize>)]> = staged.spans.chunks(BUILD_CHUNK).collect();
             let build = |job: &&[(u64, Range<usize>)]| {
-                let mut built = Built::new(&path);
+                let raw_len = match (job.first(), job.last()) {
+                    (Some((_, first)), Some((_, last))) => last.end - first.start,
+                    _ => 0,
+                };
+                let mut built = Built::new(&path, job.len(), raw_len);
                 for (line, span) in job.iter() {
                     let raw = staged.bytes.get(span.clone()).unwrap_or_default();
                     if let Err(e) = built.message(&meta, &path, *line, raw) {
@@ -529,15 +533,21 @@ struct Built {
     candidates: Vec<Vec<u8>>,
     max_seq: u64,
     error: Option<AdapterError>,
+    /// The stored value being built (reused message after message).
+    value: Vec<u8>,
 }
 
 impl Built {
-    fn new(path: &Path) -> Built {
+    /// For `messages` messages of `raw_len` bytes of `path`: their three records each (data,
+    /// visibility and send-age) take about three times their bytes (base64 bodies, keys),
+    /// reserved at once.
+    fn new(path: &Path, messages: usize, raw_len: usize) -> Built {
         Built {
-            records: RecordBatch::new(path),
+            records: RecordBatch::with_capacity(path, 3 * messages, 3 * raw_len),
             candidates: Vec::new(),
             max_seq: 0,
             error: None,
+            value: Vec::new(),
         }
     }
 
@@ -565,13 +575,10 @@ impl Built {
             ..m
         };
         let (name, id, gen) = (&meta.name, &stored.message_id, RESTORE_GENERATION);
+        self.value.clear();
+        stored.write_stored_value(&mut self.value);
         let sink: &mut dyn RecordSink = &mut self.records;
-        add(
-            sink,
-            path,
-            &keys::msg_data_key(name, lane, gen, id),
-            &stored.stored_value(),
-        )?;
+        add(sink, path, &keys::msg_data_key(name, lane, gen, id), &self.value)?;
         let vis = keys::msg_vis_key(name, lane, gen, stored.available_at_millis, id);
         add(sink, path, &vis, id.as_bytes())?;
         let byage = keys::msg_byage_key(name, lane, gen, stored.send_timestamp_millis, id);

@@ -130,6 +130,27 @@ pub fn b64u(raw: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
+/// Append `raw` in `engine`'s base64 to `out`, encoded in place (no temporary string).
+pub fn append_base64(engine: &impl Engine, raw: &[u8], out: &mut Vec<u8>) {
+    use base64::engine::Config;
+    let start = out.len();
+    // `None` only for a length beyond memory.
+    let len = base64::encoded_len(raw.len(), engine.config().encode_padding()).unwrap_or(0);
+    out.resize(start + len, 0);
+    let written = engine.encode_slice(raw, &mut out[start..]).unwrap_or(0);
+    out.truncate(start + written);
+}
+
+/// Append `b64u(raw)` to `out`.
+fn push_b64u(out: &mut Vec<u8>, raw: &[u8]) {
+    append_base64(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw, out);
+}
+
+/// Bytes of `b64u` of `n` bytes.
+fn b64u_len(n: usize) -> usize {
+    n / 3 * 4 + [0, 2, 3][n % 3]
+}
+
 /// Why a key segment is not base64url ([`decode_segment`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SegmentError {
@@ -219,8 +240,9 @@ pub fn clamp_millis(v: i64) -> u64 {
 // Builders.
 
 fn simple(prefix: &[u8], name: &str) -> Vec<u8> {
-    let mut k = prefix.to_vec();
-    k.extend_from_slice(b64u(name.as_bytes()).as_bytes());
+    let mut k = Vec::with_capacity(prefix.len() + b64u_len(name.len()));
+    k.extend_from_slice(prefix);
+    push_b64u(&mut k, name.as_bytes());
     k
 }
 
@@ -248,13 +270,19 @@ pub enum Lane {
     Partition(u32),
 }
 
-/// `<prefix>` + queue segment + generation, in the lane's shape.
-fn msg_head(prefix: &[u8], queue: &str, lane: Lane, gen: u64) -> Vec<u8> {
-    let mut k = prefix.to_vec();
+/// `<prefix>` + queue segment + generation, in the lane's shape, with room for `tail` more
+/// bytes (each key is built in one allocation).
+fn msg_head(prefix: &[u8], queue: &str, lane: Lane, gen: u64, tail: usize) -> Vec<u8> {
+    let lane_len = match lane {
+        Lane::Classic => 0,
+        Lane::Partition(_) => PARTITIONED.len() + 1 + 4,
+    };
+    let mut k = Vec::with_capacity(prefix.len() + lane_len + b64u_len(queue.len()) + 8 + tail);
+    k.extend_from_slice(prefix);
     if let Lane::Partition(_) = lane {
         k.extend_from_slice(PARTITIONED);
     }
-    k.extend_from_slice(b64u(queue.as_bytes()).as_bytes());
+    push_b64u(&mut k, queue.as_bytes());
     if let Lane::Partition(p) = lane {
         k.push(b'|');
         k.extend_from_slice(&p.to_be_bytes());
@@ -265,42 +293,54 @@ fn msg_head(prefix: &[u8], queue: &str, lane: Lane, gen: u64) -> Vec<u8> {
 
 /// The message-data key of message `msg_id` of `queue` generation `gen`.
 pub fn msg_data_key(queue: &str, lane: Lane, gen: u64, msg_id: &str) -> Vec<u8> {
-    let mut k = msg_head(MSG_DATA_PREFIX, queue, lane, gen);
-    k.extend_from_slice(b64u(msg_id.as_bytes()).as_bytes());
+    let mut k = msg_head(MSG_DATA_PREFIX, queue, lane, gen, b64u_len(msg_id.len()));
+    push_b64u(&mut k, msg_id.as_bytes());
+    k
+}
+
+/// `<prefix>` + queue segment + generation + `BE64(clamp(millis))` + message-id segment.
+fn msg_time_key(prefix: &[u8], queue: &str, lane: Lane, gen: u64, millis: i64, msg_id: &str) -> Vec<u8> {
+    let mut k = msg_head(prefix, queue, lane, gen, 8 + b64u_len(msg_id.len()));
+    k.extend_from_slice(&clamp_millis(millis).to_be_bytes());
+    push_b64u(&mut k, msg_id.as_bytes());
     k
 }
 
 /// The visibility-index key of message `msg_id`, visible at `visible_at` (ms).
 pub fn msg_vis_key(queue: &str, lane: Lane, gen: u64, visible_at: i64, msg_id: &str) -> Vec<u8> {
-    let mut k = msg_head(MSG_VIS_PREFIX, queue, lane, gen);
-    k.extend_from_slice(&clamp_millis(visible_at).to_be_bytes());
-    k.extend_from_slice(b64u(msg_id.as_bytes()).as_bytes());
-    k
+    msg_time_key(MSG_VIS_PREFIX, queue, lane, gen, visible_at, msg_id)
 }
 
 /// The by-age index key of message `msg_id`, sent at `send_ts` (ms).
 pub fn msg_byage_key(queue: &str, lane: Lane, gen: u64, send_ts: i64, msg_id: &str) -> Vec<u8> {
-    let mut k = msg_head(MSG_BYAGE_PREFIX, queue, lane, gen);
-    k.extend_from_slice(&clamp_millis(send_ts).to_be_bytes());
-    k.extend_from_slice(b64u(msg_id.as_bytes()).as_bytes());
-    k
+    msg_time_key(MSG_BYAGE_PREFIX, queue, lane, gen, send_ts, msg_id)
 }
 
 /// Classic dedup keys carry no group; partitioned ones carry `b64u(group)|` before the id.
 pub fn msg_dedup_key(queue: &str, lane: Lane, gen: u64, group: &str, dedup_id: &str) -> Vec<u8> {
-    let mut k = msg_head(MSG_DEDUP_PREFIX, queue, lane, gen);
+    let group_len = match lane {
+        Lane::Classic => 0,
+        Lane::Partition(_) => b64u_len(group.len()) + 1,
+    };
+    let mut k = msg_head(
+        MSG_DEDUP_PREFIX,
+        queue,
+        lane,
+        gen,
+        group_len + b64u_len(dedup_id.len()),
+    );
     if let Lane::Partition(_) = lane {
-        k.extend_from_slice(b64u(group.as_bytes()).as_bytes());
+        push_b64u(&mut k, group.as_bytes());
         k.push(b'|');
     }
-    k.extend_from_slice(b64u(dedup_id.as_bytes()).as_bytes());
+    push_b64u(&mut k, dedup_id.as_bytes());
     k
 }
 
 /// The message-group key of `group` in `queue` generation `gen`.
 pub fn msg_group_key(queue: &str, lane: Lane, gen: u64, group: &str) -> Vec<u8> {
-    let mut k = msg_head(MSG_GROUP_PREFIX, queue, lane, gen);
-    k.extend_from_slice(b64u(group.as_bytes()).as_bytes());
+    let mut k = msg_head(MSG_GROUP_PREFIX, queue, lane, gen, b64u_len(group.len()));
+    push_b64u(&mut k, group.as_bytes());
     k
 }
 
@@ -415,6 +455,30 @@ pub fn partition_for(partition_count: u32, throughput_limit: &str, group: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_built_in_one_allocation_of_their_size() {
+        // Every length mod 3 of each segment, both lanes.
+        for n in 0..7 {
+            let (queue, id, group) = ("q".repeat(n + 1), "m".repeat(n), "g".repeat(n + 2));
+            assert_eq!(b64u_len(n), b64u(&vec![0xFB; n]).len());
+            let mut pushed = b"x".to_vec();
+            push_b64u(&mut pushed, &vec![0xFB; n]);
+            assert_eq!(pushed[1..], *b64u(&vec![0xFB; n]).as_bytes());
+            for lane in [Lane::Classic, Lane::Partition(3)] {
+                for k in [
+                    msg_data_key(&queue, lane, 1, &id),
+                    msg_vis_key(&queue, lane, 1, 5, &id),
+                    msg_byage_key(&queue, lane, 1, 5, &id),
+                    msg_dedup_key(&queue, lane, 1, &group, &id),
+                    msg_group_key(&queue, lane, 1, &group),
+                    queue_meta_key(&queue),
+                ] {
+                    assert_eq!(k.capacity(), k.len(), "{}", String::from_utf8_lossy(&k));
+                }
+            }
+        }
+    }
 
     #[test]
     fn classic_vectors_of_the_spec() {

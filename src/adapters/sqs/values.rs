@@ -653,7 +653,7 @@ impl Message {
         let body = self.body.as_deref().unwrap_or_default();
         match std::str::from_utf8(body) {
             // Go's `json.Marshal(string)`: HTML-escaped even though the line is not.
-            Ok(text) => gojson::write_to(w.out, text, JsonStyle::MARSHAL),
+            Ok(text) => gojson::write_str(w.out, text, JsonStyle::MARSHAL),
             Err(_) => {
                 w.out.extend_from_slice(b"{\"base64\":\"");
                 w.out.extend_from_slice(super::keys::b64u(body).as_bytes());
@@ -670,18 +670,31 @@ impl Message {
 
     /// The stored value the encoder writes (magic + compact, HTML-escaped JSON).
     pub fn stored_value(&self) -> Vec<u8> {
-        let mut out = super::keys::MSG_MAGIC.to_vec();
-        let mut w = ObjWriter::new(&mut out, JsonStyle::MARSHAL);
+        let mut out = Vec::new();
+        self.write_stored_value(&mut out);
+        out
+    }
+
+    /// Append [`Message::stored_value`] to `out`.
+    pub fn write_stored_value(&self, out: &mut Vec<u8>) {
+        let body_len = self.body.as_ref().map_or(4, |b| b.len().div_ceil(3) * 4 + 2);
+        out.reserve(super::keys::MSG_MAGIC.len() + body_len + STORED_FIELDS_LEN);
+        out.extend_from_slice(super::keys::MSG_MAGIC);
+        let mut w = ObjWriter::new(out, JsonStyle::MARSHAL);
         w.str("message_id", &self.message_id);
         w.key("body");
         match &self.body {
             None => w.out.extend_from_slice(b"null"),
-            Some(b) => gojson::write_to(w.out, &b64std(b), JsonStyle::MARSHAL),
+            // Standard base64 holds nothing JSON escapes, HTML-escaped or not.
+            Some(b) => {
+                w.out.push(b'"');
+                super::keys::append_base64(&base64::engine::general_purpose::STANDARD, b, w.out);
+                w.out.push(b'"');
+            }
         }
         w.str("md5_of_body", &self.md5_of_body);
         self.write_tail(&mut w, true);
         out.push(b'}');
-        out
     }
 
     /// From `md5_of_message_attributes` to `dead_letter_source_arn`.
@@ -726,6 +739,10 @@ impl Message {
     }
 }
 
+/// Room for a stored message's JSON besides its body: the field names, a typical id, MD5s
+/// and numbers (a reservation, so that most values are written without growing).
+const STORED_FIELDS_LEN: usize = 384;
+
 /// A hand-rolled JSON object writer for shapes with raw members.
 struct ObjWriter<'a> {
     out: &'a mut Vec<u8>,
@@ -753,7 +770,7 @@ impl<'a> ObjWriter<'a> {
     }
     fn str(&mut self, name: &str, v: &str) {
         self.key(name);
-        gojson::write_to(self.out, v, self.style);
+        gojson::write_str(self.out, v, self.style);
     }
     fn str_omit(&mut self, name: &str, v: &str) {
         if !v.is_empty() {

@@ -286,6 +286,16 @@ mod props {
     use super::*;
 
     proptest! {
+
+        #[test]
+        fn write_str_is_write_to(text in "[ -~<>&\"\\\\\n\u{7f}\u{e9}\u{2028}]{0,12}") {
+            for style in [JsonStyle::MARSHAL, JsonStyle::JSONL, JsonStyle::MARSHAL_INDENT, JsonStyle::MANIFEST] {
+                let (mut fast, mut general) = (b"x".to_vec(), b"x".to_vec());
+                write_str(&mut fast, &text, style);
+                write_to(&mut general, &text, style);
+                prop_assert_eq!(fast, general);
+            }
+        }
         #[test]
         fn go_f64_round_trips_and_picks_notation(bits in any::<u64>()) {
             let x = f64::from_bits(bits);

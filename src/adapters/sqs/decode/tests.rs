@@ -353,6 +353,62 @@ fn tree_warnings_and_first_error_are_the_same_for_any_thread_count_and_batch() {
 }
 
 #[test]
+fn staging_buffers_are_reused_at_the_batch_size() {
+    let recs = many_records(&[]);
+    let batch = 700;
+    let mut d = decoder(false, true).with_batch_bytes(batch);
+    let (mut tree, mut w) = (MemTree::new(), Warnings::new());
+    for (k, v) in &recs {
+        d.handle(&mut tree, &mut w, &Record::routed(k, v).unwrap())
+            .unwrap();
+        for staged in [&d.staging, &d.spare] {
+            assert!(staged.bytes.capacity() <= batch, "{}", staged.bytes.capacity());
+        }
+    }
+    d.finalize(&mut tree, &mut w).unwrap();
+    // A record longer than a batch is a batch of its own.
+    let mut d = decoder(false, false).with_batch_bytes(10);
+    let (k, v) = &recs[0];
+    d.handle(&mut tree, &mut w, &Record::routed(k, v).unwrap())
+        .unwrap();
+    d.settle().unwrap();
+    assert_eq!(d.spare.bytes.capacity(), k.len() + v.len());
+}
+
+#[test]
+fn rendered_buffers_are_reused_across_batches() {
+    let recs = many_records(&[]);
+    for threads in [1, 3] {
+        let batch = 8192;
+        let mut d = decoder(false, true).threads(threads).with_batch_bytes(batch);
+        let (mut tree, mut w) = (MemTree::new(), Warnings::new());
+        for (k, v) in &recs {
+            d.handle(&mut tree, &mut w, &Record::routed(k, v).unwrap())
+                .unwrap();
+        }
+        d.settle().unwrap();
+        let sink = d.sink.as_ref().unwrap();
+        // One worker takes back the buffer it gave; several hold at most a batch's jobs (its
+        // records are over 100 bytes each), not one per job of the decode.
+        let most = if threads == 1 {
+            1
+        } else {
+            (batch / 100).div_ceil(RENDER_CHUNK)
+        };
+        assert!(
+            (1..=most).contains(&sink.pool.len()),
+            "{threads} threads: {} buffers",
+            sink.pool.len()
+        );
+        assert!(sink
+            .pool
+            .iter()
+            .all(|r| r.bytes.is_empty() && r.records.is_empty()));
+        d.finalize(&mut tree, &mut w).unwrap();
+    }
+}
+
+#[test]
 fn a_staged_records_error_wins_over_a_later_one() {
     let bad = msg_value(r#"{"body":5}"#);
     let data = keys::msg_data_key("q", Lane::Classic, 1, "m");
