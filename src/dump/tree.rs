@@ -54,7 +54,7 @@ const FILE_BUFFER: usize = 64 * 1024;
 
 /// Bytes handed to the writer thread and not yet written, at most (about; see
 /// [`crate::ordered::Behind`]): a share of the decoder's 64 MiB peak RSS (issue #13).
-pub const WRITE_WINDOW: usize = 4 << 20;
+pub const WRITE_WINDOW: usize = 2 << 20;
 
 /// Default memory budget of the CHECKSUMS sort: two 4 MiB buffers of about 45 000
 /// `(path, SHA-256)` pairs each (a 1 GiB Redis tree of 660 000 files spills some 20 runs,
