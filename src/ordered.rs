@@ -19,6 +19,13 @@
 //!
 //! A worker that panics stops the map: the consumer stops waiting and the panic is resumed
 //! on the calling thread, with its own payload, when the workers are joined.
+//!
+//! The other way round, [`Behind`] runs jobs handed over by one thread on a worker, in
+//! submission order, and reports their first failure when the caller asks (`behind.rs`).
+
+mod behind;
+
+pub use behind::{Behind, Handle};
 
 use std::collections::BTreeMap;
 use std::ops::Range;

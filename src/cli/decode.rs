@@ -36,6 +36,11 @@ pub struct DecodeArgs {
     /// Scratch space for adapters that need it (default: the OS temp dir; never the output).
     #[arg(long = "scratch-root", value_name = "DIR")]
     pub scratch_root: Option<PathBuf>,
+    /// Threads: with more than one, the tree's files are created and written on a thread of
+    /// their own, behind the decoding (0: the machine's parallelism; 1: all on one thread).
+    /// The tree and the error reported are the same for any count.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
     /// No progress bar and no summary (warnings and errors are still printed).
     #[arg(long, short, num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub quiet: bool,
@@ -62,6 +67,7 @@ fn options(a: &DecodeArgs) -> Result<DecodeOptions, String> {
     o.cluster_id = a.cluster_id.clone();
     o.scratch_root = a.scratch_root.clone();
     o.source_arg = Some(a.input.clone());
+    o.threads = a.threads;
     Ok(o)
 }
 

@@ -132,29 +132,6 @@ impl BodyHasher {
         Ok(())
     }
 
-    /// Hash `data`, handed over whole (no copy when the hash runs on its thread, so keep
-    /// such buffers at most [`PIECE`] bytes). Returns a buffer for the caller to reuse.
-    pub fn update_owned(&mut self, data: Vec<u8>) -> io::Result<Vec<u8>> {
-        let len = data.len() as u64;
-        let back = match &mut self.state {
-            State::Inline(h) => {
-                h.update(&data);
-                let mut data = data;
-                data.clear();
-                data
-            }
-            State::Thread { tx, spares, .. } => {
-                tx.send(Msg::Data(data)).map_err(|_| stopped())?;
-                let mut back = spares.try_recv().unwrap_or_default();
-                back.clear();
-                back
-            }
-        };
-        self.bytes += len;
-        self.maybe_move();
-        Ok(back)
-    }
-
     /// The digest of every byte given.
     pub fn finalize(self) -> io::Result<[u8; 32]> {
         match self.state {
@@ -190,19 +167,11 @@ mod tests {
             let want: [u8; 32] = Sha256::digest(&bytes).into();
             for step in [1usize << 10, 64 << 10, 3 << 20] {
                 let mut h = BodyHasher::new();
-                let mut owned = BodyHasher::new();
-                for (i, piece) in bytes.chunks(step).enumerate() {
+                for piece in bytes.chunks(step) {
                     h.update(piece).unwrap();
-                    // Alternate owned and borrowed pieces.
-                    if i % 2 == 0 {
-                        owned.update_owned(piece.to_vec()).unwrap();
-                    } else {
-                        owned.update(piece).unwrap();
-                    }
                 }
                 assert_eq!(h.on_thread(), len as u64 >= ASYNC_AFTER, "len {len}");
                 assert_eq!(h.finalize().unwrap(), want, "len {len} step {step}");
-                assert_eq!(owned.finalize().unwrap(), want, "len {len} step {step} owned");
             }
         }
     }

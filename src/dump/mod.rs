@@ -32,7 +32,7 @@ pub use filename::{decode_segment, encode_segment, Segment};
 pub use fs::FileStamp;
 pub use keymap::{load as load_keymap, KeyMap, KeyMapRecordError, KIND_SHA_FALLBACK};
 pub use manifest::{AdapterScope, Adapters, Exclusions, Live, Manifest};
-pub use out::{MemTree, OutFile, TreeOut};
+pub use out::{first_error, MemTree, OutFile, TreeOut};
 pub use tree::{DumpTree, PublishStats, Staged, TreeFile, TreeOptions};
 
 use std::path::PathBuf;

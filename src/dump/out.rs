@@ -72,6 +72,14 @@ pub trait TreeOut {
     /// Make sure a directory exists (parents included).
     fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError>;
 
+    /// Wait for the writes made so far and report the first that failed, once. A tree that
+    /// writes behind the caller ([`DumpTree`]) reports a failed write here, not where it was
+    /// made; call it through [`first_error`] wherever an error is raised or held while
+    /// writing may go on.
+    fn settle(&mut self) -> Result<(), DumpError> {
+        Ok(())
+    }
+
     /// Open a staged file: a file written before its final path is known, kept out of the
     /// tree until [`TreeOut::publish_staged`] moves it there (no copy) or
     /// [`TreeOut::discard_staged`] drops it. Close it with [`TreeOut::close_staged`].
@@ -106,7 +114,21 @@ pub trait TreeOut {
     }
 }
 
+/// The error to report for `e`, raised now: a write made before it that failed (and was
+/// not reported yet) came first and is reported instead. Call it where an error is raised or
+/// held while writing may go on, so that the first failure in the order the writes were
+/// made is the one reported, whether the tree writes behind the caller or not.
+pub fn first_error<E: From<DumpError>>(out: &mut dyn TreeOut, e: E) -> E {
+    match out.settle() {
+        Err(earlier) => E::from(earlier),
+        Ok(()) => e,
+    }
+}
+
 impl TreeOut for DumpTree {
+    fn settle(&mut self) -> Result<(), DumpError> {
+        DumpTree::settle(self)
+    }
     fn write_file(&mut self, rel: &str, bytes: &[u8]) -> Result<(), DumpError> {
         DumpTree::write_file(self, rel, bytes)
     }

@@ -4,23 +4,25 @@
 //! (s3_tree_pipeline.md §7, §8). A tree that is dropped unpublished removes its staging
 //! directory (DECISIONS.md D9), so a failed decode leaves nothing that looks like a dump.
 //!
-//! Speed (per-file cost dominates small-file trees): the directory of the last file stays
-//! open, so a file is created with one `openat(dirfd, name, O_CREAT|O_EXCL|O_NOFOLLOW)`
-//! instead of a full path walk; a new directory is reached by `openat(O_DIRECTORY|
-//! O_NOFOLLOW)` one component at a time from the staging root (which also refuses a symlink
-//! planted anywhere on the way), and `mkdirat` is skipped for directories already made.
-//! [`DumpTree::write_file`] writes with one `write_all`; a streamed [`TreeFile`] buffers in a
-//! growing `Vec` (no 64 KiB allocation for a small file). Nothing is re-read or fsynced one
-//! by one: `publish` makes the whole staging tree durable with one `syncfs` before the rename.
-//! Measured with `benches/tree.rs` (20k files of 64 bytes): our user-space time is 1–2 µs a
-//! file; the rest (100–600 µs a file on a busy shared disk, `tar -xf` alike) is the kernel's.
+//! Speed (per-file cost dominates small-file trees): the decoding thread only checks paths,
+//! hashes and formats; the system calls that create directories and files (`writer.rs`)
+//! run behind it on a worker thread, in the order they were made
+//! ([`crate::ordered::Behind`], [`TreeOptions::threads`]), so a tree of many small files
+//! is written on two cores. A write's failure is not seen where it is made: it is reported
+//! by [`DumpTree::settle`] ([`super::TreeOut::settle`]), which the pipeline and the decoders
+//! call wherever they raise or hold an error, so that the first failure in the order the
+//! decoder made its writes is the error reported, the same for any thread count. Operations
+//! that need the writes done (moving or reading a staged file, publishing) wait for them.
+//! Nothing is re-read or fsynced one by one: `publish` makes the whole staging tree durable
+//! with one `syncfs` before the rename. Measured with `benches/tree.rs` (20k files of 64
+//! bytes): our user-space time is 1–2 µs a file; the rest (100–600 µs a file on a busy
+//! shared disk, `tar -xf` alike) is the kernel's.
 //!
 //! Memory: the `(path, SHA-256)` pairs for CHECKSUMS go to a [`crate::spill::ExternalSorter`] with a
 //! budget of [`CHECKSUM_SORT_BUDGET`] by default; beyond it they spill to anonymous scratch
 //! files outside the tree (the output's parent directory unless
 //! [`TreeOptions::scratch_dir`] says otherwise), so trees of millions of files stay bounded.
 
-use std::collections::HashSet;
 use std::ffi::CStr;
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -35,15 +37,24 @@ use super::fs::{check_relative, fsync_dir, parent_of, random_hex16, remove_stale
 use super::hasher::BodyHasher;
 use super::manifest::Manifest;
 use super::DumpError;
+use crate::ordered::{Behind, Handle};
 use crate::spill::ExternalSorter;
+
+mod writer;
+
+use writer::{FsWriter, Op};
 
 /// The name of the checksum list at the root of a tree.
 pub const CHECKSUMS_NAME: &str = "CHECKSUMS";
 /// The name of the manifest at the root of a tree.
 pub const MANIFEST_NAME: &str = "MANIFEST.json";
 
-/// Most bytes a streamed file buffers before writing.
+/// Most bytes a streamed file buffers before handing them to the writer.
 const FILE_BUFFER: usize = 64 * 1024;
+
+/// Bytes handed to the writer thread and not yet written, at most (about; see
+/// [`crate::ordered::Behind`]): a share of the decoder's 64 MiB peak RSS (issue #13).
+pub const WRITE_WINDOW: usize = 2 << 20;
 
 /// Default memory budget of the CHECKSUMS sort: two 4 MiB buffers of about 45 000
 /// `(path, SHA-256)` pairs each (a 1 GiB Redis tree of 660 000 files spills some 20 runs,
@@ -67,6 +78,10 @@ pub struct TreeOptions {
     /// nobody keeps (the encoder's self-test scratch): a `syncfs` waits for every dirty page
     /// of the filesystem, other processes' included.
     pub durable: bool,
+    /// Threads writing the tree: with more than one, the files are created and written on
+    /// a worker thread behind the caller; with one, on the caller's thread. The tree and
+    /// the errors reported are the same either way.
+    pub threads: usize,
 }
 
 impl Default for TreeOptions {
@@ -75,30 +90,26 @@ impl Default for TreeOptions {
             scratch_dir: None,
             checksum_budget: CHECKSUM_SORT_BUDGET,
             durable: true,
+            threads: 2,
         }
     }
 }
+
+/// The runner of a tree's filesystem operations.
+type Writer = Behind<FsWriter, Op, DumpError>;
 
 /// A dump tree being written.
 pub struct DumpTree {
     output: PathBuf,
     staging: PathBuf,
-    /// The staging directory, open.
+    /// The staging directory, open (for CHECKSUMS and the final sync).
     root_fd: OwnedFd,
-    /// Relative directories known to exist in the staging tree (created by us): a cache
-    /// that saves a `mkdirat` per component, emptied when it reaches [`KNOWN_DIRS_CAP`] so
-    /// that memory does not grow with the number of directories (a directory made before
-    /// is then met as `EEXIST`, which [`mkdir_at`] accepts).
-    dirs: HashSet<String>,
-    /// The directory of the last file created: its relative path and an open descriptor.
-    last_dir: Option<(String, OwnedFd)>,
+    /// Runs the file system calls, in order (see the module doc).
+    writer: Writer,
+    /// Streamed files created so far (their ids).
+    file_seq: u64,
     /// Reused buffer for NUL-terminated names.
     name_buf: Vec<u8>,
-    /// (relative path, SHA-256) of every file written, sorted by path at publish.
-    checksums: ExternalSorter,
-    scratch: PathBuf,
-    files: u64,
-    bytes: u64,
     published: bool,
     /// Staged files created so far (their names).
     staged_seq: u64,
@@ -135,13 +146,17 @@ impl Staged {
 }
 
 /// A file of the tree open for streaming writes; hand it back to [`DumpTree::finish_file`].
+/// Its bytes are hashed here and handed to the tree's writer [`FILE_BUFFER`] at a time.
 pub struct TreeFile {
     rel: String,
-    file: File,
-    /// Bytes accepted but not yet written (at most [`FILE_BUFFER`]), hashed when written.
+    id: u64,
+    /// Bytes accepted but not yet handed over (at most [`FILE_BUFFER`]).
     buf: Vec<u8>,
     hasher: BodyHasher,
     bytes: u64,
+    /// Whether a first chunk (which creates the file) was handed over.
+    started: bool,
+    writer: Handle<FsWriter, Op, DumpError>,
 }
 
 impl TreeFile {
@@ -160,35 +175,59 @@ impl TreeFile {
         self.bytes == 0
     }
 
-    fn write_buffered(&mut self) -> io::Result<()> {
-        if !self.buf.is_empty() {
-            self.file.write_all(&self.buf)?;
-            let written = std::mem::take(&mut self.buf);
-            self.buf = self.hasher.update_owned(written)?;
+    /// Hash what is buffered and hand it to the writer.
+    fn hand_over(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
         }
+        self.hasher.update(&self.buf)?;
+        let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(FILE_BUFFER));
+        self.submit(bytes, false, None);
         Ok(())
+    }
+
+    fn submit(&mut self, bytes: Vec<u8>, last: bool, digest: Option<[u8; 32]>) {
+        let op = Op::Chunk {
+            id: self.id,
+            create: (!self.started).then(|| self.rel.clone()),
+            bytes,
+            last,
+            digest,
+        };
+        self.started = true;
+        let weight = op.weight();
+        self.writer.submit(op, weight);
+    }
+
+    /// Hand over the last chunk (to be recorded for CHECKSUMS when `record`): the file's
+    /// path (taken), size and digest.
+    fn end(&mut self, record: bool) -> io::Result<Staged> {
+        self.hasher.update(&self.buf)?;
+        let digest = std::mem::take(&mut self.hasher).finalize()?;
+        let bytes = std::mem::take(&mut self.buf);
+        self.submit(bytes, true, record.then_some(digest));
+        Ok(Staged {
+            rel: std::mem::take(&mut self.rel),
+            len: self.bytes,
+            digest,
+        })
     }
 }
 
 impl Write for TreeFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.buf.len() + buf.len() > FILE_BUFFER {
-            self.write_buffered()?;
-            if buf.len() >= FILE_BUFFER {
-                let n = self.file.write(buf)?;
-                self.hasher.update(buf.get(..n).unwrap_or(buf))?;
-                self.bytes += n as u64;
-                return Ok(n);
-            }
+        if self.buf.len() >= FILE_BUFFER {
+            self.hand_over()?;
         }
-        self.buf.extend_from_slice(buf);
-        self.bytes += buf.len() as u64;
-        Ok(buf.len())
+        let n = buf.len().min(FILE_BUFFER - self.buf.len());
+        self.buf.extend_from_slice(buf.get(..n).unwrap_or(buf));
+        self.bytes += n as u64;
+        Ok(n)
     }
 
-    /// Write what is buffered (no fsync: see [`DumpTree::publish`]).
+    /// Hand what is buffered to the writer (no fsync: see [`DumpTree::publish`]).
     fn flush(&mut self) -> io::Result<()> {
-        self.write_buffered()
+        self.hand_over()
     }
 }
 
@@ -321,17 +360,27 @@ impl DumpTree {
             Some(dir) => dir.clone(),
             None => parent.to_owned(),
         };
+        let writer_root = match root_fd.try_clone() {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = std::fs::remove_dir(&staging);
+                return Err(DumpError::io(&staging, e));
+            }
+        };
+        let checksums = ExternalSorter::new(options.checksum_budget, &scratch);
+        let writer = Behind::new(
+            FsWriter::new(staging.clone(), writer_root, checksums, scratch),
+            options.threads,
+            WRITE_WINDOW,
+            FsWriter::run,
+        );
         Ok(DumpTree {
             output: output.to_owned(),
             staging,
             root_fd,
-            dirs: HashSet::new(),
-            last_dir: None,
+            writer,
+            file_seq: 0,
             name_buf: Vec::new(),
-            checksums: ExternalSorter::new(options.checksum_budget, &scratch),
-            scratch,
-            files: 0,
-            bytes: 0,
             published: false,
             staged_seq: 0,
             durable: options.durable,
@@ -344,69 +393,8 @@ impl DumpTree {
         &self.staging
     }
 
-    /// Open every directory of the checked relative path `dir` (non-empty), top down from
-    /// the staging root, creating those not made yet; any component that exists and is not
-    /// a real directory (a symlink included) is refused. Returns the last one, open.
-    fn open_dirs(&mut self, dir: &str) -> Result<OwnedFd, DumpError> {
-        let mut current: Option<OwnedFd> = None;
-        let mut end = 0;
-        for component in dir.split('/') {
-            end += component.len();
-            let prefix = dir.get(..end).unwrap_or(dir);
-            end += 1; // the '/' after this component
-            let parent = current
-                .as_ref()
-                .map_or(self.root_fd.as_raw_fd(), AsRawFd::as_raw_fd);
-            let io_error = |e| DumpError::io(self.staging.join(prefix), e);
-            let name = c_name(&mut self.name_buf, component).map_err(io_error)?;
-            let known = self.dirs.contains(prefix);
-            if !known {
-                mkdir_at(parent, name).map_err(io_error)?;
-            }
-            let fd = open_dir_at(parent, name).map_err(|e| match e.raw_os_error() {
-                Some(libc::ELOOP) | Some(libc::ENOTDIR) => DumpError::unsafe_path(
-                    self.staging.join(prefix),
-                    "exists in the tree and is not a directory",
-                ),
-                _ => io_error(e),
-            })?;
-            if !known {
-                if self.dirs.len() >= KNOWN_DIRS_CAP {
-                    self.dirs.clear();
-                }
-                self.dirs.insert(prefix.to_owned());
-            }
-            current = Some(fd);
-        }
-        current.ok_or_else(|| DumpError::unsafe_path(dir, "empty path"))
-    }
-
-    /// The descriptor of directory `dir` (`""` = the root), from the one-entry cache or by
-    /// [`DumpTree::open_dirs`] (which then fills the cache).
-    fn dir_fd(&mut self, dir: &str) -> Result<RawFd, DumpError> {
-        if dir.is_empty() {
-            return Ok(self.root_fd.as_raw_fd());
-        }
-        if let Some((cached, fd)) = &self.last_dir {
-            if cached == dir {
-                return Ok(fd.as_raw_fd());
-            }
-        }
-        let fd = self.open_dirs(dir)?;
-        let raw = fd.as_raw_fd();
-        match &mut self.last_dir {
-            Some((cached, slot)) => {
-                cached.clear();
-                cached.push_str(dir);
-                *slot = fd;
-            }
-            None => self.last_dir = Some((dir.to_owned(), fd)),
-        }
-        Ok(raw)
-    }
-
-    /// Check `rel`, create its parents and open the new file (create_new, no-follow, 0600).
-    fn open_new(&mut self, rel: &str) -> Result<File, DumpError> {
+    /// Check a path the caller may write: inside the tree, not CHECKSUMS.
+    fn check_new(rel: &str) -> Result<(), DumpError> {
         check_relative(rel)?;
         if rel == CHECKSUMS_NAME {
             return Err(DumpError::unsafe_path(
@@ -414,68 +402,62 @@ impl DumpTree {
                 "CHECKSUMS is written by publish only",
             ));
         }
-        let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
-        let parent = self.dir_fd(dir)?;
-        let staging = &self.staging;
-        let name = c_name(&mut self.name_buf, name).map_err(|e| DumpError::io(staging.join(rel), e))?;
-        create_file_at(parent, name, 0o600).map_err(|e| match e.kind() {
-            io::ErrorKind::AlreadyExists => {
-                DumpError::unsafe_path(staging.join(rel), "written twice in one tree")
-            }
-            _ => DumpError::io(staging.join(rel), e),
-        })
+        Ok(())
     }
 
-    fn record(&mut self, rel: &str, digest: [u8; 32], len: u64) -> Result<(), DumpError> {
-        self.checksums
-            .push(rel.as_bytes(), &digest)
-            .map_err(|e| DumpError::io(&self.scratch, e))?;
-        self.files += 1;
-        self.bytes += len;
-        Ok(())
+    fn submit(&self, op: Op) {
+        let weight = op.weight();
+        self.writer.handle().submit(op, weight);
+    }
+
+    /// Wait for the writes made so far: the first that failed and was not reported yet
+    /// (see the module doc). A path refused by its shape fails at once instead.
+    pub fn settle(&mut self) -> Result<(), DumpError> {
+        self.writer.handle().settle()
     }
 
     /// Write a whole file at `rel` (`/`-separated; directories created as needed, mode 0755;
     /// the file gets mode 0600) with one `write_all`. Writing the same `rel` twice is an
-    /// error.
+    /// error (reported by [`DumpTree::settle`]).
     pub fn write_file(&mut self, rel: &str, bytes: &[u8]) -> Result<(), DumpError> {
-        let mut file = self.open_new(rel)?;
-        file.write_all(bytes)
-            .map_err(|e| DumpError::io(self.staging.join(rel), e))?;
-        drop(file);
-        self.record(rel, Sha256::digest(bytes).into(), bytes.len() as u64)
+        Self::check_new(rel)?;
+        self.file_seq += 1;
+        self.submit(Op::Chunk {
+            id: self.file_seq,
+            create: Some(rel.to_owned()),
+            bytes: bytes.to_vec(),
+            last: true,
+            digest: Some(Sha256::digest(bytes).into()),
+        });
+        Ok(())
     }
 
     /// Open a file at `rel` for streaming writes.
     pub fn create_file(&mut self, rel: &str) -> Result<TreeFile, DumpError> {
-        let file = self.open_new(rel)?;
+        Self::check_new(rel)?;
+        self.file_seq += 1;
         Ok(TreeFile {
             rel: rel.to_owned(),
-            file,
+            id: self.file_seq,
             buf: Vec::new(),
             hasher: BodyHasher::new(),
             bytes: 0,
+            started: false,
+            writer: self.writer.handle().clone(),
         })
     }
 
-    /// Write what is buffered and record the checksum of a file opened with
-    /// [`DumpTree::create_file`]. (Durability comes from the one filesystem sync in
+    /// Hand over what is buffered of a file opened with [`DumpTree::create_file`], close it
+    /// and record its checksum. (Durability comes from the one filesystem sync in
     /// [`DumpTree::publish`].)
-    pub fn finish_file(&mut self, mut file: TreeFile) -> Result<(), DumpError> {
-        file.write_buffered()
-            .map_err(|e| DumpError::io(self.staging.join(&file.rel), e))?;
-        let TreeFile {
-            rel,
-            file: f,
-            hasher,
-            bytes,
-            ..
-        } = file;
-        drop(f);
-        let digest = hasher
-            .finalize()
-            .map_err(|e| DumpError::io(self.staging.join(&rel), e))?;
-        self.record(&rel, digest, bytes)
+    pub fn finish_file(&mut self, file: TreeFile) -> Result<(), DumpError> {
+        self.close(file, true).map(drop)
+    }
+
+    /// Hand over the last chunk of `file` (to be recorded for CHECKSUMS when `record`).
+    fn close(&mut self, mut file: TreeFile, record: bool) -> Result<Staged, DumpError> {
+        file.end(record)
+            .map_err(|e| DumpError::io(self.staging.join(&file.rel), e))
     }
 
     /// Open a staged file: written like any file of the tree, under `STAGED_DIR`, and
@@ -487,60 +469,29 @@ impl DumpTree {
         self.create_file(&rel)
     }
 
-    /// Close a staged file: its bytes are written, its hash known.
-    pub fn close_staged(&mut self, mut file: TreeFile) -> Result<Staged, DumpError> {
-        file.write_buffered()
-            .map_err(|e| DumpError::io(self.staging.join(&file.rel), e))?;
-        let digest = file
-            .hasher
-            .finalize()
-            .map_err(|e| DumpError::io(self.staging.join(&file.rel), e))?;
-        Ok(Staged {
-            rel: file.rel,
-            len: file.bytes,
-            digest,
-        })
+    /// Close a staged file: its bytes are handed over, its hash known.
+    pub fn close_staged(&mut self, file: TreeFile) -> Result<Staged, DumpError> {
+        self.close(file, false)
     }
 
     /// Move a staged file to `rel` (parents created; an existing `rel` is refused, never
-    /// replaced) and record its checksum.
+    /// replaced) and record its checksum. Waits for the writes made before; its own failure
+    /// is reported here.
     pub fn publish_staged(&mut self, staged: Staged, rel: &str) -> Result<(), DumpError> {
         check_relative(rel)?;
-        let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
-        let parent = self.dir_fd(dir)?;
-        let target = self.staging.join(rel);
-        let name = c_name(&mut self.name_buf, name)
-            .map_err(|e| DumpError::io(&target, e))?
-            .to_owned();
-        let from = std::ffi::CString::new(staged.rel.as_bytes())
-            .map_err(|_| DumpError::unsafe_path(&staged.rel, "NUL in a staged name"))?;
-        let root = self.root_fd.as_raw_fd();
-        // SAFETY: linkat/unlinkat on descriptors we own with NUL-terminated names; linkat
-        // fails with EEXIST instead of replacing an existing file.
-        if unsafe { libc::linkat(root, from.as_ptr(), parent, name.as_ptr(), 0) } != 0 {
-            let e = io::Error::last_os_error();
-            return Err(match e.kind() {
-                io::ErrorKind::AlreadyExists => DumpError::unsafe_path(target, "written twice in one tree"),
-                _ => DumpError::io(target, e),
-            });
-        }
-        // SAFETY: as above.
-        if unsafe { libc::unlinkat(root, from.as_ptr(), 0) } != 0 {
-            return Err(DumpError::io(
-                self.staging.join(&staged.rel),
-                io::Error::last_os_error(),
-            ));
-        }
-        self.record(rel, staged.digest, staged.len)
+        self.writer.handle().with_state(|w| {
+            w.rename_new(&staged.rel, rel)?;
+            w.record(rel, staged.digest, staged.len)
+        })
     }
 
     /// Remove a staged file that will not be published.
     pub fn discard_staged(&mut self, staged: Staged) -> Result<(), DumpError> {
-        std::fs::remove_file(self.staging.join(&staged.rel))
-            .map_err(|e| DumpError::io(self.staging.join(&staged.rel), e))
+        self.submit(Op::Remove(staged.rel));
+        Ok(())
     }
 
-    /// Copy `len` bytes at `offset` of a staged file to `out`.
+    /// Copy `len` bytes at `offset` of a staged file to `out` (after the writes made before).
     pub fn copy_staged(
         &mut self,
         staged: &Staged,
@@ -550,7 +501,10 @@ impl DumpTree {
     ) -> Result<(), DumpError> {
         use std::io::{Read, Seek, SeekFrom};
         let path = self.staging.join(&staged.rel);
-        let mut f = super::fs::open_regular_nofollow(&path)?;
+        let mut f = self
+            .writer
+            .handle()
+            .with_state(|_| super::fs::open_regular_nofollow(&path))?;
         f.seek(SeekFrom::Start(offset))
             .map_err(|e| DumpError::io(&path, e))?;
         let copied = io::copy(&mut f.take(len), out).map_err(|e| DumpError::io(&path, e))?;
@@ -567,24 +521,32 @@ impl DumpTree {
     /// parents are created as needed, mode 0755.
     pub fn ensure_dir(&mut self, rel: &str) -> Result<(), DumpError> {
         check_relative(rel)?;
-        self.dir_fd(rel).map(drop)
+        self.submit(Op::Dir(rel.to_owned()));
+        Ok(())
     }
 
     /// Write MANIFEST.json (when given) and CHECKSUMS last, sync the staging tree to disk,
     /// and rename the staging directory to the output path (replacing an empty directory).
     pub fn publish(mut self, manifest: Option<&Manifest>) -> Result<PublishStats, DumpError> {
+        // A failed write (not reported yet) is the first error; none: every write is done.
+        self.settle()?;
         if let Some(m) = manifest {
             let bytes = m.to_bytes()?;
             self.write_file(MANIFEST_NAME, &bytes)?;
+            self.settle()?;
         }
-        self.last_dir = None;
+        let (sorter, scratch, files, bytes) = self.writer.handle().with_state(|w| {
+            w.forget_last_dir();
+            let sorter = std::mem::replace(&mut w.checksums, ExternalSorter::new(0, &w.scratch));
+            (sorter, w.scratch.clone(), w.files, w.bytes)
+        });
         match std::fs::remove_dir_all(self.staging.join(STAGED_DIR)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
                 return Err(DumpError::io(self.staging.join(STAGED_DIR), e))
             }
             _ => {}
         }
-        let list_bytes = self.write_checksums()?;
+        let list_bytes = self.write_checksums(sorter, &scratch)?;
         if self.durable {
             self.sync_staging()?;
         }
@@ -600,15 +562,14 @@ impl DumpTree {
         self.published = true;
         fsync_dir(parent_of(&self.output))?;
         Ok(PublishStats {
-            files: self.files + 1,
-            bytes: self.bytes + list_bytes,
+            files: files + 1,
+            bytes: bytes + list_bytes,
         })
     }
 
     /// Write CHECKSUMS at the staging root from the sorted records; returns its size.
-    fn write_checksums(&mut self) -> Result<u64, DumpError> {
-        let sorter = std::mem::replace(&mut self.checksums, ExternalSorter::new(0, &self.scratch));
-        let scratch_error = |e| DumpError::io(&self.scratch, e);
+    fn write_checksums(&mut self, sorter: ExternalSorter, scratch: &Path) -> Result<u64, DumpError> {
+        let scratch_error = |e| DumpError::io(scratch, e);
         let mut sorted = sorter.finish().map_err(scratch_error)?;
         let list_path = self.staging.join(CHECKSUMS_NAME);
         let name = c_name(&mut self.name_buf, CHECKSUMS_NAME).map_err(|e| DumpError::io(&list_path, e))?;
@@ -651,14 +612,14 @@ impl DumpTree {
         Ok(())
     }
 
-    /// Files written so far (for progress reporting).
+    /// Files written so far (waits for the writes made).
     pub fn files_written(&self) -> u64 {
-        self.files
+        self.writer.handle().with_state(|w| w.files)
     }
 
-    /// Bytes written so far (for progress reporting).
+    /// Bytes written so far (waits for the writes made).
     pub fn bytes_written(&self) -> u64 {
-        self.bytes
+        self.writer.handle().with_state(|w| w.bytes)
     }
 
     /// The final output path.
@@ -669,6 +630,8 @@ impl DumpTree {
 
 impl Drop for DumpTree {
     fn drop(&mut self) {
+        // No write may land after the staging tree is removed.
+        self.writer.close();
         if !self.published {
             let _ = std::fs::remove_dir_all(&self.staging);
         }

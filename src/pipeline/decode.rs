@@ -17,7 +17,7 @@ use crate::adapters::{
 use crate::container::SnapshotFile;
 use crate::dump::manifest::{AdapterScope, Adapters, Manifest};
 use crate::dump::tree::TreeOptions;
-use crate::dump::DumpTree;
+use crate::dump::{first_error, DumpTree};
 use crate::mvcc::{MvccItem, MvccView};
 use crate::Error;
 
@@ -59,6 +59,10 @@ pub struct DecodeOptions {
     /// Sync the tree to disk before publishing it (default). Off only for a scratch tree
     /// that is deleted after use (the encoder's self-test).
     pub durable: bool,
+    /// Threads: with more than one, the tree's files are created and written on a thread
+    /// of their own, behind the decoding ([`TreeOptions::threads`]); 0: the machine's
+    /// parallelism. The tree and the error reported are the same for any count.
+    pub threads: usize,
 }
 
 impl DecodeOptions {
@@ -72,6 +76,7 @@ impl DecodeOptions {
             scratch_root: None,
             source_arg: None,
             durable: true,
+            threads: 0,
         }
     }
 
@@ -149,13 +154,20 @@ pub fn decode_snapshot(
     let tree_opts = TreeOptions {
         scratch_dir: opts.scratch_root.clone(),
         durable: opts.durable,
+        threads: match opts.threads {
+            0 => crate::adapters::default_threads(),
+            n => n,
+        },
         ..TreeOptions::default()
     };
     let mut tree = DumpTree::create_with(&opts.output, &tree_opts)?;
     let mut decoders = build_decoders(opts);
     let mut streamed = stream(&mut file, &mut tree, &mut decoders, opts, &mut result, progress);
-    if streamed.is_err() {
-        // A record a decoder took before the failure, and checks later, failed first.
+    if let Err(e) = streamed {
+        // A write made before the failure, which failed, came first (the tree writes behind
+        // the stream, see `DumpTree::settle`); a record a decoder took before the failure,
+        // and checks later, came before both.
+        streamed = Err(first_error(&mut tree, e));
         if let Some(e) = decoders.iter_mut().find_map(|(_, d)| d.settle().err()) {
             streamed = Err(e.into());
         }
@@ -166,10 +178,12 @@ pub fn decode_snapshot(
     for (_, d) in decoders.iter_mut() {
         let fin = d.finalize(&mut tree, &mut result.warnings).map_err(Error::from);
         if outcome.is_ok() {
-            outcome = fin;
+            outcome = fin.map_err(|e| first_error(&mut tree, e));
         }
     }
     outcome?;
+    // Every write is done, none failed.
+    tree.settle()?;
     file.finish()?;
     for (adapter, n) in &result.counters.unsupported {
         result.warnings.push(Warning::new(

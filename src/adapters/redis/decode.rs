@@ -42,7 +42,7 @@ use crate::adapters::{display_key, AdapterError, DecodeContext, Decoder, Event, 
 use crate::dump::filename::encode_segment;
 use crate::dump::json::{self, JsonStyle};
 use crate::dump::keymap::{KeyMap, KIND_SHA_FALLBACK};
-use crate::dump::{OutFile, TreeOut};
+use crate::dump::{first_error, OutFile, TreeOut};
 use crate::spill::{ExternalSorter, SortedRecords};
 
 /// Default memory budget of the fact sorter (two 8 MiB buffers, one filling while the other
@@ -293,11 +293,11 @@ impl RedisDecoder {
         if let Some(facts) = self.facts.take() {
             self.spilled_runs = facts.spilled_runs();
             if let Err(e) = self.replay(out, warnings, facts, &mut lines) {
-                first.get_or_insert(e);
+                hold(&mut first, out, e);
             }
         }
         if let Err(e) = self.append_index_ttl_lines(out, lines) {
-            first.get_or_insert(e);
+            hold(&mut first, out, e);
         }
         for (slot, which) in self.sidecars.iter_mut().zip([Sidecar::Strings, Sidecar::Hll]) {
             if let Some(w) = slot.take() {
@@ -309,14 +309,14 @@ impl RedisDecoder {
                     }),
                 };
                 if let Err(e) = res {
-                    first.get_or_insert(e);
+                    hold(&mut first, out, e);
                 }
             }
         }
         if let Some(keymap) = self.keymap.take() {
             let rel = format!("{}/KEYMAP.jsonl", self.db_dir);
             if let Err(e) = keymap.write(out, &rel) {
-                first.get_or_insert(e.into());
+                hold(&mut first, out, e.into());
             }
         }
         if self.orphan_ttl > 0 {
@@ -538,7 +538,7 @@ impl RedisDecoder {
                     if w.open.is_none() {
                         self.open(out, &mut w, kind);
                     }
-                    Self::replay_element(&mut w, kind, order, v).ok_or_else(|| corrupt(k))?;
+                    Self::replay_element(out, &mut w, kind, order, v).ok_or_else(|| corrupt(k))?;
                 }
                 _ => return Err(corrupt(k)),
             }
@@ -585,7 +585,7 @@ impl RedisDecoder {
         if !open.discard {
             if let Err(e) = self.start_file(out, w, &mut open) {
                 open.discard = true;
-                w.fail(kind, e);
+                w.fail(out, kind, e);
             }
         }
         w.open = Some(open);
@@ -625,7 +625,13 @@ impl RedisDecoder {
     }
 
     /// Take one element fact of the open collection; `None` when its bytes are malformed.
-    fn replay_element(w: &mut KeyWriter<OutFile>, kind: CollKind, order: &[u8], v: &[u8]) -> Option<()> {
+    fn replay_element(
+        out: &mut dyn TreeOut,
+        w: &mut KeyWriter<OutFile>,
+        kind: CollKind,
+        order: &[u8],
+        v: &[u8],
+    ) -> Option<()> {
         let e = match kind {
             CollKind::Hash => Elem {
                 a: order,
@@ -670,7 +676,7 @@ impl RedisDecoder {
         } = w;
         let failed = pending.offer(kind, e, |x| emit(open, key, x)).err();
         if let Some(err) = failed {
-            w.fail(kind, err);
+            w.fail(out, kind, err);
         }
         Some(())
     }
@@ -683,7 +689,7 @@ impl RedisDecoder {
         if let Err(err) = pending.flush(|x| emit(open, key, x)) {
             if let Some(o) = open.as_ref() {
                 let kind = o.kind;
-                w.fail(kind, err);
+                w.fail(out, kind, err);
             }
         }
         let Some(open) = w.open.take() else {
@@ -703,7 +709,7 @@ impl RedisDecoder {
                 })
                 .and_then(|f| out.finish_file(f).map_err(AdapterError::from));
             if let Err(e) = res {
-                w.fail(kind, e);
+                w.fail(out, kind, e);
                 return;
             }
         } else if kind == CollKind::Stream && !coll.meta_seen {
@@ -887,9 +893,17 @@ impl<F: Write> KeyWriter<F> {
         }
     }
 
-    fn fail(&mut self, kind: CollKind, e: AdapterError) {
+    fn fail(&mut self, out: &mut dyn TreeOut, kind: CollKind, e: AdapterError) {
         self.failed[kind.index()] = true;
-        self.first_error.get_or_insert(e);
+        hold(&mut self.first_error, out, e);
+    }
+}
+
+/// Keep `e` as the first error unless one is kept already; a failed write made before it
+/// (the tree writes behind us) is the first error instead (see [`first_error`]).
+fn hold(first: &mut Option<AdapterError>, out: &mut dyn TreeOut, e: AdapterError) {
+    if first.is_none() {
+        *first = Some(first_error(out, e));
     }
 }
 
@@ -1092,5 +1106,60 @@ mod tests {
         assert!(!t.files.contains_key("redis/db_0/streams/b.jsonl"));
         assert!(t.files.contains_key("redis/db_0/hashes/c.json"));
         assert!(w.is_empty(), "{w:?}");
+    }
+
+    /// A write that fails on the filesystem (paths blocked by directories and a file
+    /// planted in the staging tree) is reported as the first error in the order the writes
+    /// were made, the same for any thread count, though the tree writes behind the decoder
+    /// and the decoder goes on past it. The sequence is the pipeline's (`first_error` where
+    /// an error is raised, `settle` at the end).
+    #[test]
+    fn a_blocked_write_is_the_same_first_error_for_any_thread_count() {
+        use crate::dump::{first_error, DumpTree, TreeOptions};
+        let string = |k: &[u8]| ([STR_PREFIX, k].concat(), vec![0xFF, 1, 0, b'v']);
+        let recs = vec![
+            string(b"a"),
+            string(b"b"), // blocked: the first failure
+            string(b"c"), // blocked too, later
+            hash(b"h"),   // its directory is a file: fails at finalize, later still
+            string(b"d"),
+        ];
+        let mut seen = Vec::new();
+        for threads in [1, 2, 4] {
+            let d = tempfile::tempdir().unwrap();
+            let options = TreeOptions {
+                threads,
+                ..TreeOptions::default()
+            };
+            let mut tree = DumpTree::create_with(&d.path().join("out"), &options).unwrap();
+            let db = tree.root().join("redis/db_0");
+            std::fs::create_dir_all(db.join("strings/b.bin")).unwrap();
+            std::fs::create_dir_all(db.join("strings/c.bin")).unwrap();
+            std::fs::write(db.join("hashes"), b"").unwrap();
+            let mut dec = test_decoder();
+            let mut outcome = Ok(());
+            for (k, v) in &recs {
+                let record = Record::routed(k, v).unwrap();
+                if let Err(e) = dec.handle_record(&mut tree, &record) {
+                    outcome = Err(first_error(&mut tree, e));
+                    break;
+                }
+            }
+            let fin = dec.finalize_into(&mut tree, &mut Warnings::new());
+            if outcome.is_ok() {
+                outcome = fin.map_err(|e| first_error(&mut tree, e));
+            }
+            let outcome = outcome.and_then(|()| tree.settle().map_err(AdapterError::from));
+            let e = outcome.unwrap_err();
+            let root = tree.root().display().to_string();
+            seen.push((e.to_string().replace(&root, "<staging>"), e.kind()));
+            drop(tree);
+            assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0, "nothing left");
+        }
+        assert_eq!(
+            seen[0].0,
+            "<staging>/redis/db_0/strings/b.bin: refused: written twice in one tree"
+        );
+        assert!(seen.iter().all(|s| *s == seen[0]), "{seen:?}");
     }
 }

@@ -13,6 +13,12 @@ fn staging_dirs(parent: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Write a file and wait for it: its own failure.
+fn write_now(tree: &mut DumpTree, rel: &str, bytes: &[u8]) -> Result<(), DumpError> {
+    tree.write_file(rel, bytes)?;
+    tree.settle()
+}
+
 #[test]
 fn staging_name_and_publish() {
     let d = tempfile::tempdir().unwrap();
@@ -134,11 +140,13 @@ fn refuses_bad_paths_duplicates_and_reserved_names() {
     }
     assert!(tree.ensure_dir("a/../..").is_err());
     tree.write_file("dup", b"1").unwrap();
-    let err = tree.write_file("dup", b"2").unwrap_err();
+    let err = write_now(&mut tree, "dup", b"2").unwrap_err();
     assert!(err.to_string().contains("written twice"), "{err}");
-    assert!(tree.create_file("dup").is_err());
+    let f = tree.create_file("dup").unwrap();
+    tree.finish_file(f).unwrap();
+    assert!(tree.settle().is_err());
     // A file where a directory is needed.
-    assert!(tree.write_file("dup/child", b"").is_err());
+    assert!(write_now(&mut tree, "dup/child", b"").is_err());
 }
 
 #[test]
@@ -148,10 +156,10 @@ fn refuses_symlink_planted_in_staging() {
     std::fs::create_dir(&elsewhere).unwrap();
     let mut tree = DumpTree::create(&d.path().join("o")).unwrap();
     symlink(&elsewhere, tree.root().join("redis")).unwrap();
-    let err = tree.write_file("redis/x", b"").unwrap_err();
+    let err = write_now(&mut tree, "redis/x", b"").unwrap_err();
     assert!(matches!(err, DumpError::Unsafe { .. }), "{err}");
     symlink(elsewhere.join("f"), tree.root().join("file")).unwrap();
-    assert!(tree.write_file("file", b"").is_err());
+    assert!(write_now(&mut tree, "file", b"").is_err());
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
 
@@ -271,7 +279,7 @@ fn unusable_scratch_dir_is_an_error_naming_it() {
     let mut tree = DumpTree::create_with(&d.path().join("o"), &options).unwrap();
     // The first record fits the (empty) buffer; the second spills it.
     tree.write_file("x", b"1").unwrap();
-    let err = tree.write_file("y", b"2").unwrap_err();
+    let err = write_now(&mut tree, "y", b"2").unwrap_err();
     assert!(matches!(err, DumpError::Io { .. }), "{err}");
     assert!(err.to_string().contains("no-such-scratch"), "{err}");
     drop(tree);
@@ -303,6 +311,7 @@ fn streamed_files_of_every_size_are_written_and_hashed() {
         }
         if n == 3 {
             f.flush().unwrap();
+            tree.settle().unwrap();
             assert_eq!(std::fs::read(tree.root().join(&rel)).unwrap().len(), at);
         }
         assert_eq!(f.len(), at as u64);
@@ -332,9 +341,10 @@ fn directory_cache_follows_changes_and_refuses_swapped_ancestors() {
     // A known directory replaced by a symlink behind our back: the cached descriptor of the
     // last directory still points at the real one; a fresh walk refuses the symlink.
     let root = tree.root().to_owned();
+    tree.settle().unwrap();
     std::fs::rename(root.join("p/r"), d.path().join("moved")).unwrap();
     symlink(&elsewhere, root.join("p/r")).unwrap();
-    let err = tree.write_file("p/r/6", b"").unwrap_err();
+    let err = write_now(&mut tree, "p/r/6", b"").unwrap_err();
     assert!(matches!(err, DumpError::Unsafe { .. }), "{err}");
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
     std::fs::remove_file(root.join("p/r")).unwrap();
@@ -354,12 +364,12 @@ fn the_known_directory_cache_is_bounded_and_a_forgotten_directory_is_reused() {
     let out = d.path().join("dump");
     let mut tree = DumpTree::create(&out).unwrap();
     for i in 0..KNOWN_DIRS_CAP + 10 {
-        tree.write_file(&format!("t/items/h{i}/0.json"), b"{}").unwrap();
-        assert!(tree.dirs.len() <= KNOWN_DIRS_CAP);
+        write_now(&mut tree, &format!("t/items/h{i}/0.json"), b"{}").unwrap();
+        assert!(tree.writer.handle().with_state(|w| w.dirs.len()) <= KNOWN_DIRS_CAP);
     }
     // `t/items/h0` was forgotten: it is met again (EEXIST) and a second file lands in it.
-    tree.write_file("t/items/h0/1.json", b"{}").unwrap();
-    assert!(tree.write_file("t/items/h0/1.json", b"{}").is_err());
+    write_now(&mut tree, "t/items/h0/1.json", b"{}").unwrap();
+    assert!(write_now(&mut tree, "t/items/h0/1.json", b"{}").is_err());
     tree.publish(None).unwrap();
     assert!(out.join("t/items/h0/0.json").is_file() && out.join("t/items/h0/1.json").is_file());
     let listed = std::fs::read_to_string(out.join("CHECKSUMS"))
@@ -367,4 +377,46 @@ fn the_known_directory_cache_is_bounded_and_a_forgotten_directory_is_reused() {
         .lines()
         .count();
     assert_eq!(listed, KNOWN_DIRS_CAP + 11);
+}
+
+#[test]
+fn writes_behind_report_their_first_failure_in_order_for_any_thread_count() {
+    for threads in [1, 2, 4] {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("o");
+        let options = TreeOptions {
+            threads,
+            ..TreeOptions::default()
+        };
+        let mut tree = DumpTree::create_with(&out, &options).unwrap();
+        let root = tree.root().to_owned();
+        std::fs::create_dir_all(root.join("x/blocked")).unwrap();
+        for i in 0..500 {
+            tree.write_file(&format!("a/{i}"), i.to_string().as_bytes())
+                .unwrap();
+        }
+        tree.write_file("x/blocked", b"first failure").unwrap();
+        tree.write_file("a/7", b"second failure").unwrap();
+        let mut f = tree.create_file("big").unwrap();
+        f.write_all(&vec![7; 5 * FILE_BUFFER + 3]).unwrap();
+        tree.finish_file(f).unwrap();
+        let err = tree.settle().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: refused: written twice in one tree",
+                root.join("x/blocked").display()
+            ),
+            "{threads} threads"
+        );
+        // Reported once; the later failure was dropped; a failed file is not recorded.
+        tree.settle().unwrap();
+        std::fs::remove_dir_all(root.join("x")).unwrap();
+        tree.publish(None).unwrap();
+        let listed = listed_paths(&out);
+        assert_eq!(listed.len(), 501, "{threads} threads");
+        assert!(!listed.contains(&"x/blocked".to_owned()));
+        assert_eq!(std::fs::read(out.join("a/7")).unwrap(), b"7");
+        assert_eq!(std::fs::read(out.join("big")).unwrap().len(), 5 * FILE_BUFFER + 3);
+    }
 }
