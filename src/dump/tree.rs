@@ -146,7 +146,7 @@ impl Staged {
 }
 
 /// A file of the tree open for streaming writes; hand it back to [`DumpTree::finish_file`].
-/// Its bytes are hashed here and handed to the tree's writer [`FILE_BUFFER`] at a time.
+/// Its bytes are hashed here and handed to the tree's writer 64 KiB (`FILE_BUFFER`) at a time.
 pub struct TreeFile {
     rel: String,
     id: u64,
