@@ -146,9 +146,9 @@ fn push_b64u(out: &mut Vec<u8>, raw: &[u8]) {
     append_base64(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw, out);
 }
 
-/// Bytes of `b64u` of `n` bytes.
+/// Bytes of `b64u` of `n` bytes (0 only for a length beyond memory: a capacity hint).
 fn b64u_len(n: usize) -> usize {
-    n / 3 * 4 + [0, 2, 3][n % 3]
+    base64::encoded_len(n, false).unwrap_or(0)
 }
 
 /// Why a key segment is not base64url ([`decode_segment`]).
